@@ -1,0 +1,98 @@
+# adx build. `make` builds bin/adx; `make check` and `make demo` install what is missing first.
+# Sources are found by wildcard: a new file in src/<layer>/ or tests/<layer>/test_*.c needs no edit here.
+
+CC      := mpicc
+ARCH    ?= -march=native
+OPT     ?= -O3
+PKGS    := hdf5-openmpi openblas libprotobuf-c inih libpng libjpeg zlib
+WARN    := -Wall -Wextra -Werror -Wno-unused-parameter
+CFLAGS  ?= $(OPT) $(ARCH) -g
+BASEFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -fopenmp $(WARN) -Iinclude -I$(GEN) \
+            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS  = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+B       ?= build/release
+GEN     := build/gen
+ONNX_PROTO ?= /usr/include/onnx/onnx.proto
+PY      := /usr/bin/python3
+
+LIB_SRC  := $(filter-out src/cli/%,$(wildcard src/*/*.c))
+CLI_SRC  := $(wildcard src/cli/*.c)
+LIB_OBJ  := $(patsubst src/%.c,$(B)/obj/%.o,$(LIB_SRC)) $(B)/obj/gen/onnx.pb-c.o
+CLI_OBJ  := $(patsubst src/%.c,$(B)/obj/%.o,$(CLI_SRC))
+TEST_SRC := $(wildcard tests/*/test_*.c)
+TEST_BIN := $(patsubst tests/%.c,$(B)/tests/%,$(TEST_SRC))
+TEST_COMMON := $(wildcard tests/common/*.c)
+
+.PHONY: all deps check check-unit check-asan check-integration demo bench clean format fixtures
+all: bin/adx
+
+bin/adx: $(B)/adx
+	@mkdir -p bin
+	cp $< $@
+
+$(B)/adx: $(CLI_OBJ) $(B)/libadx.a
+	$(CC) $(BASEFLAGS) $(CFLAGS) -o $@ $(CLI_OBJ) -Wl,--whole-archive $(B)/libadx.a -Wl,--no-whole-archive $(LDLIBS)
+
+$(B)/libadx.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(GEN)/onnx.pb-c.c $(GEN)/onnx.pb-c.h: $(ONNX_PROTO)
+	@mkdir -p $(GEN)
+	cp $(ONNX_PROTO) $(GEN)/onnx.proto
+	cd $(GEN) && protoc-c --c_out=. onnx.proto
+
+$(B)/obj/gen/onnx.pb-c.o: $(GEN)/onnx.pb-c.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 $(CFLAGS) -fopenmp -I$(GEN) -w -c -o $@ $<
+
+$(B)/obj/%.o: src/%.c $(GEN)/onnx.pb-c.h
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(B)/tests/%: tests/%.c $(TEST_COMMON) $(B)/libadx.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(CFLAGS) -Itests -o $@ $< $(TEST_COMMON) -Wl,--whole-archive $(B)/libadx.a -Wl,--no-whole-archive $(LDLIBS) -lcmocka
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
+
+deps:
+	scripts/install-deps.sh
+
+# The whole test suite: unit tests, the same under ASan+UBSan, valgrind on the engine tests, integration.
+check: deps
+	$(MAKE) all
+	$(MAKE) check-unit
+	$(MAKE) check-asan
+	$(MAKE) check-valgrind
+	$(MAKE) check-integration
+
+check-unit: $(TEST_BIN) bin/adx
+	@scripts/run-tests.sh $(B)/tests
+
+check-asan:
+	$(MAKE) B=build/asan OPT=-O1 CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
+	  build/asan/adx $(patsubst tests/%.c,build/asan/tests/%,$(TEST_SRC))
+	@ADX_SANITIZED=1 scripts/run-tests.sh build/asan/tests
+
+check-valgrind: $(TEST_BIN)
+	@scripts/run-valgrind.sh $(B)/tests
+
+check-integration: bin/adx
+	@scripts/run-integration.sh
+
+demo: deps
+	$(MAKE) all
+	scripts/demo.sh
+
+bench: all
+	scripts/bench.sh
+
+fixtures:
+	$(PY) scripts/make_fixtures.py
+
+format:
+	clang-format -i $$(find src include tests -name '*.[ch]')
+
+clean:
+	rm -rf build bin

@@ -1,0 +1,86 @@
+/* adx core: status codes, errors, tensors, allocation, thread settings.
+ * Everything else in adx stands on this header; it knows nothing above it. */
+#ifndef ADX_CORE_H
+#define ADX_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ADX_VERSION "0.1.0"
+#define ADX_MAX_DIMS 8
+
+/* Status codes. Codes below ADX_ERR_RUNTIME are "bad input" (exit 2), the rest "run failed" (exit 1). */
+typedef enum adx_status {
+  ADX_OK = 0,
+  ADX_ERR_ARG,         /* bad argument or usage */
+  ADX_ERR_IO,          /* missing / unreadable / unwritable file */
+  ADX_ERR_FORMAT,      /* corrupt or malformed input file */
+  ADX_ERR_UNSUPPORTED, /* valid input that adx does not support (operator, attribute, dtype) */
+  ADX_ERR_SHAPE,       /* shape mismatch */
+  ADX_ERR_LIMIT,       /* input exceeds a configured resource cap */
+  ADX_ERR_RUNTIME,     /* -- everything from here on is exit 1 -- */
+  ADX_ERR_NOMEM,
+  ADX_ERR_INTERNAL
+} adx_status;
+
+/* An error carries a code and a one-line message naming the file, node or field at fault. */
+typedef struct adx_error {
+  adx_status code;
+  char msg[1024];
+} adx_error;
+
+/* Record an error (printf-style) and return its code. err may be NULL. */
+adx_status adx_fail(adx_error *err, adx_status code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Prefix an existing message with context ("model.onnx: " + msg). Returns err->code. */
+adx_status adx_error_prefix(adx_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void adx_error_clear(adx_error *err);
+const char *adx_status_name(adx_status s);
+/* Process exit status for a status: 0 ok, 2 bad input, 1 run failed. */
+int adx_exit_code(adx_status s);
+
+/* ---- allocation: 64-byte aligned, never returns NULL silently (returns NULL and the caller fails) ---- */
+void *adx_alloc(size_t bytes);   /* aligned, uninitialised; NULL on failure or bytes==0 -> valid ptr */
+void *adx_calloc(size_t bytes);  /* aligned, zeroed */
+void adx_free(void *p);
+/* Overflow-checked products: return 0 and set *out on success, -1 on overflow. */
+int adx_mul_size(size_t a, size_t b, size_t *out);
+
+/* ---- tensors ---- */
+typedef enum adx_dtype { ADX_F32 = 1, ADX_I64 = 7 } adx_dtype; /* values follow ONNX TensorProto.DataType */
+
+typedef struct adx_tensor {
+  adx_dtype dtype;
+  int ndim;
+  int64_t dims[ADX_MAX_DIMS];
+  void *data;    /* float* for ADX_F32, int64_t* for ADX_I64 */
+  int owns_data; /* 1 if adx_tensor_free must release data */
+} adx_tensor;
+
+int64_t adx_tensor_numel(const adx_tensor *t);
+size_t adx_dtype_size(adx_dtype d);
+/* Allocate a tensor with its own zeroed data. */
+adx_status adx_tensor_alloc(adx_tensor *t, adx_dtype dtype, int ndim, const int64_t *dims, adx_error *err);
+/* Release owned data and reset the struct (safe on zeroed or already-freed tensors). */
+void adx_tensor_free(adx_tensor *t);
+/* Deep copy. */
+adx_status adx_tensor_clone(adx_tensor *dst, const adx_tensor *src, adx_error *err);
+static inline float *adx_f32(const adx_tensor *t) { return (float *)t->data; }
+static inline int64_t *adx_i64(const adx_tensor *t) { return (int64_t *)t->data; }
+/* "[1,3,224,224]" into buf. */
+const char *adx_dims_str(const int64_t *dims, int ndim, char *buf, size_t len);
+
+/* ---- threads ---- */
+/* Number of OpenMP threads adx will use (from --threads, else OMP_NUM_THREADS, else cores). */
+int adx_threads_get(void);
+/* Set OpenMP threads and keep OpenBLAS at 1 thread (adx parallelises around BLAS, not inside it). */
+void adx_threads_set(int n);
+
+/* ---- logging to stderr; level from ADX_LOG (error, warn, info, debug), default warn ---- */
+typedef enum adx_log_level { ADX_LOG_ERROR, ADX_LOG_WARN, ADX_LOG_INFO, ADX_LOG_DEBUG } adx_log_level;
+void adx_log(adx_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Monotonic wall-clock seconds. */
+double adx_now(void);
+
+#endif

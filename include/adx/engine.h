@@ -1,0 +1,28 @@
+/* adx engine: runs a prepared graph on a batch, plainly or with hidden regions (AD / fill).
+ * Buffers are planned once per batch size and reused across calls. Call from one thread;
+ * the engine uses OpenMP inside. */
+#ifndef ADX_ENGINE_H
+#define ADX_ENGINE_H
+
+#include "adx/graph.h"
+
+typedef struct adx_engine adx_engine;
+
+/* threads <= 0: adx_threads_get(). The engine borrows g; g must outlive it. */
+adx_status adx_engine_create(adx_graph *g, int threads, adx_engine **out, adx_error *err);
+void adx_engine_free(adx_engine *e);
+
+/* Run a plain forward pass. input: [B, ...] matching the model's first input except dim 0.
+ * *output points at the first graph output ([B, classes]); valid until the next call. */
+adx_status adx_engine_run(adx_engine *e, const adx_tensor *input, const adx_tensor **output, adx_error *err);
+
+/* Run with all graph inputs given (for multi-input graphs / conformance tests); outputs borrowed. */
+adx_status adx_engine_run_all(adx_engine *e, const adx_tensor *const *inputs, int ninputs,
+                              const adx_tensor *const **outputs, adx_error *err);
+
+/* Shape of the first input at batch 1 (e.g. [1,3,224,224]). */
+const adx_value *adx_engine_input(const adx_engine *e);
+/* Bytes of the activation arena at the current batch size. */
+size_t adx_engine_arena_bytes(const adx_engine *e);
+
+#endif

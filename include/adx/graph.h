@@ -1,0 +1,170 @@
+/* adx graph IR: values, nodes, attributes and the operator interface.
+ * A graph is built once from an ONNX model (model/), then run many times by the engine.
+ * Adding an operator = one file in src/ops/, one entry in src/ops/registry.c, tests. */
+#ifndef ADX_GRAPH_H
+#define ADX_GRAPH_H
+
+#include "adx/core.h"
+
+struct adx_graph;
+struct adx_node;
+
+/* Attribute types use ONNX AttributeProto.AttributeType numbers. */
+typedef enum adx_attr_type {
+  ADX_ATTR_FLOAT = 1,
+  ADX_ATTR_INT = 2,
+  ADX_ATTR_STRING = 3,
+  ADX_ATTR_TENSOR = 4,
+  ADX_ATTR_FLOATS = 6,
+  ADX_ATTR_INTS = 7
+} adx_attr_type;
+
+typedef struct adx_attr {
+  char *name;
+  adx_attr_type type;
+  float f;
+  int64_t i;
+  char *s;
+  int n; /* element count for FLOATS / INTS */
+  float *floats;
+  int64_t *ints;
+  adx_tensor t; /* for TENSOR (owns its data) */
+} adx_attr;
+
+/* A value is an edge of the graph: a graph input, an initializer, or a node output. */
+typedef struct adx_value {
+  char *name;
+  adx_dtype dtype;
+  int ndim;
+  int64_t dims[ADX_MAX_DIMS]; /* at the graph's current batch size (g->batch) */
+  int batched;                /* dim 0 is the batch dimension (derived from a graph input) */
+  int is_const;               /* known at load time: initializer or folded */
+  adx_tensor cval;            /* the constant, when is_const */
+  int producer;               /* node index, or -1 */
+  int nconsumers;
+  int is_input, is_output;
+} adx_value;
+
+/* Spatial window geometry of a conv/pool node (used by AD mask propagation and by FLOP counts). */
+typedef struct adx_window {
+  int kh, kw;       /* kernel */
+  int sh, sw;       /* strides */
+  int ph0, pw0;     /* pads at the start (top, left) */
+  int ph1, pw1;     /* pads at the end (bottom, right) */
+  int dh, dw;       /* dilations */
+} adx_window;
+
+/* How an operator carries a visibility mask in AD mode (see docs/ad.md). */
+typedef enum adx_ad_kind {
+  ADX_AD_PLAIN = 0,     /* not spatial (after flatten/pooling): computed plainly, no mask */
+  ADX_AD_POINTWISE,     /* output mask = input mask (Relu, Clip, Sigmoid, BN, Mul by a constant, ...) */
+  ADX_AD_WINDOW,        /* Conv, MaxPool, AveragePool: propagate with kernel/stride/pad/dilation */
+  ADX_AD_COMBINE,       /* two spatial inputs (residual Add, Mul, ...): combine the masks */
+  ADX_AD_CONCAT,        /* concat along channels: a mask per input, combined per output position */
+  ADX_AD_GLOBALPOOL,    /* GlobalAveragePool / ReduceMean over H,W: --ad-pool active|all */
+  ADX_AD_FALLBACK       /* spatial structure AD cannot follow (e.g. Flatten of a spatial map) */
+} adx_ad_kind;
+
+/* Context handed to an operator's run(). */
+typedef struct adx_op_ctx {
+  void *scratch;        /* at least op->scratch() bytes, 64-byte aligned */
+  size_t scratch_bytes;
+  int threads;          /* OpenMP threads the op may use */
+} adx_op_ctx;
+
+typedef struct adx_op {
+  const char *name; /* ONNX op_type */
+  int min_in, max_in, min_out, max_out;
+  /* Parse attributes (into node->params), validate inputs, and set every output value's
+   * dtype/ndim/dims/batched from the inputs' current shapes. Called at load time and again
+   * whenever the batch size changes, so it must be idempotent. May read constant inputs.
+   * May mark an output constant itself (e.g. Shape). */
+  adx_status (*infer)(struct adx_graph *g, struct adx_node *n, adx_error *err);
+  /* Compute outputs from inputs. in[i] is NULL for an absent optional input. Output tensors
+   * already have dtype, dims and data sized from infer(). */
+  adx_status (*run)(const struct adx_node *n, const adx_tensor *const *in, adx_tensor *const *out,
+                    adx_op_ctx *ctx, adx_error *err);
+  /* Scratch bytes run() needs at the current shapes with `threads` threads (NULL: none). */
+  size_t (*scratch)(const struct adx_graph *g, const struct adx_node *n, int threads);
+  /* Floating-point operations for the current shapes, whole batch (NULL: 0). MAC = 2 flops. */
+  double (*flops)(const struct adx_graph *g, const struct adx_node *n);
+  adx_ad_kind ad;
+  /* For ADX_AD_WINDOW: fill the window geometry (valid after infer). */
+  void (*window)(const struct adx_node *n, adx_window *w);
+} adx_op;
+
+typedef struct adx_node {
+  char *name;
+  char *op_type;
+  const adx_op *op;
+  int nin, nout;
+  int *in;  /* value indices; -1 = absent optional input */
+  int *out; /* value indices */
+  int nattrs;
+  adx_attr *attrs;
+  void *params; /* op-owned parsed attributes; released with adx_free() */
+  int dead;     /* removed by a graph pass (folded, fused) */
+} adx_node;
+
+typedef struct adx_graph {
+  char *path;          /* model file */
+  char *name;          /* graph name */
+  char *producer;      /* producer_name + version */
+  int64_t opset;       /* default-domain opset */
+  int64_t ir_version;
+  int nvalues, cap_values;
+  adx_value *values;
+  int nnodes, cap_nodes;
+  adx_node *nodes; /* topological order */
+  int ninputs, noutputs;
+  int *inputs;  /* value indices of non-constant graph inputs */
+  int *outputs; /* value indices of graph outputs */
+  int64_t declared_batch; /* dim 0 of the first input as the model declares it (1 if symbolic) */
+  int64_t batch;          /* batch size the current shapes are inferred for */
+} adx_graph;
+
+/* ---- operator registry (src/ops/registry.c) ---- */
+const adx_op *adx_op_find(const char *op_type);
+/* NULL-terminated list of supported operator names. */
+const char *const *adx_op_names(void);
+
+/* ---- node helpers for operators ---- */
+static inline adx_value *adx_node_in(struct adx_graph *g, const adx_node *n, int i) {
+  return (i < n->nin && n->in[i] >= 0) ? &g->values[n->in[i]] : (adx_value *)0;
+}
+static inline adx_value *adx_node_out(struct adx_graph *g, const adx_node *n, int i) {
+  return &g->values[n->out[i]];
+}
+const adx_attr *adx_attr_get(const adx_node *n, const char *name);
+int64_t adx_attr_int(const adx_node *n, const char *name, int64_t def);
+float adx_attr_float(const adx_node *n, const char *name, float def);
+const char *adx_attr_str(const adx_node *n, const char *name, const char *def);
+/* Number of ints (and *v), or -1 when absent. */
+int adx_attr_ints(const adx_node *n, const char *name, const int64_t **v);
+int adx_attr_floats(const adx_node *n, const char *name, const float **v);
+
+/* Set a value's shape. */
+void adx_value_set(adx_value *v, adx_dtype dtype, int ndim, const int64_t *dims, int batched);
+int64_t adx_value_numel(const adx_value *v);
+/* Error naming the node: "node 'conv1' (Conv): <msg>". */
+adx_status adx_node_fail(const adx_node *n, adx_error *err, adx_status code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* ---- graph construction (used by the ONNX loader and by tests building graphs by hand) ---- */
+adx_graph *adx_graph_new(void);
+void adx_graph_free(adx_graph *g);
+/* Find or add a value by name; returns its index, -1 on allocation failure. */
+int adx_graph_value(adx_graph *g, const char *name);
+int adx_graph_find_value(const adx_graph *g, const char *name);
+/* Append a node; returns its index or -1. Copies names; attrs are taken over (ownership moves). */
+int adx_graph_add_node(adx_graph *g, const char *name, const char *op_type, int nin, const int *in, int nout,
+                       const int *out, int nattrs, adx_attr *attrs);
+/* Infer every non-constant value's shape for batch size `batch` (graph inputs' dim 0 := batch). */
+adx_status adx_graph_infer(adx_graph *g, int64_t batch, adx_error *err);
+/* Run the load-time passes: shape inference, constant folding, BatchNorm folding, dead-node removal. */
+adx_status adx_graph_prepare(adx_graph *g, adx_error *err);
+/* Parameter count (elements of float constants consumed by live nodes) and FLOPs per image. */
+int64_t adx_graph_params(const adx_graph *g);
+double adx_graph_flops(adx_graph *g);
+
+#endif

@@ -1,0 +1,44 @@
+/* adx: explain image classifiers with Activation-Deactivation and fill-value occlusion. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+typedef struct command {
+  const char *name;
+  int (*fn)(int, char **);
+  const char *help;
+} command;
+
+static const command commands[] = {
+    {"info", adx_cmd_info, "info MODEL.onnx                  inputs, outputs, operators, parameters, FLOPs"},
+    {"predict", adx_cmd_predict, "predict --model M.onnx IMAGE...  class probabilities as JSON lines"},
+    {"bench", adx_cmd_bench, "bench --model M.onnx [--batch B] throughput with a same-run SGEMM reference"},
+};
+
+static void usage(FILE *f) {
+  fprintf(f, "adx %s: explain image classifiers with Activation-Deactivation\n\nusage:\n", ADX_VERSION);
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) fprintf(f, "  adx %s\n", commands[i].help);
+  fprintf(f, "\nRun 'adx COMMAND --help' for a command's options. Exit status: 0 ok, 1 run failed, 2 bad input.\n");
+}
+
+int adx_cli_report(const char *cmd, const adx_error *err) {
+  fprintf(stderr, "adx %s: %s\n", cmd, err->msg[0] ? err->msg : adx_status_name(err->code));
+  return adx_exit_code(err->code);
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+    usage(argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  if (!strcmp(argv[1], "--version")) {
+    printf("adx %s\n", ADX_VERSION);
+    return 0;
+  }
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
+  fprintf(stderr, "adx: unknown command '%s'\n", argv[1]);
+  usage(stderr);
+  return 2;
+}
