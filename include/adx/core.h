@@ -80,6 +80,19 @@ void adx_threads_set(int n);
 typedef enum adx_log_level { ADX_LOG_ERROR, ADX_LOG_WARN, ADX_LOG_INFO, ADX_LOG_DEBUG } adx_log_level;
 void adx_log(adx_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* ---- deterministic random numbers (xoshiro256**, seeded by splitmix64): same seed, same stream ---- */
+typedef struct adx_rng {
+  uint64_t s[4];
+} adx_rng;
+void adx_rng_seed(adx_rng *r, uint64_t seed);
+uint64_t adx_rng_next(adx_rng *r);
+/* Uniform in [0, 1). */
+double adx_rng_uniform(adx_rng *r);
+/* Uniform integer in [0, n). */
+uint64_t adx_rng_below(adx_rng *r, uint64_t n);
+/* Mix several 64-bit values into one seed (e.g. run seed, image index, purpose). */
+uint64_t adx_seed_mix(uint64_t a, uint64_t b);
+
 /* Monotonic wall-clock seconds. */
 double adx_now(void);
 

@@ -20,6 +20,24 @@ adx_status adx_engine_run(adx_engine *e, const adx_tensor *input, const adx_tens
 adx_status adx_engine_run_all(adx_engine *e, const adx_tensor *const *inputs, int ninputs,
                               const adx_tensor *const **outputs, adx_error *err);
 
+struct adx_ad_opts;
+/* AD run: input [B,C,H,W] normalised images; masks [B,H,W] at input resolution, nonzero = visible.
+ * With every pixel visible the output is bit-identical to adx_engine_run (property A1). */
+adx_status adx_engine_run_ad(adx_engine *e, const adx_tensor *input, const uint8_t *masks,
+                             const struct adx_ad_opts *o, const adx_tensor **output, adx_error *err);
+/* Name of the first node where the last AD run fell back to plain computation on a masked spatial
+ * value (e.g. Flatten of a spatial map into Gemm), or NULL if AD followed the whole network. */
+const char *adx_engine_ad_fallback(const adx_engine *e);
+
+struct adx_mode;
+struct adx_norm;
+/* The explainers' one question: one image, raw pixels [C,H,W] at model input size, and B visibility
+ * masks [B,H,W] (nonzero = visible). Returns the logits [B, classes] of the B mutants under the mode:
+ * plain (masks ignored), AD, or fill (fill_source from adx_fill_source, [C,H,W]). */
+adx_status adx_engine_query(adx_engine *e, const struct adx_mode *m, const struct adx_norm *norm, const float *raw,
+                            const float *fill_source, const uint8_t *masks, int B, const adx_tensor **logits,
+                            adx_error *err);
+
 /* Shape of the first input at batch 1 (e.g. [1,3,224,224]). */
 const adx_value *adx_engine_input(const adx_engine *e);
 /* Bytes of the activation arena at the current batch size. */

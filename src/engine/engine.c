@@ -1,0 +1,247 @@
+/* The engine: plans activation buffers for a graph once per batch capacity, then runs the live
+ * nodes in order. Plans only grow: a batch smaller than the capacity reuses the same offsets, since
+ * every activation's size is monotone in the batch size. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "adx/engine.h"
+#include "engine_internal.h"
+
+static void release_plan(adx_engine *e) {
+  adx_free(e->arena);
+  adx_free(e->scratch);
+  e->arena = NULL;
+  e->scratch = NULL;
+  e->arena_bytes = e->scratch_bytes = 0;
+  e->capacity = 0;
+}
+
+void adx_engine_free(adx_engine *e) {
+  if (!e) return;
+  release_plan(e);
+  adx_engine_masks_free(e);
+  free(e->nactive_buf);
+  adx_free(e->staging);
+  free(e->vt);
+  free(e->offset);
+  free(e->first);
+  free(e->last);
+  free(e);
+}
+
+adx_status adx_engine_create(adx_graph *g, int threads, adx_engine **out, adx_error *err) {
+  *out = NULL;
+  if (g->ninputs < 1 || g->noutputs < 1) return adx_fail(err, ADX_ERR_ARG, "model has no inputs or no outputs");
+  adx_engine *e = calloc(1, sizeof *e);
+  if (!e) return adx_fail(err, ADX_ERR_NOMEM, "out of memory");
+  e->g = g;
+  e->threads = threads > 0 ? threads : adx_threads_get();
+  size_t nv = (size_t)g->nvalues;
+  e->vt = calloc(nv, sizeof *e->vt);
+  e->offset = calloc(nv, sizeof *e->offset);
+  e->first = calloc(nv, sizeof *e->first);
+  e->last = calloc(nv, sizeof *e->last);
+  if (!e->vt || !e->offset || !e->first || !e->last) {
+    adx_engine_free(e);
+    return adx_fail(err, ADX_ERR_NOMEM, "out of memory");
+  }
+  adx_threads_set(e->threads);
+  *out = e;
+  return ADX_OK;
+}
+
+const adx_value *adx_engine_input(const adx_engine *e) { return &e->g->values[e->g->inputs[0]]; }
+size_t adx_engine_arena_bytes(const adx_engine *e) { return e->arena_bytes; }
+
+static size_t value_bytes(const adx_value *v) {
+  return (size_t)adx_value_numel(v) * adx_dtype_size(v->dtype);
+}
+
+static size_t round64(size_t x) { return (x + 63) & ~(size_t)63; }
+
+/* Lifetimes in node-index units: a value lives from its producer to its last consumer. */
+static void compute_lifetimes(adx_engine *e) {
+  adx_graph *g = e->g;
+  for (int i = 0; i < g->nvalues; i++) {
+    e->first[i] = g->values[i].producer;
+    e->last[i] = g->values[i].is_output ? g->nnodes : g->values[i].producer;
+  }
+  for (int i = 0; i < g->nnodes; i++) {
+    const adx_node *n = &g->nodes[i];
+    if (n->dead) continue;
+    for (int k = 0; k < n->nin; k++)
+      if (n->in[k] >= 0 && e->last[n->in[k]] < i) e->last[n->in[k]] = i;
+  }
+}
+
+typedef struct slot {
+  int value;
+  size_t size;
+} slot;
+
+static int by_size_desc(const void *a, const void *b) {
+  const slot *x = a, *y = b;
+  if (x->size != y->size) return x->size < y->size ? 1 : -1;
+  return x->value - y->value;
+}
+
+/* Greedy offset assignment: largest first, each placed at the lowest offset that does not
+ * overlap any already-placed value whose lifetime intersects its own. */
+static adx_status plan_arena(adx_engine *e, adx_error *err) {
+  adx_graph *g = e->g;
+  compute_lifetimes(e);
+  slot *slots = malloc(sizeof *slots * (size_t)g->nvalues);
+  int *placed = malloc(sizeof *placed * (size_t)g->nvalues);
+  if (!slots || !placed) {
+    free(slots);
+    free(placed);
+    return adx_fail(err, ADX_ERR_NOMEM, "out of memory planning buffers");
+  }
+  int ns = 0;
+  for (int i = 0; i < g->nvalues; i++) {
+    const adx_value *v = &g->values[i];
+    if (v->is_const || v->producer < 0 || g->nodes[v->producer].dead) continue;
+    slots[ns].value = i;
+    slots[ns].size = round64(value_bytes(v));
+    ns++;
+  }
+  qsort(slots, (size_t)ns, sizeof *slots, by_size_desc);
+  size_t total = 0;
+  int np = 0;
+  for (int s = 0; s < ns; s++) {
+    int v = slots[s].value;
+    size_t off = 0;
+    for (int moved = 1; moved;) {
+      moved = 0;
+      for (int p = 0; p < np; p++) {
+        int u = placed[p];
+        if (e->last[u] < e->first[v] || e->last[v] < e->first[u]) continue; /* lifetimes disjoint */
+        size_t ustart = e->offset[u], uend = ustart + round64(value_bytes(&g->values[u]));
+        if (off < uend && ustart < off + slots[s].size) {
+          off = uend;
+          moved = 1;
+        }
+      }
+    }
+    e->offset[v] = off;
+    placed[np++] = v;
+    if (off + slots[s].size > total) total = off + slots[s].size;
+  }
+  free(slots);
+  free(placed);
+  adx_free(e->arena);
+  e->arena = adx_alloc(total);
+  if (!e->arena) return adx_fail(err, ADX_ERR_NOMEM, "out of memory: activations need %zu bytes", total);
+  e->arena_bytes = total;
+  return ADX_OK;
+}
+
+static adx_status ensure_scratch(adx_engine *e, adx_error *err) {
+  adx_graph *g = e->g;
+  size_t need = 0;
+  for (int i = 0; i < g->nnodes; i++) {
+    const adx_node *n = &g->nodes[i];
+    if (n->dead || !n->op->scratch) continue;
+    size_t s = n->op->scratch(g, n, e->threads);
+    if (s > need) need = s;
+  }
+  need += adx_engine_extra_scratch(e);
+  if (need <= e->scratch_bytes && e->scratch) return ADX_OK;
+  adx_free(e->scratch);
+  e->scratch = adx_alloc(need);
+  if (!e->scratch) return adx_fail(err, ADX_ERR_NOMEM, "out of memory: scratch needs %zu bytes", need);
+  e->scratch_bytes = need;
+  return ADX_OK;
+}
+
+adx_status adx_engine_prepare_batch(adx_engine *e, int64_t batch, adx_error *err) {
+  adx_graph *g = e->g;
+  adx_status s;
+  if (batch != g->batch || !e->arena) {
+    if ((s = adx_graph_infer(g, batch, err))) return s;
+  }
+  if (batch > e->capacity) {
+    if ((s = plan_arena(e, err))) return s;
+    e->capacity = batch;
+  }
+  if ((s = ensure_scratch(e, err))) return s;
+  /* Bind every value to its storage at the current shapes. */
+  for (int i = 0; i < g->nvalues; i++) {
+    const adx_value *v = &g->values[i];
+    adx_tensor *t = &e->vt[i];
+    if (v->is_const) {
+      *t = v->cval;
+      t->owns_data = 0;
+      continue;
+    }
+    t->dtype = v->dtype;
+    t->ndim = v->ndim;
+    memcpy(t->dims, v->dims, sizeof t->dims);
+    t->owns_data = 0;
+    t->data = (v->producer >= 0) ? (char *)e->arena + e->offset[i] : NULL;
+  }
+  return ADX_OK;
+}
+
+adx_status adx_engine_bind_input(adx_engine *e, int k, const adx_tensor *in, adx_error *err) {
+  adx_graph *g = e->g;
+  const adx_value *v = &g->values[g->inputs[k]];
+  char a[96], b[96];
+  if (in->dtype != v->dtype || in->ndim != v->ndim ||
+      memcmp(in->dims + 1, v->dims + 1, sizeof(int64_t) * (size_t)(v->ndim > 0 ? v->ndim - 1 : 0)) ||
+      (v->ndim > 0 && in->dims[0] != v->dims[0]))
+    return adx_fail(err, ADX_ERR_SHAPE, "input '%s' has shape %s but the model expects %s", v->name,
+                    adx_dims_str(in->dims, in->ndim, a, sizeof a), adx_dims_str(v->dims, v->ndim, b, sizeof b));
+  e->vt[g->inputs[k]].data = in->data;
+  return ADX_OK;
+}
+
+adx_status adx_engine_run_node(adx_engine *e, int idx, adx_error *err) {
+  adx_graph *g = e->g;
+  const adx_node *n = &g->nodes[idx];
+  const adx_tensor *ins[16];
+  adx_tensor *outs[16];
+  if (n->nin > 16 || n->nout > 16) return adx_node_fail(n, err, ADX_ERR_UNSUPPORTED, "more than 16 inputs or outputs");
+  for (int k = 0; k < n->nin; k++) ins[k] = n->in[k] >= 0 ? &e->vt[n->in[k]] : NULL;
+  for (int k = 0; k < n->nout; k++) outs[k] = &e->vt[n->out[k]];
+  adx_op_ctx ctx = {e->scratch, e->scratch_bytes, e->threads};
+  return n->op->run(n, ins, outs, &ctx, err);
+}
+
+static adx_status run_plain(adx_engine *e, adx_error *err) {
+  adx_graph *g = e->g;
+  for (int i = 0; i < g->nnodes; i++) {
+    if (g->nodes[i].dead) continue;
+    adx_status s = adx_engine_run_node(e, i, err);
+    if (s) return s;
+  }
+  return ADX_OK;
+}
+
+adx_status adx_engine_run_all(adx_engine *e, const adx_tensor *const *inputs, int ninputs,
+                              const adx_tensor *const **outputs, adx_error *err) {
+  adx_graph *g = e->g;
+  if (ninputs != g->ninputs)
+    return adx_fail(err, ADX_ERR_ARG, "model has %d inputs but %d were given", g->ninputs, ninputs);
+  const adx_value *first = &g->values[g->inputs[0]];
+  int64_t batch = (first->batched && inputs[0]->ndim > 0) ? inputs[0]->dims[0] : g->batch;
+  adx_status s = adx_engine_prepare_batch(e, batch, err);
+  if (s) return s;
+  for (int k = 0; k < ninputs; k++)
+    if ((s = adx_engine_bind_input(e, k, inputs[k], err))) return s;
+  if ((s = run_plain(e, err))) return s;
+  for (int k = 0; k < g->noutputs && k < ADX_ENGINE_MAX_OUTPUTS; k++) e->outptr[k] = &e->vt[g->outputs[k]];
+  *outputs = (const adx_tensor *const *)e->outptr;
+  return ADX_OK;
+}
+
+adx_status adx_engine_run(adx_engine *e, const adx_tensor *input, const adx_tensor **output, adx_error *err) {
+  if (e->g->ninputs != 1)
+    return adx_fail(err, ADX_ERR_UNSUPPORTED, "model has %d inputs; adx expects one image input", e->g->ninputs);
+  const adx_tensor *const *outs;
+  const adx_tensor *ins[1] = {input};
+  adx_status s = adx_engine_run_all(e, ins, 1, &outs, err);
+  if (s) return s;
+  *output = outs[0];
+  return ADX_OK;
+}
