@@ -17,10 +17,11 @@ pkgs=(
   dataset-fashion-mnist
   libonnx-testdata
   valgrind
+  python3 python3-numpy python3-torch python3-onnx
 )
 for arg in "$@"; do
   case "$arg" in
-    --with-python) pkgs+=(python3 python3-torch python3-numpy python3-h5py python3-matplotlib python3-onnx python3-skimage) ;;
+    --with-python) pkgs+=(python3-h5py python3-matplotlib python3-skimage python3-torchvision) ;;
     --with-report-test) pkgs+=(chromium) ;;
     --with-slurm) pkgs+=(slurm-wlm slurmctld slurmd slurm-client munge) ;;
     *) echo "install-deps.sh: unknown option '$arg'" >&2; exit 2 ;;

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Run every executable tests/integration/*.sh from the repo root (bin/adx built); each exits 0 on pass.
+set -u
+export ADX_TEST_DATA=${ADX_TEST_DATA:-$(pwd)/tests/data}
+export ADX=${ADX:-$(pwd)/bin/adx}
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+pass=0; fail=0
+for t in tests/integration/*.sh; do
+  [ -x "$t" ] || continue
+  log=$(mktemp)
+  start=$(date +%s)
+  if "$t" >"$log" 2>&1; then
+    pass=$((pass + 1)); echo "PASS $t ($(( $(date +%s) - start ))s)"
+  else
+    fail=$((fail + 1)); echo "FAIL $t"; tail -40 "$log"
+  fi
+  rm -f "$log"
+done
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Run the engine-level test binaries (core, model, ops, ad, engine) under valgrind memcheck.
+# Any memory error or definite leak fails the run.
+set -u
+dir=${1:?usage: run-valgrind.sh DIR}
+export ADX_TEST_DATA=${ADX_TEST_DATA:-$(pwd)/tests/data}
+export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 ADX_VALGRIND=1
+pass=0; fail=0
+for layer in core model ops ad engine; do
+  [ -d "$dir/$layer" ] || continue
+  for t in $(find "$dir/$layer" -type f -perm -u+x -name 'test_*' | sort); do
+    log=$(mktemp)
+    if valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+         --show-leak-kinds=definite "$t" >"$log" 2>&1; then
+      pass=$((pass + 1)); echo "PASS valgrind ${t#"$dir"/}"
+    else
+      fail=$((fail + 1)); echo "FAIL valgrind ${t#"$dir"/}"; grep -E "==[0-9]+==|FAILED|Error" "$log" | head -40
+    fi
+    rm -f "$log"
+  done
+done
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

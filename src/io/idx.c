@@ -1,0 +1,86 @@
+/* IDX reader (zlib reads gzipped and plain files alike). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "adx/dataset.h"
+
+static int read_exact(gzFile f, void *buf, size_t n) {
+  size_t got = 0;
+  while (got < n) {
+    size_t chunk = n - got > (1u << 30) ? (1u << 30) : n - got;
+    int r = gzread(f, (char *)buf + got, (unsigned)chunk);
+    if (r <= 0) return -1;
+    got += (size_t)r;
+  }
+  return 0;
+}
+
+adx_status adx_idx_load(const char *path, int64_t max_bytes, adx_idx *out, adx_error *err) {
+  memset(out, 0, sizeof *out);
+  if (max_bytes <= 0) max_bytes = (int64_t)4 << 30;
+  gzFile f = gzopen(path, "rb");
+  if (!f) return adx_fail(err, ADX_ERR_IO, "%s: cannot open: %s", path, strerror(errno ? errno : ENOENT));
+  unsigned char hdr[4];
+  adx_status s = ADX_OK;
+  if (read_exact(f, hdr, 4)) {
+    s = adx_fail(err, ADX_ERR_FORMAT, "%s: not an IDX file (too short)", path);
+    goto done;
+  }
+  if (hdr[0] || hdr[1] || hdr[3] < 1 || hdr[3] > 4) {
+    s = adx_fail(err, ADX_ERR_FORMAT, "%s: not an IDX file (bad magic %02x%02x%02x%02x)", path, hdr[0],
+                 hdr[1], hdr[2], hdr[3]);
+    goto done;
+  }
+  if (hdr[2] != 0x08) {
+    s = adx_fail(err, ADX_ERR_UNSUPPORTED, "%s: IDX element type 0x%02x is not unsigned byte (0x08)", path,
+                 hdr[2]);
+    goto done;
+  }
+  out->ndim = hdr[3];
+  int64_t total = 1;
+  for (int i = 0; i < out->ndim; i++) {
+    unsigned char d[4];
+    if (read_exact(f, d, 4)) {
+      s = adx_fail(err, ADX_ERR_FORMAT, "%s: truncated IDX header", path);
+      goto done;
+    }
+    out->dims[i] = ((int64_t)d[0] << 24) | ((int64_t)d[1] << 16) | ((int64_t)d[2] << 8) | d[3];
+    if (out->dims[i] == 0 || out->dims[i] > max_bytes || total > max_bytes / out->dims[i]) {
+      s = adx_fail(err, ADX_ERR_LIMIT, "%s: IDX dimension %d (%lld) is zero or exceeds the %lld-byte limit",
+                   path, i, (long long)out->dims[i], (long long)max_bytes);
+      goto done;
+    }
+    total *= out->dims[i];
+  }
+  out->data = malloc((size_t)total);
+  if (!out->data) {
+    s = adx_fail(err, ADX_ERR_NOMEM, "%s: out of memory for %lld bytes", path, (long long)total);
+    goto done;
+  }
+  if (read_exact(f, out->data, (size_t)total)) {
+    s = adx_fail(err, ADX_ERR_FORMAT, "%s: truncated IDX data (header declares %lld bytes)", path,
+                 (long long)total);
+    goto done;
+  }
+done:
+  gzclose(f);
+  if (s) adx_idx_free(out);
+  return s;
+}
+
+void adx_idx_free(adx_idx *x) {
+  free(x->data);
+  memset(x, 0, sizeof *x);
+}
+
+int adx_idx_labels_path(const char *images_path, char *buf, size_t len) {
+  const char *p = strstr(images_path, "images-idx3");
+  if (!p || strlen(images_path) + 1 > len) return -1;
+  size_t pre = (size_t)(p - images_path);
+  snprintf(buf, len, "%.*slabels-idx1%s", (int)pre, images_path, p + strlen("images-idx3"));
+  return access(buf, R_OK) == 0 ? 0 : -1;
+}
