@@ -188,10 +188,12 @@ adx_status adx_graph_infer(adx_graph *g, int64_t batch, adx_error *err) {
   for (int i = 0; i < g->nnodes; i++) {
     adx_node *n = &g->nodes[i];
     if (n->dead) continue;
-    if (!n->op) return adx_node_fail(n, err, ADX_ERR_UNSUPPORTED, "operator '%s' is not supported", n->op_type);
+    if (!n->op)
+      return adx_node_fail(n, err, ADX_ERR_UNSUPPORTED, "operator '%s' is not supported", n->op_type);
     for (int k = 0; k < n->nin; k++) {
       if (n->in[k] >= 0 && g->values[n->in[k]].ndim < 0)
-        return adx_node_fail(n, err, ADX_ERR_SHAPE, "input '%s' has no known shape", g->values[n->in[k]].name);
+        return adx_node_fail(n, err, ADX_ERR_SHAPE, "input '%s' has no known shape",
+                             g->values[n->in[k]].name);
     }
     adx_status s = n->op->infer(g, n, err);
     if (s) return s;

@@ -1,0 +1,76 @@
+/* adx explainers: they ask the engine one question, in batches -- "here is the image and B visibility
+ * masks; give me the class probabilities of each" -- and turn the answers into a per-pixel
+ * responsibility map and an explanation (a pixel set). They never touch pixels themselves. */
+#ifndef ADX_EXPLAIN_H
+#define ADX_EXPLAIN_H
+
+#include "adx/ad.h"
+#include "adx/engine.h"
+
+/* The question, bound to one image and one mode. */
+typedef struct adx_oracle {
+  adx_engine *engine;
+  adx_mode mode;        /* plain, ad (with its rule/pool) or fill */
+  adx_norm norm;        /* raw -> model input */
+  const float *raw;     /* the image, raw pixels [C,H,W] at model input size */
+  float *fill_source;   /* [C,H,W], for fill modes (owned by the oracle) */
+  int C, H, W, nclasses;
+  int max_batch;        /* masks per engine call; larger requests are split */
+  int64_t queries;      /* mutants evaluated so far (the cost measure) */
+  float *probs;         /* [max_batch, nclasses] results of the last call */
+} adx_oracle;
+
+/* Bind an oracle to an image; computes the fill source for fill modes. */
+adx_status adx_oracle_init(adx_oracle *o, adx_engine *e, const adx_mode *m, const adx_norm *norm, const float *raw,
+                           int max_batch, adx_error *err);
+void adx_oracle_free(adx_oracle *o);
+/* Probabilities (softmax of the logits, computed in double) of B mutants: out[b*nclasses + k].
+ * out must hold B*nclasses floats. B may exceed max_batch (split into engine calls). */
+adx_status adx_oracle_ask(adx_oracle *o, const uint8_t *masks, int B, float *out, adx_error *err);
+
+/* ---- explainers ---- */
+typedef enum adx_explainer_kind { ADX_EXPLAINER_REX, ADX_EXPLAINER_SLIDING } adx_explainer_kind;
+
+typedef struct adx_rex_params {
+  int iters;               /* random partition trees per image (ReX default 20) */
+  int tree_depth;          /* maximum depth of a tree (10) */
+  int min_box;             /* minimum box side in pixels at the model input size; 0 = 10 px scaled from 224 */
+  int search_limit;        /* maximum mutant queries per iteration; 0 = unlimited */
+  float confidence_filter; /* a passing mutant also needs p(target) >= this (0 = off) */
+  uint64_t seed;
+} adx_rex_params;
+
+typedef struct adx_sliding_params {
+  int window; /* occluding square side, pixels; 0 = H/7 */
+  int stride; /* 0 = window/2 */
+} adx_sliding_params;
+
+typedef struct adx_explainer {
+  adx_explainer_kind kind;
+  adx_rex_params rex;
+  adx_sliding_params sliding;
+  float confidence; /* extraction threshold: target top-1 with p >= confidence * p_full */
+  int chunks;       /* extraction chunk count over the ranking (explanation sizes step by 1/chunks of image) */
+} adx_explainer;
+
+void adx_explainer_default(adx_explainer *x);
+/* Validate parameters against the model input size (H,W); errors name the parameter. */
+adx_status adx_explainer_check(const adx_explainer *x, int H, int W, adx_error *err);
+
+/* Responsibility map [H,W] for the target class. */
+adx_status adx_explain_responsibility(const adx_explainer *x, adx_oracle *o, int target, uint64_t seed,
+                                      float *resp, adx_error *err);
+
+/* Pixels ordered by responsibility, highest first; ties broken by distance to the map's maximum, then
+ * by index (deterministic). order has H*W entries. */
+void adx_rank_pixels(const float *resp, int H, int W, int32_t *order);
+
+/* Smallest prefix of the ranking (in chunks of H*W/chunks pixels) for which the target is top-1 with
+ * probability >= confidence * p_full, in the oracle's mode. All chunk candidates go to the engine as
+ * one batch. expl [H,W] gets 1 for explanation pixels; *size_px its pixel count; *p_expl the target
+ * probability with only the explanation visible. If no prefix passes, the whole image is the
+ * explanation. */
+adx_status adx_extract(adx_oracle *o, int target, const int32_t *order, float p_full, float confidence, int chunks,
+                       uint8_t *expl, int *size_px, float *p_expl, adx_error *err);
+
+#endif
