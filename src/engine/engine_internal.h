@@ -18,6 +18,8 @@ typedef struct adx_vmask {
   adx_eseg *seg;
   uint8_t *own; /* this value's own mask storage, when it is not an alias */
   size_t own_bytes;
+  const uint8_t *full; /* [B]: 1 where a sample's masks are all active (work is skipped for it) */
+  uint8_t *own_full;   /* [capacity] storage for full, when it is not an alias */
 } adx_vmask;
 
 struct adx_engine {

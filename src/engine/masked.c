@@ -24,6 +24,7 @@ void adx_engine_masks_free(adx_engine *e) {
   if (!e->vm) return;
   for (int i = 0; i < e->g->nvalues; i++) {
     free(e->vm[i].own);
+    free(e->vm[i].own_full);
     free(e->vm[i].seg);
   }
   free(e->vm);
@@ -53,6 +54,14 @@ static uint8_t *own_mask(adx_engine *e, int v, int h, int w) {
   return m->own;
 }
 
+/* A value's own per-sample "fully active" flags [capacity]. */
+static uint8_t *own_full(adx_engine *e, int v) {
+  adx_vmask *m = &e->vm[v];
+  if (!m->own_full) m->own_full = malloc((size_t)e->vm_capacity);
+  m->full = m->own_full;
+  return m->own_full;
+}
+
 static adx_status set_segs(adx_engine *e, int v, int nseg, adx_error *err) {
   adx_vmask *m = &e->vm[v];
   if (m->seg_cap < nseg) {
@@ -80,6 +89,7 @@ static void zero_deactivated(adx_engine *e, int v) {
 #pragma omp parallel for collapse(2) schedule(static) num_threads(e->threads)
   for (int64_t b = 0; b < B; b++)
     for (int64_t c = 0; c < C; c++) {
+      if (m->full[b]) continue;
       const uint8_t *mk = NULL;
       for (int s = 0; s < m->nseg; s++)
         if (c >= m->seg[s].c0 && c < m->seg[s].c1) mk = m->seg[s].m;
@@ -106,8 +116,8 @@ static adx_status mask_window(adx_engine *e, const adx_node *n, const adx_ad_opt
   int nout = conv ? 1 : mi->nseg;
   adx_status s = set_segs(e, vout, nout, err);
   if (s) return s;
-  uint8_t *buf = own_mask(e, vout, OH, OW * nout);
-  if (!buf) return adx_fail(err, ADX_ERR_NOMEM, "out of memory for AD masks");
+  uint8_t *buf = own_mask(e, vout, OH, OW * nout), *full = own_full(e, vout);
+  if (!buf || !full) return adx_fail(err, ADX_ERR_NOMEM, "out of memory for AD masks");
   size_t ohw = (size_t)OH * (size_t)OW, hw = (size_t)H * (size_t)W;
   adx_vmask *mo = &e->vm[vout];
   for (int k = 0; k < nout; k++) {
@@ -117,6 +127,11 @@ static adx_status mask_window(adx_engine *e, const adx_node *n, const adx_ad_opt
   }
 #pragma omp parallel for schedule(static) num_threads(e->threads)
   for (int b = 0; b < B; b++) {
+    full[b] = mi->full[b];
+    if (full[b]) { /* nothing hidden in this sample: nothing is deactivated (any rule) */
+      for (int k = 0; k < nout; k++) memset(buf + ((size_t)k * (size_t)B + (size_t)b) * ohw, 1, ohw);
+      continue;
+    }
     adx_mseg segs[64];
     int nseg = mi->nseg < 64 ? mi->nseg : 64;
     for (int k = 0; k < nseg; k++) {
@@ -130,6 +145,9 @@ static adx_status mask_window(adx_engine *e, const adx_node *n, const adx_ad_opt
       for (int k = 0; k < nseg; k++)
         adx_mask_window(&segs[k], 1, segs[k].c1 - segs[k].c0, H, W, &w, OH, OW, o, buf + ((size_t)k * (size_t)B + (size_t)b) * ohw);
     }
+    /* deactivation can leave a sample fully active again (e.g. loose, or hidden pixels only in padding) */
+    full[b] = !memchr(buf + (size_t)b * ohw, 0, ohw);
+    for (int k = 1; k < nout && full[b]; k++) full[b] = !memchr(buf + ((size_t)k * (size_t)B + (size_t)b) * ohw, 0, ohw);
   }
   return ADX_OK;
 }
@@ -165,13 +183,15 @@ static adx_status run_conv_active(adx_engine *e, const adx_node *n, adx_error *e
   }
   int *task0 = nact + B; /* first task index of each sample in the flat task list */
   int ntasks = 0;
+  const uint8_t *full = e->vm[n->out[0]].full;
   for (int b = 0; b < B; b++) {
     const uint8_t *m = mask + (size_t)b * ohw;
     int32_t *list = e->active + (size_t)b * ohw;
     int k = 0;
-    for (size_t i = 0; i < ohw; i++)
-      if (m[i]) list[k++] = (int32_t)i;
-    nact[b] = (size_t)k == ohw ? -1 : k; /* all active: the plain path, bit-exact (A1) */
+    if (!full[b])
+      for (size_t i = 0; i < ohw; i++)
+        if (m[i]) list[k++] = (int32_t)i;
+    nact[b] = full[b] ? -1 : k; /* all active: the plain path, bit-exact (A1) */
     task0[b] = ntasks;
     ntasks += adx_conv_ntasks(p, nact[b]);
   }
@@ -219,8 +239,9 @@ static adx_status mask_combine(adx_engine *e, int va, int vb, int vout, adx_erro
   int nseg = u - 1;
   adx_status s = set_segs(e, vout, nseg, err);
   if (s) return s;
-  uint8_t *buf = own_mask(e, vout, (int)hw, nseg);
-  if (!buf) return adx_fail(err, ADX_ERR_NOMEM, "out of memory for AD masks");
+  uint8_t *buf = own_mask(e, vout, (int)hw, nseg), *full = own_full(e, vout);
+  if (!buf || !full) return adx_fail(err, ADX_ERR_NOMEM, "out of memory for AD masks");
+  for (int b = 0; b < B; b++) full[b] = ma->full[b] && mb->full[b];
   adx_vmask *mo = &e->vm[vout];
   for (int k = 0; k < nseg; k++) {
     mo->seg[k].c0 = cuts[k];
@@ -232,7 +253,7 @@ static adx_status mask_combine(adx_engine *e, int va, int vb, int vout, adx_erro
       if (cuts[k] >= ma->seg[q].c0 && cuts[k] < ma->seg[q].c1) pa = ma->seg[q].m;
     for (int q = 0; q < mb->nseg; q++)
       if (cuts[k] >= mb->seg[q].c0 && cuts[k] < mb->seg[q].c1) pb = mb->seg[q].m;
-    for (size_t i = 0; i < (size_t)B * hw; i++) dst[i] = (uint8_t)((pa ? pa[i] : 1) & (pb ? pb[i] : 1));
+    for (size_t i = 0; i < (size_t)B * hw; i++) dst[i] = (uint8_t)((pa ? pa[i] != 0 : 1) && (pb ? pb[i] != 0 : 1));
   }
   return ADX_OK;
 }
@@ -242,6 +263,7 @@ static void alias_mask(adx_engine *e, int from, int to) {
   const adx_vmask *s = &e->vm[from];
   if (set_segs(e, to, s->nseg, NULL)) return;
   memcpy(d->seg, s->seg, sizeof *s->seg * (size_t)s->nseg);
+  d->full = s->full;
 }
 
 /* Global average pooling over active positions only: rescale plain averages by HW / active count. */
@@ -253,6 +275,7 @@ static void pool_active_rescale(adx_engine *e, int vin, int vout) {
   float *y = adx_f32(&e->vt[vout]);
   for (int s = 0; s < m->nseg; s++)
     for (int b = 0; b < B; b++) {
+      if (m->full[b]) continue;
       const uint8_t *mk = m->seg[s].m + (size_t)b * hw;
       size_t cnt = 0;
       for (size_t i = 0; i < hw; i++) cnt += mk[i] != 0;
@@ -284,6 +307,10 @@ adx_status adx_engine_run_ad(adx_engine *e, const adx_tensor *input, const uint8
   e->vm[vin].seg[0].c0 = 0;
   e->vm[vin].seg[0].c1 = (int)iv->dims[1];
   e->vm[vin].seg[0].m = (uint8_t *)masks; /* read only */
+  uint8_t *infull = own_full(e, vin);
+  if (!infull) return adx_fail(err, ADX_ERR_NOMEM, "out of memory for AD masks");
+  size_t ihw = (size_t)iv->dims[2] * (size_t)iv->dims[3];
+  for (int64_t b = 0; b < iv->dims[0]; b++) infull[b] = !memchr(masks + (size_t)b * ihw, 0, ihw);
 
   for (int i = 0; i < g->nnodes; i++) {
     const adx_node *n = &g->nodes[i];
@@ -368,6 +395,13 @@ adx_status adx_engine_run_ad(adx_engine *e, const adx_tensor *input, const uint8
         off += (int)v->dims[1];
       }
       mo->nseg = k2;
+      uint8_t *full = own_full(e, vout);
+      if (!full) return adx_fail(err, ADX_ERR_NOMEM, "out of memory for AD masks");
+      for (int b = 0; b < (int)out->dims[0]; b++) {
+        full[b] = 1;
+        for (int k = 0; k < n->nin; k++)
+          if (masked(e, n->in[k]) && !e->vm[n->in[k]].full[b]) full[b] = 0;
+      }
       break;
     }
     case ADX_AD_GLOBALPOOL:
