@@ -1,0 +1,249 @@
+/* Image preprocessing: channel conversion, resize + centre crop (raw pixels), then normalisation.
+ * The order and conventions follow torchvision's Resize(int) -> CenterCrop -> ToTensor -> Normalize,
+ * with PyTorch's non-antialiased bilinear interpolation (half-pixel centres). */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "adx/io.h"
+
+#define PREPROC_MAX_SIZE 65536
+
+void adx_preproc_default(adx_preproc *p) {
+  memset(p, 0, sizeof *p);
+  p->scale = 1.0f / 255.0f;
+}
+
+/* ------------------------------------------------------------------ parsing settings */
+
+static int parse_double(const char *s, const char *stop, double *out) {
+  while (s < stop && isspace((unsigned char)*s)) s++;
+  while (stop > s && isspace((unsigned char)stop[-1])) stop--;
+  if (s == stop || stop - s > 63) return -1;
+  char buf[64];
+  memcpy(buf, s, (size_t)(stop - s));
+  buf[stop - s] = '\0';
+  char *end;
+  errno = 0;
+  double v = strtod(buf, &end);
+  if (*end || errno || !isfinite(v)) return -1;
+  *out = v;
+  return 0;
+}
+
+static int parse_int(const char *s, const char *stop, int lo, int hi, int *out) {
+  while (s < stop && isspace((unsigned char)*s)) s++;
+  while (stop > s && isspace((unsigned char)stop[-1])) stop--;
+  if (s == stop) return -1;
+  long v = 0;
+  for (const char *q = s; q < stop; q++) {
+    if (!isdigit((unsigned char)*q)) return -1;
+    v = v * 10 + (*q - '0');
+    if (v > hi) return -1;
+  }
+  if (v < lo) return -1;
+  *out = (int)v;
+  return 0;
+}
+
+/* "a,b,c" -> up to 4 numbers; returns the count or -1. */
+static int parse_list(const char *s, float *v, int positive) {
+  int n = 0;
+  for (;;) {
+    const char *comma = strchr(s, ',');
+    const char *stop = comma ? comma : s + strlen(s);
+    double d;
+    if (n == 4 || parse_double(s, stop, &d) || (positive && !(d > 0)) || fabs(d) > 3.4e38) return -1;
+    v[n++] = (float)d;
+    if (!comma) return n;
+    s = comma + 1;
+  }
+}
+
+adx_status adx_preproc_set(adx_preproc *p, const char *key, const char *value, adx_error *err) {
+  const char *end = value + strlen(value);
+  if (!strcmp(key, "resize")) {
+    if (parse_int(value, end, 0, PREPROC_MAX_SIZE, &p->resize))
+      return adx_fail(err, ADX_ERR_ARG, "resize: '%s' is not a size in 0..%d (0 = no resize)", value,
+                      PREPROC_MAX_SIZE);
+  } else if (!strcmp(key, "crop")) {
+    const char *x = strchr(value, 'x');
+    int h, w;
+    if (x ? parse_int(value, x, 1, PREPROC_MAX_SIZE, &h) || parse_int(x + 1, end, 1, PREPROC_MAX_SIZE, &w)
+          : parse_int(value, end, 0, PREPROC_MAX_SIZE, &h))
+      return adx_fail(err, ADX_ERR_ARG, "crop: '%s' is not N or HxW with sizes in 1..%d (0 = no crop)", value,
+                      PREPROC_MAX_SIZE);
+    p->crop_h = h;
+    p->crop_w = x ? w : h;
+  } else if (!strcmp(key, "scale")) {
+    const char *slash = strchr(value, '/');
+    double a, b = 1;
+    if ((slash ? parse_double(value, slash, &a) || parse_double(slash + 1, end, &b)
+               : parse_double(value, end, &a)) ||
+        !(b > 0) || !(a / b > 0) || a / b > 3.4e38)
+      return adx_fail(err, ADX_ERR_ARG, "scale: '%s' is not a positive number or fraction (e.g. 1/255)",
+                      value);
+    p->scale = (float)(a / b);
+  } else if (!strcmp(key, "mean")) {
+    float v[4];
+    int n = parse_list(value, v, 0);
+    if (n < 0) return adx_fail(err, ADX_ERR_ARG, "mean: '%s' is not a list of 1 to 4 numbers", value);
+    p->nmean = n;
+    memcpy(p->mean, v, sizeof v);
+  } else if (!strcmp(key, "std")) {
+    float v[4];
+    int n = parse_list(value, v, 1);
+    if (n < 0) return adx_fail(err, ADX_ERR_ARG, "std: '%s' is not a list of 1 to 4 positive numbers", value);
+    p->nstd = n;
+    memcpy(p->std, v, sizeof v);
+  } else {
+    return adx_fail(err, ADX_ERR_ARG,
+                    "unknown preprocessing key '%s' (known: resize, crop, scale, mean, std)", key);
+  }
+  return ADX_OK;
+}
+
+/* ------------------------------------------------------------------ geometry */
+
+void adx_image_resize(const float *in, int c, int in_h, int in_w, int oh, int ow, int top, int left,
+                      float *out, int out_h, int out_w) {
+  int *x0 = malloc(sizeof(int) * 2 * (size_t)out_w);
+  float *lx = malloc(sizeof(float) * (size_t)out_w);
+  if (!x0 || !lx) { /* tiny tables; fall back to computing per pixel */
+    free(x0);
+    free(lx);
+    x0 = NULL;
+    lx = NULL;
+  }
+  const float rx = (float)in_w / (float)ow, ry = (float)in_h / (float)oh;
+  /* PyTorch's area_pixel_compute_source_index + compute_source_index_and_lambda, in float */
+#define SRC_INDEX(ratio, d, n, i0, i1, lam)                                                                  \
+  do {                                                                                                       \
+    float s_ = (ratio) * ((float)(d) + 0.5f) - 0.5f;                                                         \
+    if (s_ < 0) s_ = 0;                                                                                      \
+    i0 = (int)s_;                                                                                            \
+    if (i0 > (n)-1) i0 = (n)-1;                                                                              \
+    i1 = i0 + (i0 < (n)-1 ? 1 : 0);                                                                          \
+    lam = s_ - (float)i0;                                                                                    \
+    if (lam < 0) lam = 0;                                                                                    \
+    if (lam > 1) lam = 1;                                                                                    \
+  } while (0)
+  if (x0)
+    for (int x = 0; x < out_w; x++) SRC_INDEX(rx, x + left, in_w, x0[2 * x], x0[2 * x + 1], lx[x]);
+  size_t iplane = (size_t)in_h * in_w, oplane = (size_t)out_h * out_w;
+  for (int ch = 0; ch < c; ch++) {
+    const float *src = in + ch * iplane;
+    float *dst = out + ch * oplane;
+    for (int y = 0; y < out_h; y++) {
+      int y0, y1;
+      float ly;
+      SRC_INDEX(ry, y + top, in_h, y0, y1, ly);
+      const float *r0 = src + (size_t)y0 * in_w, *r1 = src + (size_t)y1 * in_w;
+      float h1 = ly, h0 = 1.0f - ly;
+      for (int x = 0; x < out_w; x++) {
+        int a, b;
+        float w1;
+        if (x0)
+          a = x0[2 * x], b = x0[2 * x + 1], w1 = lx[x];
+        else
+          SRC_INDEX(rx, x + left, in_w, a, b, w1);
+        float w0 = 1.0f - w1;
+        dst[(size_t)y * out_w + x] = h0 * (w0 * r0[a] + w1 * r0[b]) + h1 * (w0 * r1[a] + w1 * r1[b]);
+      }
+    }
+  }
+#undef SRC_INDEX
+  free(x0);
+  free(lx);
+}
+
+/* round(d / 2) with ties to even, as Python's round() in torchvision's CenterCrop */
+static int half_round_even(int d) {
+  int k = d / 2;
+  return (d % 2 == 0) ? k : (k % 2 == 0 ? k : k + 1);
+}
+
+adx_status adx_preproc_geometry(const adx_preproc *p, const adx_image *in, int mc, int mh, int mw,
+                                adx_image *out, adx_error *err) {
+  memset(out, 0, sizeof *out);
+  if (!in->data || in->channels <= 0 || in->height <= 0 || in->width <= 0)
+    return adx_fail(err, ADX_ERR_ARG, "empty image");
+  if (mc <= 0 || mh <= 0 || mw <= 0)
+    return adx_fail(err, ADX_ERR_SHAPE, "bad model input size %dx%dx%d", mc, mh, mw);
+  int ic = in->channels, luma = ic == 3 && mc == 1;
+  if (!(ic == mc || ic == 1 || luma))
+    return adx_fail(err, ADX_ERR_SHAPE, "image has %d channels but the model expects %d", ic, mc);
+  if (p->nmean > 1 && p->nmean != mc)
+    return adx_fail(err, ADX_ERR_ARG, "mean has %d values but the model has %d channels", p->nmean, mc);
+  if (p->nstd > 1 && p->nstd != mc)
+    return adx_fail(err, ADX_ERR_ARG, "std has %d values but the model has %d channels", p->nstd, mc);
+  int h = in->height, w = in->width, rh = h, rw = w;
+  if (p->resize > 0) {
+    if (h <= w)
+      rh = p->resize, rw = (int)((int64_t)p->resize * w / h);
+    else
+      rw = p->resize, rh = (int)((int64_t)p->resize * h / w);
+  }
+  int ch = rh, cw = rw, top = 0, left = 0;
+  if (p->crop_h > 0 && p->crop_w > 0) {
+    if (p->crop_h > rh || p->crop_w > rw)
+      return adx_fail(err, ADX_ERR_SHAPE, "crop %dx%d is larger than the %simage, %dx%d (HxW)", p->crop_h,
+                      p->crop_w, p->resize > 0 ? "resized " : "", rh, rw);
+    top = half_round_even(rh - p->crop_h);
+    left = half_round_even(rw - p->crop_w);
+    ch = p->crop_h;
+    cw = p->crop_w;
+  }
+  if (ch != mh || cw != mw) {
+    if (p->resize <= 0 && p->crop_h <= 0)
+      return adx_fail(err, ADX_ERR_SHAPE,
+                      "image is %dx%d (HxW) but the model input is %dx%d; set resize and/or crop to adapt it",
+                      h, w, mh, mw);
+    return adx_fail(err, ADX_ERR_SHAPE,
+                    "image is %dx%d (HxW), %dx%d after resize/crop, but the model input is %dx%d", h, w, ch,
+                    cw, mh, mw);
+  }
+  size_t iplane = (size_t)h * w;
+  const float *src = in->data;
+  float *grey = NULL;
+  int wc = ic;
+  if (luma) { /* ITU-R BT.601; reduce channels before resizing (both steps are linear) */
+    grey = malloc(sizeof(float) * iplane);
+    if (!grey) return adx_fail(err, ADX_ERR_NOMEM, "out of memory converting a %dx%d image to grey", h, w);
+    const float *r = src, *g = src + iplane, *b = src + 2 * iplane;
+    for (size_t i = 0; i < iplane; i++) grey[i] = 0.299f * r[i] + 0.587f * g[i] + 0.114f * b[i];
+    src = grey;
+    wc = 1;
+  }
+  adx_status s = adx_image_alloc(out, mc, mh, mw, err);
+  if (s) {
+    free(grey);
+    return s;
+  }
+  if (rh != h || rw != w) {
+    adx_image_resize(src, wc, h, w, rh, rw, top, left, out->data, mh, mw);
+  } else {
+    for (int c = 0; c < wc; c++)
+      for (int y = 0; y < mh; y++)
+        memcpy(out->data + ((size_t)c * mh + y) * mw, src + c * iplane + (size_t)(y + top) * w + left,
+               sizeof(float) * (size_t)mw);
+  }
+  size_t oplane = (size_t)mh * mw;
+  for (int c = wc; c < mc; c++) memcpy(out->data + c * oplane, out->data, sizeof(float) * oplane);
+  free(grey);
+  return ADX_OK;
+}
+
+void adx_preproc_normalize(const adx_preproc *p, const float *raw, int c, int h, int w, float *out) {
+  size_t plane = (size_t)h * w;
+  for (int k = 0; k < c; k++) {
+    /* one value serves every channel; a per-channel list is indexed (counts were checked by geometry) */
+    float m = p->nmean <= 0 ? 0.0f : p->mean[k < p->nmean && k < 4 ? k : 0];
+    float sd = p->nstd <= 0 ? 1.0f : p->std[k < p->nstd && k < 4 ? k : 0];
+    const float *r = raw + k * plane;
+    float *o = out + k * plane;
+    for (size_t i = 0; i < plane; i++) o[i] = (r[i] * p->scale - m) / sd;
+  }
+}

@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# adx predict end to end: logits against PyTorch's (tests/data/fashion_*_logits.npy) for .npy input and for
+# the fixture PNGs through preprocessing, config files, batching, JSON output, and bad inputs (exit 2 with a
+# one-line message naming the file). Run from the repo root with bin/adx built.
+set -u
+ADX=${ADX:-$(pwd)/bin/adx}
+DATA=${ADX_TEST_DATA:-$(pwd)/tests/data}
+PY=/usr/bin/python3
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); echo "ok   $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL $1"; }
+
+for f in fashion_resnet.onnx fashion_vgg.onnx fashion_test32_input.npy fashion_resnet_logits.npy \
+  fashion_vgg_logits.npy img/fashion_0.png; do
+  if [ ! -f "$DATA/$f" ]; then
+    echo "missing fixture $DATA/$f (run: make fixtures)"
+    exit 1
+  fi
+done
+
+# compare OUT.jsonl REF.npy FIRST N [TOPK]: logits of N lines against rows FIRST.. of REF (max abs 1e-4),
+# probs against a float64 softmax of the reference, top list sorted and of length TOPK.
+compare() {
+  "$PY" - "$@" <<'EOF'
+import json, sys
+import numpy as np
+out, ref, first, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+topk = int(sys.argv[5]) if len(sys.argv) > 5 else 5
+lines = open(out).read().splitlines()
+assert len(lines) == n, f"{len(lines)} lines, want {n}"
+ref = np.load(ref)[first:first + n].astype(np.float64)
+rows = [json.loads(l) for l in lines]
+got = np.array([r["logits"] for r in rows], dtype=np.float64)
+err = np.abs(got - ref).max()
+assert err <= 1e-4, f"logits differ from PyTorch by {err}"
+e = np.exp(ref - ref.max(axis=1, keepdims=True))
+p = e / e.sum(axis=1, keepdims=True)
+probs = np.array([r["probs"] for r in rows])
+assert np.abs(probs - p).max() <= 1e-4, "probs"
+for r, pr in zip(rows, p):
+    top, mine = r["top"], r["probs"]
+    want = sorted(range(len(mine)), key=lambda c: (-mine[c], c))[:topk]
+    assert [c for c, _ in top] == want, f"top classes {top}"
+    assert [q for _, q in top] == [mine[c] for c in want], "top probabilities"
+    assert top[0][0] == int(np.argmax(pr)), "top-1 differs from PyTorch"
+    assert abs(sum(mine) - 1) < 1e-6
+print(f"max |logit - torch| = {err:.3g}")
+EOF
+}
+
+# -------------------------------------------------------------------- numerics
+for m in resnet vgg; do
+  if "$ADX" predict --model "$DATA/fashion_$m.onnx" --logits "$DATA/fashion_test32_input.npy" >"$tmp/$m.jsonl" \
+    2>"$tmp/err" && compare "$tmp/$m.jsonl" "$DATA/fashion_${m}_logits.npy" 0 32; then
+    ok "$m: 32 npy images match PyTorch logits"
+  else
+    bad "$m: npy logits"
+    cat "$tmp/err"
+  fi
+done
+
+# names of the N images in an (N,C,H,W) array
+if "$PY" -c "
+import json, sys
+rows = [json.loads(l) for l in open('$tmp/resnet.jsonl')]
+assert [r['image'] for r in rows] == ['$DATA/fashion_test32_input.npy[%d]' % i for i in range(32)]
+assert 'logits' in rows[0]
+"; then ok "npy sample names path[i]"; else bad "npy sample names"; fi
+
+# batch composition does not change the result (batch 5: 6 full batches and one of 2)
+"$ADX" predict --model "$DATA/fashion_resnet.onnx" --logits --batch 5 --threads 1 "$DATA/fashion_test32_input.npy" \
+  >"$tmp/b5.jsonl" 2>"$tmp/err"
+if compare "$tmp/b5.jsonl" "$DATA/fashion_resnet_logits.npy" 0 32; then ok "--batch 5 --threads 1"; else
+  bad "--batch 5"
+  cat "$tmp/err"
+fi
+
+# PNGs through preprocessing: raw/255, mean 0.2860, std 0.3530 (fixtures.json) reproduce the model input
+pngs=()
+for i in 0 1 2 3 4 5 6 7; do pngs+=("$DATA/img/fashion_$i.png"); done
+"$ADX" predict --model "$DATA/fashion_resnet.onnx" --logits --mean 0.2860 --std 0.3530 "${pngs[@]}" \
+  >"$tmp/png.jsonl" 2>"$tmp/err"
+if compare "$tmp/png.jsonl" "$DATA/fashion_resnet_logits.npy" 0 8; then ok "8 PNGs with --mean/--std"; else
+  bad "PNG preprocessing"
+  cat "$tmp/err"
+fi
+
+# the same settings from a config file; flags override it (--top 2 over top = 3)
+cat >"$tmp/c.ini" <<EOF
+; adx predict settings
+[preprocess]
+scale = 1/255
+mean = 0.2860
+std = 0.3530
+[predict]
+logits = true
+top = 3
+[explain]
+other = ignored by predict
+EOF
+"$ADX" predict --model "$DATA/fashion_resnet.onnx" --config "$tmp/c.ini" "${pngs[@]:0:3}" >"$tmp/cfg.jsonl" 2>"$tmp/err"
+if compare "$tmp/cfg.jsonl" "$DATA/fashion_resnet_logits.npy" 0 3 3; then ok "--config [preprocess] and [predict]"; else
+  bad "--config"
+  cat "$tmp/err"
+fi
+"$ADX" predict --model "$DATA/fashion_resnet.onnx" --config "$tmp/c.ini" --top 2 "${pngs[0]}" >"$tmp/cfg2.jsonl" 2>"$tmp/err"
+if compare "$tmp/cfg2.jsonl" "$DATA/fashion_resnet_logits.npy" 0 1 2; then ok "flags override the config"; else
+  bad "flag override"
+  cat "$tmp/err"
+fi
+
+# a single (C,H,W) array, and a file name that needs JSON escaping
+"$PY" -c "
+import numpy as np
+np.save('$tmp/one.npy', np.load('$DATA/fashion_test32_input.npy')[3])
+np.save('$tmp/u8.npy', np.zeros((2, 1, 28, 28), np.uint8))
+np.save('$tmp/wrong.npy', np.zeros((2, 3), np.float32))
+np.save('$tmp/wrong4.npy', np.zeros((1, 3, 28, 28), np.float32))
+np.save('$tmp/i64.npy', np.zeros((1, 1, 28, 28), np.int64))
+"
+weird="$tmp/we\"ird\\na me\ttab.npy"
+cp "$tmp/one.npy" "$weird"
+"$ADX" predict --model "$DATA/fashion_resnet.onnx" --logits --top 10 "$tmp/one.npy" "$weird" >"$tmp/one.jsonl" 2>"$tmp/err"
+if compare <(sed -n 1p "$tmp/one.jsonl") "$DATA/fashion_resnet_logits.npy" 3 1 10 &&
+  "$PY" -c "
+import json, sys
+rows = [json.loads(l) for l in open('$tmp/one.jsonl')]
+assert len(rows) == 2
+assert rows[0]['image'] == sys.argv[1], rows[0]['image']
+assert rows[1]['image'] == sys.argv[2], (rows[1]['image'], sys.argv[2])
+assert rows[0]['logits'] == rows[1]['logits']
+" "$tmp/one.npy" "$weird"; then ok "(C,H,W) array, JSON-escaped name"; else
+  bad "(C,H,W) array / escaping"
+  cat "$tmp/err"
+fi
+
+# uint8 arrays are fed as is (as floats), without logits by default
+if "$ADX" predict --model "$DATA/fashion_resnet.onnx" "$tmp/u8.npy" >"$tmp/u8.jsonl" 2>"$tmp/err" &&
+  "$PY" -c "
+import json
+rows = [json.loads(l) for l in open('$tmp/u8.jsonl')]
+assert len(rows) == 2 and 'logits' not in rows[0] and len(rows[0]['top']) == 5
+"; then ok "uint8 .npy, no --logits"; else
+  bad "uint8 .npy"
+  cat "$tmp/err"
+fi
+
+if "$ADX" predict --help | grep -q -- "--model"; then ok "--help"; else bad "--help"; fi
+
+# -------------------------------------------------------------------- bad input: exit 2, one line naming the file
+head -c 3000 "$DATA/fashion_resnet.onnx" >"$tmp/truncated.onnx"
+printf '[preprocess]\nresize = 28\nthis is not ini\n' >"$tmp/syntax.ini"
+printf '[preprocess]\nstd = 0\n' >"$tmp/badstd.ini"
+printf '[predict]\ntpo = 3\n' >"$tmp/badkey.ini"
+
+# expect_fail NAME NEEDLE ARGS...: exit status 2, nothing on stdout, one stderr line "adx predict: ...NEEDLE..."
+expect_fail() {
+  local name=$1 needle=$2
+  shift 2
+  "$ADX" predict "$@" >"$tmp/out" 2>"$tmp/err"
+  local rc=$?
+  local lines
+  lines=$(wc -l <"$tmp/err")
+  if [ "$rc" -eq 2 ] && [ ! -s "$tmp/out" ] && [ "$lines" -eq 1 ] && grep -q '^adx predict: ' "$tmp/err" &&
+    grep -qF -- "$needle" "$tmp/err"; then
+    ok "$name -> exit 2: $(cat "$tmp/err")"
+  else
+    bad "$name: exit $rc, $lines stderr lines, stdout $(wc -c <"$tmp/out") bytes, stderr:"
+    cat "$tmp/err"
+  fi
+}
+M=(--model "$DATA/fashion_resnet.onnx")
+expect_fail "missing model" "$tmp/nosuch.onnx" --model "$tmp/nosuch.onnx" "${pngs[0]}"
+expect_fail "truncated model" "$tmp/truncated.onnx" --model "$tmp/truncated.onnx" "${pngs[0]}"
+expect_fail "missing image" "$tmp/nosuch.png" "${M[@]}" "${pngs[0]}" "$tmp/nosuch.png"
+expect_fail "not an image" "not_an_image.png" "${M[@]}" "$DATA/img/bad/not_an_image.png"
+expect_fail "truncated PNG" "truncated.png" "${M[@]}" "$DATA/img/bad/truncated.png"
+expect_fail "huge-dimension PNG" "huge.png" "${M[@]}" "$DATA/img/bad/huge.png"
+expect_fail "wrong-shape npy" "[1,28,28]" "${M[@]}" "$tmp/wrong.npy"
+expect_fail "wrong-channels npy" "wrong4.npy" "${M[@]}" "$tmp/wrong4.npy"
+expect_fail "int64 npy" "i64.npy" "${M[@]}" "$tmp/i64.npy"
+expect_fail "RGB image for a grey model, wrong size" "flat_rgb.jpg" "${M[@]}" "$DATA/img/io/flat_rgb.jpg"
+expect_fail "no --model" "--model" "${pngs[0]}"
+expect_fail "no image" "IMAGE" "${M[@]}"
+expect_fail "unknown option" "--frobnicate" "${M[@]}" --frobnicate "${pngs[0]}"
+expect_fail "bad --top" "--top" "${M[@]}" --top x "${pngs[0]}"
+expect_fail "bad --std" "std" "${M[@]}" --std 0 "${pngs[0]}"
+expect_fail "--mode ad (not yet)" "ad" "${M[@]}" --mode ad "${pngs[0]}"
+expect_fail "unknown --mode" "bogus" "${M[@]}" --mode bogus "${pngs[0]}"
+expect_fail "--mask with plain" "--mask" "${M[@]}" --mask "${pngs[0]}" "${pngs[0]}"
+expect_fail "--ad-rule with plain" "--ad-rule" "${M[@]}" --ad-rule strict "${pngs[0]}"
+expect_fail "config syntax error" "syntax.ini:3:" "${M[@]}" --config "$tmp/syntax.ini" "${pngs[0]}"
+expect_fail "config bad value" "badstd.ini:2:" "${M[@]}" --config "$tmp/badstd.ini" "${pngs[0]}"
+expect_fail "config unknown key" "badkey.ini:2:" "${M[@]}" --config "$tmp/badkey.ini" "${pngs[0]}"
+expect_fail "missing config" "nosuch.ini" "${M[@]}" --config "$tmp/nosuch.ini" "${pngs[0]}"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
