@@ -1,11 +1,13 @@
 /* adx predict: class probabilities for images (PNG/JPEG, preprocessed) or .npy arrays (fed as is),
  * one JSON object per line on stdout. */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "adx/ad.h"
 #include "adx/engine.h"
 #include "adx/io.h"
 #include "adx/model.h"
@@ -27,6 +29,8 @@ enum {
   O_MODE,
   O_MASK,
   O_AD_RULE,
+  O_AD_POOL,
+  O_SEED,
   O_HELP
 };
 
@@ -42,17 +46,17 @@ static const adx_opt opts[] = {
     {"logits", 0, 0, NULL, "also print the raw logits"},
     {"threads", 't', 1, "T", "OpenMP threads (default: OMP_NUM_THREADS, else all cores)"},
     {"batch", 'b', 1, "B", "images per forward pass (default 16)"},
-    {"mode", 0, 1, "MODE", "forward mode (default plain; ad and fill:... are not implemented yet)"},
-    {"mask", 0, 1, "MASK.png", "visibility mask at model input size (ad/fill modes)"},
-    {"ad-rule", 0, 1, "RULE", "AD deactivation rule (ad mode)"},
+    {"mode", 0, 1, "MODE", "plain (default), ad, or fill:zero|min|max|mean|blur|noise|<number>"},
+    {"mask", 0, 1, "MASK.png", "grey image at model input size, nonzero = visible (ad/fill modes)"},
+    {"ad-rule", 0, 1, "RULE", "AD rule: strict, ratio:T (0<=T<1), loose (default ratio:0.5)"},
+    {"ad-pool", 0, 1, "P", "AD global pooling: all (default) or active"},
+    {"seed", 0, 1, "S", "seed for fill:noise (default 0)"},
     {"help", 'h', 0, NULL, "show this help"},
     {NULL, 0, 0, NULL, NULL}};
 
 /* Keys accepted in the config file's [predict] section (the long options, less config and help). */
-static const char *const predict_keys[] = {"model", "top",  "logits",  "threads", "batch",
-                                           "mode",  "mask", "ad-rule", NULL};
-
-typedef enum predict_mode { MODE_PLAIN } predict_mode;
+static const char *const predict_keys[] = {"model", "top",     "logits",  "threads", "batch", "mode",
+                                           "mask",  "ad-rule", "ad-pool", "seed",    NULL};
 
 typedef struct cls_prob {
   double p;
@@ -61,11 +65,17 @@ typedef struct cls_prob {
 
 typedef struct predict {
   /* settings */
-  const char *model, *mode_name, *mask, *ad_rule;
+  const char *model, *mode_name, *mask, *ad_rule, *ad_pool;
   adx_preproc pp;
   long top, threads, batch;
   int logits;
-  predict_mode mode;
+  uint64_t seed;
+  adx_mode mode;
+  uint8_t *masks;  /* the mask replicated for a batch: [batch, H, W] */
+  float *raw;      /* raw pixels of each slot [batch, sample] (fill modes) */
+  float *source;   /* fill source of one sample */
+  uint8_t *is_npy; /* per slot: fed as is (identity normalisation) */
+  int warned;
   /* run state */
   adx_graph *g;
   adx_engine *e;
@@ -112,6 +122,10 @@ static adx_status set_option(predict *p, int opt, const char *v, adx_error *err)
   case O_MODE: p->mode_name = v; break;
   case O_MASK: p->mask = v; break;
   case O_AD_RULE: p->ad_rule = v; break;
+  case O_AD_POOL: p->ad_pool = v; break;
+  case O_SEED:
+    if (!(s = adx_arg_int("seed", v, 0, LONG_MAX, &l, err))) p->seed = (uint64_t)l;
+    break;
   default: break;
   }
   return s;
@@ -136,22 +150,94 @@ static adx_status apply_config(predict *p, const adx_config *cfg, adx_error *err
 /* Every mode-specific decision lives here and in predict_forward(). */
 static adx_status mode_parse(predict *p, adx_error *err) {
   const char *m = p->mode_name ? p->mode_name : "plain";
-  if (!strcmp(m, "plain"))
-    p->mode = MODE_PLAIN;
-  else if (!strcmp(m, "ad") || !strncmp(m, "fill:", 5))
-    return adx_fail(err, ADX_ERR_UNSUPPORTED, "--mode %s is not implemented yet (only plain)", m);
-  else
-    return adx_fail(err, ADX_ERR_ARG, "--mode: unknown mode '%s' (plain, ad or fill:VALUE)", m);
-  if (p->mask) return adx_fail(err, ADX_ERR_ARG, "--mask needs --mode ad or fill:VALUE (the mode is %s)", m);
-  if (p->ad_rule) return adx_fail(err, ADX_ERR_ARG, "--ad-rule needs --mode ad (the mode is %s)", m);
+  adx_status s = adx_mode_parse(m, &p->mode, err);
+  if (s) return adx_error_prefix(err, "--mode: ");
+  p->mode.seed = p->seed;
+  if (p->mode.kind != ADX_MODE_PLAIN && !p->mask)
+    return adx_fail(err, ADX_ERR_ARG, "--mode %s needs --mask MASK.png (nonzero = visible)", m);
+  if (p->mode.kind == ADX_MODE_PLAIN && p->mask)
+    return adx_fail(err, ADX_ERR_ARG, "--mask needs --mode ad or fill:VALUE (the mode is %s)", m);
+  if (p->mode.kind != ADX_MODE_AD && (p->ad_rule || p->ad_pool))
+    return adx_fail(err, ADX_ERR_ARG, "--ad-rule and --ad-pool need --mode ad (the mode is %s)", m);
+  if (p->ad_rule && (s = adx_ad_parse_rule(p->ad_rule, &p->mode.ad, err))) return adx_error_prefix(err, "--ad-rule: ");
+  if (p->ad_pool && (s = adx_ad_parse_pool(p->ad_pool, &p->mode.ad, err))) return adx_error_prefix(err, "--ad-pool: ");
   return ADX_OK;
 }
 
-static adx_status predict_forward(predict *p, const adx_tensor *in, const adx_tensor **out, adx_error *err) {
-  switch (p->mode) {
-  case MODE_PLAIN: return adx_engine_run(p->e, in, out, err);
+/* Load the mask (a grey image at model input size) and replicate it for a batch. */
+static adx_status load_mask(predict *p, adx_error *err) {
+  if (p->mode.kind == ADX_MODE_PLAIN) return ADX_OK;
+  if (p->sndim != 3)
+    return adx_fail(err, ADX_ERR_UNSUPPORTED, "%s: --mode %s needs an image input [N,C,H,W]", p->model,
+                    p->mode_name);
+  int C = (int)p->sdims[0], H = (int)p->sdims[1], W = (int)p->sdims[2];
+  adx_image img;
+  adx_status s = adx_image_load(p->mask, NULL, &img, err);
+  if (s) return s;
+  if (img.height != H || img.width != W) {
+    s = adx_fail(err, ADX_ERR_SHAPE, "%s: mask is %dx%d (WxH) but the model input is %dx%d", p->mask, img.width,
+                 img.height, W, H);
+    adx_image_free(&img);
+    return s;
   }
-  return adx_fail(err, ADX_ERR_INTERNAL, "predict: bad mode %d", (int)p->mode);
+  size_t hw = (size_t)H * (size_t)W;
+  p->masks = malloc(hw * (size_t)p->batch);
+  p->raw = malloc(sizeof(float) * p->snumel * (size_t)p->batch);
+  p->source = malloc(sizeof(float) * p->snumel);
+  p->is_npy = calloc((size_t)p->batch, 1);
+  if (!p->masks || !p->raw || !p->source || !p->is_npy) {
+    adx_image_free(&img);
+    return adx_fail(err, ADX_ERR_NOMEM, "out of memory");
+  }
+  for (size_t i = 0; i < hw; i++) {
+    int vis = 0;
+    for (int c = 0; c < img.channels; c++) vis |= img.data[(size_t)c * hw + i] != 0.0f;
+    p->masks[i] = (uint8_t)vis;
+  }
+  for (long b = 1; b < p->batch; b++) memcpy(p->masks + (size_t)b * hw, p->masks, hw);
+  adx_image_free(&img);
+  (void)C;
+  return ADX_OK;
+}
+
+static void norm_of(const predict *p, int slot, int C, adx_norm *n) {
+  adx_norm_identity(n);
+  if (p->is_npy[slot]) return; /* arrays are fed as is: fill values are in the array's own units */
+  n->scale = p->pp.scale;
+  n->nch = C < 4 ? C : 4;
+  for (int c = 0; c < n->nch; c++) {
+    n->mean[c] = p->pp.nmean == 0 ? 0.0f : p->pp.mean[p->pp.nmean == 1 ? 0 : c];
+    n->std[c] = p->pp.nstd == 0 ? 1.0f : p->pp.std[p->pp.nstd == 1 ? 0 : c];
+  }
+}
+
+static adx_status predict_forward(predict *p, const adx_tensor *in, const adx_tensor **out, adx_error *err) {
+  adx_status s;
+  switch (p->mode.kind) {
+  case ADX_MODE_PLAIN: return adx_engine_run(p->e, in, out, err);
+  case ADX_MODE_AD:
+    if ((s = adx_engine_run_ad(p->e, in, p->masks, &p->mode.ad, out, err))) return s;
+    if (!p->warned && adx_engine_ad_fallback(p->e)) {
+      fprintf(stderr,
+              "adx predict: warning: AD follows %s only up to node '%s'; from there on it computes plainly on "
+              "the deactivated zeros (see docs/ad.md)\n",
+              p->model, adx_engine_ad_fallback(p->e));
+      p->warned = 1;
+    }
+    return ADX_OK;
+  case ADX_MODE_FILL: {
+    int C = (int)p->sdims[0], H = (int)p->sdims[1], W = (int)p->sdims[2];
+    for (int64_t b = 0; b < in->dims[0]; b++) {
+      adx_norm n;
+      norm_of(p, (int)b, C, &n);
+      const float *raw = p->raw + (size_t)b * p->snumel;
+      if ((s = adx_fill_source(&p->mode, raw, C, H, W, p->source, err))) return s;
+      adx_fill_apply(&n, raw, p->source, p->masks, 1, C, H, W, adx_f32(in) + (size_t)b * p->snumel);
+    }
+    return adx_engine_run(p->e, in, out, err);
+  }
+  }
+  return adx_fail(err, ADX_ERR_INTERNAL, "predict: bad mode %d", (int)p->mode.kind);
 }
 
 /* ------------------------------------------------------------------ output */
@@ -322,8 +408,13 @@ static adx_status feed_npy(predict *p, const char *path, adx_error *err) {
     else
       snprintf(name, sizeof name, "%s[%lld]", path, (long long)i);
     float *slot = NULL;
-    if (!(s = next_slot(p, name, &slot, err)))
+    if (!(s = next_slot(p, name, &slot, err))) {
       memcpy(slot, adx_f32(&t) + (size_t)i * p->snumel, sizeof(float) * p->snumel);
+      if (p->raw) {
+        memcpy(p->raw + (size_t)(p->fill - 1) * p->snumel, slot, sizeof(float) * p->snumel);
+        p->is_npy[p->fill - 1] = 1;
+      }
+    }
   }
   adx_tensor_free(&t);
   return s;
@@ -341,8 +432,13 @@ static adx_status feed_image(predict *p, const char *path, adx_error *err) {
   adx_image_free(&img);
   if (s) return adx_error_prefix(err, "%s: ", path);
   float *slot = NULL;
-  if (!(s = next_slot(p, path, &slot, err)))
+  if (!(s = next_slot(p, path, &slot, err))) {
     adx_preproc_normalize(&p->pp, raw.data, raw.channels, raw.height, raw.width, slot);
+    if (p->raw) {
+      memcpy(p->raw + (size_t)(p->fill - 1) * p->snumel, raw.data, sizeof(float) * p->snumel);
+      p->is_npy[p->fill - 1] = 0;
+    }
+  }
   adx_image_free(&raw);
   return s;
 }
@@ -375,6 +471,7 @@ static adx_status run(predict *p, int nimg, char **imgs, adx_error *err) {
   if ((s = adx_tensor_alloc(&p->buf, ADX_F32, p->sndim + 1, bdims, err))) return s;
   p->names = calloc((size_t)p->batch, sizeof(char *));
   if (!p->names) return adx_fail(err, ADX_ERR_NOMEM, "out of memory");
+  if ((s = load_mask(p, err))) return s;
   for (int i = 0; i < nimg && !s; i++)
     s = is_npy(imgs[i]) ? feed_npy(p, imgs[i], err) : feed_image(p, imgs[i], err);
   if (!s) s = flush(p, err);
@@ -422,6 +519,10 @@ int adx_cmd_predict(int argc, char **argv) {
   free(p.names);
   free(p.sorted);
   free(p.probs);
+  free(p.masks);
+  free(p.raw);
+  free(p.source);
+  free(p.is_npy);
   adx_tensor_free(&p.buf);
   adx_engine_free(p.e);
   adx_graph_free(p.g);

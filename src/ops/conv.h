@@ -1,0 +1,122 @@
+/* Internal: spatial window operators (Conv, MaxPool, AveragePool) -- parameters and per-sample kernels.
+ *
+ * The kernels work on one sample at a time and are split into independent "tasks" (a group x a tile
+ * of output columns x a block of output channels for im2col+sgemm, a group for depthwise). The split
+ * depends only on the layer geometry, never on the batch size or the thread count, so a sample's
+ * result is bit-identical whatever batch it is in and however many threads run it.
+ *
+ * AD entry points take an optional sorted list of active output positions (oh*OW+ow): only those are
+ * computed, every other position of y is set to 0. active == NULL means all positions and is exactly
+ * the plain path; an active list that covers every position is also run as the plain path. */
+#ifndef ADX_OPS_CONV_H
+#define ADX_OPS_CONV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "adx/graph.h"
+
+/* ---- window geometry (shared by Conv and the pools) ---- */
+typedef enum adx_auto_pad {
+  ADX_PAD_NOTSET = 0,
+  ADX_PAD_SAME_UPPER,
+  ADX_PAD_SAME_LOWER,
+  ADX_PAD_VALID
+} adx_auto_pad;
+
+/* Output size along one axis for input size `in`, kernel k, stride s, dilation d. For auto_pad other
+ * than NOTSET, *p0 / *p1 are set (SAME_*: total padding split, the odd one at the end for UPPER, at
+ * the start for LOWER; VALID: 0); for NOTSET they are read. ceil_mode (pools only, NOTSET/VALID)
+ * rounds up but drops a last window that would start in the end padding (the ONNX/PyTorch rule).
+ * Returns the size, or <= 0 when the window does not fit. */
+int64_t adx_window_out_size(int64_t in, int k, int s, int d, adx_auto_pad ap, int ceil_mode, int *p0,
+                            int *p1);
+/* Parse a 2-D window's attributes (kernel_shape, strides, pads [top,left,bottom,right], dilations,
+ * auto_pad) of node n for an H x W input. kernel: {kh, kw} from the weights (Conv; kernel_shape must
+ * then agree) or NULL (pools: kernel_shape required). Fills *w and the output size; errors name n. */
+adx_status adx_window_infer(const adx_node *n, int64_t H, int64_t W, const int64_t *kernel, int ceil_mode,
+                            adx_window *w, int64_t *OH, int64_t *OW, adx_error *err);
+
+/* ---- fused post-activation, applied right after the bias ---- */
+typedef enum adx_act_kind { ADX_ACT_NONE = 0, ADX_ACT_RELU, ADX_ACT_CLIP, ADX_ACT_LEAKYRELU } adx_act_kind;
+typedef struct adx_act {
+  adx_act_kind kind;
+  float lo, hi; /* CLIP bounds */
+  float alpha;  /* LEAKYRELU slope */
+} adx_act;
+
+/* ---- Conv ---- */
+typedef struct adx_conv_params {
+  int C, H, W;   /* input channels and spatial size (per sample) */
+  int M, OH, OW; /* output channels and spatial size */
+  int group;
+  int Cg, Mg; /* channels per group, in and out */
+  int K;      /* Cg*kh*kw: rows of the im2col panel */
+  adx_window win;
+  const float *w; /* [M, Cg, kh, kw]: the constant W (refreshed by every infer) */
+  const float *b; /* [M] or NULL */
+  adx_act act;    /* fused activation: kept across re-infers */
+  /* kernel plan (from the geometry only) */
+  int depthwise; /* Cg == 1: direct kernel, no sgemm */
+  int direct;    /* 1x1, stride 1, no pad: the input is the panel (no packing) */
+  int tile;      /* output columns per task */
+  int ntiles;    /* ceil(OH*OW / tile) */
+  int mblock;    /* output channels per task (within a group) */
+  int nmblocks;  /* ceil(Mg / mblock) */
+} adx_conv_params;
+
+/* The parsed parameters of a Conv node (valid after infer), or NULL. */
+const adx_conv_params *adx_conv_params_of(const adx_node *n);
+
+/* Record a Relu / Clip / LeakyRelu node `act` as conv's post-activation (the caller then reroutes the
+ * graph so conv produces act's output). Clip bounds come from its attributes (opset < 11); a Clip whose
+ * bounds are inputs needs adx_conv_fuse_activation_graph. Other operators: ADX_ERR_UNSUPPORTED. */
+adx_status adx_conv_fuse_activation(adx_node *conv, const adx_node *act, adx_error *err);
+/* Same, reading Clip's min/max inputs (opset >= 11), which must then be constants. */
+adx_status adx_conv_fuse_activation_graph(const adx_graph *g, adx_node *conv, const adx_node *act,
+                                          adx_error *err);
+
+/* Tasks per sample for `nactive` active positions (nactive < 0: all positions). */
+int adx_conv_ntasks(const adx_conv_params *p, int nactive);
+/* Floats of scratch one task needs (the same for every task and active list of the layer). */
+size_t adx_conv_scratch_floats(const adx_conv_params *p);
+/* Run task `task` of one sample: x [C,H,W], y [M,OH,OW]. Tasks of a sample touch disjoint parts of y,
+ * so they may run concurrently (each with its own scratch); together they write all of y. */
+void adx_conv_run_task(const adx_conv_params *p, const float *x, float *y, const int32_t *active, int nactive,
+                       int task, float *scratch);
+/* All tasks of one sample, sequentially (cost proportional to nactive, plus zeroing y). */
+void adx_conv_run_sample(const adx_conv_params *p, const float *x, float *y, const int32_t *active,
+                         int nactive, float *scratch);
+
+/* Time the conv kernel (tasks over batch x tiles, `threads` OpenMP threads, BLAS at 1 thread) and a
+ * plain cblas_sgemm per sample of the same M, N = OH*OW, K (OpenMP over samples), alternating
+ * batches of the two for about `seconds` each (so load from other processes hits both alike). Returns the
+ * conv GFLOP/s (2*N*M*OH*OW*K per batch) and sets *sgemm_gflops_out; w/b may be NULL (random weights are
+ * used). Returns a negative value when out of memory. */
+double adx_conv_bench_gflops(const adx_conv_params *p, int batch, int threads, double seconds,
+                             double *sgemm_gflops_out);
+/* Fill the geometry-dependent fields of p (Cg, Mg, K, plan) from C,H,W,M,group,win; computes OH, OW
+ * from win (explicit pads). Returns 0, or -1 when the geometry is invalid. Used by the bench and tests. */
+int adx_conv_plan(adx_conv_params *p);
+
+/* ---- pooling ---- */
+typedef struct adx_pool_params {
+  int is_max;
+  int count_include_pad; /* AveragePool */
+  int C, H, W, OH, OW;
+  adx_window win;
+} adx_pool_params;
+
+/* Parsed parameters of a MaxPool / AveragePool node (valid after infer), or NULL. */
+const adx_pool_params *adx_pool_params_of(const adx_node *n);
+/* One sample: x [C,H,W] -> y [C,OH,OW]. Pooling is cheap, so the active path computes each active
+ * position with the same per-position code as the full path (bit-identical to it) and zeroes the rest. */
+void adx_maxpool_run_sample(const adx_pool_params *p, const float *x, float *y, const int32_t *active,
+                            int nactive);
+void adx_avgpool_run_sample(const adx_pool_params *p, const float *x, float *y, const int32_t *active,
+                            int nactive);
+/* One channel plane (either pool kind, from p->is_max). */
+void adx_pool_run_plane(const adx_pool_params *p, const float *x, float *y, const int32_t *active,
+                        int nactive);
+
+#endif

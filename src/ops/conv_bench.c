@@ -1,0 +1,87 @@
+/* Conv micro-benchmark against a same-run SGEMM reference (used by `adx bench`). */
+#include <cblas.h>
+#include <omp.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "conv.h"
+
+/* Deterministic fill in [-1, 1). */
+static void fill(float *a, size_t n, uint64_t seed) {
+  uint64_t s = seed * 0x9E3779B97F4A7C15ull + 1;
+  for (size_t i = 0; i < n; i++) {
+    s = s * 6364136223846793005ull + 1442695040888963407ull;
+    a[i] = (float)((double)(s >> 40) / (double)(1ull << 24)) * 2.0f - 1.0f;
+  }
+}
+
+static void conv_batch(const adx_conv_params *p, const float *x, float *y, int batch, int threads, float *scr,
+                       size_t per) {
+  int nt = adx_conv_ntasks(p, -1);
+  int64_t total = (int64_t)batch * nt;
+  const size_t xs = (size_t)p->C * p->H * p->W, ys = (size_t)p->M * p->OH * p->OW;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+  for (int64_t t = 0; t < total; t++) {
+    int64_t s = t / nt;
+    adx_conv_run_task(p, x + s * xs, y + s * ys, NULL, -1, (int)(t % nt),
+                      per ? scr + omp_get_thread_num() * per : NULL);
+  }
+}
+
+static void sgemm_batch(int M, int N, int K, const float *a, const float *b, float *c, int batch,
+                        int threads) {
+#pragma omp parallel for schedule(static) num_threads(threads)
+  for (int s = 0; s < batch; s++)
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, a, K, b, N, 0.0f,
+                c + (size_t)s * M * N, N);
+}
+
+double adx_conv_bench_gflops(const adx_conv_params *p, int batch, int threads, double seconds,
+                             double *sgemm_gflops_out) {
+  if (sgemm_gflops_out) *sgemm_gflops_out = 0;
+  if (!p || batch < 1 || !p->K) return -1;
+  if (threads < 1) threads = 1;
+  adx_threads_set(0); /* BLAS at 1 thread, as in the engine */
+  adx_conv_params q = *p;
+  const int N = q.OH * q.OW;
+  const size_t xs = (size_t)q.C * q.H * q.W, ys = (size_t)q.M * N, wn = (size_t)q.M * q.K;
+  const size_t per = adx_conv_scratch_floats(&q);
+  float *x = adx_alloc(sizeof(float) * xs * batch), *y = adx_alloc(sizeof(float) * ys * batch);
+  float *w = adx_alloc(sizeof(float) * wn), *bias = adx_alloc(sizeof(float) * q.M);
+  float *scr = adx_alloc(sizeof(float) * (per ? per : 16) * threads);
+  float *bm = adx_alloc(sizeof(float) * (size_t)q.K * N);
+  double gf = -1;
+  if (!x || !y || !w || !bias || !scr || !bm) goto done;
+  fill(x, xs * batch, 1);
+  fill(w, wn, 2);
+  fill(bias, q.M, 3);
+  fill(bm, (size_t)q.K * N, 4);
+  if (!q.w) q.w = w;
+  if (!q.b) q.b = bias;
+  const double flops = 2.0 * batch * (double)q.M * N * q.K;
+
+  /* warm up, then alternate the two so that load from other processes hits both alike */
+  conv_batch(&q, x, y, batch, threads, scr, per);
+  sgemm_batch(q.M, N, q.K, w, bm, y, batch, threads);
+  double tc = 0, ts = 0;
+  int reps = 0;
+  do {
+    double t0 = adx_now();
+    conv_batch(&q, x, y, batch, threads, scr, per);
+    double t1 = adx_now();
+    sgemm_batch(q.M, N, q.K, w, bm, y, batch, threads);
+    tc += t1 - t0;
+    ts += adx_now() - t1;
+    reps++;
+  } while (tc + ts < 2 * seconds);
+  gf = flops * reps / tc * 1e-9;
+  if (sgemm_gflops_out) *sgemm_gflops_out = flops * reps / ts * 1e-9;
+done:
+  adx_free(x);
+  adx_free(y);
+  adx_free(w);
+  adx_free(bias);
+  adx_free(scr);
+  adx_free(bm);
+  return gf;
+}
