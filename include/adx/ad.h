@@ -64,9 +64,10 @@ typedef struct adx_mode {
   adx_ad_opts ad;
 } adx_mode;
 
-/* "plain", "ad", "fill:zero|min|max|mean|blur|noise|<number>". The AD options keep their defaults. */
+/* "plain", "ad", "ad:RULE[:POOL]" (e.g. "ad:strict", "ad:ratio:0.25:active"),
+ * "fill:zero|min|max|mean|blur|noise|<number>". Plain "ad" keeps the default AD options. */
 adx_status adx_mode_parse(const char *s, adx_mode *m, adx_error *err);
-/* Canonical name ("ad", "fill:zero", "fill:0.5") into buf. */
+/* Canonical name ("ad" for the default AD options, else "ad:RULE:POOL"; "fill:zero"; "fill:0.5"). */
 const char *adx_mode_str(const adx_mode *m, char *buf, size_t len);
 
 /* Normalisation from raw pixels: x = (raw * scale - mean[c]) / std[c]. */

@@ -68,6 +68,20 @@ adx_status adx_mode_parse(const char *s, adx_mode *m, adx_error *err) {
     m->kind = ADX_MODE_AD;
     return ADX_OK;
   }
+  if (!strncmp(s, "ad:", 3)) { /* ad:RULE[:POOL], e.g. ad:strict, ad:ratio:0.25:active */
+    char rule[64];
+    snprintf(rule, sizeof rule, "%s", s + 3);
+    size_t n = strlen(rule);
+    m->kind = ADX_MODE_AD;
+    if (n > 4 && !strcmp(rule + n - 4, ":all")) {
+      m->ad.pool = ADX_POOL_ALL;
+      rule[n - 4] = 0;
+    } else if (n > 7 && !strcmp(rule + n - 7, ":active")) {
+      m->ad.pool = ADX_POOL_ACTIVE;
+      rule[n - 7] = 0;
+    }
+    if (adx_ad_parse_rule(rule, &m->ad, NULL) == ADX_OK) return ADX_OK;
+  }
   if (!strncmp(s, "fill:", 5)) {
     const char *v = s + 5;
     m->kind = ADX_MODE_FILL;
@@ -82,14 +96,22 @@ adx_status adx_mode_parse(const char *s, adx_mode *m, adx_error *err) {
     }
   }
   return adx_fail(err, ADX_ERR_ARG,
-                  "unknown mode '%s' (valid: ad, plain, fill:zero, fill:min, fill:max, fill:mean, fill:blur, "
+                  "unknown mode '%s' (valid: ad, ad:RULE[:POOL] such as ad:strict:active, plain, fill:zero, fill:min, fill:max, fill:mean, fill:blur, "
                   "fill:noise, fill:<number>)",
                   s);
 }
 
 const char *adx_mode_str(const adx_mode *m, char *buf, size_t len) {
   if (m->kind == ADX_MODE_PLAIN) snprintf(buf, len, "plain");
-  else if (m->kind == ADX_MODE_AD) snprintf(buf, len, "ad");
+  else if (m->kind == ADX_MODE_AD) {
+    adx_ad_opts d;
+    adx_ad_opts_default(&d);
+    char r[32];
+    if (m->ad.rule == d.rule && m->ad.ratio == d.ratio && m->ad.pool == d.pool)
+      snprintf(buf, len, "ad");
+    else
+      snprintf(buf, len, "ad:%s:%s", adx_ad_rule_str(&m->ad, r, sizeof r), m->ad.pool == ADX_POOL_ACTIVE ? "active" : "all");
+  }
   else if (m->fill == ADX_FILL_VALUE) snprintf(buf, len, "fill:%g", (double)m->value);
   else snprintf(buf, len, "fill:%s", fill_names[m->fill]);
   return buf;

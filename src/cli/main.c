@@ -13,6 +13,9 @@ typedef struct command {
 static const command commands[] = {
     {"info", adx_cmd_info, "info MODEL.onnx                  inputs, outputs, operators, parameters, FLOPs"},
     {"predict", adx_cmd_predict, "predict --model M.onnx IMAGE...  class probabilities as JSON lines"},
+    {"explain", adx_cmd_explain,
+     "explain --model M.onnx --data PATH -o RESULTS.h5  audit a dataset (also under mpirun/srun)"},
+    {"summary", adx_cmd_summary, "summary RESULTS.h5               the headline table of a results file"},
     {"bench", adx_cmd_bench, "bench --model M.onnx [--batch B] throughput with a same-run SGEMM reference"},
 };
 
