@@ -42,6 +42,7 @@ static void sgemm_par(int ta, int tb, int64_t M, int64_t N, int64_t K, float alp
 typedef struct gemm_params {
   float alpha, beta;
   int ta, tb;
+  int per_row; /* A's rows are batch samples: compute each with its own call (see run_gemm) */
 } gemm_params;
 
 static adx_status infer_gemm(adx_graph *g, adx_node *n, adx_error *err) {
@@ -77,6 +78,7 @@ static adx_status infer_gemm(adx_graph *g, adx_node *n, adx_error *err) {
     }
   }
   int batched = a->batched && !p->ta;
+  p->per_row = batched;
   if (opu_batch_changed(g, a) && p->ta) return opu_fail_batch(g, n, err);
   if (opu_batch_changed(g, b)) return opu_fail_batch(g, n, err);
   if (c && opu_batch_changed(g, c) && !(batched && c->ndim == 2)) return opu_fail_batch(g, n, err);
@@ -102,6 +104,21 @@ static adx_status run_gemm(const adx_node *n, const adx_tensor *const *in, adx_t
   }
   if (K == 0) { /* empty product: only the bias term remains */
     for (int64_t i = 0; i < M * N; i++) y[i] *= beta;
+    return ADX_OK;
+  }
+  if (p->per_row && M > 1) {
+    /* OpenBLAS's last bits for a row depend on M (its kernels and blocking vary with the matrix size), so
+     * a sample's logits would depend on the batch it is in. One M=1 call per sample makes every row the
+     * same computation whatever the batch: AD's identity property (A1) and rank-count invariance need it.
+     * The cost is re-packing B per row, small next to the convolutions before a classifier head. */
+    const float *a = adx_f32(A), *b = adx_f32(B);
+    const CBLAS_TRANSPOSE TB = p->tb ? CblasTrans : CblasNoTrans;
+    int nt = ctx ? ctx->threads : 1;
+    if (2.0 * (double)M * (double)N * (double)K < GEMM_PAR_FLOPS) nt = 1;
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int64_t i = 0; i < M; i++)
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, TB, 1, (int)N, (int)K, p->alpha, a + i * A->dims[1],
+                  (int)A->dims[1], b, (int)B->dims[1], beta, y + i * N, (int)N);
     return ADX_OK;
   }
   sgemm_par(p->ta, p->tb, M, N, K, p->alpha, adx_f32(A), A->dims[1], adx_f32(B), B->dims[1], beta, y, N,

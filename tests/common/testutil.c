@@ -20,7 +20,7 @@ double tu_max_abs_diff(const float *a, const float *b, size_t n) {
   return m;
 }
 
-long tu_json_int(const char *path, const char *key) {
+long tu_json_int(const char *path, const char *anchor, const char *key) {
   FILE *f = fopen(path, "rb");
   if (!f) return -1;
   static const size_t cap = 1 << 20;
@@ -31,7 +31,8 @@ long tu_json_int(const char *path, const char *key) {
   buf[n] = 0;
   char pat[128];
   snprintf(pat, sizeof pat, "\"%s\"", key);
-  char *p = strstr(buf, pat);
+  char *p = anchor ? strstr(buf, anchor) : buf;
+  if (p) p = strstr(p, pat);
   long v = -1;
   if (p) {
     p = strchr(p + strlen(pat), ':');

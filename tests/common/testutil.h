@@ -16,7 +16,7 @@ const char *tu_data(char *buf, size_t len, const char *rel);
   } while (0)
 /* Max |a-b| over n floats. */
 double tu_max_abs_diff(const float *a, const float *b, size_t n);
-/* Integer value following "key": in a JSON text file, or -1. */
-long tu_json_int(const char *path, const char *key);
+/* Integer value of the first "key": after the text `anchor` (NULL = start) in a JSON file, or -1. */
+long tu_json_int(const char *path, const char *anchor, const char *key);
 
 #endif

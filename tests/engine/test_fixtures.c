@@ -89,8 +89,8 @@ static void accuracy(const char *name) {
       correct += best == labels.data[s + b];
     }
   }
-  snprintf(buf, sizeof buf, "%s_correct", name);
-  long want = tu_json_int(tu_data(path, sizeof path, "fixtures.json"), buf);
+  snprintf(buf, sizeof buf, "\"onnx\": \"%s.onnx\"", name);
+  long want = tu_json_int(tu_data(path, sizeof path, "fixtures.json"), buf, "test_correct");
   print_message("%s: adx %ld / %d correct, PyTorch %ld\n", name, correct, n, want);
   assert_true(want > 0);
   assert_int_equal(correct, want);

@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# `make bench`: adx throughput against same-run references, written to build/bench/report.txt.
+#   1. ResNet-18 224x224 whole-model images/s: adx vs ONNX Runtime (onnxruntime-node) vs PyTorch (eager),
+#      interleaved per (batch, threads) so machine noise hits all three alike; ROUNDS rounds, best kept.
+#   2. adx conv layers vs cblas_sgemm of the same M,N,K (ResNet-18, batch 16, 1 and 2 threads).
+#   3. AD mutant throughput vs fill:zero mutants and plain forward (fashion_resnet b64, ResNet-18 b16).
+#   4. A PASS/FAIL line per performance target (see docs/performance.md).
+# Environment: BENCH_SECONDS (time per measurement, default 2), BENCH_ROUNDS (default 2),
+#   BENCH_BATCHES (default "1 16"), BENCH_THREADS (default "1 2"), ADX (default bin/adx),
+#   ADX_PEERS_DIR (default build/peers). OMP_NUM_THREADS is set per run; OPENBLAS_CORETYPE is left alone.
+# Peers are installed if missing: onnxruntime-node via npm into build/peers; torch is the Debian
+# python3-torch (scripts/install-deps.sh). A peer that cannot run is reported as n/a, not fatal.
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 1
+
+S=${BENCH_SECONDS:-2}
+ROUNDS=${BENCH_ROUNDS:-2}
+BATCHES=${BENCH_BATCHES:-1 16}
+THREADS=${BENCH_THREADS:-1 2}
+ADX=${ADX:-bin/adx}
+PY=/usr/bin/python3
+OUT=build/bench
+PEERS=${ADX_PEERS_DIR:-build/peers}
+ORT_VERSION=1.30.0
+R18=$OUT/resnet18.onnx
+FASHION=tests/data/fashion_resnet.onnx
+export ADX_PEERS_DIR=$PEERS OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+
+mkdir -p "$OUT"
+REPORT=$OUT/report.txt
+exec > >(tee "$REPORT") 2>&1
+TEE_PID=$!
+T0=$(date +%s)
+
+die() { echo "bench.sh: $*" >&2; exit 1; }
+[ -x "$ADX" ] || die "$ADX not found (run make)"
+
+# ---- peers and models -------------------------------------------------------------------------
+have_ort=1
+if [ ! -f "$PEERS/node_modules/onnxruntime-node/package.json" ]; then
+  if command -v npm >/dev/null; then
+    echo "bench.sh: installing onnxruntime-node@$ORT_VERSION into $PEERS"
+    npm install --prefix "$PEERS" --ignore-scripts --no-audit --no-fund "onnxruntime-node@$ORT_VERSION" >/dev/null ||
+      have_ort=0
+  else
+    have_ort=0
+  fi
+fi
+command -v node >/dev/null || have_ort=0
+[ $have_ort = 1 ] || echo "bench.sh: onnxruntime-node unavailable (needs node and npm); ORT columns are n/a"
+have_torch=1
+$PY -c 'import torch' 2>/dev/null || { have_torch=0; echo "bench.sh: python3-torch missing; torch columns are n/a"; }
+
+if [ ! -f "$R18" ] || [ ! -f "$OUT/resnet18.pt" ]; then
+  [ $have_torch = 1 ] || die "$R18 missing and torch unavailable to make it (scripts/install-deps.sh)"
+  $PY scripts/make_bench_models.py "$OUT" || die "scripts/make_bench_models.py failed"
+fi
+
+# ---- header -----------------------------------------------------------------------------------
+echo "adx benchmark report  $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')," \
+  "$(awk '/MemTotal/ {printf "%.1f GiB RAM", $2/1048576}' /proc/meminfo), load avg $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "adx: $ADX ($(git rev-parse --short HEAD 2>/dev/null || echo '?'))  OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}"
+echo "peers: onnxruntime-node $([ $have_ort = 1 ] && node -p "require('./$PEERS/node_modules/onnxruntime-node/package.json').version" 2>/dev/null || echo n/a)," \
+  "torch $([ $have_torch = 1 ] && $PY -c 'import torch; print(torch.__version__)' 2>/dev/null || echo n/a)," \
+  "node $(node --version 2>/dev/null || echo n/a)"
+echo "protocol: ${S}s per measurement after warm-up, $ROUNDS interleaved rounds, best round kept"
+
+# ---- 1. whole model: adx vs ORT vs torch --------------------------------------------------------
+# adx images/s from the 'whole model' table of `adx bench` (single batch and thread count).
+adx_rate() { # model batch threads
+  OMP_NUM_THREADS=$3 "$ADX" bench --model "$1" --batch "$2" --threads "$3" --no-conv --seconds "$S" 2>&1 |
+    awk -v b="$2" '/^whole model/ {w = 1; next} w && $1 == b {print $2; exit}'
+}
+json_rate() { sed -n 's/.*"images_per_s": *\([0-9.eE+-]*\).*/\1/p' | head -1; }
+ort_rate() { OMP_NUM_THREADS=$3 node scripts/bench_peers.js "$1" "$2" "$3" "$S" 2>&1 | json_rate; }
+torch_rate() { OMP_NUM_THREADS=$3 $PY scripts/bench_peers.py "$1" "$2" "$3" "$S" 2>&1 | json_rate; }
+best() { # current new -> max, ignoring empty
+  if [ -z "$2" ]; then echo "$1"; elif [ -z "$1" ]; then echo "$2"; else awk -v a="$1" -v b="$2" 'BEGIN {print (b > a) ? b : a}'; fi
+}
+
+declare -A RA RO RT
+echo
+echo "== ResNet-18 224x224 whole model, images/s (raw, per round) =="
+printf '%-6s %-5s %-7s %10s %10s %10s\n' round batch threads adx ort torch
+for r in $(seq 1 "$ROUNDS"); do
+  for b in $BATCHES; do
+    for t in $THREADS; do
+      k="$b,$t"
+      a=$(adx_rate "$R18" "$b" "$t")
+      o=""; [ $have_ort = 1 ] && o=$(ort_rate "$R18" "$b" "$t")
+      p=""; [ $have_torch = 1 ] && p=$(torch_rate "$R18" "$b" "$t")
+      printf '%-6s %-5s %-7s %10s %10s %10s\n' "$r" "$b" "$t" "${a:-fail}" "${o:-n/a}" "${p:-n/a}"
+      RA[$k]=$(best "${RA[$k]:-}" "$a"); RO[$k]=$(best "${RO[$k]:-}" "$o"); RT[$k]=$(best "${RT[$k]:-}" "$p")
+    done
+  done
+done
+ratio() { if [ -n "$1" ] && [ -n "$2" ]; then awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "n/a"}'; else echo n/a; fi; }
+echo
+echo "== ResNet-18 224x224 whole model, images/s (best of $ROUNDS) =="
+printf '%-5s %-7s %10s %10s %10s %8s %9s\n' batch threads adx ORT torch adx/ORT adx/torch
+for b in $BATCHES; do
+  for t in $THREADS; do
+    k="$b,$t"
+    printf '%-5s %-7s %10s %10s %10s %8s %9s\n' "$b" "$t" "${RA[$k]:-fail}" "${RO[$k]:-n/a}" "${RT[$k]:-n/a}" \
+      "$(ratio "${RA[$k]:-}" "${RO[$k]:-}")" "$(ratio "${RA[$k]:-}" "${RT[$k]:-}")"
+  done
+done
+
+# ---- 2. conv layers vs SGEMM ---------------------------------------------------------------------
+echo
+echo "== adx conv layers vs cblas_sgemm, ResNet-18 batch 16 =="
+echo "\$ $ADX bench --model $R18 --batch 16 --threads 1,2 --seconds $S"
+CONV=$OUT/conv.txt
+OMP_NUM_THREADS=2 "$ADX" bench --model "$R18" --batch 16 --threads 1,2 --seconds "$S" >"$CONV" 2>&1 ||
+  echo "bench.sh: adx bench (conv) failed"
+cat "$CONV"
+
+# ---- 3. AD mutants --------------------------------------------------------------------------------
+AD1=$OUT/ad_fashion.txt AD2=$OUT/ad_resnet18.txt
+echo
+echo "== AD mutants/s, fashion_resnet 28x28, batch 64, 2 threads =="
+echo "\$ $ADX bench --model $FASHION --batch 64 --threads 2 --mode ad,fill:zero --no-conv --seconds $S"
+OMP_NUM_THREADS=2 "$ADX" bench --model "$FASHION" --batch 64 --threads 2 --mode ad,fill:zero --no-conv --seconds "$S" \
+  >"$AD1" 2>&1 || echo "bench.sh: adx bench (AD, fashion) failed"
+cat "$AD1"
+echo
+echo "== AD mutants/s, ResNet-18 224x224, batch 16, 2 threads =="
+echo "\$ $ADX bench --model $R18 --batch 16 --threads 2 --mode ad,fill:zero --no-conv --seconds $S"
+OMP_NUM_THREADS=2 "$ADX" bench --model "$R18" --batch 16 --threads 2 --mode ad,fill:zero --no-conv --seconds "$S" \
+  >"$AD2" 2>&1 || echo "bench.sh: adx bench (AD, resnet18) failed"
+cat "$AD2"
+
+# ---- 4. targets -----------------------------------------------------------------------------------
+check() { # label value op threshold  (value empty -> n/a)
+  if ! [[ "$2" =~ ^[0-9]+(\.[0-9]*)?$ ]]; then printf -- '---- %s: n/a\n' "$1"; return; fi
+  if awk -v v="$2" -v th="$4" -v op="$3" 'BEGIN {exit !(op == ">=" ? v >= th : v <= th)}'; then
+    printf 'PASS %s: %s (target %s %s)\n' "$1" "$2" "$3" "$4"
+  else
+    printf 'FAIL %s: %s (target %s %s)\n' "$1" "$2" "$3" "$4"
+  fi
+}
+# mutants/s at visible fraction v from the table of mode prefix m ("ad" or "fill")
+mut_rate() { awk -v m="$2" -v v="$3" '/^mutants\/s, mode/ {w = ($3 ~ "^" m)} /^whole model/ {w = 0} w && $1 + 0 == v + 0 && $1 ~ /^[0-9]/ {print $2; exit}' "$1"; }
+plain_rate() { awk -v b="$2" '/^whole model/ {w = 1; next} /^mutants/ {w = 0} w && $1 == b {print $2; exit}' "$1"; }
+conv_ratio() { awk -v t="$2" '$1 == "all" && $2 == "conv" && $4 == t {gsub(/,/, "", $NF); print $NF; exit}' "$1"; }
+worst_conv() { # worst per-layer adx/sgemm ratio at thread column c (1-based) -> "ratio node"
+  awk -v c="$2" '/^conv layers/ {w = 1; getline; next} /^all conv/ {w = 0} w && NF >= 6 {r = $(4 + 3 * c) + 0; if (!n++ || r < m) {m = r; nm = $1}} END {if (n) printf "%.2f %s\n", m, nm}' "$1"
+}
+
+echo
+echo "== targets =="
+k="16,2"
+check "conv layers (all, 1 thread) adx/sgemm GFLOP/s" "$(conv_ratio "$CONV" 1)" ">=" 0.80
+check "conv layers (all, 2 threads) adx/sgemm GFLOP/s" "$(conv_ratio "$CONV" 2)" ">=" 0.80
+for c in 1 2; do
+  wc=$(worst_conv "$CONV" "$c")
+  [ -n "$wc" ] && check "worst single conv layer, $c thread(s) (${wc#* })" "${wc%% *}" ">=" 0.80
+done
+check "ResNet-18 b16 t2 adx/ORT images/s" "$(ratio "${RA[$k]:-}" "${RO[$k]:-}")" ">=" 1.2
+check "ResNet-18 b16 t2 adx/torch images/s" "$(ratio "${RA[$k]:-}" "${RT[$k]:-}")" ">=" 2.0
+for f in "$AD1:fashion_resnet b64" "$AD2:resnet18 b16"; do
+  file=${f%%:*} name=${f#*:}
+  ad50=$(mut_rate "$file" ad 0.5) fill50=$(mut_rate "$file" fill 0.5)
+  ad100=$(mut_rate "$file" ad 1) plain=$(plain_rate "$file" "${name##* b}")
+  check "$name t2 AD/fill:zero mutants/s at 50% visible" "$(ratio "$ad50" "$fill50")" ">=" 1.6
+  check "$name t2 AD at 100% visible / plain images/s" "$(ratio "$ad100" "$plain")" ">=" 0.90
+done
+echo
+echo "bench.sh: done in $(($(date +%s) - T0))s; report in $REPORT"
+exec >&- 2>&-
+wait "$TEE_PID" 2>/dev/null || true
