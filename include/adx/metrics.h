@@ -16,17 +16,23 @@ typedef struct adx_metrics {
   float insertion_auc;      /* normalised by p_full, trapezoid over fraction in [0,1] */
   float deletion_auc;
   float robustness_at_k[ADX_ROB_K];
-  float seconds;
-  int64_t queries;
+  float seconds;          /* set by the caller (adx_metrics_compute leaves it alone) */
+  int64_t queries;        /* set by the caller: the explainer's mutant queries (left alone here) */
+  int64_t metric_queries; /* mutants evaluated by adx_metrics_compute itself (both oracles' counters) */
 } adx_metrics;
 
 typedef struct adx_metrics_params {
-  int k_colour;   /* solid-colour backgrounds (default 20) */
-  int k_context;  /* other-class backgrounds (default 20) */
-  int auc_steps;  /* insertion/deletion curve steps (default 20) */
+  int k_colour;  /* solid-colour backgrounds (default 20) */
+  int k_context; /* other-class backgrounds (default 20) */
+  int auc_steps; /* insertion/deletion curve steps (default 20) */
 } adx_metrics_params;
 
 void adx_metrics_params_default(adx_metrics_params *p);
+
+/* Purposes mixed into the per-image seed: adx_seed_mix(seed, purpose). Colour c of channel ch is the
+ * (c*C + ch)-th draw 255 * adx_rng_uniform of the colour stream; see docs/metrics.md. */
+#define ADX_SEED_METRIC_COLOUR 0x6d636f6c6f7572ULL    /* "mcolour" */
+#define ADX_SEED_METRIC_CONTEXT 0x6d636f6e74657874ULL /* "mcontext" */
 
 /* Backgrounds for context robustness: raw images [n][C,H,W] with labels; the caller owns them. */
 typedef struct adx_backgrounds {
@@ -35,17 +41,29 @@ typedef struct adx_backgrounds {
   const int *label;
 } adx_backgrounds;
 
-/* Everything but seconds/queries. mode_oracle: the explanation's mode (confidence, AUCs);
- * plain_oracle: the same image in plain mode (robustness pastes are judged by a plain pass).
+/* Everything but seconds/queries (metric_queries included). mode_oracle: the explanation's mode
+ * (confidence, AUCs); plain_oracle: the same image in plain mode (robustness pastes are judged by a plain
+ * pass). expl [H,W] nonzero = in the explanation; order: the ranking (a permutation of H*W, checked);
+ * bg may be NULL (context robustness NaN); p_full in (0, 1].
  * seed: per-image seed (colours and the choice of context backgrounds). */
 adx_status adx_metrics_compute(adx_oracle *mode_oracle, adx_oracle *plain_oracle, int target, float p_full,
                                const uint8_t *expl, const int32_t *order, const adx_backgrounds *bg,
                                const adx_metrics_params *p, uint64_t seed, adx_metrics *out, adx_error *err);
 
-/* Trapezoid area under y over x = i/(n-1), i = 0..n-1. */
+/* Probabilities (softmax in double) of B whole raw images [B,C,H,W] at the oracle's size, under a PLAIN
+ * forward pass of the oracle's engine with the oracle's normalisation, whatever the oracle's mode (used
+ * for the robustness composites). out: B*nclasses floats. Adds B to o->queries. */
+adx_status adx_oracle_ask_images(adx_oracle *o, const float *raw, int B, float *out, adx_error *err);
+
+/* Trapezoid area under y over x = i/(n-1), i = 0..n-1 (NaN when n < 2). */
 double adx_trapezoid(const double *y, int n);
 
-/* Summary of n values: mean, sample std, and a 95% CI for the mean (t distribution). */
+/* Quantile of Student's t distribution: the t with P(T <= t) = p, 0 < p < 1, dof > 0 (NaN otherwise).
+ * Accurate to about 1e-9. */
+double adx_t_quantile(double p, double dof);
+
+/* Summary of n values: mean, sample std, and a 95% CI for the mean (t distribution). NaN values are
+ * skipped (s->n counts the others). n = 0 -> all NaN; n = 1 -> std 0 and NaN CI bounds. */
 typedef struct adx_summary {
   double mean, std, ci95_low, ci95_high;
   int64_t n;

@@ -1,0 +1,124 @@
+/* Summary statistics for the metrics: trapezoid areas, mean / sample std / 95% t confidence interval,
+ * and the Student t quantile behind it (bisection on the t CDF, which is a regularized incomplete beta
+ * function evaluated by its continued fraction; Cornish-Fisher expansion for very large dof). */
+#include <math.h>
+
+#include "adx/metrics.h"
+
+double adx_trapezoid(const double *y, int n) {
+  if (n < 2) return NAN;
+  double s = 0.5 * (y[0] + y[n - 1]);
+  for (int i = 1; i < n - 1; i++) s += y[i];
+  return s / (double)(n - 1);
+}
+
+/* Continued fraction of the incomplete beta function (modified Lentz), valid for x < (a+1)/(a+b+2). */
+static double beta_cf(double a, double b, double x) {
+  const double tiny = 1e-300, eps = 1e-16;
+  double qab = a + b, qap = a + 1.0, qam = a - 1.0;
+  double c = 1.0, d = 1.0 - qab * x / qap;
+  if (fabs(d) < tiny) d = tiny;
+  d = 1.0 / d;
+  double h = d;
+  for (int m = 1; m <= 200000; m++) {
+    double m2 = 2.0 * m;
+    double aa = m * (b - m) * x / ((qam + m2) * (a + m2));
+    d = 1.0 + aa * d;
+    if (fabs(d) < tiny) d = tiny;
+    c = 1.0 + aa / c;
+    if (fabs(c) < tiny) c = tiny;
+    d = 1.0 / d;
+    h *= d * c;
+    aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2));
+    d = 1.0 + aa * d;
+    if (fabs(d) < tiny) d = tiny;
+    c = 1.0 + aa / c;
+    if (fabs(c) < tiny) c = tiny;
+    d = 1.0 / d;
+    double del = d * c;
+    h *= del;
+    if (fabs(del - 1.0) < eps) break;
+  }
+  return h;
+}
+
+/* Regularized incomplete beta I_x(a, b), with y = 1 - x given separately (no cancellation near 1). */
+static double ibeta(double a, double b, double x, double y) {
+  if (x <= 0) return 0.0;
+  if (y <= 0) return 1.0;
+  double lbt = lgamma(a + b) - lgamma(a) - lgamma(b) + a * log(x) + b * log(y);
+  double bt = exp(lbt);
+  if (x < (a + 1.0) / (a + b + 2.0)) return bt * beta_cf(a, b, x) / a;
+  return 1.0 - bt * beta_cf(b, a, y) / b;
+}
+
+/* Upper tail P(T > t) for t >= 0: 0.5 * I_{dof/(dof+t^2)}(dof/2, 1/2). */
+static double t_upper_tail(double t, double dof) {
+  double t2 = t * t, den = dof + t2;
+  return 0.5 * ibeta(0.5 * dof, 0.5, dof / den, t2 / den);
+}
+
+/* Standard normal quantile by bisection on 0.5 erfc(-x / sqrt 2), for p in (0.5, 1). */
+static double normal_quantile_upper(double p) {
+  double q = 1.0 - p, lo = 0.0, hi = 1.0;
+  while (0.5 * erfc(hi / sqrt(2.0)) > q) hi *= 2.0;
+  for (int i = 0; i < 200 && hi - lo > 1e-15 * hi; i++) {
+    double mid = 0.5 * (lo + hi);
+    if (0.5 * erfc(mid / sqrt(2.0)) > q)
+      lo = mid;
+    else
+      hi = mid;
+  }
+  return 0.5 * (lo + hi);
+}
+
+double adx_t_quantile(double p, double dof) {
+  if (!(p > 0.0 && p < 1.0) || !(dof > 0.0)) return NAN;
+  if (p == 0.5) return 0.0;
+  if (p < 0.5) return -adx_t_quantile(1.0 - p, dof);
+  if (dof > 1e5) {
+    /* Cornish-Fisher (Fisher 1926 / Hill 1970): error O(z^11 / dof^5), far below 1e-12 here. */
+    double z = normal_quantile_upper(p), z2 = z * z, g1, g2, g3, g4;
+    g1 = (z2 + 1.0) * z / 4.0;
+    g2 = ((5.0 * z2 + 16.0) * z2 + 3.0) * z / 96.0;
+    g3 = (((3.0 * z2 + 19.0) * z2 + 17.0) * z2 - 15.0) * z / 384.0;
+    g4 = ((((79.0 * z2 + 776.0) * z2 + 1482.0) * z2 - 1920.0) * z2 - 945.0) * z / 92160.0;
+    return z + g1 / dof + g2 / (dof * dof) + g3 / (dof * dof * dof) + g4 / (dof * dof * dof * dof);
+  }
+  double q = 1.0 - p, lo = 0.0, hi = 1.0;
+  while (t_upper_tail(hi, dof) > q && hi < 1e300) hi *= 2.0;
+  for (int i = 0; i < 400 && hi - lo > 1e-15 * hi; i++) {
+    double mid = 0.5 * (lo + hi);
+    if (t_upper_tail(mid, dof) > q)
+      lo = mid;
+    else
+      hi = mid;
+  }
+  return 0.5 * (lo + hi);
+}
+
+void adx_summarize(const double *v, int64_t n, adx_summary *s) {
+  double sum = 0;
+  int64_t m = 0;
+  for (int64_t i = 0; i < n; i++)
+    if (!isnan(v[i])) {
+      sum += v[i];
+      m++;
+    }
+  s->n = m;
+  s->mean = s->std = s->ci95_low = s->ci95_high = NAN;
+  if (m == 0) return;
+  double mean = sum / (double)m;
+  s->mean = mean;
+  if (m == 1) {
+    s->std = 0.0;
+    return;
+  }
+  double ss = 0;
+  for (int64_t i = 0; i < n; i++)
+    if (!isnan(v[i])) ss += (v[i] - mean) * (v[i] - mean);
+  s->std = sqrt(ss / (double)(m - 1));
+  double half = adx_t_quantile(0.975, (double)(m - 1)) * s->std / sqrt((double)m);
+  s->ci95_low = mean - half;
+  s->ci95_high = mean + half;
+}

@@ -1,0 +1,113 @@
+/* Summary statistics: trapezoid areas of known curves, mean/std/CI on hand-computed sets, and Student t
+ * quantiles against closed forms (dof 1, 2) and standard table values. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <math.h>
+
+#include "adx/metrics.h"
+
+static void test_trapezoid(void **state) {
+  (void)state;
+  double lin[5] = {0, 0.25, 0.5, 0.75, 1.0};
+  assert_float_equal(adx_trapezoid(lin, 5), 0.5, 1e-15); /* exact for straight lines */
+  double two[2] = {0, 1};
+  assert_float_equal(adx_trapezoid(two, 2), 0.5, 1e-15);
+  double cst[7] = {2, 2, 2, 2, 2, 2, 2};
+  assert_float_equal(adx_trapezoid(cst, 7), 2.0, 1e-15);
+  /* y = x^2 on 11 points: the trapezoid rule gives 1/3 + h^2/6 with h = 0.1 */
+  double sq[11];
+  for (int i = 0; i < 11; i++) sq[i] = (i / 10.0) * (i / 10.0);
+  assert_float_equal(adx_trapezoid(sq, 11), 1.0 / 3.0 + 0.01 / 6.0, 1e-14);
+  /* a step: 0 0 1 1 over 4 points -> (0 + 0.5 + 1) / 3 */
+  double step[4] = {0, 0, 1, 1};
+  assert_float_equal(adx_trapezoid(step, 4), 0.5, 1e-15);
+  double one[1] = {3};
+  assert_true(isnan(adx_trapezoid(one, 1)));
+  assert_true(isnan(adx_trapezoid(one, 0)));
+}
+
+static void test_t_quantile(void **state) {
+  (void)state;
+  const double pi = 3.14159265358979323846;
+  /* dof 1 is the Cauchy distribution: tan(pi (p - 1/2)) */
+  assert_float_equal(adx_t_quantile(0.975, 1), tan(pi * 0.475), 1e-9);
+  assert_float_equal(adx_t_quantile(0.975, 1), 12.7062, 1e-4);
+  /* dof 2: t = (2p - 1) / sqrt(2 p (1 - p)) */
+  assert_float_equal(adx_t_quantile(0.975, 2), 0.95 / sqrt(2 * 0.975 * 0.025), 1e-9);
+  assert_float_equal(adx_t_quantile(0.9, 2), 0.8 / sqrt(2 * 0.9 * 0.1), 1e-9);
+  /* standard table values */
+  assert_float_equal(adx_t_quantile(0.975, 3), 3.182446305, 1e-7);
+  assert_float_equal(adx_t_quantile(0.975, 10), 2.228138852, 1e-7);
+  assert_float_equal(adx_t_quantile(0.975, 30), 2.042272456, 1e-7);
+  assert_float_equal(adx_t_quantile(0.975, 1000), 1.962339, 1e-6);
+  assert_float_equal(adx_t_quantile(0.95, 5), 2.015048373, 1e-7);
+  assert_float_equal(adx_t_quantile(0.995, 20), 2.845339710, 1e-7);
+  /* large dof -> the normal quantile 1.959964 */
+  assert_float_equal(adx_t_quantile(0.975, 1e6), 1.959966, 1e-6);
+  assert_float_equal(adx_t_quantile(0.975, 1e12), 1.959963985, 1e-8);
+  /* the two methods agree across the switch at dof 1e5 */
+  assert_float_equal(adx_t_quantile(0.975, 99999.0), adx_t_quantile(0.975, 100001.0), 1e-8);
+  /* symmetry, centre, invalid arguments */
+  assert_float_equal(adx_t_quantile(0.025, 10), -2.228138852, 1e-7);
+  assert_float_equal(adx_t_quantile(0.5, 7), 0.0, 0.0);
+  assert_true(isnan(adx_t_quantile(0.0, 3)));
+  assert_true(isnan(adx_t_quantile(1.0, 3)));
+  assert_true(isnan(adx_t_quantile(0.975, 0)));
+  assert_true(isnan(adx_t_quantile(NAN, 3)));
+}
+
+static void test_summarize(void **state) {
+  (void)state;
+  adx_summary s;
+  double v[4] = {1, 2, 3, 4};
+  adx_summarize(v, 4, &s);
+  assert_int_equal(s.n, 4);
+  assert_float_equal(s.mean, 2.5, 1e-15);
+  assert_float_equal(s.std, 1.290994449, 1e-9); /* sqrt(5/3) */
+  double half = 3.182446305 * 1.290994449 / 2.0;
+  assert_float_equal(s.ci95_low, 2.5 - half, 1e-7);
+  assert_float_equal(s.ci95_high, 2.5 + half, 1e-7);
+
+  double one[1] = {0.7};
+  adx_summarize(one, 1, &s);
+  assert_int_equal(s.n, 1);
+  assert_float_equal(s.mean, 0.7, 0);
+  assert_float_equal(s.std, 0.0, 0);
+  assert_true(isnan(s.ci95_low) && isnan(s.ci95_high));
+
+  adx_summarize(NULL, 0, &s);
+  assert_int_equal(s.n, 0);
+  assert_true(isnan(s.mean) && isnan(s.std) && isnan(s.ci95_low) && isnan(s.ci95_high));
+
+  /* NaN values are skipped: {1, NaN, 3} is {1, 3}: mean 2, std sqrt(2), half = 12.7062 * sqrt(2) / sqrt(2) */
+  double holes[3] = {1, NAN, 3};
+  adx_summarize(holes, 3, &s);
+  assert_int_equal(s.n, 2);
+  assert_float_equal(s.mean, 2.0, 1e-15);
+  assert_float_equal(s.std, sqrt(2.0), 1e-12);
+  assert_float_equal(s.ci95_high - s.mean, 12.7062047362, 1e-8);
+  double allnan[2] = {NAN, NAN};
+  adx_summarize(allnan, 2, &s);
+  assert_int_equal(s.n, 0);
+  assert_true(isnan(s.mean));
+
+  /* identical values: std 0, CI collapses to the mean */
+  double same[3] = {5, 5, 5};
+  adx_summarize(same, 3, &s);
+  assert_float_equal(s.std, 0.0, 0);
+  assert_float_equal(s.ci95_low, 5.0, 0);
+  assert_float_equal(s.ci95_high, 5.0, 0);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_trapezoid),
+      cmocka_unit_test(test_t_quantile),
+      cmocka_unit_test(test_summarize),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
