@@ -94,6 +94,7 @@ typedef struct run {
   int64_t *sel, nsel; /* slot -> dataset index */
   float *bg_raw;
   int *bg_label;
+  int64_t *bg_index; /* dataset index of each background */
   adx_backgrounds bg;
   adx_results *res;
 } run;
@@ -302,7 +303,7 @@ static adx_status load_backgrounds(run *r, adx_error *err) {
   r->bg.n = (int)cnt;
   r->bg.raw = r->bg_raw;
   r->bg.label = r->bg_label;
-  free(idx);
+  r->bg_index = idx;
   return s;
 }
 
@@ -340,6 +341,14 @@ static adx_status explain_one(run *r, image_work *w, int64_t slot, adx_image_res
   out->pred = pred;
   out->conf = p_full;
   out->flags = (label >= 0 && label != pred) ? ADX_RESULTS_FLAG_MISCLASSIFIED : 0;
+  /* The image is never its own context background: mark it with the target's label (ineligible). */
+  int self_bg = -1, self_label = 0;
+  for (int j = 0; j < r->bg.n; j++)
+    if (r->bg_index[j] == index) {
+      self_bg = j;
+      self_label = r->bg_label[j];
+      r->bg_label[j] = pred;
+    }
   for (int m = 0; m < r->nmodes && !s; m++) {
     double t0 = adx_now();
     adx_mode mode = r->modes[m];
@@ -363,6 +372,7 @@ static adx_status explain_one(run *r, image_work *w, int64_t slot, adx_image_res
     adx_oracle_free(&o);
   }
   adx_oracle_free(&plain);
+  if (self_bg >= 0) r->bg_label[self_bg] = self_label;
   out->responsibility = w->resp_ptr;
   out->explanation = w->expl_ptr;
   out->metrics = w->met;
@@ -562,6 +572,7 @@ int adx_cmd_explain(int argc, char **argv) {
   free(r.sel);
   free(r.bg_raw);
   free(r.bg_label);
+  free(r.bg_index);
   for (int i = 0; i < r.nmodes; i++) free(r.mode_names[i]);
   free(r.config_text);
   adx_config_free(&cfg);

@@ -278,26 +278,51 @@ static void pack_tile(const adx_conv_params *p, const float *x, int c0, int n, f
 }
 
 /* Gather the im2col columns of n active positions into col [K, n]; ib: 2*n ints of scratch. */
+/* Pack the im2col columns of the listed output positions. Lists come from masks of rectangles, so they
+ * are mostly runs of consecutive positions on one output row: each run is packed like pack_tile packs a
+ * row segment (contiguous copies for stride 1), so a position costs what it costs in the plain path. */
 static void gather_tile(const adx_conv_params *p, const float *x, const int32_t *act, int n, float *col,
                         int32_t *ib) {
   const adx_window *w = &p->win;
   const int H = p->H, W = p->W, OW = p->OW;
   const size_t HW = (size_t)H * W;
-  int32_t *ih0 = ib, *iw0 = ib + n;
-  for (int i = 0; i < n; i++) {
-    ih0[i] = (act[i] / OW) * w->sh - w->ph0;
-    iw0[i] = (act[i] % OW) * w->sw - w->pw0;
+  /* runs: start index in act, length, output row and column of the first position */
+  int32_t *rs = ib, *rl = ib + n;
+  int nr = 0;
+  for (int i = 0; i < n;) {
+    int len = 1, ow = act[i] % OW;
+    while (i + len < n && act[i + len] == act[i] + len && ow + len < OW) len++;
+    rs[nr] = i;
+    rl[nr] = len;
+    nr++;
+    i += len;
   }
   for (int c = 0; c < p->Cg; c++) {
     const float *xc = x + c * HW;
     for (int ki = 0; ki < w->kh; ki++) {
       for (int kj = 0; kj < w->kw; kj++) {
-        float *restrict dst = col + (size_t)((c * w->kh + ki) * w->kw + kj) * n;
-        int dh = ki * w->dh, dw = kj * w->dw;
-        for (int i = 0; i < n; i++) {
-          int ih = ih0[i] + dh, iw = iw0[i] + dw;
-          dst[i] =
-              ((unsigned)ih < (unsigned)H && (unsigned)iw < (unsigned)W) ? xc[(size_t)ih * W + iw] : 0.0f;
+        float *dst = col + (size_t)((c * w->kh + ki) * w->kw + kj) * n;
+        for (int r = 0; r < nr; r++) {
+          int pos = act[rs[r]], seg = rl[r];
+          float *restrict d = dst + rs[r];
+          int ih = (pos / OW) * w->sh - w->ph0 + ki * w->dh;
+          if (ih < 0 || ih >= H) {
+            memset(d, 0, sizeof(float) * (size_t)seg);
+            continue;
+          }
+          const float *restrict xr = xc + (size_t)ih * W;
+          int iw0 = (pos % OW) * w->sw - w->pw0 + kj * w->dw;
+          int a = iw0 < 0 ? (-iw0 + w->sw - 1) / w->sw : 0;
+          int b = W - 1 - iw0 >= 0 ? (W - 1 - iw0) / w->sw + 1 : 0;
+          if (b > seg) b = seg;
+          if (a > b) a = b;
+          if (a) memset(d, 0, sizeof(float) * (size_t)a);
+          if (w->sw == 1) {
+            if (b > a) memcpy(d + a, xr + iw0 + a, sizeof(float) * (size_t)(b - a));
+          } else {
+            for (int t = a; t < b; t++) d[t] = xr[iw0 + t * w->sw];
+          }
+          if (b < seg) memset(d + b, 0, sizeof(float) * (size_t)(seg - b));
         }
       }
     }
@@ -487,10 +512,16 @@ void adx_conv_run_task(const adx_conv_params *p, const float *x, float *y, const
   gather_tile(p, xg, active + a0, n, col, ib);
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, n, p->K, 1.0f, wg, p->K, col, n, 0.0f, tmp, n);
   epilogue(tmp, n, rows, n, b, &p->act);
+  const int32_t *act = active + a0;
   for (int r = 0; r < rows; r++) {
     float *yr = yg + (size_t)r * ohw;
     const float *tr = tmp + (size_t)r * n;
-    for (int i = 0; i < n; i++) yr[active[a0 + i]] = tr[i];
+    for (int i = 0; i < n;) { /* runs of consecutive positions: one copy each */
+      int len = 1;
+      while (i + len < n && act[i + len] == act[i] + len) len++;
+      memcpy(yr + act[i], tr + i, sizeof(float) * (size_t)len);
+      i += len;
+    }
   }
 }
 

@@ -1,0 +1,159 @@
+/* adx results store: one HDF5 file per audit run, written through parallel HDF5 (MPI-IO) by any number
+ * of ranks, readable by any HDF5 tool. The schema, the crash-safety design and the resume rules are in
+ * docs/output-format.md (authoritative).
+ *
+ * Life of a run:
+ *   adx_results_create (or adx_results_open_resume)   collective over comm
+ *   adx_results_write_images ...                      independent: each rank writes the images it computed
+ *   adx_results_finish                                collective: summary, finished=1, file closed
+ *   adx_results_close                                 collective while the file is open
+ * The file survives SIGKILL of any rank at any moment: every object is created up front, the run then only
+ * writes raw data, and an image's done flag is written after all of its data.
+ *
+ * HDF5 here is not thread-safe: call these functions from one thread per rank. comm may be MPI_COMM_NULL:
+ * then no MPI call is made and the file is written with HDF5's serial driver (one process). */
+#ifndef ADX_RESULTS_H
+#define ADX_RESULTS_H
+
+#include <mpi.h>
+
+#include "adx/core.h"
+#include "adx/metrics.h"
+
+/* /images/flags bits */
+#define ADX_RESULTS_FLAG_MISCLASSIFIED 0x01u /* the explained class is the prediction, not the label */
+
+/* Per-image scalar metrics, in /modes/<mode>/ and /summary/<mode>/ (robustness_at_k columns follow). */
+#define ADX_RESULTS_NSCALAR 9 /* size .. seconds (float32) and queries (int64) */
+#define ADX_RESULTS_NMETRICS (ADX_RESULTS_NSCALAR + ADX_ROB_K)
+
+typedef struct adx_results adx_results;
+
+/* What a run is. Strings may be NULL (stored as ""). */
+typedef struct adx_run_info {
+  const char *model_path, *model_sha256, *data_path, *config_text, *explainer;
+  int nmodes;
+  const char *const *modes; /* e.g. "ad", "fill:zero"; unique, not starting with "ad_vs_" */
+  uint64_t seed;
+  int ranks, threads_per_rank; /* recorded only (not checked on resume) */
+  int64_t n;                   /* images in the run */
+  int h, w, nclasses;          /* model input size; number of classes */
+  const float *rob_k;          /* ADX_ROB_K robustness@k values in percent; NULL = 5, 10, 20, 40 */
+} adx_run_info;
+
+/* Everything about one image. The per-mode arrays are indexed like run->modes. */
+typedef struct adx_image_result {
+  int64_t slot;                       /* row in the file, 0..N-1 */
+  int64_t index;                      /* position in the dataset */
+  int32_t label;                      /* -1 where unknown */
+  int32_t pred;                       /* plain top-1 */
+  float conf;                         /* plain top-1 probability */
+  uint8_t flags;                      /* ADX_RESULTS_FLAG_* */
+  const float *const *responsibility; /* [nmodes] -> [H*W] */
+  const uint8_t *const *explanation;  /* [nmodes] -> [H*W], 1 = pixel in the explanation */
+  const adx_metrics *metrics;         /* [nmodes] */
+} adx_image_result;
+
+/* The run attributes of an open file (strings owned by the handle). */
+typedef struct adx_results_meta {
+  char *adx_version, *created, *model_path, *model_sha256, *data_path, *config_text, *explainer;
+  int nmodes;
+  char **modes;
+  uint64_t seed;
+  int ranks, threads_per_rank, finished;
+  int64_t n;
+  int h, w, nclasses;
+  float rob_k[ADX_ROB_K];
+  int ad_mode; /* index of the AD reference mode ("ad" or "ad:..."; the first one), -1 if none */
+} adx_results_meta;
+
+/* Create PATH for a new run (collective over comm). An existing PATH is refused unless force:
+ *   ADX_ERR_ARG "PATH exists (finished run); use --force to overwrite"
+ *   ADX_ERR_ARG "PATH exists (unfinished run); use --resume to complete it or --force to overwrite".
+ * The file is built by rank 0 as PATH.creating and renamed into place once complete, so PATH never holds
+ * a half-created file. */
+adx_status adx_results_create(const char *path, const adx_run_info *run, MPI_Comm comm, int force,
+                              adx_results **out, adx_error *err);
+
+/* Reopen PATH to complete it (collective). Its attributes must match run (model sha256, config text,
+ * modes, explainer, seed, N, H, W, classes, k values), else ADX_ERR_ARG naming the first difference.
+ * A finished file is refused unless force. A missing PATH is created as by adx_results_create.
+ * *todo (adx_alloc'ed, free with adx_free; NULL when empty) gets the slots whose done flag is 0, in
+ * increasing order, identically on every rank. */
+adx_status adx_results_open_resume(const char *path, const adx_run_info *run, MPI_Comm comm, int force,
+                                   adx_results **out, int64_t **todo, int64_t *ntodo, adx_error *err);
+
+/* Write images (independent: no other rank takes part). Every dataset row of each image is written, then
+ * the done flags. Slots must be distinct and in range; they need not be sorted or contiguous. */
+adx_status adx_results_write_images(adx_results *r, const adx_image_result *imgs, int64_t count,
+                                    adx_error *err);
+adx_status adx_results_write_image(adx_results *r, const adx_image_result *img, adx_error *err);
+
+/* Durable mode: fsync the file after the data of each write call and before its done flags, so that the
+ * order also holds across a machine crash (not only a process kill). Off by default. */
+adx_status adx_results_set_durable(adx_results *r, int on, adx_error *err);
+
+/* Collective: compute the summary over the images whose done flag is set, write /summary, set
+ * finished = 1 if every image is done (else leave it 0), and close the file. Only adx_results_close may
+ * follow. */
+adx_status adx_results_finish(adx_results *r, adx_error *err);
+
+/* Close and free (collective while a parallel file is open). NULL is fine. */
+void adx_results_close(adx_results *r);
+
+/* ---- reading (serial: no MPI needed; works on the file of a killed run) ---- */
+
+adx_status adx_results_open_read(const char *path, adx_results **out, adx_error *err);
+const adx_results_meta *adx_results_get_meta(const adx_results *r);
+/* Mode index by name, or -1. */
+int adx_results_mode_index(const adx_results *r, const char *mode);
+/* Name of metric i (0 <= i < ADX_RESULTS_NMETRICS): "size", ..., "queries", "robustness_at_k/k=5", ... */
+const char *adx_results_metric_name(const adx_results *r, int i);
+
+/* done[N] */
+adx_status adx_results_read_done(adx_results *r, uint8_t *done, adx_error *err);
+
+typedef struct adx_image_record {
+  int64_t slot, index;
+  int32_t label, pred;
+  float conf;
+  uint8_t flags, done;
+  int nmodes, h, w;
+  float *responsibility; /* [nmodes][H][W] */
+  uint8_t *explanation;  /* [nmodes][H][W] */
+  adx_metrics *metrics;  /* [nmodes] */
+} adx_image_record;
+/* Every dataset row of one image (rows of an image not done read as whatever was written, 0 if nothing). */
+adx_status adx_results_read_image(adx_results *r, int64_t slot, adx_image_record *rec, adx_error *err);
+void adx_image_record_free(adx_image_record *rec);
+
+/* Metric column of a mode for all N images (as double). metric: a name of adx_results_metric_name. */
+adx_status adx_results_read_column(adx_results *r, int mode, const char *metric, double *out, adx_error *err);
+
+/* /summary/<mode>/<metric>: statistics and, if per_class is not NULL, the per-class means [nclasses]. */
+adx_status adx_results_read_summary(adx_results *r, int mode, const char *metric, adx_summary *s,
+                                    double *per_class, adx_error *err);
+
+/* /summary/ad_vs_<mode>/<metric> (metric robustness_colour or robustness_context). */
+typedef struct adx_ad_vs {
+  double improvement; /* (mean_ad - mean_fill) / mean_fill */
+  double ci95_low, ci95_high;
+  double mean_ad, mean_fill;
+  int64_t n; /* images paired */
+} adx_ad_vs;
+adx_status adx_results_read_ad_vs(adx_results *r, int mode, const char *metric, adx_ad_vs *out,
+                                  adx_error *err);
+
+/* ---- statistics used by the summary (adx_summarize of adx/metrics.h for the per-metric statistics) ---- */
+
+/* Relative improvement of paired means a over f, (mean a - mean f) / mean f, with a 95% CI by the delta
+ * method: Var(mean a / mean f) ~ Var(a - R f) / (n mean_f^2), R = mean a / mean f, t quantile at n-1 dof.
+ * Pairs where either value is NaN are skipped; mean f = 0 gives a NaN improvement; n < 2 a NaN CI. */
+void adx_results_rel_improvement(const double *a, const double *f, int64_t n, adx_ad_vs *out);
+
+/* ---- SHA-256 (FIPS 180-4), for model_sha256 ---- */
+void adx_sha256(const void *data, size_t len, uint8_t digest[32]);
+/* Lower-case hex digest of a file's bytes into hex[65]. ADX_ERR_IO naming the file when unreadable. */
+adx_status adx_sha256_file(const char *path, char hex[65], adx_error *err);
+
+#endif

@@ -1,0 +1,143 @@
+/* Results summary: statistics over the images of a run (adx_summarize of the metrics layer: mean, sample
+ * std, 95% t interval of the mean, NaN skipped; per-class means) and the relative robustness improvement of
+ * AD over each fill mode (delta method). Written into the /summary skeleton that exists since the file was
+ * created (attributes are overwritten in place, nothing is allocated), then finished = 1 after a flush. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "results_internal.h"
+
+void adx_results_rel_improvement(const double *a, const double *f, int64_t n, adx_ad_vs *out) {
+  int64_t k = 0;
+  double sa = 0, sf = 0;
+  for (int64_t i = 0; i < n; i++)
+    if (!isnan(a[i]) && !isnan(f[i])) sa += a[i], sf += f[i], k++;
+  out->n = k;
+  out->improvement = out->ci95_low = out->ci95_high = out->mean_ad = out->mean_fill = NAN;
+  if (k == 0) return;
+  double ma = sa / (double)k, mf = sf / (double)k;
+  out->mean_ad = ma, out->mean_fill = mf;
+  if (mf == 0) return; /* no relative change from zero */
+  double ratio = ma / mf;
+  out->improvement = ratio - 1;
+  if (k < 2) return;
+  /* delta method: Var(ma/mf) ~ Var(a - ratio*f) / (k mf^2) (the sample mean of a - ratio*f is 0) */
+  double ss = 0;
+  for (int64_t i = 0; i < n; i++)
+    if (!isnan(a[i]) && !isnan(f[i])) {
+      double d = a[i] - ratio * f[i];
+      ss += d * d;
+    }
+  double se = sqrt(ss / (double)(k - 1) / (double)k) / fabs(mf);
+  double half = adx_t_quantile(0.975, (double)(k - 1)) * se;
+  out->ci95_low = out->improvement - half;
+  out->ci95_high = out->improvement + half;
+}
+
+/* ------------------------------------------------------------------ writing /summary */
+
+static adx_status put_stats(adx_results *r, const char *gpath, const adx_summary *sm, const double *per_class,
+                            adx_error *err) {
+  hid_t g = H5Gopen2(r->file, gpath, H5P_DEFAULT);
+  if (g < 0) return adx_fail(err, ADX_ERR_FORMAT, "%s: no group %s (not made by adx?)", r->path, gpath);
+  adx_status s;
+  if (!(s = adx_rs_attr_write(g, "mean", H5T_NATIVE_DOUBLE, &sm->mean, r->path, err)) &&
+      !(s = adx_rs_attr_write(g, "std", H5T_NATIVE_DOUBLE, &sm->std, r->path, err)) &&
+      !(s = adx_rs_attr_write(g, "ci95_low", H5T_NATIVE_DOUBLE, &sm->ci95_low, r->path, err)) &&
+      !(s = adx_rs_attr_write(g, "ci95_high", H5T_NATIVE_DOUBLE, &sm->ci95_high, r->path, err)) &&
+      !(s = adx_rs_attr_write(g, "n", H5T_NATIVE_INT64, &sm->n, r->path, err))) {
+    hid_t d = H5Dopen2(g, "per_class", H5P_DEFAULT);
+    if (d < 0 || H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, per_class) < 0)
+      s = adx_rs_h5fail(err, r->path, "writing per_class");
+    if (d >= 0) H5Dclose(d);
+  }
+  H5Gclose(g);
+  return s;
+}
+
+static adx_status put_ad_vs(adx_results *r, const char *gpath, const adx_ad_vs *v, adx_error *err) {
+  hid_t g = H5Gopen2(r->file, gpath, H5P_DEFAULT);
+  if (g < 0) return adx_fail(err, ADX_ERR_FORMAT, "%s: no group %s (not made by adx?)", r->path, gpath);
+  adx_status s;
+  if (!(s = adx_rs_attr_write(g, "improvement", H5T_NATIVE_DOUBLE, &v->improvement, r->path, err)) &&
+      !(s = adx_rs_attr_write(g, "ci95_low", H5T_NATIVE_DOUBLE, &v->ci95_low, r->path, err)) &&
+      !(s = adx_rs_attr_write(g, "ci95_high", H5T_NATIVE_DOUBLE, &v->ci95_high, r->path, err)) &&
+      !(s = adx_rs_attr_write(g, "mean_ad", H5T_NATIVE_DOUBLE, &v->mean_ad, r->path, err)) &&
+      !(s = adx_rs_attr_write(g, "mean_fill", H5T_NATIVE_DOUBLE, &v->mean_fill, r->path, err)))
+    s = adx_rs_attr_write(g, "n", H5T_NATIVE_INT64, &v->n, r->path, err);
+  H5Gclose(g);
+  return s;
+}
+
+/* Values of col over done images into x (order kept); returns the count. */
+static int64_t gather_done(const double *col, const uint8_t *done, int64_t n, double *x) {
+  int64_t k = 0;
+  for (int64_t i = 0; i < n; i++)
+    if (done[i]) x[k++] = col[i];
+  return k;
+}
+
+adx_status adx_rs_write_summary(adx_results *r, adx_error *err) {
+  const adx_results_meta *m = &r->meta;
+  int64_t n = m->n;
+  int C = m->nclasses;
+  uint8_t *done = malloc((size_t)n);
+  int32_t *label = malloc((size_t)n * sizeof *label), *pred = malloc((size_t)n * sizeof *pred);
+  double *col = malloc((size_t)n * sizeof *col), *x = malloc((size_t)n * sizeof *x),
+         *y = malloc((size_t)n * sizeof *y), *pc = malloc((size_t)C * sizeof *pc);
+  int64_t *cnt = malloc((size_t)C * sizeof *cnt);
+  adx_status s = ADX_OK;
+  if (!done || !label || !pred || !col || !x || !y || !pc || !cnt) {
+    s = adx_fail(err, ADX_ERR_NOMEM, "%s: out of memory for the summary", r->path);
+    goto out;
+  }
+  if ((s = adx_rs_rows(r, r->d_done, 0, H5T_NATIVE_UINT8, 0, n, 1, done, "/images/done", err)) ||
+      (s = adx_rs_rows(r, r->d_label, 0, H5T_NATIVE_INT32, 0, n, 1, label, "/images/label", err)) ||
+      (s = adx_rs_rows(r, r->d_pred, 0, H5T_NATIVE_INT32, 0, n, 1, pred, "/images/pred", err)))
+    goto out;
+  int all_done = 1;
+  for (int64_t i = 0; i < n; i++) all_done &= done[i] != 0;
+  char gpath[800];
+  for (int mi = 0; mi < m->nmodes && !s; mi++) {
+    for (int j = 0; j < ADX_RESULTS_NMETRICS && !s; j++) {
+      const char *name = r->metric_names[j];
+      if ((s = adx_results_read_column(r, mi, name, col, err))) break;
+      adx_summary sm;
+      adx_summarize(x, gather_done(col, done, n, x), &sm);
+      /* per class: the label, or the prediction where the label is unknown */
+      for (int c = 0; c < C; c++) pc[c] = 0, cnt[c] = 0;
+      for (int64_t i = 0; i < n; i++) {
+        int c = label[i] >= 0 && label[i] < C ? label[i] : pred[i];
+        if (done[i] && c >= 0 && c < C && !isnan(col[i])) pc[c] += col[i], cnt[c]++;
+      }
+      for (int c = 0; c < C; c++) pc[c] = cnt[c] ? pc[c] / (double)cnt[c] : NAN;
+      snprintf(gpath, sizeof gpath, "/summary/%s/%s", r->group[mi], name);
+      s = put_stats(r, gpath, &sm, pc, err);
+    }
+  }
+  static const char *const rob[] = {"robustness_colour", "robustness_context"};
+  for (int mi = 0; m->ad_mode >= 0 && mi < m->nmodes && !s; mi++) {
+    const char *name = m->modes[mi];
+    if (!strcmp(name, "ad") || !strncmp(name, "ad:", 3)) continue;
+    for (int j = 0; j < 2 && !s; j++) {
+      if ((s = adx_results_read_column(r, m->ad_mode, rob[j], col, err))) break;
+      int64_t k = gather_done(col, done, n, x);
+      if ((s = adx_results_read_column(r, mi, rob[j], col, err))) break;
+      gather_done(col, done, n, y);
+      adx_ad_vs v;
+      adx_results_rel_improvement(x, y, k, &v);
+      snprintf(gpath, sizeof gpath, "/summary/ad_vs_%s/%s", r->group[mi], rob[j]);
+      s = put_ad_vs(r, gpath, &v, err);
+    }
+  }
+  /* the summary reaches the file before finished says it is there */
+  if (!s && H5Fflush(r->file, H5F_SCOPE_GLOBAL) < 0) s = adx_rs_h5fail(err, r->path, "flushing the summary");
+  int32_t fin = all_done;
+  if (!s) s = adx_rs_attr_write(r->file, "finished", H5T_NATIVE_INT32, &fin, r->path, err);
+  if (!s) r->meta.finished = fin;
+out:
+  free(done), free(label), free(pred), free(col), free(x), free(y), free(pc), free(cnt);
+  return s;
+}
