@@ -18,9 +18,14 @@ typedef struct adx_oracle {
   int max_batch;        /* masks per engine call; larger requests are split */
   int64_t queries;      /* mutants evaluated so far (the cost measure) */
   float *probs;         /* [max_batch, nclasses] results of the last call */
+  float *full;          /* [nclasses] probabilities with every pixel visible (= plain, by A1), from init */
 } adx_oracle;
 
-/* Bind an oracle to an image; computes the fill source for fill modes. */
+#define ADX_ORACLE_DEFAULT_BATCH 64
+
+/* Bind an oracle to an image; computes the fill source for fill modes (mode->seed already set for the
+ * image) and runs one all-visible forward pass for nclasses and `full` (not counted in queries).
+ * max_batch <= 0: ADX_ORACLE_DEFAULT_BATCH. */
 adx_status adx_oracle_init(adx_oracle *o, adx_engine *e, const adx_mode *m, const adx_norm *norm, const float *raw,
                            int max_batch, adx_error *err);
 void adx_oracle_free(adx_oracle *o);
@@ -36,7 +41,7 @@ typedef struct adx_rex_params {
   int tree_depth;          /* maximum depth of a tree (10) */
   int min_box;             /* minimum box side in pixels at the model input size; 0 = 10 px scaled from 224 */
   int search_limit;        /* maximum mutant queries per iteration; 0 = unlimited */
-  float confidence_filter; /* a passing mutant also needs p(target) >= this (0 = off) */
+  float confidence_filter; /* descent also needs p(target) >= this * p_full, as in ReX (0 = off) */
   uint64_t seed;
 } adx_rex_params;
 
@@ -51,15 +56,37 @@ typedef struct adx_explainer {
   adx_sliding_params sliding;
   float confidence; /* extraction threshold: target top-1 with p >= confidence * p_full */
   int chunks;       /* extraction chunk count over the ranking (explanation sizes step by 1/chunks of image) */
+  int refine;       /* 1: refine the first sufficient chunk pixel by pixel (adx_extract_refined); default 1 */
 } adx_explainer;
 
 void adx_explainer_default(adx_explainer *x);
 /* Validate parameters against the model input size (H,W); errors name the parameter. */
 adx_status adx_explainer_check(const adx_explainer *x, int H, int W, adx_error *err);
 
-/* Responsibility map [H,W] for the target class. */
+/* "rex" or "sliding" into x->kind (the other fields are left alone). */
+adx_status adx_explainer_parse(const char *name, adx_explainer *x, adx_error *err);
+/* Set one parameter from a config-file key or long flag: iters, tree_depth, min_box_size, search_limit,
+ * confidence_filter, window, stride, confidence, chunks, refine (0 or 1). Unknown keys and malformed values
+ * -> ADX_ERR_ARG naming the key; a failed set leaves x unchanged. Ranges are checked by adx_explainer_check
+ * (they depend on the image size). */
+adx_status adx_explainer_set(adx_explainer *x, const char *key, const char *value, adx_error *err);
+/* "rex" or "sliding". */
+const char *adx_explainer_name(adx_explainer_kind k);
+
+/* Responsibility map [H,W] for the target class (dispatches on x->kind; checks x first). The same
+ * (x, image, mode, target, seed) gives the same map bit for bit, whatever o->max_batch or the thread count
+ * (given a batch-invariant engine). Details in docs/explainers.md. */
 adx_status adx_explain_responsibility(const adx_explainer *x, adx_oracle *o, int target, uint64_t seed,
                                       float *resp, adx_error *err);
+/* The two explainers (parameters already checked; 0 stands for the default, resolved inside). */
+adx_status adx_rex_responsibility(const adx_rex_params *p, adx_oracle *o, int target, uint64_t seed, float *resp,
+                                  adx_error *err);
+adx_status adx_sliding_responsibility(const adx_sliding_params *p, adx_oracle *o, int target, float *resp,
+                                      adx_error *err);
+/* The defaults that 0 stands for, at an HxW input: min_box = max(2, round(10*min(H,W)/224));
+ * window = max(2, min(H,W)/7); stride = max(1, window/2). */
+int adx_rex_min_box(int H, int W);
+int adx_sliding_window(int H, int W);
 
 /* Pixels ordered by responsibility, highest first; ties broken by distance to the map's maximum, then
  * by index (deterministic). order has H*W entries. */
@@ -72,5 +99,15 @@ void adx_rank_pixels(const float *resp, int H, int W, int32_t *order);
  * explanation. */
 adx_status adx_extract(adx_oracle *o, int target, const int32_t *order, float p_full, float confidence, int chunks,
                        uint8_t *expl, int *size_px, float *p_expl, adx_error *err);
+
+/* adx_extract, then a second batch of at most ceil(H*W/chunks) - 1 candidates: every prefix size between
+ * the last failing chunk and the first passing one. The explanation is then the smallest sufficient prefix
+ * to the pixel (exactly so when sufficiency is monotone along the ranking), for about chunks + H*W/chunks
+ * queries instead of H*W. */
+adx_status adx_extract_refined(adx_oracle *o, int target, const int32_t *order, float p_full, float confidence,
+                               int chunks, uint8_t *expl, int *size_px, float *p_expl, adx_error *err);
+/* Extraction with the explainer's settings: x->confidence, x->chunks and x->refine. */
+adx_status adx_explainer_extract(const adx_explainer *x, adx_oracle *o, int target, const int32_t *order,
+                                 float p_full, uint8_t *expl, int *size_px, float *p_expl, adx_error *err);
 
 #endif
