@@ -28,6 +28,7 @@ import os
 import struct
 import sys
 import time
+import warnings
 import zlib
 
 import numpy as np
@@ -203,6 +204,9 @@ def export(model, path, keep_bn=False):
         # do_constant_folding says. PRESERVE on a model in eval() skips that pass and emits
         # inference-mode BatchNormalization (running statistics, no training_mode attribute).
         kw["training"] = torch.onnx.TrainingMode.PRESERVE
+        # torch warns about constant folding in PRESERVE mode; it only matters for a model in
+        # train() mode, and this one is in eval().
+        warnings.filterwarnings("ignore", message="It is recommended that constant folding")
     model.eval()
     torch.onnx.export(model, dummy, path, opset_version=OPSET, input_names=["input"],
                       output_names=["logits"],

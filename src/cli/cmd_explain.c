@@ -24,7 +24,7 @@
 enum {
   O_MODEL, O_DATA, O_CONFIG, O_OUT, O_MODES, O_EXPLAINER, O_LIMIT, O_OFFSET, O_SAMPLE, O_SEED, O_THREADS,
   O_BATCH, O_RESUME, O_FORCE, O_AD_RULE, O_AD_POOL, O_ITERS, O_TREE_DEPTH, O_MIN_BOX, O_SEARCH_LIMIT,
-  O_CONF_FILTER, O_WINDOW, O_STRIDE, O_CONFIDENCE, O_CHUNKS, O_K_COLOUR, O_K_CONTEXT, O_AUC_STEPS,
+  O_CONF_FILTER, O_WINDOW, O_STRIDE, O_CONFIDENCE, O_CHUNKS, O_REFINE, O_K_COLOUR, O_K_CONTEXT, O_AUC_STEPS,
   O_BACKGROUNDS, O_SCHEDULE, O_CHUNK, O_PROGRESS, O_RESIZE, O_CROP, O_SCALE, O_MEAN, O_STD, O_HELP
 };
 
@@ -54,6 +54,7 @@ static const adx_opt opts[] = {
     {"stride", 0, 1, "PX", "sliding: stride"},
     {"confidence", 0, 1, "F", "extraction: target top-1 with p >= F * p_full"},
     {"chunks", 0, 1, "N", "extraction: ranking chunks"},
+    {"refine", 0, 1, "0|1", "extraction: refine the last chunk to the pixel (default 1)"},
     {"k-colour", 0, 1, "K", "robustness: solid-colour backgrounds (default 20)"},
     {"k-context", 0, 1, "K", "robustness: other-class backgrounds (default 20)"},
     {"auc-steps", 0, 1, "N", "insertion/deletion curve steps (default 20)"},
@@ -151,6 +152,7 @@ static adx_status set_option(run *r, int opt, const char *v, adx_error *err) {
   case O_STRIDE: s = adx_explainer_set(&r->x, "stride", v, err); break;
   case O_CONFIDENCE: s = adx_explainer_set(&r->x, "confidence", v, err); break;
   case O_CHUNKS: s = adx_explainer_set(&r->x, "chunks", v, err); break;
+  case O_REFINE: s = adx_explainer_set(&r->x, "refine", v, err); break;
   case O_K_COLOUR:
     if (!(s = adx_arg_int("k-colour", v, 1, 100000, &l, err))) r->mp.k_colour = (int)l;
     break;
@@ -191,7 +193,7 @@ static adx_status apply_config(run *r, const adx_config *cfg, adx_error *err) {
   adx_status s = adx_config_apply_preprocess(cfg, &r->pp, err);
   for (int i = 0; i < cfg->n && !s; i++) {
     const adx_config_entry *en = &cfg->entries[i];
-    if (strcmp(en->section, "explain")) continue;
+    if (strcmp(en->section, "explain") || !en->value[0]) continue; /* empty value: keep the default */
     char key[64];
     snprintf(key, sizeof key, "%s", en->key);
     for (char *c = key; *c; c++)
@@ -329,11 +331,11 @@ static adx_status explain_one(run *r, image_work *w, int64_t slot, adx_image_res
   adx_mode_parse("plain", &plain_mode, NULL);
   adx_oracle plain;
   if ((s = adx_oracle_init(&plain, r->e, &plain_mode, &r->norm, w->raw, r->batch, err))) return s;
-  s = adx_oracle_ask(&plain, w->ones, 1, w->probs, err);
+  /* the oracle's probe pass holds the full image's probabilities (not counted as a query) */
   int pred = 0;
   for (int k = 1; k < r->nclasses; k++)
-    if (w->probs[k] > w->probs[pred]) pred = k;
-  float p_full = w->probs[pred];
+    if (plain.full[k] > plain.full[pred]) pred = k;
+  float p_full = plain.full[pred];
   memset(out, 0, sizeof *out);
   out->slot = slot;
   out->index = index;
@@ -361,7 +363,7 @@ static adx_status explain_one(run *r, image_work *w, int64_t slot, adx_image_res
     float p_expl;
     s = adx_explain_responsibility(&r->x, &o, pred, seed, resp, err);
     if (!s) adx_rank_pixels(resp, r->H, r->W, w->order);
-    if (!s) s = adx_extract(&o, pred, w->order, p_full, r->x.confidence, r->x.chunks, expl, &size_px, &p_expl, err);
+    if (!s) s = adx_explainer_extract(&r->x, &o, pred, w->order, p_full, expl, &size_px, &p_expl, err);
     int64_t q = o.queries;
     if (!s)
       s = adx_metrics_compute(&o, &plain, pred, p_full, expl, w->order, &r->bg, &r->mp, seed, &w->met[m], err);

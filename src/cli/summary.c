@@ -65,6 +65,8 @@ adx_status adx_cli_print_summary(FILE *f, const char *path, adx_error *err) {
         const char *metric = c ? "robustness_context" : "robustness_colour";
         if (adx_results_read_ad_vs(r, k, metric, &v, err) || isnan(v.improvement))
           fprintf(f, "  %s: -", c ? "context" : "colour");
+        else if (isnan(v.ci95_low) || isnan(v.ci95_high))
+          fprintf(f, "  %s: %+.1f%% [CI n/a]", c ? "context" : "colour", 100 * v.improvement);
         else
           fprintf(f, "  %s: %+.1f%% [%+.1f%%, %+.1f%%]", c ? "context" : "colour", 100 * v.improvement,
                   100 * v.ci95_low, 100 * v.ci95_high);
