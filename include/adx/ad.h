@@ -95,8 +95,9 @@ typedef struct adx_mseg {
 
 /* Output mask [OH,OW] of a window operator reading C channels: the hidden weight of a window is the
  * sum over segments of (segment channels x hidden in-bounds positions), its total C x in-bounds
- * positions (channels without a segment are visible). Padding positions count neither way. */
-void adx_mask_window(const adx_mseg *segs, int nseg, int C, int H, int W, const adx_window *w, int OH, int OW,
+ * positions (channels without a segment are visible). Padding positions count neither way.
+ * Each segment's mask is read at m + offset (the sample's plane of a [B,H,W] mask). */
+void adx_mask_window(const adx_mseg *segs, int nseg, size_t offset, int C, int H, int W, const adx_window *w, int OH, int OW,
                      const adx_ad_opts *o, uint8_t *out);
 
 #endif

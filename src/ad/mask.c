@@ -1,7 +1,7 @@
 /* Visibility-mask propagation through window operators. */
 #include "adx/ad.h"
 
-void adx_mask_window(const adx_mseg *segs, int nseg, int C, int H, int W, const adx_window *w, int OH, int OW,
+void adx_mask_window(const adx_mseg *segs, int nseg, size_t offset, int C, int H, int W, const adx_window *w, int OH, int OW,
                      const adx_ad_opts *o, uint8_t *out) {
   for (int oy = 0; oy < OH; oy++) {
     int y0 = oy * w->sh - w->ph0;
@@ -10,7 +10,7 @@ void adx_mask_window(const adx_mseg *segs, int nseg, int C, int H, int W, const 
       double hidden = 0;
       int inside = 0;
       for (int s = 0; s < nseg; s++) {
-        const uint8_t *m = segs[s].m;
+        const uint8_t *m = segs[s].m + offset;
         int hid = 0;
         inside = 0;
         for (int ky = 0; ky < w->kh; ky++) {

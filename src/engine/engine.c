@@ -22,6 +22,8 @@ void adx_engine_free(adx_engine *e) {
   adx_engine_masks_free(e);
   free(e->nactive_buf);
   adx_free(e->staging);
+  free(e->ins);
+  free(e->outs);
   free(e->vt);
   free(e->offset);
   free(e->first);
@@ -41,7 +43,14 @@ adx_status adx_engine_create(adx_graph *g, int threads, adx_engine **out, adx_er
   e->offset = calloc(nv, sizeof *e->offset);
   e->first = calloc(nv, sizeof *e->first);
   e->last = calloc(nv, sizeof *e->last);
-  if (!e->vt || !e->offset || !e->first || !e->last) {
+  int maxio = 1;
+  for (int i = 0; i < g->nnodes; i++) {
+    if (g->nodes[i].nin > maxio) maxio = g->nodes[i].nin;
+    if (g->nodes[i].nout > maxio) maxio = g->nodes[i].nout;
+  }
+  e->ins = calloc((size_t)maxio, sizeof *e->ins); /* operand lists sized for the widest node (DenseNet's Concat) */
+  e->outs = calloc((size_t)maxio, sizeof *e->outs);
+  if (!e->vt || !e->offset || !e->first || !e->last || !e->ins || !e->outs) {
     adx_engine_free(e);
     return adx_fail(err, ADX_ERR_NOMEM, "out of memory");
   }
@@ -199,9 +208,8 @@ adx_status adx_engine_bind_input(adx_engine *e, int k, const adx_tensor *in, adx
 adx_status adx_engine_run_node(adx_engine *e, int idx, adx_error *err) {
   adx_graph *g = e->g;
   const adx_node *n = &g->nodes[idx];
-  const adx_tensor *ins[16];
-  adx_tensor *outs[16];
-  if (n->nin > 16 || n->nout > 16) return adx_node_fail(n, err, ADX_ERR_UNSUPPORTED, "more than 16 inputs or outputs");
+  const adx_tensor **ins = e->ins;
+  adx_tensor **outs = e->outs;
   for (int k = 0; k < n->nin; k++) ins[k] = n->in[k] >= 0 ? &e->vt[n->in[k]] : NULL;
   for (int k = 0; k < n->nout; k++) outs[k] = &e->vt[n->out[k]];
   adx_op_ctx ctx = {e->scratch, e->scratch_bytes, e->threads};

@@ -2,15 +2,13 @@
 #ifndef ADX_ENGINE_INTERNAL_H
 #define ADX_ENGINE_INTERNAL_H
 
+#include "adx/ad.h"
 #include "adx/engine.h"
 
 #define ADX_ENGINE_MAX_OUTPUTS 16
 
 /* AD: a channel range of a value and its mask [B,H,W] (1 = active). */
-typedef struct adx_eseg {
-  int c0, c1;
-  const uint8_t *m;
-} adx_eseg;
+typedef adx_mseg adx_eseg;
 
 /* AD mask state of one value: nseg == 0 means unmasked (fully active, or not spatial). */
 typedef struct adx_vmask {
@@ -34,6 +32,8 @@ struct adx_engine {
   void *scratch;
   size_t scratch_bytes;
   const adx_tensor *outptr[ADX_ENGINE_MAX_OUTPUTS];
+  const adx_tensor **ins; /* operand lists for run_node */
+  adx_tensor **outs;
   /* AD state (masked.c) */
   adx_vmask *vm;
   int64_t vm_capacity;

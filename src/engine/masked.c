@@ -132,18 +132,13 @@ static adx_status mask_window(adx_engine *e, const adx_node *n, const adx_ad_opt
       for (int k = 0; k < nout; k++) memset(buf + ((size_t)k * (size_t)B + (size_t)b) * ohw, 1, ohw);
       continue;
     }
-    adx_mseg segs[64];
-    int nseg = mi->nseg < 64 ? mi->nseg : 64;
-    for (int k = 0; k < nseg; k++) {
-      segs[k].c0 = mi->seg[k].c0;
-      segs[k].c1 = mi->seg[k].c1;
-      segs[k].m = mi->seg[k].m + (size_t)b * hw;
-    }
+    size_t off = (size_t)b * hw; /* this sample's plane in every segment's [B,H,W] mask */
     if (conv) {
-      adx_mask_window(segs, nseg, (int)in->dims[1], H, W, &w, OH, OW, o, buf + (size_t)b * ohw);
+      adx_mask_window(mi->seg, mi->nseg, off, (int)in->dims[1], H, W, &w, OH, OW, o, buf + (size_t)b * ohw);
     } else {
-      for (int k = 0; k < nseg; k++)
-        adx_mask_window(&segs[k], 1, segs[k].c1 - segs[k].c0, H, W, &w, OH, OW, o, buf + ((size_t)k * (size_t)B + (size_t)b) * ohw);
+      for (int k = 0; k < mi->nseg; k++)
+        adx_mask_window(&mi->seg[k], 1, off, mi->seg[k].c1 - mi->seg[k].c0, H, W, &w, OH, OW, o,
+                        buf + ((size_t)k * (size_t)B + (size_t)b) * ohw);
     }
     /* deactivation can leave a sample fully active again (e.g. loose, or hidden pixels only in padding) */
     full[b] = !memchr(buf + (size_t)b * ohw, 0, ohw);

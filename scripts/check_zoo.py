@@ -1,0 +1,73 @@
+#!/usr/bin/python3
+"""Check adx against PyTorch on torchvision models exported by scripts/make_zoo.py (not in the repo).
+
+For every ONNX file in build/zoo (or DIR): `adx predict --logits` on the shared input must match
+PyTorch's logits (max |diff| <= 1e-4 * max(1, max|logit|)), and AD must keep A1 (all visible: logits
+bit-identical to plain) and A2 (strict rule: noise in the hidden region changes nothing).
+usage: check_zoo.py [DIR]
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from check_ad_torch import write_png_grey  # noqa: E402
+
+ADX = os.environ.get("ADX", "bin/adx")
+
+
+def predict(model, x_path, extra=()):
+    out = subprocess.run([ADX, "predict", "--model", model, "--logits", "--batch", "2", *extra, x_path],
+                         capture_output=True, text=True)
+    if out.returncode:
+        raise RuntimeError(out.stderr.strip())
+    return np.array([json.loads(l)["logits"] for l in out.stdout.splitlines()], np.float32), out.stderr
+
+
+def main():
+    d = sys.argv[1] if len(sys.argv) > 1 else "build/zoo"
+    files = sorted(f for f in os.listdir(d) if f.endswith(".onnx"))
+    x = np.load(os.path.join(d, "input_224.npy"))
+    bad = 0
+    with tempfile.TemporaryDirectory() as t:
+        xp = os.path.join(t, "x.npy")
+        np.save(xp, x)
+        m = np.zeros((224, 224), np.uint8)
+        m[40:150, 60:200] = 255
+        mp, ap = os.path.join(t, "m.png"), os.path.join(t, "all.png")
+        write_png_grey(mp, m)
+        write_png_grey(ap, np.full((224, 224), 255, np.uint8))
+        noisy = x.copy()
+        rng = np.random.default_rng(0)
+        noisy[:, :, m == 0] = rng.normal(0, 3, size=noisy[:, :, m == 0].shape)
+        npth = os.path.join(t, "noisy.npy")
+        np.save(npth, noisy)
+        for f in files:
+            name = f.split("_op")[0].replace("_bn", "")
+            ref = np.load(os.path.join(d, f"{name}_logits.npy"))
+            try:
+                got, _ = predict(os.path.join(d, f), xp)
+                err = float(np.max(np.abs(got - ref)))
+                tol = 1e-4 * max(1.0, float(np.max(np.abs(ref))))
+                ad_all, _ = predict(os.path.join(d, f), xp, ["--mode", "ad", "--mask", ap])
+                a1 = np.array_equal(ad_all, got)
+                s1, warn = predict(os.path.join(d, f), xp, ["--mode", "ad", "--ad-rule", "strict", "--mask", mp])
+                s2, _ = predict(os.path.join(d, f), npth, ["--mode", "ad", "--ad-rule", "strict", "--mask", mp])
+                a2 = np.array_equal(s1, s2)
+                ok = err <= tol and a1 and a2
+                fb = "fallback" if "warning" in warn else "followed"
+                print(f"{'ok  ' if ok else 'FAIL'} {f:34s} max|adx-torch| {err:.2e} (tol {tol:.1e})  A1 {a1}  A2 {a2}  AD {fb}")
+                bad += not ok
+            except RuntimeError as e:
+                print(f"FAIL {f:34s} {e}")
+                bad += 1
+    print(f"{len(files) - bad} passed, {bad} failed")
+    sys.exit(1 if bad else 0)
+
+
+if __name__ == "__main__":
+    main()
