@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "../ops/conv.h"
+#include "../ops/pad.h"
 #include "adx/ad.h"
 #include "engine_internal.h"
 
@@ -282,6 +283,44 @@ static void pool_active_rescale(adx_engine *e, int vin, int vout) {
 
 static int masked(const adx_engine *e, int v) { return v >= 0 && e->vm[v].nseg > 0; }
 
+/* Constant padding of H and W: the padded border holds a constant, not hidden content, so it is
+ * active; the interior keeps the input's masks. Other Pad nodes end the mask (fallback). */
+static adx_status mask_pad(adx_engine *e, const adx_node *n, adx_error *err) {
+  int t, l, b_, r;
+  int vin = n->in[0], vout = n->out[0];
+  if (!adx_pad_spatial(n, &t, &l, &b_, &r)) {
+    if (e->fallback_node < 0) e->fallback_node = (int)(n - e->g->nodes);
+    return ADX_OK;
+  }
+  if (!t && !l && !b_ && !r) {
+    alias_mask(e, vin, vout);
+    return ADX_OK;
+  }
+  const adx_value *in = &e->g->values[vin], *out = &e->g->values[vout];
+  const adx_vmask *mi = &e->vm[vin];
+  int B = (int)in->dims[0], H = (int)in->dims[2], W = (int)in->dims[3], OH = (int)out->dims[2],
+      OW = (int)out->dims[3], nseg = mi->nseg;
+  adx_status s = set_segs(e, vout, nseg, err);
+  if (s) return s;
+  uint8_t *buf = own_mask(e, vout, OH, OW * nseg), *full = own_full(e, vout);
+  if (!buf || !full) return adx_fail(err, ADX_ERR_NOMEM, "out of memory for AD masks");
+  adx_vmask *mo = &e->vm[vout];
+  size_t ohw = (size_t)OH * OW, hw = (size_t)H * W;
+  for (int k = 0; k < nseg; k++) {
+    mo->seg[k].c0 = mi->seg[k].c0;
+    mo->seg[k].c1 = mi->seg[k].c1;
+    uint8_t *dst = buf + (size_t)k * (size_t)B * ohw;
+    mo->seg[k].m = dst;
+    memset(dst, 1, (size_t)B * ohw);
+    for (int bb = 0; bb < B; bb++)
+      for (int y = 0; y < H; y++)
+        memcpy(dst + (size_t)bb * ohw + (size_t)(y + t) * OW + l, mi->seg[k].m + (size_t)bb * hw + (size_t)y * W,
+               (size_t)W);
+  }
+  for (int bb = 0; bb < B; bb++) full[bb] = mi->full[bb];
+  return ADX_OK;
+}
+
 adx_status adx_engine_run_ad(adx_engine *e, const adx_tensor *input, const uint8_t *masks, const adx_ad_opts *o,
                              const adx_tensor **output, adx_error *err) {
   adx_graph *g = e->g;
@@ -360,14 +399,16 @@ adx_status adx_engine_run_ad(adx_engine *e, const adx_tensor *input, const uint8
     }
     case ADX_AD_CONCAT: {
       if ((s = adx_engine_run_node(e, i, err))) return s;
-      int axis_ok = is_spatial(out);
-      int total = 0;
+      /* a channel concat: every input spatial with the output's H,W, channel counts adding up */
+      int axis_ok = is_spatial(out), total = 0;
+      int64_t csum = 0;
       for (int k = 0; k < n->nin && axis_ok; k++) {
         const adx_value *v = &g->values[n->in[k]];
         axis_ok = is_spatial(v) && !memcmp(v->dims + 2, out->dims + 2, sizeof(int64_t) * 2);
-        total += masked(e, n->in[k]) ? e->vm[n->in[k]].nseg : 1;
+        csum += v->dims[1];
+        total += masked(e, n->in[k]) ? e->vm[n->in[k]].nseg : 0;
       }
-      if (!axis_ok || out->dims[1] == g->values[n->in[0]].dims[1]) {
+      if (!axis_ok || csum != out->dims[1]) {
         if (e->fallback_node < 0) e->fallback_node = i;
         break;
       }
@@ -376,16 +417,12 @@ adx_status adx_engine_run_ad(adx_engine *e, const adx_tensor *input, const uint8
       int k2 = 0, off = 0;
       for (int k = 0; k < n->nin; k++) {
         const adx_value *v = &g->values[n->in[k]];
-        if (masked(e, n->in[k])) {
-          for (int q = 0; q < e->vm[n->in[k]].nseg; q++) {
-            mo->seg[k2] = e->vm[n->in[k]].seg[q];
-            mo->seg[k2].c0 += off;
-            mo->seg[k2].c1 += off;
-            k2++;
-          }
-        } else {
-          /* An unmasked input is fully active: a segment with no mask is skipped, so omit it. */
-          total--;
+        /* an unmasked input is fully active: channels without a segment are */
+        for (int q = 0; masked(e, n->in[k]) && q < e->vm[n->in[k]].nseg; q++) {
+          mo->seg[k2] = e->vm[n->in[k]].seg[q];
+          mo->seg[k2].c0 += off;
+          mo->seg[k2].c1 += off;
+          k2++;
         }
         off += (int)v->dims[1];
       }
@@ -408,6 +445,10 @@ adx_status adx_engine_run_ad(adx_engine *e, const adx_tensor *input, const uint8
       break;
     default:
       if ((s = adx_engine_run_node(e, i, err))) return s;
+      if (!strcmp(n->op_type, "Pad") && masked(e, n->in[0]) && is_spatial(out)) {
+        if ((s = mask_pad(e, n, err))) return s;
+        break;
+      }
       if (e->fallback_node < 0) e->fallback_node = i;
       break;
     }

@@ -156,3 +156,16 @@ const adx_op adx_op_pad = {.name = "Pad",
                            .infer = infer_pad,
                            .run = run_pad,
                            .ad = ADX_AD_FALLBACK};
+
+int adx_pad_spatial(const adx_node *n, int *top, int *left, int *bottom, int *right) {
+  const pad_params *p = n->params;
+  if (!p || strcmp(n->op_type, "Pad")) return 0;
+  if (p->begin[0] || p->end[0] || p->begin[1] || p->end[1]) return 0; /* batch or channels padded */
+  *top = (int)p->begin[2];
+  *left = (int)p->begin[3];
+  *bottom = (int)p->end[2];
+  *right = (int)p->end[3];
+  int none = !*top && !*left && !*bottom && !*right;
+  if (*top < 0 || *left < 0 || *bottom < 0 || *right < 0) return 0; /* cropping */
+  return p->mode == PAD_CONSTANT || none;
+}
