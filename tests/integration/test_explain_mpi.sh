@@ -28,27 +28,37 @@ for np in 2 4; do
 done
 grep -q "adx: progress" "$t/np1.log" && ok "progress lines" || bad "no progress lines"
 
-# kill the whole job at a random moment, then resume
-run 2 "$t/kill.h5" >"$t/kill.log" 2>&1 &
-pid=$!
-sleep "$(/usr/bin/python3 -c 'import random; print(round(random.uniform(2.0, 6.0), 2))')"
-pkill -9 -f "adx explain.*$t/kill.h5" || true
-kill -9 "$pid" 2>/dev/null || true
-wait "$pid" 2>/dev/null
-run 2 "$t/kill.h5" --resume >"$t/resume.log" 2>&1 && ok "resume after SIGKILL" || { bad "resume"; tail "$t/resume.log"; }
-/usr/bin/python3 scripts/h5compare.py "$t/np1.h5" "$t/kill.h5" && ok "resumed file equals uninterrupted" || bad "resumed file differs"
-
-# kill one rank only
-run 2 "$t/kill1.h5" >"$t/kill1.log" 2>&1 &
-pid=$!
-sleep 3
-victim=$(pgrep -f "adx explain.*$t/kill1.h5" | tail -1)
-[ -n "$victim" ] && kill -9 "$victim"
-wait "$pid" 2>/dev/null
-code=$?
-[ "$code" -ne 0 ] && ok "job with a killed rank exits non-zero ($code)" || bad "job with a killed rank exited 0"
-run 2 "$t/kill1.h5" --resume >"$t/resume1.log" 2>&1 && ok "resume after one rank killed" || { bad "resume 1"; tail "$t/resume1.log"; }
-/usr/bin/python3 scripts/h5compare.py "$t/np1.h5" "$t/kill1.h5" && ok "equals uninterrupted" || bad "differs after one-rank kill"
+# Kill tests use a slower setting (iters 20) so that a kill lands mid-run; if a run still finishes before
+# its kill, the kill is retried earlier.
+slow=(--iters 20)
+run 2 "$t/slow.h5" "${slow[@]}" >"$t/slow.log" 2>&1 && ok "reference run (iters 20)" || { bad "reference run"; tail "$t/slow.log"; }
+killed_run() { # out delay mode(all|one): start a 2-rank run, kill it after delay; returns 0 if it was cut short
+  local out=$1 delay=$2 mode=$3
+  rm -f "$out"
+  run 2 "$out" "${slow[@]}" >"$t/kill.log" 2>&1 &
+  local pid=$!
+  sleep "$delay"
+  if [ "$mode" = all ]; then
+    pkill -9 -f "adx explain.*$out" || true
+    kill -9 "$pid" 2>/dev/null || true
+  else
+    local victim
+    victim=$(pgrep -f "adx explain.*$out" | tail -1)
+    [ -n "$victim" ] && kill -9 "$victim"
+  fi
+  wait "$pid" 2>/dev/null
+  local code=$?
+  [ "$code" -ne 0 ]
+}
+for mode in all one; do
+  cut=0
+  for delay in $(/usr/bin/python3 -c 'import random; d=random.uniform(2.0, 5.0); print(round(d,2), round(d/2,2), round(d/4,2))'); do
+    if killed_run "$t/kill_$mode.h5" "$delay" "$mode"; then cut=1; break; fi
+  done
+  [ "$cut" = 1 ] && ok "SIGKILL ($mode ranks) after ${delay}s stopped the run" || { bad "could not kill a run mid-way ($mode)"; continue; }
+  run 2 "$t/kill_$mode.h5" "${slow[@]}" --resume >"$t/resume.log" 2>&1 && ok "resume after SIGKILL ($mode)" || { bad "resume ($mode)"; tail "$t/resume.log"; }
+  /usr/bin/python3 scripts/h5compare.py "$t/slow.h5" "$t/kill_$mode.h5" && ok "resumed file equals uninterrupted ($mode)" || bad "resumed file differs ($mode)"
+done
 
 # a finished file is refused without --force, on every rank, exit 2; the file is unchanged
 sum1=$(sha256sum "$t/np1.h5")

@@ -23,7 +23,7 @@ DATA=${ADX_TEST_DATA:-$ROOT/tests/data}
 MODEL=$DATA/fashion_resnet.onnx
 IMAGES=/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
 # Cheap explainer settings: the point is the Slurm machinery, not the explanations.
-EXTRA="--limit 8 --modes ad,fill:zero --iters 3 --backgrounds 10 --k-colour 5 --k-context 5"
+EXTRA="--limit 16 --modes ad,fill:zero --iters 20 --backgrounds 10 --k-colour 5 --k-context 5"
 
 pass=0
 fail=0
@@ -157,7 +157,7 @@ ADX_MAX_REQUEUES=0 submit "$log" "$out"
 spid=$!
 started=0
 for ((i = 0; i < 600; i++)); do # adx prints its header once the model and the data are loaded
-  if grep -q "^adx explain: 8 images" "$log" 2>/dev/null; then
+  if grep -q "^adx explain: 16 images" "$log" 2>/dev/null; then
     started=1
     break
   fi
@@ -181,8 +181,8 @@ todo=0
 if [ -f "$out" ]; then
   d=$(done_flags "$out")
   todo=$(tr -cd 0 <<<"$d" | wc -c)
-  [ "${#d}" = 8 ] && [ "$todo" -gt 0 ] && ok "file not complete (done flags $d)" ||
-    bad "after the interruption /images/done = '$d', want 8 flags, not all 1"
+  [ "${#d}" = 16 ] && [ "$todo" -gt 0 ] && ok "file not complete (done flags $d)" ||
+    bad "after the interruption /images/done = '$d', want 16 flags, not all 1"
   [ "$(attr "$out" finished)" = 0 ] && ok "file unfinished" || bad "finished = '$(attr "$out" finished)', want 0"
 else
   bad "no results file after the interruption"
@@ -199,16 +199,16 @@ echo "job 2: exit $rc in $(($(date +%s) - t0)) s"
 [ "$rc" = 0 ] && ok "resumed job exits 0" || bad "resumed job exits $rc"
 grep -q "is unfinished: resuming it" "$log" && grep -qE "^adx-audit: srun .* --resume( |$)" "$log" &&
   ok "log: --resume added for the unfinished file" || bad "no automatic --resume in the log"
-grep -qE "^adx explain: 8 images \($todo to do\)" "$log" && ok "only the $todo missing images computed" ||
-  bad "log does not show '8 images ($todo to do)'"
+grep -qE "^adx explain: 16 images \($todo to do\)" "$log" && ok "only the $todo missing images computed" ||
+  bad "log does not show '16 images ($todo to do)'"
 grep -q "adx-audit: job .*: 2 ranks x 1 threads, launcher srun" "$log" && ok "log: ranks x threads from the allocation" ||
   bad "log lacks the ranks x threads line"
 grep -q "srun --mpi=pmix --cpus-per-task=1 --ntasks=2 " "$log" && ok "log: launched with srun --mpi=pmix" ||
   bad "log lacks the srun line"
-grep -qE "^adx: progress [0-9]+/8 images" "$log" && ok "log: progress lines" || bad "log has no progress lines"
+grep -qE "^adx: progress [0-9]+/16 images" "$log" && ok "log: progress lines" || bad "log has no progress lines"
 if [ -f "$out" ]; then
   d=$(done_flags "$out")
-  [ "$d" = 11111111 ] && ok "all 8 images done" || bad "/images/done = '$d', want all 1"
+  [ "$d" = 1111111111111111 ] && ok "all 16 images done" || bad "/images/done = '$d', want all 1"
   [ "$(attr "$out" finished)" = 1 ] && ok "run finished" || bad "finished = '$(attr "$out" finished)'"
   [ "$(attr "$out" ranks)" = 2 ] && ok "2 ranks recorded" || bad "ranks = '$(attr "$out" ranks)'"
   [ "$(attr "$out" threads_per_rank)" = 1 ] && ok "1 thread per rank recorded" ||
