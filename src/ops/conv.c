@@ -234,6 +234,30 @@ static void epilogue(float *y, int ld, int rows, int n, const float *b, const ad
 
 /* ---- packing ---- */
 
+/* im2col row (c, ki, kj) for `seg` consecutive output positions of output row oh starting at column ow:
+ * d[t] = x[c][oh*sh - ph0 + ki*dh][(ow+t)*sw - pw0 + kj*dw], 0 outside the input. */
+static inline void pack_segment(const adx_window *w, const float *xc, int H, int W, int oh, int ow, int ki, int kj,
+                                int seg, float *restrict d) {
+  int ih = oh * w->sh - w->ph0 + ki * w->dh;
+  if (ih < 0 || ih >= H) {
+    memset(d, 0, sizeof(float) * (size_t)seg);
+    return;
+  }
+  const float *restrict xr = xc + (size_t)ih * W;
+  int iw0 = ow * w->sw - w->pw0 + kj * w->dw; /* input column of the segment's first output */
+  int a = iw0 < 0 ? (-iw0 + w->sw - 1) / w->sw : 0;
+  int b = W - 1 - iw0 >= 0 ? (W - 1 - iw0) / w->sw + 1 : 0;
+  if (b > seg) b = seg;
+  if (a > b) a = b;
+  if (a) memset(d, 0, sizeof(float) * (size_t)a);
+  if (w->sw == 1) {
+    if (b > a) memcpy(d + a, xr + iw0 + a, sizeof(float) * (size_t)(b - a));
+  } else {
+    for (int t = a; t < b; t++) d[t] = xr[iw0 + t * w->sw];
+  }
+  if (b < seg) memset(d + b, 0, sizeof(float) * (size_t)(seg - b));
+}
+
 /* im2col of the output columns [c0, c0+n) for one group: col is [K, n]. x points at the group's first
  * input channel. Rows are (c, ki, kj); out-of-input taps are 0. */
 static void pack_tile(const adx_conv_params *p, const float *x, int c0, int n, float *col) {
@@ -249,25 +273,7 @@ static void pack_tile(const adx_conv_params *p, const float *x, int c0, int n, f
         int oh = pos / OW, ow = pos % OW;
         while (pos < end) {
           int seg = OW - ow < end - pos ? OW - ow : end - pos;
-          float *restrict d = dst + (pos - c0);
-          int ih = oh * w->sh - w->ph0 + ki * w->dh;
-          if (ih < 0 || ih >= H) {
-            memset(d, 0, sizeof(float) * (size_t)seg);
-          } else {
-            const float *restrict xr = xc + (size_t)ih * W;
-            int iw0 = ow * w->sw - w->pw0 + kj * w->dw; /* input column of the segment's first output */
-            int a = iw0 < 0 ? (-iw0 + w->sw - 1) / w->sw : 0;
-            int b = W - 1 - iw0 >= 0 ? (W - 1 - iw0) / w->sw + 1 : 0;
-            if (b > seg) b = seg;
-            if (a > b) a = b;
-            if (a) memset(d, 0, sizeof(float) * (size_t)a);
-            if (w->sw == 1) {
-              if (b > a) memcpy(d + a, xr + iw0 + a, sizeof(float) * (size_t)(b - a));
-            } else {
-              for (int t = a; t < b; t++) d[t] = xr[iw0 + t * w->sw];
-            }
-            if (b < seg) memset(d + b, 0, sizeof(float) * (size_t)(seg - b));
-          }
+          pack_segment(w, xc, H, W, oh, ow, ki, kj, seg, dst + (pos - c0));
           pos += seg;
           oh++;
           ow = 0;
@@ -304,25 +310,7 @@ static void gather_tile(const adx_conv_params *p, const float *x, const int32_t 
         float *dst = col + (size_t)((c * w->kh + ki) * w->kw + kj) * n;
         for (int r = 0; r < nr; r++) {
           int pos = act[rs[r]], seg = rl[r];
-          float *restrict d = dst + rs[r];
-          int ih = (pos / OW) * w->sh - w->ph0 + ki * w->dh;
-          if (ih < 0 || ih >= H) {
-            memset(d, 0, sizeof(float) * (size_t)seg);
-            continue;
-          }
-          const float *restrict xr = xc + (size_t)ih * W;
-          int iw0 = (pos % OW) * w->sw - w->pw0 + kj * w->dw;
-          int a = iw0 < 0 ? (-iw0 + w->sw - 1) / w->sw : 0;
-          int b = W - 1 - iw0 >= 0 ? (W - 1 - iw0) / w->sw + 1 : 0;
-          if (b > seg) b = seg;
-          if (a > b) a = b;
-          if (a) memset(d, 0, sizeof(float) * (size_t)a);
-          if (w->sw == 1) {
-            if (b > a) memcpy(d + a, xr + iw0 + a, sizeof(float) * (size_t)(b - a));
-          } else {
-            for (int t = a; t < b; t++) d[t] = xr[iw0 + t * w->sw];
-          }
-          if (b < seg) memset(d + b, 0, sizeof(float) * (size_t)(seg - b));
+          pack_segment(w, xc, H, W, pos / OW, pos % OW, ki, kj, seg, dst + rs[r]);
         }
       }
     }
