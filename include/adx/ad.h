@@ -46,13 +46,13 @@ static inline int adx_ad_deactivates(const adx_ad_opts *o, double hidden, double
 /* ---- modes ---- */
 typedef enum adx_mode_kind { ADX_MODE_PLAIN, ADX_MODE_AD, ADX_MODE_FILL } adx_mode_kind;
 typedef enum adx_fill_kind {
-  ADX_FILL_ZERO, /* black: raw 0 */
-  ADX_FILL_MIN,  /* the image's own per-channel minimum */
-  ADX_FILL_MAX,  /* per-channel maximum */
-  ADX_FILL_MEAN, /* per-channel mean */
-  ADX_FILL_BLUR, /* a Gaussian-blurred copy of the image (sigma ADX_FILL_BLUR_SIGMA * min(H,W)) */
-  ADX_FILL_NOISE,/* seeded uniform noise over the image's per-channel [min, max] */
-  ADX_FILL_VALUE /* a number, in raw pixel units */
+  ADX_FILL_ZERO,  /* black: raw 0 */
+  ADX_FILL_MIN,   /* the image's own per-channel minimum */
+  ADX_FILL_MAX,   /* per-channel maximum */
+  ADX_FILL_MEAN,  /* per-channel mean */
+  ADX_FILL_BLUR,  /* a Gaussian-blurred copy of the image (sigma ADX_FILL_BLUR_SIGMA * min(H,W)) */
+  ADX_FILL_NOISE, /* seeded uniform noise over the image's per-channel [min, max] */
+  ADX_FILL_VALUE  /* a number, in raw pixel units */
 } adx_fill_kind;
 #define ADX_FILL_BLUR_SIGMA 0.1f
 
@@ -81,10 +81,11 @@ void adx_norm_apply(const adx_norm *n, const float *raw, int c, int h, int w, fl
 
 /* Per-image fill source: the replacement raw value for every pixel of the image, [C,H,W].
  * (Constant fills are constant planes; blur is the blurred image; noise is seeded noise.) */
-adx_status adx_fill_source(const adx_mode *m, const float *raw, int c, int h, int w, float *out, adx_error *err);
+adx_status adx_fill_source(const adx_mode *m, const float *raw, int c, int h, int w, float *out,
+                           adx_error *err);
 /* out[b] = normalised (mask[b] ? raw : source) for b < B. masks: [B,H,W], nonzero = visible. */
-void adx_fill_apply(const adx_norm *n, const float *raw, const float *source, const uint8_t *masks, int B, int c,
-                    int h, int w, float *out);
+void adx_fill_apply(const adx_norm *n, const float *raw, const float *source, const uint8_t *masks, int B,
+                    int c, int h, int w, float *out);
 
 /* ---- mask propagation (per sample) ---- */
 /* A channel range [c0, c1) of a value and its visibility mask [H,W] (1 = active). */
@@ -97,7 +98,7 @@ typedef struct adx_mseg {
  * sum over segments of (segment channels x hidden in-bounds positions), its total C x in-bounds
  * positions (channels without a segment are visible). Padding positions count neither way.
  * Each segment's mask is read at m + offset (the sample's plane of a [B,H,W] mask). */
-void adx_mask_window(const adx_mseg *segs, int nseg, size_t offset, int C, int H, int W, const adx_window *w, int OH, int OW,
-                     const adx_ad_opts *o, uint8_t *out);
+void adx_mask_window(const adx_mseg *segs, int nseg, size_t offset, int C, int H, int W, const adx_window *w,
+                     int OH, int OW, const adx_ad_opts *o, uint8_t *out);
 
 #endif

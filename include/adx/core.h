@@ -40,8 +40,8 @@ const char *adx_status_name(adx_status s);
 int adx_exit_code(adx_status s);
 
 /* ---- allocation: 64-byte aligned, never returns NULL silently (returns NULL and the caller fails) ---- */
-void *adx_alloc(size_t bytes);   /* aligned, uninitialised; NULL on failure or bytes==0 -> valid ptr */
-void *adx_calloc(size_t bytes);  /* aligned, zeroed */
+void *adx_alloc(size_t bytes);  /* aligned, uninitialised; NULL on failure or bytes==0 -> valid ptr */
+void *adx_calloc(size_t bytes); /* aligned, zeroed */
 void adx_free(void *p);
 /* Overflow-checked products: return 0 and set *out on success, -1 on overflow. */
 int adx_mul_size(size_t a, size_t b, size_t *out);

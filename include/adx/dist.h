@@ -26,7 +26,12 @@ int64_t adx_dist_done(adx_dist *d);
 void adx_dist_free(adx_dist *d);
 
 /* Progress lines: a live bar on a terminal, plain periodic lines otherwise (batch logs). */
-typedef enum adx_progress_style { ADX_PROGRESS_AUTO = 0, ADX_PROGRESS_BAR, ADX_PROGRESS_LINES, ADX_PROGRESS_OFF } adx_progress_style;
+typedef enum adx_progress_style {
+  ADX_PROGRESS_AUTO = 0,
+  ADX_PROGRESS_BAR,
+  ADX_PROGRESS_LINES,
+  ADX_PROGRESS_OFF
+} adx_progress_style;
 
 typedef struct adx_progress {
   FILE *f;

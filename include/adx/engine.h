@@ -34,9 +34,9 @@ struct adx_norm;
 /* The explainers' one question: one image, raw pixels [C,H,W] at model input size, and B visibility
  * masks [B,H,W] (nonzero = visible). Returns the logits [B, classes] of the B mutants under the mode:
  * plain (masks ignored), AD, or fill (fill_source from adx_fill_source, [C,H,W]). */
-adx_status adx_engine_query(adx_engine *e, const struct adx_mode *m, const struct adx_norm *norm, const float *raw,
-                            const float *fill_source, const uint8_t *masks, int B, const adx_tensor **logits,
-                            adx_error *err);
+adx_status adx_engine_query(adx_engine *e, const struct adx_mode *m, const struct adx_norm *norm,
+                            const float *raw, const float *fill_source, const uint8_t *masks, int B,
+                            const adx_tensor **logits, adx_error *err);
 
 /* Shape of the first input at batch 1 (e.g. [1,3,224,224]). */
 const adx_value *adx_engine_input(const adx_engine *e);

@@ -10,15 +10,15 @@
 /* The question, bound to one image and one mode. */
 typedef struct adx_oracle {
   adx_engine *engine;
-  adx_mode mode;        /* plain, ad (with its rule/pool) or fill */
-  adx_norm norm;        /* raw -> model input */
-  const float *raw;     /* the image, raw pixels [C,H,W] at model input size */
-  float *fill_source;   /* [C,H,W], for fill modes (owned by the oracle) */
+  adx_mode mode;      /* plain, ad (with its rule/pool) or fill */
+  adx_norm norm;      /* raw -> model input */
+  const float *raw;   /* the image, raw pixels [C,H,W] at model input size */
+  float *fill_source; /* [C,H,W], for fill modes (owned by the oracle) */
   int C, H, W, nclasses;
-  int max_batch;        /* masks per engine call; larger requests are split */
-  int64_t queries;      /* mutants evaluated so far (the cost measure) */
-  float *probs;         /* [max_batch, nclasses] results of the last call */
-  float *full;          /* [nclasses] probabilities with every pixel visible (= plain, by A1), from init */
+  int max_batch;   /* masks per engine call; larger requests are split */
+  int64_t queries; /* mutants evaluated so far (the cost measure) */
+  float *probs;    /* [max_batch, nclasses] results of the last call */
+  float *full;     /* [nclasses] probabilities with every pixel visible (= plain, by A1), from init */
 } adx_oracle;
 
 #define ADX_ORACLE_DEFAULT_BATCH 64
@@ -26,8 +26,8 @@ typedef struct adx_oracle {
 /* Bind an oracle to an image; computes the fill source for fill modes (mode->seed already set for the
  * image) and runs one all-visible forward pass for nclasses and `full` (not counted in queries).
  * max_batch <= 0: ADX_ORACLE_DEFAULT_BATCH. */
-adx_status adx_oracle_init(adx_oracle *o, adx_engine *e, const adx_mode *m, const adx_norm *norm, const float *raw,
-                           int max_batch, adx_error *err);
+adx_status adx_oracle_init(adx_oracle *o, adx_engine *e, const adx_mode *m, const adx_norm *norm,
+                           const float *raw, int max_batch, adx_error *err);
 void adx_oracle_free(adx_oracle *o);
 /* Probabilities (softmax of the logits, computed in double) of B mutants: out[b*nclasses + k].
  * out must hold B*nclasses floats. B may exceed max_batch (split into engine calls). */
@@ -55,8 +55,8 @@ typedef struct adx_explainer {
   adx_rex_params rex;
   adx_sliding_params sliding;
   float confidence; /* extraction threshold: target top-1 with p >= confidence * p_full */
-  int chunks;       /* extraction chunk count over the ranking (explanation sizes step by 1/chunks of image) */
-  int refine;       /* 1: refine the first sufficient chunk pixel by pixel (adx_extract_refined); default 1 */
+  int chunks; /* extraction chunk count over the ranking (explanation sizes step by 1/chunks of image) */
+  int refine; /* 1: refine the first sufficient chunk pixel by pixel (adx_extract_refined); default 1 */
 } adx_explainer;
 
 void adx_explainer_default(adx_explainer *x);
@@ -79,8 +79,8 @@ const char *adx_explainer_name(adx_explainer_kind k);
 adx_status adx_explain_responsibility(const adx_explainer *x, adx_oracle *o, int target, uint64_t seed,
                                       float *resp, adx_error *err);
 /* The two explainers (parameters already checked; 0 stands for the default, resolved inside). */
-adx_status adx_rex_responsibility(const adx_rex_params *p, adx_oracle *o, int target, uint64_t seed, float *resp,
-                                  adx_error *err);
+adx_status adx_rex_responsibility(const adx_rex_params *p, adx_oracle *o, int target, uint64_t seed,
+                                  float *resp, adx_error *err);
 adx_status adx_sliding_responsibility(const adx_sliding_params *p, adx_oracle *o, int target, float *resp,
                                       adx_error *err);
 /* The defaults that 0 stands for, at an HxW input: min_box = max(2, round(10*min(H,W)/224));
@@ -97,15 +97,16 @@ void adx_rank_pixels(const float *resp, int H, int W, int32_t *order);
  * one batch. expl [H,W] gets 1 for explanation pixels; *size_px its pixel count; *p_expl the target
  * probability with only the explanation visible. If no prefix passes, the whole image is the
  * explanation. */
-adx_status adx_extract(adx_oracle *o, int target, const int32_t *order, float p_full, float confidence, int chunks,
-                       uint8_t *expl, int *size_px, float *p_expl, adx_error *err);
+adx_status adx_extract(adx_oracle *o, int target, const int32_t *order, float p_full, float confidence,
+                       int chunks, uint8_t *expl, int *size_px, float *p_expl, adx_error *err);
 
 /* adx_extract, then a second batch of at most ceil(H*W/chunks) - 1 candidates: every prefix size between
  * the last failing chunk and the first passing one. The explanation is then the smallest sufficient prefix
  * to the pixel (exactly so when sufficiency is monotone along the ranking), for about chunks + H*W/chunks
  * queries instead of H*W. */
-adx_status adx_extract_refined(adx_oracle *o, int target, const int32_t *order, float p_full, float confidence,
-                               int chunks, uint8_t *expl, int *size_px, float *p_expl, adx_error *err);
+adx_status adx_extract_refined(adx_oracle *o, int target, const int32_t *order, float p_full,
+                               float confidence, int chunks, uint8_t *expl, int *size_px, float *p_expl,
+                               adx_error *err);
 /* Extraction with the explainer's settings: x->confidence, x->chunks and x->refine. */
 adx_status adx_explainer_extract(const adx_explainer *x, adx_oracle *o, int target, const int32_t *order,
                                  float p_full, uint8_t *expl, int *size_px, float *p_expl, adx_error *err);

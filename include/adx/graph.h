@@ -47,29 +47,29 @@ typedef struct adx_value {
 
 /* Spatial window geometry of a conv/pool node (used by AD mask propagation and by FLOP counts). */
 typedef struct adx_window {
-  int kh, kw;       /* kernel */
-  int sh, sw;       /* strides */
-  int ph0, pw0;     /* pads at the start (top, left) */
-  int ph1, pw1;     /* pads at the end (bottom, right) */
-  int dh, dw;       /* dilations */
+  int kh, kw;   /* kernel */
+  int sh, sw;   /* strides */
+  int ph0, pw0; /* pads at the start (top, left) */
+  int ph1, pw1; /* pads at the end (bottom, right) */
+  int dh, dw;   /* dilations */
 } adx_window;
 
 /* How an operator carries a visibility mask in AD mode (see docs/ad.md). */
 typedef enum adx_ad_kind {
-  ADX_AD_PLAIN = 0,     /* not spatial (after flatten/pooling): computed plainly, no mask */
-  ADX_AD_POINTWISE,     /* output mask = input mask (Relu, Clip, Sigmoid, BN, Mul by a constant, ...) */
-  ADX_AD_WINDOW,        /* Conv, MaxPool, AveragePool: propagate with kernel/stride/pad/dilation */
-  ADX_AD_COMBINE,       /* two spatial inputs (residual Add, Mul, ...): combine the masks */
-  ADX_AD_CONCAT,        /* concat along channels: a mask per input, combined per output position */
-  ADX_AD_GLOBALPOOL,    /* GlobalAveragePool / ReduceMean over H,W: --ad-pool active|all */
-  ADX_AD_FALLBACK       /* spatial structure AD cannot follow (e.g. Flatten of a spatial map) */
+  ADX_AD_PLAIN = 0,  /* not spatial (after flatten/pooling): computed plainly, no mask */
+  ADX_AD_POINTWISE,  /* output mask = input mask (Relu, Clip, Sigmoid, BN, Mul by a constant, ...) */
+  ADX_AD_WINDOW,     /* Conv, MaxPool, AveragePool: propagate with kernel/stride/pad/dilation */
+  ADX_AD_COMBINE,    /* two spatial inputs (residual Add, Mul, ...): combine the masks */
+  ADX_AD_CONCAT,     /* concat along channels: a mask per input, combined per output position */
+  ADX_AD_GLOBALPOOL, /* GlobalAveragePool / ReduceMean over H,W: --ad-pool active|all */
+  ADX_AD_FALLBACK    /* spatial structure AD cannot follow (e.g. Flatten of a spatial map) */
 } adx_ad_kind;
 
 /* Context handed to an operator's run(). */
 typedef struct adx_op_ctx {
-  void *scratch;        /* at least op->scratch() bytes, 64-byte aligned */
+  void *scratch; /* at least op->scratch() bytes, 64-byte aligned */
   size_t scratch_bytes;
-  int threads;          /* OpenMP threads the op may use */
+  int threads; /* OpenMP threads the op may use */
 } adx_op_ctx;
 
 typedef struct adx_op {
@@ -107,18 +107,18 @@ typedef struct adx_node {
 } adx_node;
 
 typedef struct adx_graph {
-  char *path;          /* model file */
-  char *name;          /* graph name */
-  char *producer;      /* producer_name + version */
-  int64_t opset;       /* default-domain opset */
+  char *path;     /* model file */
+  char *name;     /* graph name */
+  char *producer; /* producer_name + version */
+  int64_t opset;  /* default-domain opset */
   int64_t ir_version;
   int nvalues, cap_values;
   adx_value *values;
   int nnodes, cap_nodes;
   adx_node *nodes; /* topological order */
   int ninputs, noutputs;
-  int *inputs;  /* value indices of non-constant graph inputs */
-  int *outputs; /* value indices of graph outputs */
+  int *inputs;            /* value indices of non-constant graph inputs */
+  int *outputs;           /* value indices of graph outputs */
   int64_t declared_batch; /* dim 0 of the first input as the model declares it (1 if symbolic) */
   int64_t batch;          /* batch size the current shapes are inferred for */
 } adx_graph;

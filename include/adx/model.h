@@ -5,8 +5,8 @@
 #include "adx/graph.h"
 
 typedef struct adx_model_limits {
-  int64_t max_file_bytes;    /* refuse larger model files (default 2 GiB) */
-  int64_t max_tensor_elems;  /* refuse any single tensor larger than this (default 1<<30) */
+  int64_t max_file_bytes;   /* refuse larger model files (default 2 GiB) */
+  int64_t max_tensor_elems; /* refuse any single tensor larger than this (default 1<<30) */
 } adx_model_limits;
 
 void adx_model_limits_default(adx_model_limits *l);

@@ -63,8 +63,10 @@ static adx_status blur_plane(const float *in, int h, int w, float sigma, float *
   return ADX_OK;
 }
 
-adx_status adx_fill_source(const adx_mode *m, const float *raw, int c, int h, int w, float *out, adx_error *err) {
-  if (m->kind != ADX_MODE_FILL) return adx_fail(err, ADX_ERR_ARG, "fill source requested for a non-fill mode");
+adx_status adx_fill_source(const adx_mode *m, const float *raw, int c, int h, int w, float *out,
+                           adx_error *err) {
+  if (m->kind != ADX_MODE_FILL)
+    return adx_fail(err, ADX_ERR_ARG, "fill source requested for a non-fill mode");
   size_t hw = (size_t)h * (size_t)w;
   adx_rng rng;
   adx_rng_seed(&rng, m->seed);
@@ -99,8 +101,8 @@ adx_status adx_fill_source(const adx_mode *m, const float *raw, int c, int h, in
   return ADX_OK;
 }
 
-void adx_fill_apply(const adx_norm *n, const float *raw, const float *source, const uint8_t *masks, int B, int c,
-                    int h, int w, float *out) {
+void adx_fill_apply(const adx_norm *n, const float *raw, const float *source, const uint8_t *masks, int B,
+                    int c, int h, int w, float *out) {
   size_t hw = (size_t)h * (size_t)w, chw = (size_t)c * hw;
 #pragma omp parallel for schedule(static) if (B > 1)
   for (int b = 0; b < B; b++) {

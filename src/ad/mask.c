@@ -1,8 +1,8 @@
 /* Visibility-mask propagation through window operators. */
 #include "adx/ad.h"
 
-void adx_mask_window(const adx_mseg *segs, int nseg, size_t offset, int C, int H, int W, const adx_window *w, int OH, int OW,
-                     const adx_ad_opts *o, uint8_t *out) {
+void adx_mask_window(const adx_mseg *segs, int nseg, size_t offset, int C, int H, int W, const adx_window *w,
+                     int OH, int OW, const adx_ad_opts *o, uint8_t *out) {
   for (int oy = 0; oy < OH; oy++) {
     int y0 = oy * w->sh - w->ph0;
     for (int ox = 0; ox < OW; ox++) {

@@ -34,15 +34,19 @@ adx_status adx_ad_parse_rule(const char *s, adx_ad_opts *o, adx_error *err) {
     o->rule = ADX_RULE_RATIO;
     o->ratio = t;
   } else {
-    return adx_fail(err, ADX_ERR_ARG, "unknown AD rule '%s' (valid: strict, ratio:T with 0 <= T < 1, loose)", s);
+    return adx_fail(err, ADX_ERR_ARG, "unknown AD rule '%s' (valid: strict, ratio:T with 0 <= T < 1, loose)",
+                    s);
   }
   return ADX_OK;
 }
 
 adx_status adx_ad_parse_pool(const char *s, adx_ad_opts *o, adx_error *err) {
-  if (!strcmp(s, "active")) o->pool = ADX_POOL_ACTIVE;
-  else if (!strcmp(s, "all")) o->pool = ADX_POOL_ALL;
-  else return adx_fail(err, ADX_ERR_ARG, "unknown AD pooling '%s' (valid: active, all)", s);
+  if (!strcmp(s, "active"))
+    o->pool = ADX_POOL_ACTIVE;
+  else if (!strcmp(s, "all"))
+    o->pool = ADX_POOL_ALL;
+  else
+    return adx_fail(err, ADX_ERR_ARG, "unknown AD pooling '%s' (valid: active, all)", s);
   return ADX_OK;
 }
 
@@ -96,13 +100,15 @@ adx_status adx_mode_parse(const char *s, adx_mode *m, adx_error *err) {
     }
   }
   return adx_fail(err, ADX_ERR_ARG,
-                  "unknown mode '%s' (valid: ad, ad:RULE[:POOL] such as ad:strict:active, plain, fill:zero, fill:min, fill:max, fill:mean, fill:blur, "
+                  "unknown mode '%s' (valid: ad, ad:RULE[:POOL] such as ad:strict:active, plain, fill:zero, "
+                  "fill:min, fill:max, fill:mean, fill:blur, "
                   "fill:noise, fill:<number>)",
                   s);
 }
 
 const char *adx_mode_str(const adx_mode *m, char *buf, size_t len) {
-  if (m->kind == ADX_MODE_PLAIN) snprintf(buf, len, "plain");
+  if (m->kind == ADX_MODE_PLAIN)
+    snprintf(buf, len, "plain");
   else if (m->kind == ADX_MODE_AD) {
     adx_ad_opts d;
     adx_ad_opts_default(&d);
@@ -110,9 +116,11 @@ const char *adx_mode_str(const adx_mode *m, char *buf, size_t len) {
     if (m->ad.rule == d.rule && m->ad.ratio == d.ratio && m->ad.pool == d.pool)
       snprintf(buf, len, "ad");
     else
-      snprintf(buf, len, "ad:%s:%s", adx_ad_rule_str(&m->ad, r, sizeof r), m->ad.pool == ADX_POOL_ACTIVE ? "active" : "all");
-  }
-  else if (m->fill == ADX_FILL_VALUE) snprintf(buf, len, "fill:%g", (double)m->value);
-  else snprintf(buf, len, "fill:%s", fill_names[m->fill]);
+      snprintf(buf, len, "ad:%s:%s", adx_ad_rule_str(&m->ad, r, sizeof r),
+               m->ad.pool == ADX_POOL_ACTIVE ? "active" : "all");
+  } else if (m->fill == ADX_FILL_VALUE)
+    snprintf(buf, len, "fill:%g", (double)m->value);
+  else
+    snprintf(buf, len, "fill:%s", fill_names[m->fill]);
   return buf;
 }

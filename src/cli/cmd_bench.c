@@ -132,7 +132,8 @@ int adx_cmd_bench(int argc, char **argv) {
       adx_fail(&err, ADX_ERR_ARG, "--visible: fractions must be in (0, 1]");
       goto fail;
     }
-  if ((v = adx_args_last(&a, O_SECONDS)) && adx_arg_double("--seconds", v, 0.01, 600, &seconds, &err)) goto fail;
+  if ((v = adx_args_last(&a, O_SECONDS)) && adx_arg_double("--seconds", v, 0.01, 600, &seconds, &err))
+    goto fail;
   if ((v = adx_args_last(&a, O_AD_RULE)) && adx_ad_parse_rule(v, &ado, &err)) goto fail;
   if ((v = adx_args_last(&a, O_AD_POOL)) && adx_ad_parse_pool(v, &ado, &err)) goto fail;
   if ((v = adx_args_last(&a, O_MODE))) {
@@ -180,7 +181,8 @@ int adx_cmd_bench(int argc, char **argv) {
       if (!p) continue;
       double fl = 2.0 * p->M * p->OH * p->OW * (double)p->K * maxb;
       char shape[64];
-      snprintf(shape, sizeof shape, "%dx%dx%d->%d (%d,%d,%d)", p->C, p->H, p->W, p->M, p->win.kh, p->win.sh, p->group);
+      snprintf(shape, sizeof shape, "%dx%dx%d->%d (%d,%d,%d)", p->C, p->H, p->W, p->M, p->win.kh, p->win.sh,
+               p->group);
       printf("%-28.28s %-22s %8.3f", n->name, shape, fl / 1e9);
       for (int t = 0; t < nt; t++) {
         double sg = 0, ad = adx_conv_bench_gflops(p, maxb, (int)threads[t], seconds / 4, &sg);
@@ -192,8 +194,8 @@ int adx_cmd_bench(int argc, char **argv) {
       printf("\n");
     }
     for (int t = 0; t < nt && tot_flops > 0; t++)
-      printf("all conv layers, %d thread(s): adx %.1f GFLOP/s, sgemm %.1f GFLOP/s, ratio %.2f\n", (int)threads[t],
-             tot_flops / tot_adx[t], tot_flops / tot_sg[t], tot_sg[t] / tot_adx[t]);
+      printf("all conv layers, %d thread(s): adx %.1f GFLOP/s, sgemm %.1f GFLOP/s, ratio %.2f\n",
+             (int)threads[t], tot_flops / tot_adx[t], tot_flops / tot_sg[t], tot_sg[t] / tot_adx[t]);
   }
 
   adx_mode plain;
@@ -221,7 +223,8 @@ int adx_cmd_bench(int argc, char **argv) {
     if (modes[mi].kind == ADX_MODE_FILL && adx_fill_source(&modes[mi], raw, C, H, W, src, &err)) goto fail;
     printf("\nmutants/s, mode %s%s%s, batch %d, random rectangular visible regions\n%-8s", name,
            modes[mi].kind == ADX_MODE_AD ? " rule " : "",
-           modes[mi].kind == ADX_MODE_AD ? adx_ad_rule_str(&modes[mi].ad, rule, sizeof rule) : "", maxb, "visible");
+           modes[mi].kind == ADX_MODE_AD ? adx_ad_rule_str(&modes[mi].ad, rule, sizeof rule) : "", maxb,
+           "visible");
     for (int t = 0; t < nt; t++) printf("  threads=%-4d", (int)threads[t]);
     printf("\n");
     for (int vi = 0; vi < nv; vi++) {

@@ -22,10 +22,45 @@
 #include "cli.h"
 
 enum {
-  O_MODEL, O_DATA, O_CONFIG, O_OUT, O_MODES, O_EXPLAINER, O_LIMIT, O_OFFSET, O_SAMPLE, O_SEED, O_THREADS,
-  O_BATCH, O_RESUME, O_FORCE, O_AD_RULE, O_AD_POOL, O_ITERS, O_TREE_DEPTH, O_MIN_BOX, O_SEARCH_LIMIT,
-  O_CONF_FILTER, O_WINDOW, O_STRIDE, O_CONFIDENCE, O_CHUNKS, O_REFINE, O_K_COLOUR, O_K_CONTEXT, O_AUC_STEPS,
-  O_BACKGROUNDS, O_SCHEDULE, O_CHUNK, O_PROGRESS, O_RESIZE, O_CROP, O_SCALE, O_MEAN, O_STD, O_HELP
+  O_MODEL,
+  O_DATA,
+  O_CONFIG,
+  O_OUT,
+  O_MODES,
+  O_EXPLAINER,
+  O_LIMIT,
+  O_OFFSET,
+  O_SAMPLE,
+  O_SEED,
+  O_THREADS,
+  O_BATCH,
+  O_RESUME,
+  O_FORCE,
+  O_AD_RULE,
+  O_AD_POOL,
+  O_ITERS,
+  O_TREE_DEPTH,
+  O_MIN_BOX,
+  O_SEARCH_LIMIT,
+  O_CONF_FILTER,
+  O_WINDOW,
+  O_STRIDE,
+  O_CONFIDENCE,
+  O_CHUNKS,
+  O_REFINE,
+  O_K_COLOUR,
+  O_K_CONTEXT,
+  O_AUC_STEPS,
+  O_BACKGROUNDS,
+  O_SCHEDULE,
+  O_CHUNK,
+  O_PROGRESS,
+  O_RESIZE,
+  O_CROP,
+  O_SCALE,
+  O_MEAN,
+  O_STD,
+  O_HELP
 };
 
 static const adx_opt opts[] = {
@@ -134,12 +169,16 @@ static adx_status set_option(run *r, int opt, const char *v, adx_error *err) {
     if (!(s = adx_arg_int("batch", v, 1, 65536, &l, err))) r->batch = (int)l;
     break;
   case O_RESUME:
-    if (v && *v) s = adx_arg_bool("resume", v, &r->resume, err);
-    else r->resume = 1;
+    if (v && *v)
+      s = adx_arg_bool("resume", v, &r->resume, err);
+    else
+      r->resume = 1;
     break;
   case O_FORCE:
-    if (v && *v) s = adx_arg_bool("force", v, &r->force, err);
-    else r->force = 1;
+    if (v && *v)
+      s = adx_arg_bool("force", v, &r->force, err);
+    else
+      r->force = 1;
     break;
   case O_AD_RULE: r->ad_rule = v; break;
   case O_AD_POOL: r->ad_pool = v; break;
@@ -166,15 +205,19 @@ static adx_status set_option(run *r, int opt, const char *v, adx_error *err) {
     if (!(s = adx_arg_int("backgrounds", v, 0, 1000000, &l, err))) r->backgrounds = l;
     break;
   case O_SCHEDULE:
-    if (!strcmp(v, "dynamic")) r->sched = ADX_SCHEDULE_DYNAMIC;
-    else if (!strcmp(v, "static")) r->sched = ADX_SCHEDULE_STATIC;
-    else s = adx_fail(err, ADX_ERR_ARG, "--schedule: '%s' is not dynamic or static", v);
+    if (!strcmp(v, "dynamic"))
+      r->sched = ADX_SCHEDULE_DYNAMIC;
+    else if (!strcmp(v, "static"))
+      r->sched = ADX_SCHEDULE_STATIC;
+    else
+      s = adx_fail(err, ADX_ERR_ARG, "--schedule: '%s' is not dynamic or static", v);
     break;
   case O_CHUNK:
     if (!(s = adx_arg_int("chunk", v, 1, 1000000, &l, err))) r->chunk = l;
     break;
   case O_PROGRESS:
-    if (adx_progress_parse(v, &r->progress)) s = adx_fail(err, ADX_ERR_ARG, "--progress: '%s' is not auto, bar, lines or off", v);
+    if (adx_progress_parse(v, &r->progress))
+      s = adx_fail(err, ADX_ERR_ARG, "--progress: '%s' is not auto, bar, lines or off", v);
     break;
   case O_RESIZE:
   case O_CROP:
@@ -217,13 +260,17 @@ static adx_status parse_modes(run *r, adx_error *err) {
     adx_mode *m = &r->modes[r->nmodes];
     adx_status s = adx_mode_parse(tok, m, err);
     if (s) return adx_error_prefix(err, "--modes: ");
-    if (m->kind == ADX_MODE_PLAIN) return adx_fail(err, ADX_ERR_ARG, "--modes: 'plain' hides nothing and cannot explain");
+    if (m->kind == ADX_MODE_PLAIN)
+      return adx_fail(err, ADX_ERR_ARG, "--modes: 'plain' hides nothing and cannot explain");
     if (!strcmp(tok, "ad")) { /* the bare 'ad' mode takes --ad-rule / --ad-pool */
-      if (r->ad_rule && (s = adx_ad_parse_rule(r->ad_rule, &m->ad, err))) return adx_error_prefix(err, "--ad-rule: ");
-      if (r->ad_pool && (s = adx_ad_parse_pool(r->ad_pool, &m->ad, err))) return adx_error_prefix(err, "--ad-pool: ");
+      if (r->ad_rule && (s = adx_ad_parse_rule(r->ad_rule, &m->ad, err)))
+        return adx_error_prefix(err, "--ad-rule: ");
+      if (r->ad_pool && (s = adx_ad_parse_pool(r->ad_pool, &m->ad, err)))
+        return adx_error_prefix(err, "--ad-pool: ");
     }
     for (int k = 0; k < r->nmodes; k++)
-      if (!strcmp(r->mode_names[k], tok)) return adx_fail(err, ADX_ERR_ARG, "--modes: '%s' is listed twice", tok);
+      if (!strcmp(r->mode_names[k], tok))
+        return adx_fail(err, ADX_ERR_ARG, "--modes: '%s' is listed twice", tok);
     r->mode_names[r->nmodes] = strdup(tok);
     if (!r->mode_names[r->nmodes]) return adx_fail(err, ADX_ERR_NOMEM, "out of memory");
     r->nmodes++;
@@ -268,14 +315,15 @@ static char *effective_config(const run *r, int argc, char **argv, const char *c
   n += (size_t)snprintf(t + n, cap - n, "# command line:");
   for (int i = 1; i < argc && n < cap; i++) {
     /* options that do not change results are left out, so a resume may change them */
-    static const char *const neutral[] = {"--resume", "--force", "--threads", "--progress", "--schedule", "--chunk",
-                                          "-t", "-o", "--output"};
+    static const char *const neutral[] = {"--resume", "--force", "--threads", "--progress", "--schedule",
+                                          "--chunk",  "-t",      "-o",        "--output"};
     int skip = 0, takes = 0;
     for (size_t k = 0; k < sizeof neutral / sizeof neutral[0]; k++)
       if (!strncmp(argv[i], neutral[k], strlen(neutral[k])) &&
           (argv[i][strlen(neutral[k])] == 0 || argv[i][strlen(neutral[k])] == '=')) {
         skip = 1;
-        takes = argv[i][strlen(neutral[k])] == 0 && strcmp(neutral[k], "--resume") && strcmp(neutral[k], "--force");
+        takes = argv[i][strlen(neutral[k])] == 0 && strcmp(neutral[k], "--resume") &&
+                strcmp(neutral[k], "--force");
       }
     if (skip) {
       if (takes) i++;
@@ -296,7 +344,8 @@ static adx_status load_backgrounds(run *r, adx_error *err) {
   size_t chw = (size_t)r->C * r->H * r->W;
   r->bg_raw = malloc(sizeof(float) * chw * (size_t)cnt);
   r->bg_label = malloc(sizeof(int) * (size_t)cnt);
-  if (!r->bg_raw || !r->bg_label) s = adx_fail(err, ADX_ERR_NOMEM, "out of memory for %lld backgrounds", (long long)cnt);
+  if (!r->bg_raw || !r->bg_label)
+    s = adx_fail(err, ADX_ERR_NOMEM, "out of memory for %lld backgrounds", (long long)cnt);
   for (int64_t i = 0; i < cnt && !s; i++) {
     int32_t lab;
     s = adx_dataset_get(r->ds, idx[i], r->bg_raw + (size_t)i * chw, &lab, err);
@@ -311,7 +360,7 @@ static adx_status load_backgrounds(run *r, adx_error *err) {
 
 /* Everything for one image, in every mode. */
 typedef struct image_work {
-  float *raw, *resp;   /* [CHW], [nmodes][HW] */
+  float *raw, *resp; /* [CHW], [nmodes][HW] */
   uint8_t *expl, *ones;
   int32_t *order;
   float *probs;
@@ -366,7 +415,8 @@ static adx_status explain_one(run *r, image_work *w, int64_t slot, adx_image_res
     if (!s) s = adx_explainer_extract(&r->x, &o, pred, w->order, p_full, expl, &size_px, &p_expl, err);
     int64_t q = o.queries;
     if (!s)
-      s = adx_metrics_compute(&o, &plain, pred, p_full, expl, w->order, &r->bg, &r->mp, seed, &w->met[m], err);
+      s = adx_metrics_compute(&o, &plain, pred, p_full, expl, w->order, &r->bg, &r->mp, seed, &w->met[m],
+                              err);
     w->met[m].queries = q;
     w->met[m].seconds = (float)(adx_now() - t0);
     w->resp_ptr[m] = resp;
@@ -398,14 +448,16 @@ static adx_status audit(run *r, adx_error *err) {
   adx_model_limits_default(&lim);
   if ((s = adx_model_load(r->model, &lim, &r->g, err))) return s;
   const adx_value *iv = &r->g->values[r->g->inputs[0]];
-  if (iv->ndim != 4) return adx_fail(err, ADX_ERR_UNSUPPORTED, "%s: explain needs an image input [N,C,H,W]", r->model);
+  if (iv->ndim != 4)
+    return adx_fail(err, ADX_ERR_UNSUPPORTED, "%s: explain needs an image input [N,C,H,W]", r->model);
   r->C = (int)iv->dims[1];
   r->H = (int)iv->dims[2];
   r->W = (int)iv->dims[3];
   if ((s = adx_explainer_check(&r->x, r->H, r->W, err))) return s;
   if ((s = adx_engine_create(r->g, r->threads, &r->e, err))) return s;
   if ((s = adx_dataset_open(r->data, &r->pp, r->C, r->H, r->W, &r->ds, err))) return s;
-  if ((s = adx_dataset_select(adx_dataset_size(r->ds), r->offset, r->limit, r->sample, r->seed, &r->sel, &r->nsel, err)))
+  if ((s = adx_dataset_select(adx_dataset_size(r->ds), r->offset, r->limit, r->sample, r->seed, &r->sel,
+                              &r->nsel, err)))
     return s;
   if (r->nsel == 0) return adx_fail(err, ADX_ERR_ARG, "%s: no image selected", r->data);
   adx_norm_identity(&r->norm);
@@ -437,11 +489,20 @@ static adx_status audit(run *r, adx_error *err) {
   if (worst) return adx_fail(err, worst == 2 ? ADX_ERR_ARG : ADX_ERR_RUNTIME, "another rank failed to start");
   char xname[64];
   snprintf(xname, sizeof xname, "%s", adx_explainer_name(r->x.kind));
-  adx_run_info info = {.model_path = r->model, .model_sha256 = sha, .data_path = r->data,
-                       .config_text = r->config_text, .explainer = xname, .nmodes = r->nmodes,
-                       .modes = (const char *const *)r->mode_names, .seed = r->seed, .ranks = r->size,
-                       .threads_per_rank = r->threads > 0 ? r->threads : adx_threads_get(), .n = r->nsel,
-                       .h = r->H, .w = r->W, .nclasses = r->nclasses};
+  adx_run_info info = {.model_path = r->model,
+                       .model_sha256 = sha,
+                       .data_path = r->data,
+                       .config_text = r->config_text,
+                       .explainer = xname,
+                       .nmodes = r->nmodes,
+                       .modes = (const char *const *)r->mode_names,
+                       .seed = r->seed,
+                       .ranks = r->size,
+                       .threads_per_rank = r->threads > 0 ? r->threads : adx_threads_get(),
+                       .n = r->nsel,
+                       .h = r->H,
+                       .w = r->W,
+                       .nclasses = r->nclasses};
   int64_t *todo = NULL, ntodo = 0;
   if (r->resume) {
     s = adx_results_open_resume(r->out, &info, MPI_COMM_WORLD, r->force, &r->res, &todo, &ntodo, err);
@@ -457,7 +518,8 @@ static adx_status audit(run *r, adx_error *err) {
     return s;
   }
   if (r->rank == 0)
-    fprintf(stderr, "adx explain: %lld images (%lld to do), %d modes, explainer %s, %d rank(s) x %d thread(s)\n",
+    fprintf(stderr,
+            "adx explain: %lld images (%lld to do), %d modes, explainer %s, %d rank(s) x %d thread(s)\n",
             (long long)r->nsel, (long long)ntodo, r->nmodes, xname, r->size, info.threads_per_rank);
 
   /* the work loop */
@@ -469,7 +531,8 @@ static adx_status audit(run *r, adx_error *err) {
   w.ones = malloc(hw);
   w.order = malloc(sizeof(int32_t) * hw);
   w.probs = malloc(sizeof(float) * (size_t)r->nclasses);
-  if (!w.raw || !w.resp || !w.expl || !w.ones || !w.order || !w.probs) s = adx_fail(err, ADX_ERR_NOMEM, "out of memory");
+  if (!w.raw || !w.resp || !w.expl || !w.ones || !w.order || !w.probs)
+    s = adx_fail(err, ADX_ERR_NOMEM, "out of memory");
   if (w.ones) memset(w.ones, 1, hw);
   adx_dist *dist = NULL;
   if (!s) s = adx_dist_create(MPI_COMM_WORLD, ntodo, r->chunk, r->sched, &dist, err);
@@ -519,7 +582,8 @@ static adx_status audit(run *r, adx_error *err) {
   r->res = NULL;
   if (s) return s;
   if (any_stopped)
-    return adx_fail(err, ADX_ERR_RUNTIME, "interrupted by a signal: %s is unfinished; rerun with --resume", r->out);
+    return adx_fail(err, ADX_ERR_RUNTIME, "interrupted by a signal: %s is unfinished; rerun with --resume",
+                    r->out);
   if (r->rank == 0) {
     adx_error e2 = {0};
     if (adx_cli_print_summary(stdout, r->out, &e2)) fprintf(stderr, "adx explain: %s\n", e2.msg);
@@ -546,7 +610,8 @@ int adx_cmd_explain(int argc, char **argv) {
   r.chunk = 1;
   adx_status s = adx_args_parse(argc, argv, opts, &a, &err);
   if (!s && adx_args_last(&a, O_HELP)) {
-    if (r.rank == 0) adx_args_usage(stdout, "explain", "--model M.onnx --data PATH -o RESULTS.h5 [options]", opts);
+    if (r.rank == 0)
+      adx_args_usage(stdout, "explain", "--model M.onnx --data PATH -o RESULTS.h5 [options]", opts);
     adx_args_free(&a);
     MPI_Finalize();
     return 0;

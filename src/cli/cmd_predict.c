@@ -159,8 +159,10 @@ static adx_status mode_parse(predict *p, adx_error *err) {
     return adx_fail(err, ADX_ERR_ARG, "--mask needs --mode ad or fill:VALUE (the mode is %s)", m);
   if (p->mode.kind != ADX_MODE_AD && (p->ad_rule || p->ad_pool))
     return adx_fail(err, ADX_ERR_ARG, "--ad-rule and --ad-pool need --mode ad (the mode is %s)", m);
-  if (p->ad_rule && (s = adx_ad_parse_rule(p->ad_rule, &p->mode.ad, err))) return adx_error_prefix(err, "--ad-rule: ");
-  if (p->ad_pool && (s = adx_ad_parse_pool(p->ad_pool, &p->mode.ad, err))) return adx_error_prefix(err, "--ad-pool: ");
+  if (p->ad_rule && (s = adx_ad_parse_rule(p->ad_rule, &p->mode.ad, err)))
+    return adx_error_prefix(err, "--ad-rule: ");
+  if (p->ad_pool && (s = adx_ad_parse_pool(p->ad_pool, &p->mode.ad, err)))
+    return adx_error_prefix(err, "--ad-pool: ");
   return ADX_OK;
 }
 
@@ -175,8 +177,8 @@ static adx_status load_mask(predict *p, adx_error *err) {
   adx_status s = adx_image_load(p->mask, NULL, &img, err);
   if (s) return s;
   if (img.height != H || img.width != W) {
-    s = adx_fail(err, ADX_ERR_SHAPE, "%s: mask is %dx%d (WxH) but the model input is %dx%d", p->mask, img.width,
-                 img.height, W, H);
+    s = adx_fail(err, ADX_ERR_SHAPE, "%s: mask is %dx%d (WxH) but the model input is %dx%d", p->mask,
+                 img.width, img.height, W, H);
     adx_image_free(&img);
     return s;
   }
@@ -218,10 +220,11 @@ static adx_status predict_forward(predict *p, const adx_tensor *in, const adx_te
   case ADX_MODE_AD:
     if ((s = adx_engine_run_ad(p->e, in, p->masks, &p->mode.ad, out, err))) return s;
     if (!p->warned && adx_engine_ad_fallback(p->e)) {
-      fprintf(stderr,
-              "adx predict: warning: AD follows %s only up to node '%s'; from there on it computes plainly on "
-              "the deactivated zeros (see docs/ad.md)\n",
-              p->model, adx_engine_ad_fallback(p->e));
+      fprintf(
+          stderr,
+          "adx predict: warning: AD follows %s only up to node '%s'; from there on it computes plainly on "
+          "the deactivated zeros (see docs/ad.md)\n",
+          p->model, adx_engine_ad_fallback(p->e));
       p->warned = 1;
     }
     return ADX_OK;

@@ -21,8 +21,11 @@ static const command commands[] = {
 
 static void usage(FILE *f) {
   fprintf(f, "adx %s: explain image classifiers with Activation-Deactivation\n\nusage:\n", ADX_VERSION);
-  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) fprintf(f, "  adx %s\n", commands[i].help);
-  fprintf(f, "\nRun 'adx COMMAND --help' for a command's options. Exit status: 0 ok, 1 run failed, 2 bad input.\n");
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    fprintf(f, "  adx %s\n", commands[i].help);
+  fprintf(
+      f,
+      "\nRun 'adx COMMAND --help' for a command's options. Exit status: 0 ok, 1 run failed, 2 bad input.\n");
 }
 
 int adx_cli_report(const char *cmd, const adx_error *err) {

@@ -8,10 +8,11 @@
 #include "args.h"
 #include "cli.h"
 
-static const char *const columns[] = {"size", "confidence", "drop_off", "robustness_colour", "robustness_context",
-                                      "insertion_auc", "deletion_auc", "queries", "seconds"};
-static const char *const headers[] = {"size", "confidence", "drop-off", "rob.colour", "rob.context",
-                                      "ins.AUC", "del.AUC", "queries", "s/image"};
+static const char *const columns[] = {
+    "size",         "confidence", "drop_off", "robustness_colour", "robustness_context", "insertion_auc",
+    "deletion_auc", "queries",    "seconds"};
+static const char *const headers[] = {"size",    "confidence", "drop-off", "rob.colour", "rob.context",
+                                      "ins.AUC", "del.AUC",    "queries",  "s/image"};
 
 static void cell(FILE *f, const adx_summary *s, int integer) {
   char buf[40];
@@ -39,8 +40,8 @@ adx_status adx_cli_print_summary(FILE *f, const char *path, adx_error *err) {
     adx_results_close(r);
     return s;
   }
-  fprintf(f, "\n%s: model %s, data %s, explainer %s, %lld/%lld images done%s\n", path, m->model_path, m->data_path,
-          m->explainer, (long long)ndone, (long long)m->n,
+  fprintf(f, "\n%s: model %s, data %s, explainer %s, %lld/%lld images done%s\n", path, m->model_path,
+          m->data_path, m->explainer, (long long)ndone, (long long)m->n,
           m->finished ? "" : " -- UNFINISHED run: figures cover the images done so far");
   fprintf(f, "mean ±95%% CI half-width over images\n%-22s", "mode");
   for (size_t c = 0; c < sizeof columns / sizeof columns[0]; c++) fprintf(f, " %14s", headers[c]);

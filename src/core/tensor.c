@@ -35,11 +35,13 @@ int64_t adx_tensor_numel(const adx_tensor *t) {
 
 adx_status adx_tensor_alloc(adx_tensor *t, adx_dtype dtype, int ndim, const int64_t *dims, adx_error *err) {
   memset(t, 0, sizeof *t);
-  if (ndim < 0 || ndim > ADX_MAX_DIMS) return adx_fail(err, ADX_ERR_SHAPE, "tensor rank %d exceeds %d", ndim, ADX_MAX_DIMS);
+  if (ndim < 0 || ndim > ADX_MAX_DIMS)
+    return adx_fail(err, ADX_ERR_SHAPE, "tensor rank %d exceeds %d", ndim, ADX_MAX_DIMS);
   size_t n = 1;
   for (int i = 0; i < ndim; i++) {
     if (dims[i] < 0 || adx_mul_size(n, (size_t)dims[i], &n))
-      return adx_fail(err, ADX_ERR_LIMIT, "tensor dimension %lld is negative or too large", (long long)dims[i]);
+      return adx_fail(err, ADX_ERR_LIMIT, "tensor dimension %lld is negative or too large",
+                      (long long)dims[i]);
     t->dims[i] = dims[i];
   }
   size_t bytes;

@@ -14,7 +14,8 @@ int adx_progress_parse(const char *s, adx_progress_style *out) {
   return -1;
 }
 
-void adx_progress_init(adx_progress *p, FILE *f, adx_progress_style style, int64_t total, int64_t start_done) {
+void adx_progress_init(adx_progress *p, FILE *f, adx_progress_style style, int64_t total,
+                       int64_t start_done) {
   memset(p, 0, sizeof *p);
   p->f = f;
   if (style == ADX_PROGRESS_AUTO) style = isatty(fileno(f)) ? ADX_PROGRESS_BAR : ADX_PROGRESS_LINES;
@@ -52,8 +53,8 @@ void adx_progress_update(adx_progress *p, int64_t done, int force) {
     int fillw = (int)(frac * 30);
     for (int i = 0; i < 30; i++) bar[i] = i < fillw ? '#' : '.';
     bar[30] = 0;
-    fprintf(p->f, "\radx: [%s] %lld/%lld images  %.2f img/s  ETA %s ", bar, (long long)done, (long long)p->total,
-            rate, e);
+    fprintf(p->f, "\radx: [%s] %lld/%lld images  %.2f img/s  ETA %s ", bar, (long long)done,
+            (long long)p->total, rate, e);
     p->printed_bar = 1;
   } else {
     fprintf(p->f, "adx: progress %lld/%lld images (%.1f%%)  %.2f img/s  ETA %s\n", (long long)done,

@@ -33,7 +33,8 @@ void adx_engine_free(adx_engine *e) {
 
 adx_status adx_engine_create(adx_graph *g, int threads, adx_engine **out, adx_error *err) {
   *out = NULL;
-  if (g->ninputs < 1 || g->noutputs < 1) return adx_fail(err, ADX_ERR_ARG, "model has no inputs or no outputs");
+  if (g->ninputs < 1 || g->noutputs < 1)
+    return adx_fail(err, ADX_ERR_ARG, "model has no inputs or no outputs");
   adx_engine *e = calloc(1, sizeof *e);
   if (!e) return adx_fail(err, ADX_ERR_NOMEM, "out of memory");
   e->g = g;
@@ -48,7 +49,8 @@ adx_status adx_engine_create(adx_graph *g, int threads, adx_engine **out, adx_er
     if (g->nodes[i].nin > maxio) maxio = g->nodes[i].nin;
     if (g->nodes[i].nout > maxio) maxio = g->nodes[i].nout;
   }
-  e->ins = calloc((size_t)maxio, sizeof *e->ins); /* operand lists sized for the widest node (DenseNet's Concat) */
+  e->ins =
+      calloc((size_t)maxio, sizeof *e->ins); /* operand lists sized for the widest node (DenseNet's Concat) */
   e->outs = calloc((size_t)maxio, sizeof *e->outs);
   if (!e->vt || !e->offset || !e->first || !e->last || !e->ins || !e->outs) {
     adx_engine_free(e);
@@ -200,7 +202,8 @@ adx_status adx_engine_bind_input(adx_engine *e, int k, const adx_tensor *in, adx
       memcmp(in->dims + 1, v->dims + 1, sizeof(int64_t) * (size_t)(v->ndim > 0 ? v->ndim - 1 : 0)) ||
       (v->ndim > 0 && in->dims[0] != v->dims[0]))
     return adx_fail(err, ADX_ERR_SHAPE, "input '%s' has shape %s but the model expects %s", v->name,
-                    adx_dims_str(in->dims, in->ndim, a, sizeof a), adx_dims_str(v->dims, v->ndim, b, sizeof b));
+                    adx_dims_str(in->dims, in->ndim, a, sizeof a),
+                    adx_dims_str(v->dims, v->ndim, b, sizeof b));
   e->vt[g->inputs[k]].data = in->data;
   return ADX_OK;
 }
@@ -245,7 +248,8 @@ adx_status adx_engine_run_all(adx_engine *e, const adx_tensor *const *inputs, in
 
 adx_status adx_engine_run(adx_engine *e, const adx_tensor *input, const adx_tensor **output, adx_error *err) {
   if (e->g->ninputs != 1)
-    return adx_fail(err, ADX_ERR_UNSUPPORTED, "model has %d inputs; adx expects one image input", e->g->ninputs);
+    return adx_fail(err, ADX_ERR_UNSUPPORTED, "model has %d inputs; adx expects one image input",
+                    e->g->ninputs);
   const adx_tensor *const *outs;
   const adx_tensor *ins[1] = {input};
   adx_status s = adx_engine_run_all(e, ins, 1, &outs, err);

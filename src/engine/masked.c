@@ -143,7 +143,8 @@ static adx_status mask_window(adx_engine *e, const adx_node *n, const adx_ad_opt
     }
     /* deactivation can leave a sample fully active again (e.g. loose, or hidden pixels only in padding) */
     full[b] = !memchr(buf + (size_t)b * ohw, 0, ohw);
-    for (int k = 1; k < nout && full[b]; k++) full[b] = !memchr(buf + ((size_t)k * (size_t)B + (size_t)b) * ohw, 0, ohw);
+    for (int k = 1; k < nout && full[b]; k++)
+      full[b] = !memchr(buf + ((size_t)k * (size_t)B + (size_t)b) * ohw, 0, ohw);
   }
   return ADX_OK;
 }
@@ -249,7 +250,8 @@ static adx_status mask_combine(adx_engine *e, int va, int vb, int vout, adx_erro
       if (cuts[k] >= ma->seg[q].c0 && cuts[k] < ma->seg[q].c1) pa = ma->seg[q].m;
     for (int q = 0; q < mb->nseg; q++)
       if (cuts[k] >= mb->seg[q].c0 && cuts[k] < mb->seg[q].c1) pb = mb->seg[q].m;
-    for (size_t i = 0; i < (size_t)B * hw; i++) dst[i] = (uint8_t)((pa ? pa[i] != 0 : 1) && (pb ? pb[i] != 0 : 1));
+    for (size_t i = 0; i < (size_t)B * hw; i++)
+      dst[i] = (uint8_t)((pa ? pa[i] != 0 : 1) && (pb ? pb[i] != 0 : 1));
   }
   return ADX_OK;
 }
@@ -314,22 +316,22 @@ static adx_status mask_pad(adx_engine *e, const adx_node *n, adx_error *err) {
     memset(dst, 1, (size_t)B * ohw);
     for (int bb = 0; bb < B; bb++)
       for (int y = 0; y < H; y++)
-        memcpy(dst + (size_t)bb * ohw + (size_t)(y + t) * OW + l, mi->seg[k].m + (size_t)bb * hw + (size_t)y * W,
-               (size_t)W);
+        memcpy(dst + (size_t)bb * ohw + (size_t)(y + t) * OW + l,
+               mi->seg[k].m + (size_t)bb * hw + (size_t)y * W, (size_t)W);
   }
   for (int bb = 0; bb < B; bb++) full[bb] = mi->full[bb];
   return ADX_OK;
 }
 
-adx_status adx_engine_run_ad(adx_engine *e, const adx_tensor *input, const uint8_t *masks, const adx_ad_opts *o,
-                             const adx_tensor **output, adx_error *err) {
+adx_status adx_engine_run_ad(adx_engine *e, const adx_tensor *input, const uint8_t *masks,
+                             const adx_ad_opts *o, const adx_tensor **output, adx_error *err) {
   adx_graph *g = e->g;
   if (g->ninputs != 1)
     return adx_fail(err, ADX_ERR_UNSUPPORTED, "model has %d inputs; adx expects one image input", g->ninputs);
   const adx_value *iv = &g->values[g->inputs[0]];
   if (!is_spatial(iv))
-    return adx_fail(err, ADX_ERR_UNSUPPORTED, "AD needs a 4-D image input (N,C,H,W); '%s' has rank %d", iv->name,
-                    iv->ndim);
+    return adx_fail(err, ADX_ERR_UNSUPPORTED, "AD needs a 4-D image input (N,C,H,W); '%s' has rank %d",
+                    iv->name, iv->ndim);
   adx_status s = adx_engine_prepare_batch(e, input->dims[0], err);
   if (!s) s = adx_engine_bind_input(e, 0, input, err);
   if (!s) s = masks_alloc(e, err);

@@ -236,8 +236,8 @@ static void epilogue(float *y, int ld, int rows, int n, const float *b, const ad
 
 /* im2col row (c, ki, kj) for `seg` consecutive output positions of output row oh starting at column ow:
  * d[t] = x[c][oh*sh - ph0 + ki*dh][(ow+t)*sw - pw0 + kj*dw], 0 outside the input. */
-static inline void pack_segment(const adx_window *w, const float *xc, int H, int W, int oh, int ow, int ki, int kj,
-                                int seg, float *restrict d) {
+static inline void pack_segment(const adx_window *w, const float *xc, int H, int W, int oh, int ow, int ki,
+                                int kj, int seg, float *restrict d) {
   int ih = oh * w->sh - w->ph0 + ki * w->dh;
   if (ih < 0 || ih >= H) {
     memset(d, 0, sizeof(float) * (size_t)seg);

@@ -5,43 +5,43 @@
 #include "adx/graph.h"
 
 /* Each operator file defines some of these. registry.c lists them all. */
-#define ADX_OP_LIST(X)                                                                                     \
-  X(Conv, conv)                                                                                            \
-  X(MaxPool, maxpool)                                                                                      \
-  X(AveragePool, averagepool)                                                                              \
-  X(GlobalAveragePool, globalaveragepool)                                                                  \
-  X(GlobalMaxPool, globalmaxpool)                                                                          \
-  X(BatchNormalization, batchnormalization)                                                                \
-  X(Relu, relu)                                                                                            \
-  X(LeakyRelu, leakyrelu)                                                                                  \
-  X(Clip, clip)                                                                                            \
-  X(Sigmoid, sigmoid)                                                                                      \
-  X(HardSigmoid, hardsigmoid)                                                                              \
-  X(HardSwish, hardswish)                                                                                  \
-  X(Tanh, tanh)                                                                                            \
-  X(Add, add)                                                                                              \
-  X(Sub, sub)                                                                                              \
-  X(Mul, mul)                                                                                              \
-  X(Div, div)                                                                                              \
-  X(Gemm, gemm)                                                                                            \
-  X(MatMul, matmul)                                                                                        \
-  X(Softmax, softmax)                                                                                      \
-  X(ReduceMean, reducemean)                                                                                \
-  X(Flatten, flatten)                                                                                      \
-  X(Reshape, reshape)                                                                                      \
-  X(Transpose, transpose)                                                                                  \
-  X(Concat, concat)                                                                                        \
-  X(Split, split)                                                                                          \
-  X(Squeeze, squeeze)                                                                                      \
-  X(Unsqueeze, unsqueeze)                                                                                  \
-  X(Shape, shape)                                                                                          \
-  X(Gather, gather)                                                                                        \
-  X(Slice, slice)                                                                                          \
-  X(Cast, cast)                                                                                            \
-  X(Constant, constant)                                                                                    \
-  X(ConstantOfShape, constantofshape)                                                                      \
-  X(Pad, pad)                                                                                              \
-  X(Dropout, dropout)                                                                                      \
+#define ADX_OP_LIST(X)                                                                                       \
+  X(Conv, conv)                                                                                              \
+  X(MaxPool, maxpool)                                                                                        \
+  X(AveragePool, averagepool)                                                                                \
+  X(GlobalAveragePool, globalaveragepool)                                                                    \
+  X(GlobalMaxPool, globalmaxpool)                                                                            \
+  X(BatchNormalization, batchnormalization)                                                                  \
+  X(Relu, relu)                                                                                              \
+  X(LeakyRelu, leakyrelu)                                                                                    \
+  X(Clip, clip)                                                                                              \
+  X(Sigmoid, sigmoid)                                                                                        \
+  X(HardSigmoid, hardsigmoid)                                                                                \
+  X(HardSwish, hardswish)                                                                                    \
+  X(Tanh, tanh)                                                                                              \
+  X(Add, add)                                                                                                \
+  X(Sub, sub)                                                                                                \
+  X(Mul, mul)                                                                                                \
+  X(Div, div)                                                                                                \
+  X(Gemm, gemm)                                                                                              \
+  X(MatMul, matmul)                                                                                          \
+  X(Softmax, softmax)                                                                                        \
+  X(ReduceMean, reducemean)                                                                                  \
+  X(Flatten, flatten)                                                                                        \
+  X(Reshape, reshape)                                                                                        \
+  X(Transpose, transpose)                                                                                    \
+  X(Concat, concat)                                                                                          \
+  X(Split, split)                                                                                            \
+  X(Squeeze, squeeze)                                                                                        \
+  X(Unsqueeze, unsqueeze)                                                                                    \
+  X(Shape, shape)                                                                                            \
+  X(Gather, gather)                                                                                          \
+  X(Slice, slice)                                                                                            \
+  X(Cast, cast)                                                                                              \
+  X(Constant, constant)                                                                                      \
+  X(ConstantOfShape, constantofshape)                                                                        \
+  X(Pad, pad)                                                                                                \
+  X(Dropout, dropout)                                                                                        \
   X(Identity, identity)
 
 #define ADX_OP_DECLARE(onnx, sym) extern const adx_op adx_op_##sym __attribute__((weak));

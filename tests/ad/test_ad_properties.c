@@ -61,7 +61,8 @@ static adx_graph *tiny_model(void) {
   return g;
 }
 
-static float tiny_run(adx_graph *g, const float *img, const uint8_t *mask, const char *rule, const char *pool) {
+static float tiny_run(adx_graph *g, const float *img, const uint8_t *mask, const char *rule,
+                      const char *pool) {
   adx_engine *e;
   adx_ad_opts o;
   adx_ad_opts_default(&o);
@@ -157,7 +158,8 @@ static void rect_mask(adx_rng *r, uint8_t *m) {
     for (int x = 0; x < 28; x++) m[y * 28 + x] = y >= y0 && y < y0 + h && x >= x0 && x < x0 + w;
 }
 
-static const char *const fixture_models[] = {"fashion_resnet.onnx", "fashion_resnet_bn.onnx", "fashion_vgg.onnx"};
+static const char *const fixture_models[] = {"fashion_resnet.onnx", "fashion_resnet_bn.onnx",
+                                             "fashion_vgg.onnx"};
 static const char *const rules[] = {"strict", "ratio:0.5", "ratio:0.25", "loose"};
 static const char *const pools[] = {"all", "active"};
 

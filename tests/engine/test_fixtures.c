@@ -106,8 +106,8 @@ static void test_accuracy_vgg(void **state) { accuracy(models[2]); }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_parity_resnet),   cmocka_unit_test(test_parity_resnet_bn),
-      cmocka_unit_test(test_parity_vgg),      cmocka_unit_test(test_accuracy_resnet),
+      cmocka_unit_test(test_parity_resnet), cmocka_unit_test(test_parity_resnet_bn),
+      cmocka_unit_test(test_parity_vgg),    cmocka_unit_test(test_accuracy_resnet),
       cmocka_unit_test(test_accuracy_vgg),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
