@@ -302,7 +302,7 @@ static char *read_text(const char *path) {
 
 /* The effective configuration as text: what the file said plus the command line, so a resume can check
  * that nothing that changes results has changed. */
-static char *effective_config(const run *r, int argc, char **argv, const char *cfg_path) {
+static char *effective_config(int argc, char **argv, const char *cfg_path) {
   size_t cap = 1 << 16, n = 0;
   char *t = malloc(cap);
   if (!t) return NULL;
@@ -332,7 +332,6 @@ static char *effective_config(const run *r, int argc, char **argv, const char *c
     n += (size_t)snprintf(t + n, cap - n, " %s", argv[i]);
   }
   if (n < cap) snprintf(t + n, cap - n, "\n");
-  (void)r;
   return t;
 }
 
@@ -361,9 +360,8 @@ static adx_status load_backgrounds(run *r, adx_error *err) {
 /* Everything for one image, in every mode. */
 typedef struct image_work {
   float *raw, *resp; /* [CHW], [nmodes][HW] */
-  uint8_t *expl, *ones;
+  uint8_t *expl;
   int32_t *order;
-  float *probs;
   adx_metrics met[32];
   const float *resp_ptr[32];
   const uint8_t *expl_ptr[32];
@@ -432,13 +430,11 @@ static adx_status explain_one(run *r, image_work *w, int64_t slot, adx_image_res
   return s;
 }
 
-/* Rank 0 prints; every rank exits with the same status. */
-static int finish_status(run *r, adx_status s, adx_error *err) {
+/* Every rank exits with the worst status of any rank. */
+static int finish_status(adx_status s) {
   int code = adx_exit_code(s), worst;
   MPI_Allreduce(&code, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
   return worst;
-  (void)r;
-  (void)err;
 }
 
 static adx_status audit(run *r, adx_error *err) {
@@ -528,12 +524,8 @@ static adx_status audit(run *r, adx_error *err) {
   w.raw = malloc(sizeof(float) * chw);
   w.resp = malloc(sizeof(float) * hw * (size_t)r->nmodes);
   w.expl = malloc(hw * (size_t)r->nmodes);
-  w.ones = malloc(hw);
   w.order = malloc(sizeof(int32_t) * hw);
-  w.probs = malloc(sizeof(float) * (size_t)r->nclasses);
-  if (!w.raw || !w.resp || !w.expl || !w.ones || !w.order || !w.probs)
-    s = adx_fail(err, ADX_ERR_NOMEM, "out of memory");
-  if (w.ones) memset(w.ones, 1, hw);
+  if (!w.raw || !w.resp || !w.expl || !w.order) s = adx_fail(err, ADX_ERR_NOMEM, "out of memory");
   adx_dist *dist = NULL;
   if (!s) s = adx_dist_create(MPI_COMM_WORLD, ntodo, r->chunk, r->sched, &dist, err);
   adx_progress prog;
@@ -574,9 +566,7 @@ static adx_status audit(run *r, adx_error *err) {
   free(w.raw);
   free(w.resp);
   free(w.expl);
-  free(w.ones);
   free(w.order);
-  free(w.probs);
   adx_free(todo);
   s = adx_results_finish(r->res, err);
   r->res = NULL;
@@ -626,12 +616,12 @@ int adx_cmd_explain(int argc, char **argv) {
   if (!s && a.npos) s = adx_fail(&err, ADX_ERR_ARG, "unexpected argument '%s' (see --help)", a.pos[0]);
   if (!s) s = parse_modes(&r, &err);
   if (!s) {
-    r.config_text = effective_config(&r, argc, argv, cfg_path);
+    r.config_text = effective_config(argc, argv, cfg_path);
     if (r.threads > 0) adx_threads_set(r.threads);
   }
   if (!s) s = audit(&r, &err);
   if (s && (r.rank == 0 || s >= ADX_ERR_RUNTIME)) adx_cli_report("explain", &err);
-  int rc = finish_status(&r, s, &err);
+  int rc = finish_status(s);
   adx_results_close(r.res);
   adx_engine_free(r.e);
   adx_graph_free(r.g);

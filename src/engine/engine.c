@@ -156,7 +156,6 @@ static adx_status ensure_scratch(adx_engine *e, adx_error *err) {
     size_t s = n->op->scratch(g, n, e->threads);
     if (s > need) need = s;
   }
-  need += adx_engine_extra_scratch(e);
   if (need <= e->scratch_bytes && e->scratch) return ADX_OK;
   adx_free(e->scratch);
   e->scratch = adx_alloc(need);

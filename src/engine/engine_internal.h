@@ -50,7 +50,5 @@ adx_status adx_engine_prepare_batch(adx_engine *e, int64_t batch, adx_error *err
 adx_status adx_engine_bind_input(adx_engine *e, int k, const adx_tensor *in, adx_error *err);
 adx_status adx_engine_run_node(adx_engine *e, int idx, adx_error *err);
 void adx_engine_masks_free(adx_engine *e);
-/* Extra scratch bytes the masked runner needs beyond the largest operator's. */
-size_t adx_engine_extra_scratch(const adx_engine *e);
 
 #endif

@@ -16,11 +16,6 @@
 #include "adx/ad.h"
 #include "engine_internal.h"
 
-size_t adx_engine_extra_scratch(const adx_engine *e) {
-  (void)e;
-  return 0;
-}
-
 void adx_engine_masks_free(adx_engine *e) {
   if (!e->vm) return;
   for (int i = 0; i < e->g->nvalues; i++) {
