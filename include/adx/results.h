@@ -64,7 +64,9 @@ typedef struct adx_results_meta {
   int64_t n;
   int h, w, nclasses;
   float rob_k[ADX_ROB_K];
-  int ad_mode; /* index of the AD reference mode ("ad" or "ad:..."; the first one), -1 if none */
+  int ad_mode;          /* index of the AD reference mode ("ad" or "ad:..."; the first one), -1 if none */
+  double wall_seconds;  /* wall time of the session that last ran finish; NaN if none did (or older file) */
+  char finished_at[21]; /* UTC time of that finish, "YYYY-MM-DDTHH:MM:SSZ"; "" if none */
 } adx_results_meta;
 
 /* Create PATH for a new run (collective over comm). An existing PATH is refused unless force:
@@ -93,7 +95,8 @@ adx_status adx_results_write_image(adx_results *r, const adx_image_result *img, 
  * order also holds across a machine crash (not only a process kill). Off by default. */
 adx_status adx_results_set_durable(adx_results *r, int on, adx_error *err);
 
-/* Collective: compute the summary over the images whose done flag is set, write /summary, set
+/* Collective: compute the summary over the images whose done flag is set, write /summary, record
+ * wall_seconds (rank 0's time since this handle's create/open_resume began) and finished_at, set
  * finished = 1 if every image is done (else leave it 0), and close the file. Only adx_results_close may
  * follow. */
 adx_status adx_results_finish(adx_results *r, adx_error *err);

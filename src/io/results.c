@@ -136,6 +136,7 @@ adx_status adx_results_create(const char *path, const adx_run_info *run, MPI_Com
   rs_quiet q;
   adx_rs_quiet_begin(&q);
   *out = NULL;
+  double t0 = adx_now();
   adx_status s = adx_rs_check_run(path, run, err);
   if (!s && comm_rank(comm) == 0) {
     struct stat st;
@@ -144,6 +145,7 @@ adx_status adx_results_create(const char *path, const adx_run_info *run, MPI_Com
   }
   s = agree(comm, s, err);
   if (!s) s = open_write(path, comm, out, err);
+  if (!s) (*out)->t_start = t0;
   adx_rs_quiet_end(&q);
   return s;
 }
@@ -155,6 +157,7 @@ adx_status adx_results_open_resume(const char *path, const adx_run_info *run, MP
   *out = NULL;
   *todo = NULL;
   *ntodo = 0;
+  double t0 = adx_now();
   adx_status s = adx_rs_check_run(path, run, err);
   uint8_t *done = s ? NULL : adx_calloc((size_t)run->n);
   if (!s && !done) s = adx_fail(err, ADX_ERR_NOMEM, "%s: out of memory", path);
@@ -193,6 +196,7 @@ adx_status adx_results_open_resume(const char *path, const adx_run_info *run, MP
         if (!done[i]) t[j++] = i;
       *todo = t;
       *ntodo = n;
+      (*out)->t_start = t0;
     }
   }
   adx_free(done);

@@ -96,6 +96,8 @@ adx_results *adx_rs_handle_new(const char *path) {
   r->size = 1;
   r->d_index = r->d_label = r->d_pred = r->d_conf = r->d_flags = r->d_done = H5I_INVALID_HID;
   r->durable_fd = -1;
+  r->t_start = adx_now();
+  r->meta.wall_seconds = NAN;
   r->meta.ad_mode = -1;
   return r;
 }
@@ -479,7 +481,16 @@ static adx_status root_attrs(build_ctx *b, hid_t f, const adx_run_info *run, adx
       (s = attr_put(f, "width", H5T_STD_I32LE, H5T_NATIVE_INT32, 0, NULL, &w, sp, err)) ||
       (s = attr_put(f, "nclasses", H5T_STD_I32LE, H5T_NATIVE_INT32, 0, NULL, &c, sp, err)))
     return s;
-  return ADX_OK;
+  /* written by finish: exist now at their final size, so that finish only overwrites values in place */
+  double wall = NAN;
+  char at[ADX_RS_TIME_LEN] = {0};
+  hid_t ft = H5Tcopy(H5T_C_S1);
+  H5Tset_size(ft, ADX_RS_TIME_LEN);
+  H5Tset_strpad(ft, H5T_STR_NULLPAD);
+  if (!(s = attr_put(f, "wall_seconds", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 0, NULL, &wall, sp, err)))
+    s = attr_put(f, "finished_at", ft, ft, 0, NULL, at, sp, err);
+  H5Tclose(ft);
+  return s;
 }
 
 static adx_status images_group(build_ctx *b, hid_t f, const adx_run_info *run, adx_error *err) {
@@ -658,6 +669,23 @@ adx_status adx_rs_load_meta(adx_results *r, adx_error *err) {
       (s = adx_rs_attr_read(f, "nclasses", H5T_NATIVE_INT32, &c, p, err)))
     return s;
   m->ranks = ranks, m->threads_per_rank = threads, m->finished = fin, m->h = h, m->w = w, m->nclasses = c;
+  /* optional (files made before adx 0.1.0 recorded the wall time lack them): NaN and "" when absent */
+  m->wall_seconds = NAN;
+  if (H5Aexists(f, "wall_seconds") > 0 &&
+      (s = adx_rs_attr_read(f, "wall_seconds", H5T_NATIVE_DOUBLE, &m->wall_seconds, p, err)))
+    return s;
+  if (H5Aexists(f, "finished_at") > 0) {
+    char at[ADX_RS_TIME_LEN + 1] = {0};
+    hid_t mt = H5Tcopy(H5T_C_S1);
+    H5Tset_size(mt, ADX_RS_TIME_LEN + 1);
+    H5Tset_strpad(mt, H5T_STR_NULLTERM);
+    hid_t a = H5Aopen(f, "finished_at", H5P_DEFAULT);
+    if (a < 0 || H5Aread(a, mt, at) < 0) s = adx_rs_h5fail(err, p, "reading attribute 'finished_at'");
+    if (a >= 0) H5Aclose(a);
+    H5Tclose(mt);
+    if (s) return s;
+    memcpy(m->finished_at, at, sizeof m->finished_at);
+  }
   if (m->nmodes < 1 || m->n < 1 || h < 1 || w < 1 || c < 1) return not_ours(p, "empty run attributes", err);
   m->ad_mode = find_ad_mode(m->nmodes, (const char *const *)m->modes);
   r->group = calloc((size_t)m->nmodes, sizeof *r->group);

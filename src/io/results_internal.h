@@ -7,7 +7,8 @@
 
 #include "adx/results.h"
 
-#define RS_NFLOAT 8 /* float32 per-image metrics: size .. seconds; queries is metric RS_NFLOAT */
+#define ADX_RS_TIME_LEN 20 /* "YYYY-MM-DDTHH:MM:SSZ": the fixed-length root attribute finished_at */
+#define RS_NFLOAT 8        /* float32 per-image metrics: size .. seconds; queries is metric RS_NFLOAT */
 
 typedef struct rs_mode_ds {
   hid_t resp, expl, scal[RS_NFLOAT], queries, rob_k;
@@ -25,6 +26,7 @@ struct adx_results {
   hid_t d_index, d_label, d_pred, d_conf, d_flags, d_done;
   rs_mode_ds *m;  /* [nmodes] */
   int durable_fd; /* -1 unless durable */
+  double t_start; /* adx_now() when create/open_resume began (wall_seconds is measured from it) */
   char metric_names[ADX_RESULTS_NMETRICS][32];
 };
 

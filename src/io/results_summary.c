@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "results_internal.h"
 
@@ -131,6 +132,23 @@ adx_status adx_rs_write_summary(adx_results *r, adx_error *err) {
       snprintf(gpath, sizeof gpath, "/summary/ad_vs_%s/%s", r->group[mi], rob[j]);
       s = put_ad_vs(r, gpath, &v, err);
     }
+  }
+  /* the wall time of this session (absent from files made before it was recorded: left alone) */
+  if (!s && H5Aexists(r->file, "wall_seconds") > 0) {
+    double wall = adx_now() - r->t_start;
+    s = adx_rs_attr_write(r->file, "wall_seconds", H5T_NATIVE_DOUBLE, &wall, r->path, err);
+  }
+  if (!s && H5Aexists(r->file, "finished_at") > 0) {
+    char at[ADX_RS_TIME_LEN + 1] = {0};
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    hid_t ft = H5Tcopy(H5T_C_S1);
+    H5Tset_size(ft, ADX_RS_TIME_LEN);
+    H5Tset_strpad(ft, H5T_STR_NULLPAD);
+    s = adx_rs_attr_write(r->file, "finished_at", ft, at, r->path, err);
+    H5Tclose(ft);
   }
   /* the summary reaches the file before finished says it is there */
   if (!s && H5Fflush(r->file, H5F_SCOPE_GLOBAL) < 0) s = adx_rs_h5fail(err, r->path, "flushing the summary");

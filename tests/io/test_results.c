@@ -240,11 +240,17 @@ typedef struct attr_ctx {
   int count;
 } attr_ctx;
 
+/* Root attributes that legitimately differ between two runs of the same audit. */
+static int root_varies(const char *name) {
+  return !strcmp(name, "created") || !strcmp(name, "ranks") || !strcmp(name, "wall_seconds") ||
+         !strcmp(name, "finished_at");
+}
+
 static herr_t attr_cb(hid_t loc, const char *name, const H5A_info_t *info, void *data) {
   (void)info;
   attr_ctx *c = data;
   int root = !strcmp(c->where, ".");
-  if (root && (!strcmp(name, "created") || !strcmp(name, "ranks"))) return 0;
+  if (root && root_varies(name)) return 0;
   c->count++;
   if (H5Aexists(c->other, name) <= 0) {
     snprintf(c->diff, c->len, "%s: attribute %s missing in the other file", c->where, name);
@@ -259,7 +265,7 @@ static herr_t attr_cb(hid_t loc, const char *name, const H5A_info_t *info, void 
 static herr_t count_cb(hid_t loc, const char *name, const H5A_info_t *info, void *data) {
   (void)loc, (void)info;
   const char *where = ((attr_ctx *)data)->where;
-  if (!strcmp(where, ".") && (!strcmp(name, "created") || !strcmp(name, "ranks"))) return 0;
+  if (!strcmp(where, ".") && root_varies(name)) return 0;
   ((attr_ctx *)data)->count++;
   return 0;
 }
@@ -307,7 +313,8 @@ static herr_t count_obj_cb(hid_t obj, const char *name, const H5O_info_t *info, 
   return 0;
 }
 
-/* "" when the files are equal (every object, attribute and dataset; root 'created'/'ranks' excepted). */
+/* "" when the files are equal (every object, attribute and dataset; the root attributes of root_varies
+ * excepted). */
 static void compare_files(const char *pa, const char *pb, char *diff, size_t len) {
   hid_t fa = H5Fopen(pa, H5F_ACC_RDONLY, H5P_DEFAULT), fb = H5Fopen(pb, H5F_ACC_RDONLY, H5P_DEFAULT);
   assert_true(fa >= 0 && fb >= 0);
@@ -423,6 +430,7 @@ static void test_roundtrip(void **state) {
   const int64_t N = 12;
   adx_run_info run = make_run(N, 6, 5, 3);
   adx_results *r = NULL;
+  double t_test = adx_now();
   TU_OK(adx_results_create(p, &run, g_world, 0, &r, err));
   int64_t mine[12];
   int nm = 0;
@@ -455,6 +463,9 @@ static void test_roundtrip(void **state) {
         break;
       }
     assert_int_equal(adx_results_get_meta(rd)->finished, 0);
+    /* no finish yet: no wall time */
+    assert_true(isnan(adx_results_get_meta(rd)->wall_seconds));
+    assert_string_equal(adx_results_get_meta(rd)->finished_at, "");
     adx_results_close(rd);
   }
   barrier();
@@ -486,6 +497,11 @@ static void test_roundtrip(void **state) {
   assert_int_equal(m->ad_mode, 0);
   assert_true(m->rob_k[0] == 5 && m->rob_k[1] == 10 && m->rob_k[2] == 20 && m->rob_k[3] == 40);
   assert_int_equal(strlen(m->created), 20); /* 2024-01-01T00:00:00Z */
+  /* finish recorded this session's wall time: positive, and not longer than this test has run */
+  assert_true(m->wall_seconds > 0 && m->wall_seconds < adx_now() - t_test + 1e-3);
+  assert_int_equal(strlen(m->finished_at), 20);
+  assert_true(m->finished_at[4] == '-' && m->finished_at[10] == 'T' && m->finished_at[19] == 'Z');
+  assert_true(strcmp(m->finished_at, m->created) >= 0);
   assert_int_equal(adx_results_mode_index(rd, "fill:a/b"), 2);
   assert_int_equal(adx_results_mode_index(rd, "fill:mean"), -1);
   assert_string_equal(adx_results_metric_name(rd, 8), "queries");
@@ -521,7 +537,7 @@ static void test_layout(void **state) {
   static const char *const root_attrs[] = {
       "adx_version", "created", "model_path", "model_sha256", "data_path",        "config",
       "explainer",   "modes",   "seed",       "ranks",        "threads_per_rank", "finished",
-      "n",           "height",  "width",      "nclasses"};
+      "n",           "height",  "width",      "nclasses",     "wall_seconds",     "finished_at"};
   for (size_t i = 0; i < sizeof root_attrs / sizeof *root_attrs; i++)
     assert_true(H5Aexists(f, root_attrs[i]) > 0);
   /* mode group names: '/' escaped as %2F, ':' kept; the real name in attribute "mode" */
