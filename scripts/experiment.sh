@@ -8,6 +8,7 @@
 # Environment: NP (MPI ranks, default 2), MODES (comma list, default below; the candidate default AD
 # variant first, because adx's /summary/ad_vs_<fill> compares the FIRST ad mode), DATA, PREPROC (default
 # Fashion-MNIST's: --scale 1/255 --mean 0.2860 --std 0.3530), SEED (default 1),
+# ADX (the adx binary, default bin/adx; use a copy for long runs while you rebuild),
 # CONFIDENCE (extraction confidence, default: adx's default 0), OUT (default build/exp), EXTRA (more
 # `adx explain` options).
 #
@@ -34,7 +35,8 @@ if [ -n "${CONFIDENCE:-}" ]; then
     EXTRA="$EXTRA --confidence $CONFIDENCE"
 fi
 
-[ -x bin/adx ] || make bin/adx
+ADX=${ADX:-bin/adx}
+[ -x "$ADX" ] || make bin/adx
 mkdir -p "$OUT"
 
 files=""
@@ -51,7 +53,7 @@ for model in "$@"; do
     OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive \
         OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
         mpirun --oversubscribe --bind-to none -np "$NP" \
-        bin/adx explain --model "$model" --data "$DATA" \
+        "$ADX" explain --model "$model" --data "$DATA" \
         $PREPROC \
         --limit "$N" --batch 256 --seed "$SEED" --progress lines \
         --modes "$MODES" $EXTRA --resume -o "$h5"
