@@ -130,6 +130,13 @@ typedef struct adx_image_record {
 adx_status adx_results_read_image(adx_results *r, int64_t slot, adx_image_record *rec, adx_error *err);
 void adx_image_record_free(adx_image_record *rec);
 
+/* The /images columns for all N images; any pointer may be NULL (that column is not read). */
+adx_status adx_results_read_images_columns(adx_results *r, int64_t *index, int32_t *label, int32_t *pred,
+                                           double *conf, adx_error *err);
+/* Explanation masks of a mode, rows first .. first+count-1 ([count][H][W], 1 = in the explanation). */
+adx_status adx_results_read_explanations(adx_results *r, int mode, int64_t first, int64_t count, uint8_t *out,
+                                         adx_error *err);
+
 /* Metric column of a mode for all N images (as double). metric: a name of adx_results_metric_name. */
 adx_status adx_results_read_column(adx_results *r, int mode, const char *metric, double *out, adx_error *err);
 

@@ -16,6 +16,8 @@ static const command commands[] = {
     {"explain", adx_cmd_explain,
      "explain --model M.onnx --data PATH -o RESULTS.h5  audit a dataset (also under mpirun/srun)"},
     {"summary", adx_cmd_summary, "summary RESULTS.h5               the headline table of a results file"},
+    {"report", adx_cmd_report, "report RESULTS.h5 -o DIR         HTML report: tables, plots, galleries"},
+    {"show", adx_cmd_show, "show RESULTS.h5 --image I -o x.png  one image's panel in every mode"},
     {"bench", adx_cmd_bench, "bench --model M.onnx [--batch B] throughput with a same-run SGEMM reference"},
 };
 

@@ -139,6 +139,38 @@ out:
   return s;
 }
 
+adx_status adx_results_read_images_columns(adx_results *r, int64_t *index, int32_t *label, int32_t *pred,
+                                           double *conf, adx_error *err) {
+  adx_status s = check_open(r, err);
+  if (s) return s;
+  rs_quiet q;
+  adx_rs_quiet_begin(&q);
+  int64_t n = r->meta.n;
+  if (index) s = adx_rs_rows(r, r->d_index, 0, H5T_NATIVE_INT64, 0, n, 1, index, "/images/index", err);
+  if (!s && label) s = adx_rs_rows(r, r->d_label, 0, H5T_NATIVE_INT32, 0, n, 1, label, "/images/label", err);
+  if (!s && pred) s = adx_rs_rows(r, r->d_pred, 0, H5T_NATIVE_INT32, 0, n, 1, pred, "/images/pred", err);
+  if (!s && conf) s = adx_rs_rows(r, r->d_conf, 0, H5T_NATIVE_DOUBLE, 0, n, 1, conf, "/images/conf", err);
+  adx_rs_quiet_end(&q);
+  return s;
+}
+
+adx_status adx_results_read_explanations(adx_results *r, int mode, int64_t first, int64_t count, uint8_t *out,
+                                         adx_error *err) {
+  adx_status s = check_open(r, err);
+  if (!s) s = check_mode(r, mode, err);
+  if (s) return s;
+  if (first < 0 || count < 0 || first + count > r->meta.n)
+    return adx_fail(err, ADX_ERR_ARG, "%s: image rows %lld..%lld outside 0..%lld", r->path, (long long)first,
+                    (long long)(first + count - 1), (long long)r->meta.n - 1);
+  if (count == 0) return ADX_OK;
+  rs_quiet q;
+  adx_rs_quiet_begin(&q);
+  s = adx_rs_rows(r, r->m[mode].expl, 0, H5T_NATIVE_UINT8, first, count, (int64_t)r->meta.h * r->meta.w, out,
+                  "explanation", err);
+  adx_rs_quiet_end(&q);
+  return s;
+}
+
 adx_status adx_results_read_column(adx_results *r, int mode, const char *metric, double *out,
                                    adx_error *err) {
   adx_status s = check_open(r, err);

@@ -1,0 +1,112 @@
+/* adx report: what people read after an audit. The statistics of a results file over the images done so
+ * far (shared by `adx summary` and `adx report`), the HTML report (a static page with inline SVG plots and
+ * PNG pictures), one image's panel (`adx show`) and the colour map of the heatmaps. What the page shows
+ * and how its galleries are chosen: docs/report.md. */
+#ifndef ADX_REPORT_H
+#define ADX_REPORT_H
+
+#include <stdio.h>
+
+#include "adx/core.h"
+#include "adx/results.h"
+
+/* ------------------------------------------------------------------ colour map */
+
+/* matplotlib's viridis, 256 8-bit sRGB colours (src/report/colormap.c, made by scripts/make_colormap.py). */
+extern const uint8_t adx_viridis_table[256][3];
+/* Colour of t in [0, 1] (clamped; NaN -> 0): entry round(255 t) of the table. */
+void adx_viridis(double t, uint8_t rgb[3]);
+
+/* ------------------------------------------------------------------ statistics over the images done */
+
+/* Per-mode statistics, in this order: the 7 headline columns, then the cost, then robustness@k. */
+enum {
+  ADX_REPORT_ROB_COLOUR,
+  ADX_REPORT_ROB_CONTEXT,
+  ADX_REPORT_SIZE,
+  ADX_REPORT_CONFIDENCE,
+  ADX_REPORT_DROP_OFF,
+  ADX_REPORT_INS_AUC,
+  ADX_REPORT_DEL_AUC,
+  ADX_REPORT_NHEAD, /* = 7 headline columns */
+  ADX_REPORT_QUERIES = ADX_REPORT_NHEAD,
+  ADX_REPORT_SECONDS,
+  ADX_REPORT_ROB_K0, /* .. ADX_REPORT_ROB_K0 + ADX_ROB_K - 1 */
+  ADX_REPORT_NSTAT = ADX_REPORT_ROB_K0 + ADX_ROB_K
+};
+/* Metric name in the results file of statistic i < ADX_REPORT_ROB_K0 ("robustness_colour", ...). */
+extern const char *const adx_report_stat_metric[ADX_REPORT_ROB_K0];
+/* Column heading of statistic i < ADX_REPORT_ROB_K0 ("rob. colour", ...), shared by terminal and HTML. */
+extern const char *const adx_report_stat_label[ADX_REPORT_ROB_K0];
+
+typedef struct adx_report_stats {
+  int nmodes, ad_mode; /* ad_mode: as adx_results_meta (-1 if the run has no AD mode) */
+  int64_t n, ndone;
+  int finished;
+  adx_summary (*stat)[ADX_REPORT_NSTAT]; /* [nmodes]: adx_summarize of the done images' values */
+  /* [nmodes][2]: AD over the mode on robustness colour [0] and context [1], adx_results_rel_improvement
+   * over the images done (pairs with a NaN skipped); n = 0 and NaN for the AD modes ("ad", "ad:...") */
+  adx_ad_vs (*ad_vs)[2];
+  int *is_fill; /* [nmodes]: 1 unless the mode is "ad" or "ad:..." */
+} adx_report_stats;
+
+/* Every statistic from the per-image datasets and /images/done (never from /summary, which a killed run
+ * lacks), so the numbers hold for finished, running and killed runs alike. */
+adx_status adx_report_stats_compute(adx_results *r, adx_report_stats *st, adx_error *err);
+void adx_report_stats_free(adx_report_stats *st);
+
+/* Shared cell formats: "0.116 ±0.063" (mean ± 95% CI half-width, 3 decimals; "0.116 (n=1)" without a CI;
+ * "-" for no value) and "+25.0% ±102.7" (relative improvement in percent, 1 decimal). */
+const char *adx_report_fmt_mean(const adx_summary *s, char *buf, size_t len);
+/* The same with another number of decimals (the cost table: queries with 1). */
+const char *adx_report_fmt_mean_d(const adx_summary *s, int decimals, char *buf, size_t len);
+const char *adx_report_fmt_improvement(const adx_ad_vs *v, char *buf, size_t len);
+
+/* The headline table of `adx summary`: the run line, one row per mode with the 7 headline columns and
+ * AD's improvement on each robustness, then the cost (queries, seconds per image). Unfinished runs say
+ * so ("unfinished: X of N images done"). */
+adx_status adx_report_print_summary(FILE *f, const char *path, adx_error *err);
+
+/* ------------------------------------------------------------------ the HTML report */
+
+typedef struct adx_report_options {
+  int gallery;   /* images per gallery (default 8) */
+  int have_seed; /* 0: the sample gallery is drawn with the run's seed */
+  uint64_t seed;
+} adx_report_options;
+void adx_report_options_default(adx_report_options *o);
+
+/* Write DIR/index.html and its pictures (DIR/img/...) for the results file PATH. DIR is created if
+ * missing (with its parents). The original images are re-read from the run's data (data_path and the
+ * geometry settings of the config attribute); if that fails, the page says why and shows the maps
+ * alone. Errors: PATH missing, not HDF5 or not an adx results file -> ADX_ERR_IO / ADX_ERR_FORMAT naming
+ * it; DIR not creatable or not writable -> ADX_ERR_IO naming it. */
+adx_status adx_report_write(const char *path, const char *dir, const adx_report_options *o, adx_error *err);
+
+/* One image's panel as a PNG: a row per mode (all modes, or only `mode` if not NULL) of image |
+ * responsibility heatmap | explanation overlay, and a colour bar. image: row of the results file
+ * (0..N-1; must be done). ADX_ERR_ARG names a bad image or an unknown mode. legend (may be NULL) gets
+ * a one-line description of the rows and columns. */
+adx_status adx_report_show(const char *path, int64_t image, const char *mode, const char *png, char *legend,
+                           size_t legend_len, adx_error *err);
+
+/* ------------------------------------------------------------------ pictures (used by both, and tests) */
+
+/* mkdir -p: every missing component of dir is created (mode 0777 & ~umask). ADX_ERR_IO naming dir. */
+adx_status adx_report_mkdirs(const char *dir, adx_error *err);
+
+/* Display scale of an H x W picture: the nearest-neighbour upscale factor that brings the longer side to
+ * at least 112 pixels (1 for images already that large). */
+int adx_report_scale(int h, int w);
+
+/* RGB (interleaved, (h*s) x (w*s) x 3) renderings of one map of h x w pixels upscaled s times, nearest
+ * neighbour:
+ *  heatmap:  viridis of (v - min) / (max - min) over the map (NaN -> min; a constant map -> viridis(0));
+ *  overlay:  the image (rgb h x w x 3, or NULL: mid grey) where expl is nonzero, dimmed towards dark blue
+ *            elsewhere, with the outline of the explanation in yellow (inside pixels next to outside);
+ *  image:    the image itself. */
+void adx_report_render_heatmap(const float *map, int h, int w, int s, uint8_t *out);
+void adx_report_render_overlay(const uint8_t *rgb, const uint8_t *expl, int h, int w, int s, uint8_t *out);
+void adx_report_render_image(const uint8_t *rgb, int h, int w, int s, uint8_t *out);
+
+#endif
