@@ -202,7 +202,7 @@ void rp_plot_histograms(FILE *f, const rp_data *d) {
   static const int cols[NCOL] = {ADX_REPORT_SIZE, ADX_REPORT_ROB_COLOUR, ADX_REPORT_ROB_CONTEXT};
   static const char *const names[NCOL] = {"size (fraction of the image)", "robustness (colour)",
                                           "robustness (context)"};
-  int nm = d->m->nmodes, labw = 120, cw = 230, gap = 30, ch = 70, rowh = ch + 34, top = 28;
+  int nm = d->m->nmodes, labw = 120, cw = 230, gap = 30, ch = 70, rowh = ch + 38, top = 44;
   int W = labw + NCOL * (cw + gap), H = top + nm * rowh + 8;
   /* x ranges: robustness 0..1; size 0..the largest size rounded up to a tenth (shared by every mode) */
   double hi[NCOL] = {0.1, 1, 1};
@@ -281,7 +281,7 @@ void rp_plot_histograms(FILE *f, const rp_data *d) {
               x0 + cw / 2.0, yb, x0 + cw / 2.0, yb + 3);
       text(f, x0 + cw / 2.0, yb + 13, "middle", 10, NULL, mid);
       text(f, x0 + cw, yb + 13, "end", 10, NULL, b2);
-      if (!isnan(mv)) text(f, x0 + cw, y0 + 8, "end", 10, "fill=\"#333333\"", m2);
+      if (!isnan(mv)) text(f, x0 + cw, y0 - 4, "end", 10, "fill=\"#333333\"", m2);
     }
   }
   fprintf(f, "</svg>\n");
