@@ -6,7 +6,7 @@ dir=${1:?usage: run-valgrind.sh DIR}
 export ADX_TEST_DATA=${ADX_TEST_DATA:-$(pwd)/tests/data}
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 ADX_VALGRIND=1
 pass=0; fail=0
-for layer in core model ops ad engine io explain metrics; do
+for layer in core model ops ad engine io explain metrics report; do
   [ -d "$dir/$layer" ] || continue
   for t in $(find "$dir/$layer" -type f -perm -u+x -name 'test_*' | sort); do
     log=$(mktemp)
