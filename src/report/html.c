@@ -241,7 +241,9 @@ static void run_facts(FILE *f, ctx *c) {
   char t[80];
   if (!isnan(m->wall_seconds)) {
     fmt_seconds(m->wall_seconds, t, sizeof t);
-    snprintf(buf, sizeof buf, "%s (the session that finished the file, at %s)", t,
+    snprintf(buf, sizeof buf, "%s (%s, at %s)", t,
+             m->finished ? "the session that finished the file"
+                         : "the last session that reached finish; the run is not complete",
              m->finished_at[0] ? m->finished_at : "?");
   } else {
     snprintf(buf, sizeof buf, "unknown (%s)",

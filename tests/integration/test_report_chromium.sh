@@ -170,6 +170,8 @@ with h5py.File(sys.argv[1], "r+") as f:
     d = f["images/done"]
     d[3:] = 0
     f.attrs.modify("finished", np.int32(0))
+    f.attrs.modify("wall_seconds", np.nan)  # as a killed run leaves them: no finish ran
+    f.attrs.modify("finished_at", np.bytes_(b""))
 EOF
 if "$ADX" report "$P" -o "$OUT/html/partial" >/dev/null 2>&1 &&
   grep -q "unfinished: 3 of 8 images done" "$OUT/html/partial/index.html"; then
@@ -184,6 +186,10 @@ if "$PY" scripts/check_report.py "$P" "$OUT/html/partial/index.html" "$OUT/summa
 else
   bad "unfinished file numbers: $(cat "$tmp/check.log")"
 fi
+grep -q 'wall time</th><td>unknown (the run has not finished)' "$OUT/html/partial/index.html" &&
+  ok "unfinished file: wall time unknown" || bad "unfinished file: wall time not 'unknown'"
+grep -q 'wall time</th><td>[0-9.]* s (the session that finished the file' "$HTML/index.html" &&
+  ok "finished file: wall time recorded" || bad "finished file: no wall time"
 grep -Eq 'img/r[3-7]_' "$OUT/html/partial/index.html" && bad "a gallery shows an image not done" ||
   ok "unfinished file: galleries hold only images done"
 v=$(browse "$OUT/html/partial/index.html")
