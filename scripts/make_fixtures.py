@@ -20,6 +20,34 @@ Outputs (all under tests/data/):
 
 The script is deterministic (fixed seeds, 2 threads). Each exported ONNX file is checked with
 onnx.checker and re-evaluated by a small numpy interpreter against the PyTorch logits.
+
+--textured makes only the second, textured dataset and its model (the files above are not touched):
+
+    /usr/bin/python3 scripts/make_fixtures.py --textured
+
+  Every Fashion-MNIST item (uint8, black background) is laid over a 28x28 grey crop of a photograph
+  shipped with python3-skimage (TEXTURE_PHOTOS, read from SKIMAGE_DATA with PIL, converted to grey
+  with PIL's "L" luma). Per image, with a numpy Generator seeded by TEX_SEED (train) or TEX_SEED + 1
+  (t10k), in this order:
+    1. a texture: one of the photos, at full size or halved (2x2 box average), uniformly (24 choices);
+    2. a position: a uniform random 28x28 crop of it, drawn again until the crop's standard deviation
+       is at least TEX_MIN_STD (0..255 units), so that every background has real contrast;
+    3. a left-right flip with probability 1/2, then an up-down flip with probability 1/2.
+  The composite is  out = a * item + (1 - a) * crop,  a = min(1, item / TEX_ALPHA_T)  per pixel
+  (float32, rounded half up to uint8): item pixels >= TEX_ALPHA_T are opaque, the faint edges and
+  the black background let the texture through. The same photos serve train and test (different
+  crops). No constant value looks like this background, unlike plain Fashion-MNIST's black.
+  Training uses one thread (TEX_THREADS) and the same seeded, deterministic set-up as above.
+
+  Outputs:
+    build/textured/textured-{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz   the whole composited
+        sets (not committed; --build DIR writes elsewhere)
+    tests/data/datasets/textured-t10k-{images-idx3,labels-idx1}-ubyte.gz      t10k items 0..999
+    tests/data/textured_resnet.onnx       FashionResNet trained on the 60000 textured train images
+    tests/data/textured_test32_images.npy uint8 (32,28,28), _input.npy float32 (32,1,28,28),
+        _labels.npy int64 (32,); textured_resnet_logits.npy float32 (32,10) PyTorch logits
+    fixtures.json "textured": recipe, preprocessing (mean/std of the textured train set in [0,1],
+        rounded to 4 decimals), accuracies (t10k items 0..999 and all 10000)
 """
 import argparse
 import gzip
@@ -58,7 +86,24 @@ MIN_ACC = 0.90
 TRAIN = {
     "resnet": dict(epochs=4, batch=128, max_lr=0.01, wd=1e-4),
     "vgg": dict(epochs=4, batch=128, max_lr=0.002, wd=1e-4),
+    "textured_resnet": dict(epochs=4, batch=128, max_lr=0.01, wd=1e-4),
 }
+
+# The textured dataset (--textured): see the module docstring for the compositing rule.
+SKIMAGE_DATA = "/usr/lib/python3/dist-packages/skimage/data"
+# Photographs and natural textures with enough local contrast at 28x28 (PNG only: no JPEG decoder
+# differences). Left out: moon, cell, clock_motion (too flat), hubble_deep_field, retina (mostly black).
+TEXTURE_PHOTOS = ["astronaut.png", "brick.png", "camera.png", "chelsea.png", "coffee.png", "coins.png",
+                  "grass.png", "gravel.png", "ihc.png", "motorcycle_left.png", "page.png", "text.png"]
+TEX_SEED = 20240907
+TEX_ALPHA_T = 64.0      # item pixels >= this are opaque
+TEX_MIN_STD = 20.0      # minimum standard deviation of a background crop, 0..255 units
+TEX_SUBSET = 1000       # t10k items committed under tests/data/datasets/
+TEX_MIN_ACC = 0.80
+# One training thread: on the shared 2-core machine (load 5-7) an epoch took 250-650 s with two
+# threads and 110 s with one.
+TEX_THREADS = 1
+TEX_BUILD = os.path.join(ROOT, "build", "textured")
 
 
 # ----------------------------------------------------------------------------- data
@@ -83,10 +128,10 @@ def load_split(split):
     return imgs, labels
 
 
-def preprocess(imgs_u8):
+def preprocess(imgs_u8, mean=MEAN, std=STD):
     """uint8 (N,28,28) -> float32 (N,1,28,28): pixel/255, then (x - mean)/std, in float32."""
     x = imgs_u8.astype(np.float32) * np.float32(SCALE)
-    x = (x - np.float32(MEAN)) / np.float32(STD)
+    x = (x - np.float32(mean)) / np.float32(std)
     return x[:, None, :, :].astype(np.float32)
 
 
@@ -148,7 +193,7 @@ class FashionVGG(nn.Module):
         return self.fc2(self.drop(F.relu(self.fc1(x))))
 
 
-MODELS = {"resnet": FashionResNet, "vgg": FashionVGG}
+MODELS = {"resnet": FashionResNet, "vgg": FashionVGG, "textured_resnet": FashionResNet}
 
 
 # ----------------------------------------------------------------------------- training
@@ -377,20 +422,210 @@ def read_png_gray8(path):
     return out
 
 
+# ----------------------------------------------------------------------------- textured dataset
+
+def _box2(g):
+    """Halve a grey image by 2x2 box averaging (an odd last row/column is dropped)."""
+    h, w = (g.shape[0] // 2) * 2, (g.shape[1] // 2) * 2
+    return g[:h, :w].reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3), dtype=np.float64).astype(np.float32)
+
+
+def load_textures():
+    """The texture sources: every photo of TEXTURE_PHOTOS in grey, at full size and halved."""
+    from PIL import Image  # only this mode needs PIL (python3-pil, a dependency of python3-skimage)
+    out = []
+    for name in TEXTURE_PHOTOS:
+        path = os.path.join(SKIMAGE_DATA, name)
+        if not os.path.exists(path):
+            raise SystemExit(f"{path}: missing (install python3-skimage: scripts/install-deps.sh --with-python)")
+        with Image.open(path) as im:
+            g = np.asarray(im.convert("L"), dtype=np.float32)
+        out += [g, _box2(g)]
+    return out
+
+
+def composite(items_u8, textures, seed):
+    """Lay each uint8 28x28 item over a random textured crop (rule: module docstring) -> uint8."""
+    rng = np.random.default_rng(seed)
+    n, h, w = items_u8.shape
+    bg = np.empty((n, h, w), dtype=np.float32)
+    for i in range(n):
+        t = textures[rng.integers(len(textures))]
+        while True:
+            y = rng.integers(0, t.shape[0] - h + 1)
+            x = rng.integers(0, t.shape[1] - w + 1)
+            crop = t[y:y + h, x:x + w]
+            if crop.std(dtype=np.float64) >= TEX_MIN_STD:
+                break
+        if rng.integers(2):
+            crop = crop[:, ::-1]
+        if rng.integers(2):
+            crop = crop[::-1, :]
+        bg[i] = crop
+    item = items_u8.astype(np.float32)
+    a = np.minimum(np.float32(1), item / np.float32(TEX_ALPHA_T))
+    out = a * item + (np.float32(1) - a) * bg
+    return np.floor(out + np.float32(0.5)).clip(0, 255).astype(np.uint8)
+
+
+def idx_bytes(arr):
+    """An unsigned-byte IDX file's bytes for a uint8 array."""
+    arr = np.ascontiguousarray(arr, dtype=np.uint8)
+    return struct.pack(">HBB", 0, 0x08, arr.ndim) + struct.pack(">" + "I" * arr.ndim, *arr.shape) + arr.tobytes()
+
+
+def write_idx_gz(path, arr):
+    """Gzipped IDX with a zero timestamp and no file name in the header: the same bytes on every run."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(gzip.compress(idx_bytes(arr), compresslevel=9, mtime=0))
+    assert np.array_equal(read_idx(path), arr)
+
+
+def main_textured(out, build):
+    name = "textured_resnet"
+    seed = TEX_SEED + 100
+    torch.set_num_threads(TEX_THREADS)
+    t_all = time.time()
+    tr_img, tr_lab = load_split("train")
+    te_img, te_lab = load_split("t10k")
+    textures = load_textures()
+    print(f"textures: {len(TEXTURE_PHOTOS)} photos x 2 scales from {SKIMAGE_DATA}", flush=True)
+    tr_tex = composite(tr_img, textures, TEX_SEED)
+    te_tex = composite(te_img, textures, TEX_SEED + 1)
+    for split, imgs, labs in (("train", tr_tex, tr_lab), ("t10k", te_tex, te_lab)):
+        write_idx_gz(os.path.join(build, f"textured-{split}-images-idx3-ubyte.gz"), imgs)
+        write_idx_gz(os.path.join(build, f"textured-{split}-labels-idx1-ubyte.gz"), labs.astype(np.uint8))
+    print(f"wrote the composited sets under {build} ({time.time() - t_all:.0f}s)", flush=True)
+    sub_img = os.path.join(out, "datasets", "textured-t10k-images-idx3-ubyte.gz")
+    sub_lab = os.path.join(out, "datasets", "textured-t10k-labels-idx1-ubyte.gz")
+    write_idx_gz(sub_img, te_tex[:TEX_SUBSET])
+    write_idx_gz(sub_lab, te_lab[:TEX_SUBSET].astype(np.uint8))
+
+    # Statistics of the textured training set in [0,1] units; the model is trained with them rounded.
+    v = tr_tex.astype(np.float64) / 255.0
+    pix_mean, pix_std = float(v.mean()), float(v.std())
+    mean, std = round(pix_mean, 4), round(pix_std, 4)
+    bg = tr_img == 0
+    print(f"textured train set: mean {pix_mean:.5f} std {pix_std:.5f} -> --mean {mean:.4f} --std {std:.4f}; "
+          f"background pixels (item 0): mean {v[bg].mean():.4f}, min {v[bg].min():.4f}, max {v[bg].max():.4f}")
+    del v
+
+    xtr, ytr = torch.from_numpy(preprocess(tr_tex, mean, std)), torch.from_numpy(tr_lab)
+    xte, yte = torch.from_numpy(preprocess(te_tex, mean, std)), torch.from_numpy(te_lab)
+    ref_u8 = te_tex[:N_REF].copy()
+    ref_x = preprocess(ref_u8, mean, std)
+    assert np.array_equal(ref_x, xte[:N_REF].numpy())
+    np.save(os.path.join(out, "textured_test32_images.npy"), ref_u8)
+    np.save(os.path.join(out, "textured_test32_input.npy"), ref_x)
+    np.save(os.path.join(out, "textured_test32_labels.npy"), te_lab[:N_REF].astype(np.int64))
+
+    print(f"training {name} ...", flush=True)
+    model, secs = train(name, xtr, ytr, seed)
+    correct = evaluate(model, xte, yte)
+    acc = correct / xte.shape[0]
+    with torch.no_grad():
+        sub_logits = model(xte[:TEX_SUBSET]).numpy()
+    sub_pred = sub_logits.argmax(1)
+    sub_correct = int((sub_pred == te_lab[:TEX_SUBSET]).sum())
+    top2 = np.sort(sub_logits, axis=1)[:, -2:]
+    margin = float((top2[:, 1] - top2[:, 0]).min())
+    print(f"  [{name}] test accuracy {correct}/{xte.shape[0]} = {acc:.4f}; items 0..{TEX_SUBSET - 1}: "
+          f"{sub_correct}/{TEX_SUBSET}; smallest top-1 margin there {margin:.2e}  (train {secs:.0f}s)")
+    failed = acc < TEX_MIN_ACC
+    if failed:
+        print(f"  [{name}] ERROR: accuracy below {TEX_MIN_ACC}", file=sys.stderr)
+    with torch.no_grad():
+        logits = model(torch.from_numpy(ref_x)).numpy().astype(np.float32)
+    np.save(os.path.join(out, f"{name}_logits.npy"), logits)
+    fname = f"{name}.onnx"
+    m = export(model, os.path.join(out, fname))
+    ops = op_counts(m)
+    err = float(np.abs(run_onnx_numpy(m, ref_x) - logits).max())
+    print(f"  {fname}: {os.path.getsize(os.path.join(out, fname))} bytes, checker OK, "
+          f"numpy-ONNX vs torch max|diff| {err:.2e}\n    ops: {ops}")
+    if err > 1e-3:
+        print(f"  ERROR: {fname} does not reproduce the torch logits", file=sys.stderr)
+        failed = True
+
+    fx_path = os.path.join(out, "fixtures.json")
+    fixtures = {}
+    if os.path.exists(fx_path):
+        with open(fx_path) as f:
+            fixtures = json.load(f)
+    cfg = TRAIN[name]
+    fixtures["textured"] = {
+        "dataset": "Fashion-MNIST items composited onto grey crops of python3-skimage photographs",
+        "generator": "/usr/bin/python3 scripts/make_fixtures.py --textured",
+        "source": DATA_DIR,
+        "textures": {"dir": SKIMAGE_DATA, "photos": TEXTURE_PHOTOS, "scales": [1, 0.5],
+                     "min_crop_std": TEX_MIN_STD, "flips": "left-right p=0.5, up-down p=0.5"},
+        "rule": f"out = a * item + (1 - a) * crop, a = min(1, item / {TEX_ALPHA_T:g}), rounded to uint8",
+        "seeds": {"train": TEX_SEED, "t10k": TEX_SEED + 1},
+        "train_pixel_mean": pix_mean,
+        "train_pixel_std": pix_std,
+        "preprocessing": {
+            "scale": SCALE, "mean": [mean], "std": [std],
+            "formula": "x = (pixel * scale - mean[c]) / std[c]",
+            "layout": "NCHW", "dtype": "float32",
+        },
+        "subset": {
+            "images": "datasets/textured-t10k-images-idx3-ubyte.gz",
+            "labels": "datasets/textured-t10k-labels-idx1-ubyte.gz",
+            "test_indices": [0, TEX_SUBSET - 1],
+        },
+        "reference": {
+            "test_indices": [0, N_REF - 1],
+            "images": "textured_test32_images.npy",
+            "input": "textured_test32_input.npy",
+            "labels": "textured_test32_labels.npy",
+        },
+        "models": {
+            "resnet": {
+                "onnx": fname,
+                "logits": f"{name}_logits.npy",
+                "subset_correct": sub_correct, "subset_total": TEX_SUBSET,
+                "subset_min_top1_margin": margin,
+                "test_correct": correct, "test_total": int(xte.shape[0]), "test_accuracy": acc,
+                "ref32_correct": int((logits.argmax(1) == te_lab[:N_REF]).sum()),
+                "epochs": cfg["epochs"], "batch_size": cfg["batch"],
+                "optimizer": f"Adam(wd={cfg['wd']}) + OneCycleLR(max_lr={cfg['max_lr']})",
+                "seed": seed,
+                "params": int(sum(p.numel() for p in model.parameters())),
+                "threads": TEX_THREADS,
+                "op_types": {fname: ops},
+            },
+        },
+        "torch_version": torch.__version__,
+        "onnx_opset": OPSET,
+    }
+    with open(fx_path, "w") as f:
+        json.dump(fixtures, f, indent=2)
+        f.write("\n")
+    print(f"wrote {fx_path} (total {time.time() - t_all:.0f}s)")
+    return 1 if failed else 0
+
+
 # ----------------------------------------------------------------------------- main
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=OUT, help="output directory (default tests/data)")
     ap.add_argument("--models", default="resnet,vgg", help="comma-separated subset of resnet,vgg")
+    ap.add_argument("--textured", action="store_true",
+                    help="make only the textured dataset and textured_resnet.onnx (see above)")
+    ap.add_argument("--build", default=TEX_BUILD, help="--textured: where the whole composited sets go "
+                    "(default build/textured)")
     args = ap.parse_args()
     out = args.out
-    os.makedirs(os.path.join(out, "img"), exist_ok=True)
 
     torch.set_num_threads(THREADS)
     torch.manual_seed(SEED)
     np.random.seed(SEED)
     torch.use_deterministic_algorithms(True)
+    if args.textured:
+        return main_textured(out, args.build)
+    os.makedirs(os.path.join(out, "img"), exist_ok=True)
 
     tr_img, tr_lab = load_split("train")
     te_img, te_lab = load_split("t10k")
