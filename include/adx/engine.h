@@ -40,6 +40,9 @@ adx_status adx_engine_query(adx_engine *e, const struct adx_mode *m, const struc
 
 /* Shape of the first input at batch 1 (e.g. [1,3,224,224]). */
 const adx_value *adx_engine_input(const adx_engine *e);
+/* Plan buffers for batches up to `batch` now (shape inference, activation arena, scratch) without
+ * running: a model whose buffers exceed g->max_activation_bytes is refused here with ADX_ERR_LIMIT. */
+adx_status adx_engine_reserve(adx_engine *e, int64_t batch, adx_error *err);
 /* Bytes of the activation arena at the current batch size. */
 size_t adx_engine_arena_bytes(const adx_engine *e);
 

@@ -121,6 +121,9 @@ typedef struct adx_graph {
   int *outputs;           /* value indices of graph outputs */
   int64_t declared_batch; /* dim 0 of the first input as the model declares it (1 if symbolic) */
   int64_t batch;          /* batch size the current shapes are inferred for */
+  /* Caps from adx_model_limits (0: none): elements of one inferred value (per image when batched), checked
+   * by shape inference; activation + scratch bytes of one batch, checked by the engine before allocating. */
+  int64_t max_value_elems, max_activation_bytes;
 } adx_graph;
 
 /* ---- operator registry (src/ops/registry.c) ---- */
@@ -159,8 +162,12 @@ int adx_graph_find_value(const adx_graph *g, const char *name);
 /* Append a node; returns its index or -1. Copies names; attrs are taken over (ownership moves). */
 int adx_graph_add_node(adx_graph *g, const char *name, const char *op_type, int nin, const int *in, int nout,
                        const int *out, int nattrs, adx_attr *attrs);
-/* Infer every non-constant value's shape for batch size `batch` (graph inputs' dim 0 := batch). */
+/* Infer every non-constant value's shape for batch size `batch` (graph inputs' dim 0 := batch). A negative
+ * dimension -> ADX_ERR_SHAPE; a value over g->max_value_elems elements (per image) -> ADX_ERR_LIMIT. */
 adx_status adx_graph_infer(adx_graph *g, int64_t batch, adx_error *err);
+/* The checks adx_graph_infer applies to the outputs of node n after its infer() (also used by the
+ * load-time passes). */
+adx_status adx_graph_check_outputs(const adx_graph *g, const adx_node *n, adx_error *err);
 /* Run the load-time passes: shape inference, constant folding, BatchNorm folding, dead-node removal. */
 adx_status adx_graph_prepare(adx_graph *g, adx_error *err);
 /* Parameter count (elements of float constants consumed by live nodes) and FLOPs per image. */

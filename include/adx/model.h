@@ -4,10 +4,18 @@
 
 #include "adx/graph.h"
 
+/* Resource caps, checked before anything is allocated; a model over a cap -> ADX_ERR_LIMIT naming the file
+ * and the initializer, graph input or node output (and its shape) at fault. */
 typedef struct adx_model_limits {
-  int64_t max_file_bytes;   /* refuse larger model files (default 2 GiB) */
-  int64_t max_tensor_elems; /* refuse any single tensor larger than this (default 1<<30) */
+  int64_t max_file_bytes;       /* refuse larger model files (default 2 GiB) */
+  int64_t max_tensor_elems;     /* any single tensor: initializer, attribute, graph input or inferred value
+                                   (per image for batched values) (default 1<<30) */
+  int64_t max_activation_bytes; /* the engine's activation buffers + operator scratch for one batch
+                                   (checked when the engine plans a batch; default 16 GiB; <= 0: no cap) */
 } adx_model_limits;
+
+#define ADX_MODEL_MAX_TENSOR_ELEMS_DEFAULT ((int64_t)1 << 30)
+#define ADX_MODEL_MAX_ACTIVATION_BYTES_DEFAULT ((int64_t)16 << 30)
 
 void adx_model_limits_default(adx_model_limits *l);
 

@@ -60,6 +60,9 @@ enum {
   O_SCALE,
   O_MEAN,
   O_STD,
+  O_MAX_TENSOR,
+  O_MAX_ACT,
+  O_MAX_PIXELS,
   O_HELP
 };
 
@@ -102,6 +105,10 @@ static const adx_opt opts[] = {
     {"scale", 0, 1, "F", "preprocess: raw 0..255 times F (default 1/255)"},
     {"mean", 0, 1, "a[,b,c]", "preprocess: mean"},
     {"std", 0, 1, "a[,b,c]", "preprocess: std"},
+    {"max-tensor-elems", 0, 1, "N", "refuse a model with a tensor over N elements per image (default 2^30)"},
+    {"max-activation-mem", 0, 1, "SIZE",
+     "cap on activation + scratch memory per batch, e.g. 4G (default 16G)"},
+    {"max-image-pixels", 0, 1, "N", "refuse dataset images over N pixels (default 100000000)"},
     {"help", 'h', 0, NULL, "show this help"},
     {NULL, 0, 0, NULL, NULL}};
 
@@ -113,6 +120,7 @@ typedef struct run {
   adx_explainer x;
   adx_metrics_params mp;
   int64_t limit, offset, sample, backgrounds, chunk;
+  int64_t max_tensor_elems, max_activation_bytes, max_image_pixels; /* resource caps (0: default) */
   uint64_t seed;
   int threads, batch, resume, force;
   adx_schedule sched;
@@ -139,6 +147,31 @@ static volatile sig_atomic_t stop_requested;
 static void on_term(int sig) {
   (void)sig;
   stop_requested = 1;
+}
+
+/* "123", "64K", "512M", "4G", "1T" (binary units, optional trailing "B" or "iB") -> bytes. */
+static adx_status parse_size(const char *name, const char *v, int64_t *out, adx_error *err) {
+  char *end;
+  errno = 0;
+  double x = strtod(v, &end);
+  double mul = 1;
+  switch (*end) {
+  case 'k':
+  case 'K': mul = 1024.0, end++; break;
+  case 'm':
+  case 'M': mul = 1048576.0, end++; break;
+  case 'g':
+  case 'G': mul = 1073741824.0, end++; break;
+  case 't':
+  case 'T': mul = 1099511627776.0, end++; break;
+  default: break;
+  }
+  if (mul > 1 && *end == 'i') end++;
+  if (*end == 'B' || *end == 'b') end++;
+  if (end == v || *end || errno || !(x > 0) || x * mul > 9.0e18)
+    return adx_fail(err, ADX_ERR_ARG, "--%s: '%s' is not a size (e.g. 4G, 512M, 1048576)", name, v);
+  *out = (int64_t)(x * mul);
+  return ADX_OK;
 }
 
 static adx_status set_option(run *r, int opt, const char *v, adx_error *err) {
@@ -218,6 +251,13 @@ static adx_status set_option(run *r, int opt, const char *v, adx_error *err) {
   case O_PROGRESS:
     if (adx_progress_parse(v, &r->progress))
       s = adx_fail(err, ADX_ERR_ARG, "--progress: '%s' is not auto, bar, lines or off", v);
+    break;
+  case O_MAX_TENSOR:
+    if (!(s = adx_arg_int("max-tensor-elems", v, 1, LONG_MAX, &l, err))) r->max_tensor_elems = l;
+    break;
+  case O_MAX_ACT: s = parse_size("max-activation-mem", v, &r->max_activation_bytes, err); break;
+  case O_MAX_PIXELS:
+    if (!(s = adx_arg_int("max-image-pixels", v, 1, LONG_MAX, &l, err))) r->max_image_pixels = l;
     break;
   case O_RESIZE:
   case O_CROP:
@@ -315,8 +355,18 @@ static char *effective_config(int argc, char **argv, const char *cfg_path) {
   n += (size_t)snprintf(t + n, cap - n, "# command line:");
   for (int i = 1; i < argc && n < cap; i++) {
     /* options that do not change results are left out, so a resume may change them */
-    static const char *const neutral[] = {"--resume", "--force", "--threads", "--progress", "--schedule",
-                                          "--chunk",  "-t",      "-o",        "--output"};
+    static const char *const neutral[] = {"--resume",
+                                          "--force",
+                                          "--threads",
+                                          "--progress",
+                                          "--schedule",
+                                          "--chunk",
+                                          "-t",
+                                          "-o",
+                                          "--output",
+                                          "--max-tensor-elems",
+                                          "--max-activation-mem",
+                                          "--max-image-pixels"};
     int skip = 0, takes = 0;
     for (size_t k = 0; k < sizeof neutral / sizeof neutral[0]; k++)
       if (!strncmp(argv[i], neutral[k], strlen(neutral[k])) &&
@@ -442,6 +492,8 @@ static adx_status audit(run *r, adx_error *err) {
   /* model and dataset */
   adx_model_limits lim;
   adx_model_limits_default(&lim);
+  if (r->max_tensor_elems > 0) lim.max_tensor_elems = r->max_tensor_elems;
+  if (r->max_activation_bytes > 0) lim.max_activation_bytes = r->max_activation_bytes;
   if ((s = adx_model_load(r->model, &lim, &r->g, err))) return s;
   const adx_value *iv = &r->g->values[r->g->inputs[0]];
   if (iv->ndim != 4)
@@ -451,7 +503,11 @@ static adx_status audit(run *r, adx_error *err) {
   r->W = (int)iv->dims[3];
   if ((s = adx_explainer_check(&r->x, r->H, r->W, err))) return s;
   if ((s = adx_engine_create(r->g, r->threads, &r->e, err))) return s;
-  if ((s = adx_dataset_open(r->data, &r->pp, r->C, r->H, r->W, &r->ds, err))) return s;
+  /* plan the buffers of a full batch now: a model over --max-activation-mem is refused before any work */
+  if ((s = adx_engine_reserve(r->e, r->batch, err))) return s;
+  adx_dataset_limits dlim = {0};
+  if (r->max_image_pixels > 0) dlim.image.max_pixels = r->max_image_pixels;
+  if ((s = adx_dataset_open_ex(r->data, &r->pp, r->C, r->H, r->W, &dlim, &r->ds, err))) return s;
   if ((s = adx_dataset_select(adx_dataset_size(r->ds), r->offset, r->limit, r->sample, r->seed, &r->sel,
                               &r->nsel, err)))
     return s;
@@ -569,6 +625,7 @@ static adx_status audit(run *r, adx_error *err) {
   free(w.order);
   adx_free(todo);
   s = adx_results_finish(r->res, err);
+  adx_results_close(r->res); /* finish closes the file; close frees the handle */
   r->res = NULL;
   if (s) return s;
   if (any_stopped)

@@ -96,10 +96,36 @@ static int by_size_desc(const void *a, const void *b) {
   return x->value - y->value;
 }
 
+static size_t scratch_need(const adx_engine *e);
+
+/* The activation cap: arena + scratch bytes for the current batch against g->max_activation_bytes,
+ * checked before either is allocated. The message names the model, the batch and the largest value. */
+static adx_status over_cap(const adx_engine *e, size_t arena, size_t scratch, adx_error *err) {
+  const adx_graph *g = e->g;
+  if (g->max_activation_bytes <= 0 || arena + scratch <= (uint64_t)g->max_activation_bytes) return ADX_OK;
+  int big = -1;
+  for (int i = 0; i < g->nvalues; i++) {
+    const adx_value *v = &g->values[i];
+    if (v->is_const || v->producer < 0) continue;
+    if (big < 0 || value_bytes(v) > value_bytes(&g->values[big])) big = i;
+  }
+  char ds[160] = "";
+  if (big >= 0) adx_dims_str(g->values[big].dims, g->values[big].ndim, ds, sizeof ds);
+  return adx_fail(
+      err, ADX_ERR_LIMIT,
+      "%s: a batch of %lld needs %.1f MiB of activations and %.1f MiB of scratch, over the limit of "
+      "%.1f MiB (max_activation_mem; the largest value is '%s' %s); lower --batch or raise "
+      "--max-activation-mem",
+      g->path && g->path[0] ? g->path : "model", (long long)g->batch, (double)arena / 1048576.0,
+      (double)scratch / 1048576.0, (double)g->max_activation_bytes / 1048576.0,
+      big >= 0 ? g->values[big].name : "?", ds);
+}
+
 /* Greedy offset assignment: largest first, each placed at the lowest offset that does not
  * overlap any already-placed value whose lifetime intersects its own. */
 static adx_status plan_arena(adx_engine *e, adx_error *err) {
   adx_graph *g = e->g;
+  adx_status s_over;
   compute_lifetimes(e);
   slot *slots = malloc(sizeof *slots * (size_t)g->nvalues);
   int *placed = malloc(sizeof *placed * (size_t)g->nvalues);
@@ -140,6 +166,7 @@ static adx_status plan_arena(adx_engine *e, adx_error *err) {
   }
   free(slots);
   free(placed);
+  if ((s_over = over_cap(e, total, scratch_need(e), err))) return s_over;
   adx_free(e->arena);
   e->arena = adx_alloc(total);
   if (!e->arena) return adx_fail(err, ADX_ERR_NOMEM, "out of memory: activations need %zu bytes", total);
@@ -147,8 +174,8 @@ static adx_status plan_arena(adx_engine *e, adx_error *err) {
   return ADX_OK;
 }
 
-static adx_status ensure_scratch(adx_engine *e, adx_error *err) {
-  adx_graph *g = e->g;
+static size_t scratch_need(const adx_engine *e) {
+  const adx_graph *g = e->g;
   size_t need = 0;
   for (int i = 0; i < g->nnodes; i++) {
     const adx_node *n = &g->nodes[i];
@@ -156,7 +183,14 @@ static adx_status ensure_scratch(adx_engine *e, adx_error *err) {
     size_t s = n->op->scratch(g, n, e->threads);
     if (s > need) need = s;
   }
+  return need;
+}
+
+static adx_status ensure_scratch(adx_engine *e, adx_error *err) {
+  size_t need = scratch_need(e);
   if (need <= e->scratch_bytes && e->scratch) return ADX_OK;
+  adx_status s = over_cap(e, e->arena_bytes, need, err);
+  if (s) return s;
   adx_free(e->scratch);
   e->scratch = adx_alloc(need);
   if (!e->scratch) return adx_fail(err, ADX_ERR_NOMEM, "out of memory: scratch needs %zu bytes", need);
@@ -191,6 +225,11 @@ adx_status adx_engine_prepare_batch(adx_engine *e, int64_t batch, adx_error *err
     t->data = (v->producer >= 0) ? (char *)e->arena + e->offset[i] : NULL;
   }
   return ADX_OK;
+}
+
+adx_status adx_engine_reserve(adx_engine *e, int64_t batch, adx_error *err) {
+  if (batch < 1) return adx_fail(err, ADX_ERR_ARG, "batch size %lld must be at least 1", (long long)batch);
+  return adx_engine_prepare_batch(e, batch, err);
 }
 
 adx_status adx_engine_bind_input(adx_engine *e, int k, const adx_tensor *in, adx_error *err) {

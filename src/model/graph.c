@@ -1,6 +1,7 @@
 /* Graph construction, attribute access and shape inference over the node list. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -178,6 +179,31 @@ adx_status adx_node_fail(const adx_node *n, adx_error *err, adx_status code, con
   return adx_fail(err, code, "node '%s' (%s): %s", n->name, n->op_type, msg);
 }
 
+adx_status adx_graph_check_outputs(const adx_graph *g, const adx_node *n, adx_error *err) {
+  for (int k = 0; k < n->nout; k++) {
+    if (n->out[k] < 0) continue;
+    const adx_value *v = &g->values[n->out[k]];
+    if (v->is_const) continue; /* folded constants were sized (and capped) when allocated */
+    char ds[160];
+    if (v->ndim < 0 || v->ndim > ADX_MAX_DIMS)
+      return adx_node_fail(n, err, ADX_ERR_SHAPE, "output '%s' has rank %d", v->name, v->ndim);
+    int64_t per = 1, cap = g->max_value_elems > 0 ? g->max_value_elems : INT64_MAX / 16;
+    for (int d = 0; d < v->ndim; d++) {
+      if (v->dims[d] < 0)
+        return adx_node_fail(n, err, ADX_ERR_SHAPE, "output '%s' has a negative dimension: %s", v->name,
+                             adx_dims_str(v->dims, v->ndim, ds, sizeof ds));
+      if (d == 0 && v->batched) continue; /* the cap is per image */
+      if (v->dims[d] > cap || (v->dims[d] && per > cap / v->dims[d]))
+        return adx_node_fail(n, err, ADX_ERR_LIMIT,
+                             "output '%s' would have shape %s: over the limit of %lld elements per image "
+                             "(max_tensor_elems)",
+                             v->name, adx_dims_str(v->dims, v->ndim, ds, sizeof ds), (long long)cap);
+      per *= v->dims[d];
+    }
+  }
+  return ADX_OK;
+}
+
 adx_status adx_graph_infer(adx_graph *g, int64_t batch, adx_error *err) {
   if (batch < 1) return adx_fail(err, ADX_ERR_ARG, "batch size %lld must be at least 1", (long long)batch);
   g->batch = batch;
@@ -196,6 +222,7 @@ adx_status adx_graph_infer(adx_graph *g, int64_t batch, adx_error *err) {
                              g->values[n->in[k]].name);
     }
     adx_status s = n->op->infer(g, n, err);
+    if (!s) s = adx_graph_check_outputs(g, n, err);
     if (s) return s;
   }
   return ADX_OK;

@@ -11,7 +11,8 @@
 
 void adx_model_limits_default(adx_model_limits *l) {
   l->max_file_bytes = (int64_t)2 << 30;
-  l->max_tensor_elems = (int64_t)1 << 30;
+  l->max_tensor_elems = ADX_MODEL_MAX_TENSOR_ELEMS_DEFAULT;
+  l->max_activation_bytes = ADX_MODEL_MAX_ACTIVATION_BYTES_DEFAULT;
 }
 
 typedef struct loader {
@@ -212,6 +213,18 @@ static adx_status add_input(const loader *L, const Onnx__ValueInfoProto *vi, int
                       (long long)d->dim_value);
     dims[k] = d->dim_value;
   }
+  int64_t per_image =
+      1; /* dims are each <= max_tensor_elems, so the product cannot overflow before the check */
+  for (int k = 1; k < nd; k++) {
+    per_image *= dims[k];
+    if (per_image > L->lim->max_tensor_elems) {
+      char ds[128];
+      return adx_fail(err, ADX_ERR_LIMIT,
+                      "graph input '%s' has shape %s: over the limit of %lld elements per image "
+                      "(max_tensor_elems)",
+                      name, adx_dims_str(dims, nd, ds, sizeof ds), (long long)L->lim->max_tensor_elems);
+    }
+  }
   idx = adx_graph_value(g, name);
   int *ins = realloc(g->inputs, sizeof(int) * (size_t)(g->ninputs + 1));
   if (idx < 0 || !ins) {
@@ -316,6 +329,8 @@ static adx_status build(const Onnx__ModelProto *m, adx_graph *g, const char *pat
     return adx_fail(err, ADX_ERR_UNSUPPORTED, "opset %lld is not supported (adx supports opsets 9 to 17)",
                     (long long)opset);
   g->opset = opset;
+  g->max_value_elems = lim->max_tensor_elems > 0 ? lim->max_tensor_elems : 0;
+  g->max_activation_bytes = lim->max_activation_bytes > 0 ? lim->max_activation_bytes : 0;
   g->ir_version = m->has_ir_version ? m->ir_version : 0;
   g->path = dupstr(path);
   g->name = dupstr(gp->name);

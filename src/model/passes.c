@@ -133,7 +133,7 @@ static adx_status infer_and_fold(adx_graph *g, adx_error *err) {
     adx_status s;
     if (!strcmp(n->op_type, "Reshape") && (s = reshape_follow_batch(g, n, err))) return s;
     n = &g->nodes[i];
-    if ((s = n->op->infer(g, n, err))) return s;
+    if ((s = n->op->infer(g, n, err)) || (s = adx_graph_check_outputs(g, n, err))) return s;
     int all_in = 1, all_out = 1, feeds_output = 0;
     for (int k = 0; k < n->nin; k++) all_in &= value_defined_const(g, n->in[k]);
     for (int k = 0; k < n->nout; k++) {
