@@ -378,9 +378,10 @@ adx_status adx_results_finish(adx_results *r, adx_error *err) {
     /* the summary is written by one process with the serial driver: no collective metadata to coordinate */
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     H5Pset_file_locking(fapl, 0, 1);
+    errno = 0;
     r->file = H5Fopen(r->path, H5F_ACC_RDWR, fapl);
     H5Pclose(fapl);
-    if (r->file < 0) s = adx_rs_h5fail(err, r->path, "cannot reopen to write the summary");
+    if (r->file < 0) s = adx_rs_h5fail(err, r->path, "reopening to write the summary");
     if (!s) s = adx_rs_open_datasets(r, H5P_DEFAULT, err);
     if (!s) s = adx_rs_write_summary(r, err);
     adx_rs_close_file(r);

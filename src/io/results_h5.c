@@ -1,6 +1,7 @@
 /* Results file layout: the HDF5 side of the results store. Builds a complete file up front (every
  * attribute, every dataset at full size with its space allocated, the /summary skeleton), reads the run
  * attributes back, opens the per-image datasets and compares a file with a run. */
+#include <errno.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -42,10 +43,13 @@ static herr_t innermost_cb(unsigned n, const H5E_error2_t *e, void *data) {
 }
 
 adx_status adx_rs_h5fail(adx_error *err, const char *path, const char *what) {
-  char detail[400] = "";
+  int e = errno; /* the system call under a failed HDF5 write or open, when that is what failed */
+  char detail[400] = "", sys[160] = "";
   H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost_cb, detail);
-  if (detail[0]) return adx_fail(err, ADX_ERR_IO, "%s: %s: %s", path, what, detail);
-  return adx_fail(err, ADX_ERR_IO, "%s: %s failed", path, what);
+  if (e == ENOSPC || e == EROFS || e == EACCES || e == EDQUOT || e == EFBIG || e == EIO || e == EPERM)
+    snprintf(sys, sizeof sys, " (%s)", strerror(e));
+  if (detail[0]) return adx_fail(err, ADX_ERR_IO, "%s: %s: %s%s", path, what, detail, sys);
+  return adx_fail(err, ADX_ERR_IO, "%s: %s failed%s", path, what, sys);
 }
 
 /* ------------------------------------------------------------------ names */
@@ -783,6 +787,7 @@ adx_status adx_rs_rows(adx_results *r, hid_t ds, int write, hid_t memtype, int64
   hsize_t melems = (hsize_t)(count * row_elems);
   hid_t ms = H5Screate_simple(1, &melems, NULL);
   herr_t e = H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, cnt, NULL);
+  errno = 0;
   if (e >= 0)
     e = write ? H5Dwrite(ds, memtype, ms, fs, H5P_DEFAULT, buf)
               : H5Dread(ds, memtype, ms, fs, H5P_DEFAULT, buf);
