@@ -22,8 +22,11 @@ CLI_OBJ  := $(patsubst src/%.c,$(B)/obj/%.o,$(CLI_SRC))
 TEST_SRC := $(wildcard tests/*/test_*.c)
 TEST_BIN := $(patsubst tests/%.c,$(B)/tests/%,$(TEST_SRC))
 TEST_COMMON := $(wildcard tests/common/*.c)
+# one fuzz target per parser (tests/fuzz/fuzz_<name>.c); each also builds as a replay driver for make check
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_REPLAY   = $(patsubst %,$(B)/fuzz/replay_%,$(FUZZ_TARGETS))
 
-.PHONY: all deps check check-unit check-asan check-integration demo bench clean format fixtures
+.PHONY: all deps check check-unit check-asan check-integration demo bench clean format fixtures fuzz fuzz-build
 all: bin/adx
 
 bin/adx: $(B)/adx
@@ -54,6 +57,10 @@ $(B)/tests/%: tests/%.c $(TEST_COMMON) $(B)/libadx.a
 	@mkdir -p $(dir $@)
 	$(CC) $(BASEFLAGS) $(CFLAGS) -Itests -o $@ $< $(TEST_COMMON) -Wl,--whole-archive $(B)/libadx.a -Wl,--no-whole-archive $(LDLIBS) -lcmocka
 
+$(B)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz_common.h $(B)/libadx.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(CFLAGS) -Itests/fuzz -o $@ $< tests/fuzz/replay.c $(B)/libadx.a $(LDLIBS)
+
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
 
 deps:
@@ -67,13 +74,16 @@ check: deps
 	$(MAKE) check-valgrind
 	$(MAKE) check-integration
 
-check-unit: $(TEST_BIN) bin/adx
+check-unit: $(TEST_BIN) $(FUZZ_REPLAY) bin/adx
 	@scripts/run-tests.sh $(B)/tests
+	@scripts/run-fuzz-regress.sh $(B)/fuzz
 
 check-asan:
 	$(MAKE) B=build/asan OPT=-O1 CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
-	  build/asan/adx $(patsubst tests/%.c,build/asan/tests/%,$(TEST_SRC))
+	  build/asan/adx $(patsubst tests/%.c,build/asan/tests/%,$(TEST_SRC)) $(patsubst %,build/asan/fuzz/replay_%,$(FUZZ_TARGETS))
 	@ADX_SANITIZED=1 scripts/run-tests.sh build/asan/tests
+	@scripts/run-fuzz-regress.sh build/asan/fuzz
+	@ADX=build/asan/adx scripts/run-asan-mpi.sh
 
 # valgrind cannot run AVX-512 code: its build targets generic x86-64 (OpenBLAS dispatches at run time).
 check-valgrind:
@@ -82,6 +92,24 @@ check-valgrind:
 
 check-integration: bin/adx
 	@scripts/run-integration.sh
+
+# Fuzzing: clang + libFuzzer with ASan+UBSan (scripts/install-deps.sh --with-fuzz). Every target runs
+# FUZZ_SECONDS seconds from its seed corpus; per-target execs and coverage go to build/fuzz/summary.txt.
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+MPI_CFLAGS = $(shell mpicc --showme:compile 2>/dev/null)
+MPI_LIBS = $(shell mpicc --showme:link 2>/dev/null)
+fuzz: fuzz-build
+	scripts/run-fuzz.sh build/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-build:
+	$(MAKE) B=build/fuzz CC=$(FUZZ_CC) ARCH= \
+	  CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all $(MPI_CFLAGS)" \
+	  LDLIBS="$(LDLIBS) $(MPI_LIBS)" $(patsubst %,build/fuzz/fuzz/fuzz_%,$(FUZZ_TARGETS))
+
+build/fuzz/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h build/fuzz/libadx.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(CFLAGS) -fsanitize=fuzzer -Itests/fuzz -o $@ $< build/fuzz/libadx.a $(LDLIBS)
 
 demo: deps
 	$(MAKE) all

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install every Debian package that adx needs to build, test and run its demo.
 # Idempotent: packages already present are skipped, and apt-get runs only if something is missing.
-# Usage: scripts/install-deps.sh [--with-python] [--with-report-test] [--with-slurm]
+# Usage: scripts/install-deps.sh [--with-python] [--with-report-test] [--with-slurm] [--with-fuzz]
 set -euo pipefail
 
 pkgs=(
@@ -24,6 +24,7 @@ for arg in "$@"; do
     --with-python) pkgs+=(python3-h5py python3-matplotlib python3-skimage python3-torchvision) ;;
     --with-report-test) pkgs+=(chromium) ;;
     --with-slurm) pkgs+=(slurm-wlm slurmctld slurmd slurm-client munge) ;;
+    --with-fuzz) pkgs+=(clang-14 libclang-rt-14-dev libomp-14-dev) ;; # make fuzz: libFuzzer, ASan, OpenMP
     *) echo "install-deps.sh: unknown option '$arg'" >&2; exit 2 ;;
   esac
 done
