@@ -136,6 +136,9 @@ adx_status adx_results_read_images_columns(adx_results *r, int64_t *index, int32
 /* Explanation masks of a mode, rows first .. first+count-1 ([count][H][W], 1 = in the explanation). */
 adx_status adx_results_read_explanations(adx_results *r, int mode, int64_t first, int64_t count, uint8_t *out,
                                          adx_error *err);
+/* Responsibility maps of a mode, rows first .. first+count-1 ([count][H][W]). */
+adx_status adx_results_read_responsibilities(adx_results *r, int mode, int64_t first, int64_t count,
+                                             float *out, adx_error *err);
 
 /* Metric column of a mode for all N images (as double). metric: a name of adx_results_metric_name. */
 adx_status adx_results_read_column(adx_results *r, int mode, const char *metric, double *out, adx_error *err);

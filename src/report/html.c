@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "adx/explain.h"
 #include "adx/io.h"
 #include "report_internal.h"
 
@@ -126,32 +127,42 @@ static int64_t pick_sample(const ctx *c, uint64_t seed, int want, item *out) {
   return k;
 }
 
-/* Disagreement of image i: the mean over the fill modes of 1 - IoU(AD explanation, fill explanation)
- * (two empty explanations agree). Read in blocks of rows; the top `want` by disagreement. */
+/* Disagreement of image i: the mean over the fill modes of 1 - IoU of the top ADX_REPORT_DISAGREE_PCT % of
+ * the AD ranking and of the fill ranking (adx_rank_pixels: the ranking robustness@k pastes). Equal pixel
+ * counts make it size-fair: explanation masks would let one tiny mask against another count as total
+ * disagreement. Read in blocks of rows; the top `want` by disagreement. */
 static adx_status pick_disagree(ctx *c, int want, item *out, int64_t *count, adx_error *err) {
   *count = 0;
   int ad = c->st.ad_mode, nm = c->m->nmodes, nfill = 0;
   for (int k = 0; k < nm; k++) nfill += c->st.is_fill[k];
   if (ad < 0 || nfill == 0 || c->d.ndone == 0) return ADX_OK;
   enum { BLOCK = 64 };
-  size_t hw = (size_t)c->m->h * c->m->w;
-  uint8_t *ea = malloc(BLOCK * hw), *ef = malloc(BLOCK * hw);
+  int hw = c->m->h * c->m->w;
+  int top = (int)(((int64_t)ADX_REPORT_DISAGREE_PCT * hw + 99) / 100); /* ceil, as robustness@k */
+  float *ra = malloc((size_t)BLOCK * hw * sizeof *ra), *rf = malloc((size_t)BLOCK * hw * sizeof *rf);
+  int32_t *order = malloc((size_t)hw * sizeof *order);
+  uint8_t *in_a = malloc((size_t)BLOCK * hw);
   double *sum = calloc((size_t)c->d.n, sizeof *sum);
   item *all = malloc((size_t)c->d.ndone * sizeof *all);
   adx_status s = ADX_OK;
-  if (!ea || !ef || !sum || !all)
+  if (!ra || !rf || !order || !in_a || !sum || !all)
     s = adx_fail(err, ADX_ERR_NOMEM, "out of memory for the disagreement gallery");
   for (int64_t first = 0; first < c->d.n && !s; first += BLOCK) {
     int64_t cnt = c->d.n - first < BLOCK ? c->d.n - first : BLOCK;
-    if ((s = adx_results_read_explanations(c->r, ad, first, cnt, ea, err))) break;
+    if ((s = adx_results_read_responsibilities(c->r, ad, first, cnt, ra, err))) break;
+    memset(in_a, 0, (size_t)cnt * hw);
+    for (int64_t i = 0; i < cnt; i++) {
+      adx_rank_pixels(ra + i * hw, c->m->h, c->m->w, order);
+      for (int p = 0; p < top; p++) in_a[i * hw + order[p]] = 1;
+    }
     for (int k = 0; k < nm && !s; k++) {
       if (!c->st.is_fill[k]) continue;
-      if ((s = adx_results_read_explanations(c->r, k, first, cnt, ef, err))) break;
+      if ((s = adx_results_read_responsibilities(c->r, k, first, cnt, rf, err))) break;
       for (int64_t i = 0; i < cnt; i++) {
-        int64_t inter = 0, uni = 0;
-        const uint8_t *a = ea + i * hw, *b = ef + i * hw;
-        for (size_t p = 0; p < hw; p++) inter += a[p] && b[p], uni += a[p] || b[p];
-        sum[first + i] += uni ? 1.0 - (double)inter / (double)uni : 0.0;
+        adx_rank_pixels(rf + i * hw, c->m->h, c->m->w, order);
+        int inter = 0;
+        for (int p = 0; p < top; p++) inter += in_a[i * hw + order[p]];
+        sum[first + i] += 1.0 - (double)inter / (double)(2 * top - inter);
       }
     }
   }
@@ -163,7 +174,7 @@ static adx_status pick_disagree(ctx *c, int want, item *out, int64_t *count, adx
     *count = want < nd ? want : nd;
     memcpy(out, all, (size_t)*count * sizeof *out);
   }
-  free(ea), free(ef), free(sum), free(all);
+  free(ra), free(rf), free(order), free(in_a), free(sum), free(all);
   return s;
 }
 
@@ -290,7 +301,7 @@ static void num_cell(FILE *f, const adx_summary *s) { num_cell_d(f, s, 3); }
 static void headline(FILE *f, ctx *c) {
   const adx_results_meta *m = c->m;
   const adx_report_stats *st = &c->st;
-  fprintf(f, "<h2 id=\"headline-title\">Headline</h2>\n<table id=\"headline\" "
+  fprintf(f, "<h2 id=\"headline-title\">Headline</h2>\n<div class=\"scroll\"><table id=\"headline\" "
              "class=\"num\">\n<thead><tr><th>mode</th>"
              "<th>n</th>");
   for (int j = 0; j < ADX_REPORT_NHEAD; j++) fprintf(f, "<th>%s</th>", adx_report_stat_label[j]);
@@ -320,7 +331,8 @@ static void headline(FILE *f, ctx *c) {
   }
   fprintf(
       f,
-      "</tbody>\n</table>\n<p class=\"note\">Each cell: mean ± half-width of the 95%% t interval over the "
+      "</tbody>\n</table></div>\n<p class=\"note\">Each cell: mean ± half-width of the 95%% t interval over "
+      "the "
       "%lld images done (robustness: higher is better; size: smaller is sharper; confidence, insertion AUC: "
       "higher is better; drop-off, deletion AUC: lower is better; definitions in docs/metrics.md).",
       (long long)c->d.ndone);
@@ -507,11 +519,11 @@ static adx_status page(FILE *f, ctx *c, const adx_report_options *o, adx_error *
     else
       snprintf(
           intro, sizeof intro,
-          "The images where the explanations of %s and of the fill modes differ most: disagreement = the "
-          "mean "
-          "over the fill modes of 1 - IoU of the two explanation masks (0 = the same pixels, 1 = no pixel in "
-          "common).",
-          m->modes[c->st.ad_mode]);
+          "The images where the rankings of %s and of the fill modes differ most: disagreement = the mean "
+          "over the fill modes of 1 - IoU of the top %d%% pixels of the two responsibility rankings (the "
+          "pixels robustness@k pastes; 0 = the same pixels, 1 = no pixel in common). Equal pixel counts keep "
+          "it fair when the explanations differ in size.",
+          m->modes[c->st.ad_mode], ADX_REPORT_DISAGREE_PCT);
     s = gallery(f, c, "disagree", "Where AD and fill disagree most", intro, it, cnt, "disagreement", err);
   }
   if (!s) {

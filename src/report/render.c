@@ -218,9 +218,11 @@ const char *rp_class_name(const rp_source *s, int k, char *buf, size_t len) {
 }
 
 const char *rp_mode_colour(int i) {
-  static const char *const pal[] = {"#0072B2", "#E69F00", "#009E73", "#CC79A7",
-                                    "#D55E00", "#56B4E9", "#999999", "#000000"};
-  return pal[i % 8];
+  /* Okabe-Ito's 8 colour-blind-safe colours, then 8 of Paul Tol's muted and dark sets: 16 modes apart */
+  static const char *const pal[] = {"#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9",
+                                    "#999999", "#000000", "#882255", "#44AA99", "#DDCC77", "#332288",
+                                    "#117733", "#AA4499", "#661100", "#88CCEE"};
+  return pal[i % 16];
 }
 
 void rp_html_escape(FILE *f, const char *s) {

@@ -7,6 +7,9 @@
 #include "adx/dataset.h"
 #include "adx/report.h"
 
+/* The "disagree most" gallery compares the top this-many percent of the AD and fill rankings. */
+#define ADX_REPORT_DISAGREE_PCT 10
+
 /* Everything per image a report needs except the maps: loaded once. */
 typedef struct rp_data {
   const adx_results_meta *m;

@@ -160,7 +160,10 @@ void rp_plot_rob_at_k(FILE *f, const rp_data *d, const adx_report_stats *st) {
     fprintf(f, "\"/>\n");
   }
   for (int k = 0; k < nm; k++) {
-    fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2.5\" points=\"", rp_mode_colour(k));
+    /* fill modes dashed, AD modes solid: the two families apart even where colours are close */
+    const char *dash = rp_is_ad(d->m->modes[k]) ? "" : " stroke-dasharray=\"7 4\"";
+    fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2.5\"%s points=\"", rp_mode_colour(k),
+            dash);
     for (int j = 0; j < ADX_ROB_K; j++)
       if (!isnan(st->stat[k][ADX_REPORT_ROB_K0 + j].mean))
         fprintf(f, "%.1f,%.1f ", KX(j), VY(st->stat[k][ADX_REPORT_ROB_K0 + j].mean));
@@ -176,8 +179,8 @@ void rp_plot_rob_at_k(FILE *f, const rp_data *d, const adx_report_stats *st) {
               adx_report_fmt_mean(s, buf, sizeof buf));
     }
     double ly = top + 14 + 22 * k, lx = x0 + pw + 25;
-    fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"3\"/>\n",
-            lx, ly - 4, lx + 22, ly - 4, rp_mode_colour(k));
+    fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"3\"%s/>\n",
+            lx, ly - 4, lx + 22, ly - 4, rp_mode_colour(k), dash);
     text(f, lx + 28, ly, "start", 12, NULL, d->m->modes[k]);
   }
 #undef KX
@@ -203,6 +206,10 @@ void rp_plot_histograms(FILE *f, const rp_data *d) {
   static const char *const names[NCOL] = {"size (fraction of the image)", "robustness (colour)",
                                           "robustness (context)"};
   int nm = d->m->nmodes, labw = 120, cw = 230, gap = 30, ch = 70, rowh = ch + 38, top = 44;
+  for (int k = 0; k < nm; k++) { /* room for the longest mode name (bold 12 px: ~7.5 px a character) */
+    int need = 20 + (int)(7.5 * (double)strlen(d->m->modes[k]));
+    if (need > labw) labw = need;
+  }
   int W = labw + NCOL * (cw + gap), H = top + nm * rowh + 8;
   /* x ranges: robustness 0..1; size 0..the largest size rounded up to a tenth (shared by every mode) */
   double hi[NCOL] = {0.1, 1, 1};

@@ -182,7 +182,8 @@ static void image_result(int64_t slot, adx_image_result *ir, adx_metrics *mt, fl
     mt[k].seconds = 2;
     mt[k].queries = 100 * (k + 1);
     for (int i = 0; i < H * W; i++) {
-      resp[k * H * W + i] = (float)(i + k);
+      /* rankings: ad tops at pixels 15, 14; fill 1 at 15, 13 (14 is its lowest); fill 2 at 12, 11 */
+      resp[k * H * W + i] = (k == 1 && i == 14) || (k == 2 && i > 12) ? -(float)i : (float)(i + k);
       /* ad: the top half; the fills: the left half -> IoU 4/12 */
       expl[k * H * W + i] = k == 0 ? i < 8 : (i % W) < 2;
     }
@@ -335,8 +336,9 @@ static void test_html_unfinished(void **state) {
   assert_false(exists(png));
   /* image 4 is not done: in no gallery */
   assert_null(strstr(html, "img/r4_"));
-  /* the disagreement gallery: every image has 1 - IoU = 1 - 4/12 against both fills */
-  assert_non_null(strstr(html, "disagreement 0.667"));
+  /* the disagreement gallery: top ceil(10% of 16) = 2 pixels, {15, 14} against {15, 13} (1 - IoU = 1 - 1/3)
+   * and against {12, 11} (1 - 0): mean 0.833 (the explanation masks would give 0.667) */
+  assert_non_null(strstr(html, "disagreement 0.833"));
   /* file names come from numbers only */
   assert_null(strstr(html, "src=\"img/fill"));
   free(html);
