@@ -10,6 +10,7 @@
 #      checks that `adx summary` prints the same cells;
 #   5. an unfinished file (a copy whose done flags are 0 after the third image, finished = 0): the page
 #      and the terminal say "unfinished: 3 of 8 images done" and their numbers cover those 3 images;
+#   5b. a real run: reported while it is still writing, and again after SIGKILL (banner and numbers);
 #   6. adx show writes a panel; bad input (missing, non-HDF5 or non-adx file, an output folder below a
 #      file, an image out of range, an unknown mode) exits 2 with one line naming the culprit.
 # Installs chromium with scripts/install-deps.sh --with-report-test when it is missing; prints "SKIP: ..."
@@ -195,6 +196,47 @@ grep -Eq 'img/r[3-7]_' "$OUT/html/partial/index.html" && bad "a gallery shows an
 v=$(browse "$OUT/html/partial/index.html")
 [ "$(field broken "$v")" = 0 ] && [ "$(field rows "$v")" = 3 ] && ok "unfinished file: page loads in Chromium" ||
   bad "unfinished page: $v"
+
+# ---------------------------------------------------------------- 5b. a run still going, then killed
+# A real run: report on its file while it is being written, then SIGKILL it and report again. Each time
+# the page must say "unfinished: D of 40" with D the done flags h5py counts in the file at that moment.
+L=$OUT/live.h5
+"$ADX" explain --model "$MODEL" --data "$IMAGES" --scale 1/255 --mean 0.2860 --std 0.3530 --limit 40 \
+  --modes ad,fill:zero --iters 4 --backgrounds 4 --k-colour 4 --k-context 4 --progress off --force \
+  -o "$L" >"$tmp/live.log" 2>&1 &
+live=$!
+ndone() { "$PY" -c 'import sys, h5py; print(int(h5py.File(sys.argv[1], "r")["images/done"][:].sum()))' "$1" 2>/dev/null; }
+for _ in $(seq 1 600); do # up to 60 s for the first images
+  d=$(ndone "$L")
+  [ "${d:-0}" -ge 2 ] && break
+  sleep 0.1
+done
+kill -STOP "$live" 2>/dev/null # hold it still, so that the count checked is the count reported
+d=$(ndone "$L")
+if "$ADX" report "$L" -o "$OUT/html/live" >/dev/null 2>&1 &&
+  grep -q "unfinished: $d of 40 images done" "$OUT/html/live/index.html" && [ "${d:-0}" -lt 40 ]; then
+  ok "run still going: the page says 'unfinished: $d of 40 images done'"
+else
+  bad "run still going: no matching banner (h5py counts ${d:-?} done)"
+fi
+kill -CONT "$live" 2>/dev/null
+sleep 1
+kill -KILL "$live" 2>/dev/null
+wait "$live" 2>/dev/null
+d=$(ndone "$L")
+if "$ADX" report "$L" -o "$OUT/html/killed" >/dev/null 2>&1 &&
+  grep -q "unfinished: $d of 40 images done" "$OUT/html/killed/index.html"; then
+  ok "killed run: the page says 'unfinished: $d of 40 images done'"
+else
+  bad "killed run: no matching banner (h5py counts ${d:-?} done)"
+fi
+"$ADX" summary "$L" >"$OUT/summary-killed.txt" 2>&1
+if "$PY" scripts/check_report.py "$L" "$OUT/html/killed/index.html" "$OUT/summary-killed.txt" \
+  >"$tmp/check.log" 2>&1; then
+  ok "killed run: $(cat "$tmp/check.log")"
+else
+  bad "killed run numbers: $(cat "$tmp/check.log")"
+fi
 
 # ---------------------------------------------------------------- 6. show, bad input
 "$ADX" show "$R" --image 2 -o "$OUT/panel.png" >"$tmp/show.log" 2>&1 && [ -s "$OUT/panel.png" ] &&
