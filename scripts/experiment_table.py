@@ -179,7 +179,7 @@ def table(path):
             out.append("")
 
         # check against adx's own /summary/ad_vs_<mode> (first AD mode)
-        worst = 0.0
+        worst, nvs = 0.0, 0
         for fm in fills:
             g = f["summary"].get("ad_vs_" + esc(fm)) if "summary" in f else None
             if g is None:
@@ -188,13 +188,15 @@ def table(path):
                 at = g[key].attrs
                 imp, lo, hi, n = ratio_ci(col(ad[0], key), col(fm, key))
                 if np.isfinite(at["improvement"]):
+                    nvs += 1
                     worst = max(worst, abs(at["improvement"] - imp))
                     if np.isfinite(at["ci95_low"]) and np.isfinite(lo):
                         worst = max(worst, abs(at["ci95_low"] - lo), abs(at["ci95_high"] - hi))
-        out.append(
-            f"(Check: this script's improvements for `{ad[0] if ad else '-'}` match adx's "
-            f"`/summary/ad_vs_*` to within {worst:.1e}.)\n"
-        )
+        if nvs:
+            out.append(
+                f"(Check: this script's improvements for `{ad[0] if ad else '-'}` match adx's "
+                f"`/summary/ad_vs_*` to within {worst:.1e}.)\n"
+            )
     return "\n".join(out)
 
 
