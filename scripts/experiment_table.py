@@ -122,7 +122,7 @@ def table(path):
                 v = v[np.isfinite(v)]
                 mean = v.mean() if len(v) else np.nan
                 half = tq(len(v)) * v.std(ddof=1) / np.sqrt(len(v)) if len(v) > 1 else np.nan
-                if ssum is not None and key in ssum and np.isfinite(mean):
+                if ssum is not None and key in ssum and ssum[key].attrs["n"] > 0 and np.isfinite(mean):
                     sworst = max(sworst, abs(ssum[key].attrs["mean"] - mean))
                     ncmp += 1
                 sc = 100.0 if key == "size" else 1.0
