@@ -122,6 +122,18 @@ static adx_status build_and_rename(const char *path, const adx_run_info *run, ad
   size_t len = strlen(path) + 16;
   char *tmp = malloc(len);
   if (!tmp) return adx_fail(err, ADX_ERR_NOMEM, "%s: out of memory", path);
+  /* adx creates the file, never its folder: say so plainly rather than through HDF5's message */
+  const char *slash = strrchr(path, '/');
+  if (slash && slash != path) {
+    snprintf(tmp, len, "%.*s", (int)(slash - path), path);
+    struct stat st;
+    if (stat(tmp, &st) != 0 || !S_ISDIR(st.st_mode)) {
+      adx_status s = adx_fail(err, ADX_ERR_ARG, "%s: cannot create: the folder %s %s", path, tmp,
+                              stat(tmp, &st) != 0 ? "does not exist (create it first)" : "is not a folder");
+      free(tmp);
+      return s;
+    }
+  }
   snprintf(tmp, len, "%s.creating", path);
   adx_status s = adx_rs_build_file(tmp, path, run, err);
   if (!s && rename(tmp, path) != 0)

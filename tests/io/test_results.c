@@ -826,6 +826,20 @@ static void test_refuse_overwrite(void **state) {
   bad.n = 0;
   expect_msg(adx_results_create(p, &bad, g_world, 1, &r, &e), ADX_ERR_ARG, &e, "at least one image");
   remove_all(p);
+  /* adx creates the file, never its folder: a missing folder, or a file where the folder should be */
+  char q[700];
+  snprintf(q, sizeof q, "%s.nodir/sub/r.h5", p);
+  expect_msg(adx_results_create(q, &run, g_world, 1, &r, &e), ADX_ERR_ARG, &e, "does not exist");
+  snprintf(q, sizeof q, "%s.nodir", p);
+  assert_int_equal(access(q, F_OK), -1); /* nothing made */
+  if (g_rank == 0) {
+    FILE *f = fopen(p, "wb");
+    fclose(f);
+  }
+  barrier();
+  snprintf(q, sizeof q, "%s/r.h5", p);
+  expect_msg(adx_results_create(q, &run, g_world, 1, &r, &e), ADX_ERR_ARG, &e, "is not a folder");
+  remove_all(p);
 }
 
 static void test_write_errors(void **state) {
