@@ -200,11 +200,50 @@ def table(path):
     return "\n".join(out)
 
 
+def overview(paths):
+    """One table, every file a column: per mode, the mean over k of robustness@k (mean and 95% t
+    half-width over the images done) and the explanation size; the best mode of each file in bold."""
+    cols, allmodes = [], []
+    for path in paths:
+        with h5py.File(path, "r") as f:
+            done = f["images/done"][:].astype(bool)
+            for m in f.attrs["modes"]:
+                m = m.decode() if isinstance(m, bytes) else str(m)
+                if m not in allmodes:
+                    allmodes.append(m)
+            res = {}
+            for k in f["modes"]:
+                g = f["modes"][k]
+                v = g["robustness_at_k"][:][done].astype(np.float64).mean(axis=1)
+                v = v[np.isfinite(v)]
+                half = tq(len(v)) * v.std(ddof=1) / np.sqrt(len(v)) if len(v) > 1 else np.nan
+                res[str(g.attrs["mode"])] = (v.mean(), half, 100 * np.nanmean(g["size"][:][done]))
+            cols.append((f"`{f.attrs['model_path']}` ({int(done.sum())} images)", res))
+    order = [m for m in allmodes if m == "ad" or m.startswith("ad:")]
+    order += [m for m in allmodes if m not in order]
+    out = ["### Robustness@k, mean over k, every file\n",
+           "Mean [± 95% half-width] over the images done; size = extracted explanation, % of the image; "
+           "bold = the file's best mode.\n",
+           "| mode | " + " | ".join(c[0] for c in cols) + " |", "|---" * (len(cols) + 1) + "|"]
+    for m in order:
+        row = [f"`{m}`"]
+        for _, res in cols:
+            if m not in res:
+                row.append("not run")
+                continue
+            mu, half, size = res[m]
+            c = f"{mu:.3f} [±{half:.3f}], size {size:.1f}%"
+            row.append(f"**{c}**" if mu == max(r[0] for r in res.values()) else c)
+        out.append("| " + " | ".join(row) + " |")
+    return "\n".join(out) + "\n"
+
+
 def main():
     if len(sys.argv) < 2:
         sys.stderr.write(__doc__)
         return 2
     print("\n".join(table(p) for p in sys.argv[1:]))
+    print(overview(sys.argv[1:]))
     return 0
 
 
