@@ -96,11 +96,12 @@ check-integration: bin/adx
 # Fuzzing: clang + libFuzzer with ASan+UBSan (scripts/install-deps.sh --with-fuzz). Every target runs
 # FUZZ_SECONDS seconds from its seed corpus; per-target execs and coverage go to build/fuzz/summary.txt.
 FUZZ_SECONDS ?= 60
+FUZZ_JOBS ?= 1
 FUZZ_CC ?= clang
 MPI_CFLAGS = $(shell mpicc --showme:compile 2>/dev/null)
 MPI_LIBS = $(shell mpicc --showme:link 2>/dev/null)
 fuzz: fuzz-build
-	scripts/run-fuzz.sh build/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+	FUZZ_JOBS=$(FUZZ_JOBS) scripts/run-fuzz.sh build/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 fuzz-build:
 	$(MAKE) B=build/fuzz CC=$(FUZZ_CC) ARCH= \

@@ -10,7 +10,10 @@
 # timeout input is replayed once and classified by the first stack frame outside the sanitizer, libFuzzer
 # and libc: "libhdf5" (a third-party finding, docs/reliability.md) or "adx" (a bug to fix). Only adx
 # findings fail the run.
+# FUZZ_JOBS=J runs J targets at once (default 1); each line then says how many shared the cores
+# (column "jobs"), since execs/s depend on it.
 set -u
+FUZZ_JOBS=${FUZZ_JOBS:-1}
 FUZZ_FORK_TARGETS=${FUZZ_FORK_TARGETS:-results}
 dir=${1:?usage: run-fuzz.sh DIR SECONDS TARGET...}
 secs=${2:?usage: run-fuzz.sh DIR SECONDS TARGET...}
@@ -20,16 +23,17 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}
 summary=$dir/summary.txt
 {
   echo "# make fuzz FUZZ_SECONDS=$secs  ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc --all) cores, $(uname -m))"
-  printf '%-8s %8s %12s %10s %8s %8s %9s %s\n' target seconds execs execs/s cov ft rss_mb result
+  printf '%-8s %8s %12s %10s %8s %8s %9s %4s %s\n' target seconds execs execs/s cov ft rss_mb jobs result
 } >"$summary"
 # classify BIN INPUT: "libhdf5" when the innermost frame past the sanitizer/fuzzer/libc is in libhdf5
 classify() {
   timeout 60 "$1" -timeout=10 -runs=1 "$2" 2>&1 |
-    grep -E '^ +#[0-9]+ 0x' | grep -vE '__sanitizer|__asan|__interceptor|fuzzer::|libc\.so|libstdc|sysdeps|AlarmCallback|__ubsan| in (malloc|calloc|realloc|free|operator new)' |
+    grep -E '^ +#[0-9]+ 0x' | grep -vE '__sanitizer|__asan|__interceptor|fuzzer::|libc\.so|libstdc|sysdeps|AlarmCallback|__ubsan| in (malloc|calloc|realloc|free|main) | in operator new' |
     head -1 | grep -q 'libhdf5' && echo libhdf5 || echo adx
 }
-bad=0
-for t in "$@"; do
+# run_one TARGET: fuzz it, then write its summary line to $dir/$t.line; exit 1 on an adx finding
+run_one() {
+  local t=$1 bin work art log seeds start fork code took execs rate rss cov ft last nadx nh5 result a
   bin=$dir/fuzz/fuzz_$t
   work=$dir/work/$t art=$dir/artifacts/$t
   mkdir -p "$work" "$art"
@@ -60,12 +64,28 @@ for t in "$@"; do
   done
   result=ok
   [ "$nh5" -gt 0 ] && result="ok(libhdf5-findings:$nh5)"
+  local st=0
   if [ "$nadx" -gt 0 ] || { [ "$code" -ne 0 ] && [ ${#fork[@]} -eq 0 ] && [ "$nh5" -eq 0 ]; }; then
     result="FAIL(exit $code, $nadx adx + $nh5 libhdf5 findings in $art)"
-    bad=1
+    st=1
   fi
-  printf '%-8s %8s %12s %10s %8s %8s %9s %s\n' "$t" "$took" "${execs:-?}" "${rate:-?}" "${cov:-?}" "${ft:-?}" \
-    "${rss:-?}" "$result" | tee -a "$summary"
+  printf '%-8s %8s %12s %10s %8s %8s %9s %4s %s\n' "$t" "$took" "${execs:-?}" "${rate:-?}" "${cov:-?}" "${ft:-?}" \
+    "${rss:-?}" "$FUZZ_JOBS" "$result" >"$dir/$t.line"
+  return $st
+}
+
+bad=0
+pids=()
+for t in "$@"; do
+  rm -f "$dir/$t.line"
+  run_one "$t" &
+  pids+=($!)
+  # at most FUZZ_JOBS at once
+  while [ "$(jobs -rp | wc -l)" -ge "$FUZZ_JOBS" ]; do sleep 1; done
 done
+for p in "${pids[@]}"; do wait "$p" || bad=1; done
+for t in "$@"; do
+  if [ -f "$dir/$t.line" ]; then cat "$dir/$t.line"; else echo "$t: no result"; bad=1; fi
+done | tee -a "$summary"
 echo "summary: $summary"
 exit $bad
