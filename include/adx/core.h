@@ -69,6 +69,8 @@ static inline float *adx_f32(const adx_tensor *t) { return (float *)t->data; }
 static inline int64_t *adx_i64(const adx_tensor *t) { return (int64_t *)t->data; }
 /* "[1,3,224,224]" into buf. */
 const char *adx_dims_str(const int64_t *dims, int ndim, char *buf, size_t len);
+/* A byte count in binary units with one decimal: "512 B", "4.0 KiB", "2.3 MiB", "16.0 GiB". */
+const char *adx_bytes_str(uint64_t bytes, char *buf, size_t len);
 
 /* ---- threads ---- */
 /* Number of OpenMP threads adx will use (from --threads, else OMP_NUM_THREADS, else cores). */

@@ -143,3 +143,27 @@ adx_status adx_arg_bool(const char *opt, const char *s, int *out, adx_error *err
   }
   return adx_fail(err, ADX_ERR_ARG, "--%s: '%s' is not true or false", opt, s);
 }
+
+adx_status adx_arg_size(const char *name, const char *v, int64_t *out, adx_error *err) {
+  char *end;
+  errno = 0;
+  double x = strtod(v, &end);
+  double mul = 1;
+  switch (*end) {
+  case 'k':
+  case 'K': mul = 1024.0, end++; break;
+  case 'm':
+  case 'M': mul = 1048576.0, end++; break;
+  case 'g':
+  case 'G': mul = 1073741824.0, end++; break;
+  case 't':
+  case 'T': mul = 1099511627776.0, end++; break;
+  default: break;
+  }
+  if (mul > 1 && *end == 'i') end++;
+  if (*end == 'B' || *end == 'b') end++;
+  if (end == v || *end || errno || !(x > 0) || x * mul > 9.0e18)
+    return adx_fail(err, ADX_ERR_ARG, "--%s: '%s' is not a size (e.g. 4G, 512M, 1048576)", name, v);
+  *out = (int64_t)(x * mul);
+  return ADX_OK;
+}

@@ -16,6 +16,7 @@
 #ifndef ADX_CLI_ARGS_H
 #define ADX_CLI_ARGS_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "adx/core.h"
@@ -55,6 +56,8 @@ void adx_args_usage(FILE *f, const char *cmd, const char *synopsis, const adx_op
 /* Value parsers; errors name the option ("--top: 'x' is not an integer in 0..100"). */
 adx_status adx_arg_int(const char *opt, const char *s, long lo, long hi, long *out, adx_error *err);
 adx_status adx_arg_double(const char *opt, const char *s, double lo, double hi, double *out, adx_error *err);
+/* A byte count: a positive number with an optional K/M/G/T suffix (binary, "Gi"/"GB" also taken). */
+adx_status adx_arg_size(const char *opt, const char *s, int64_t *out, adx_error *err);
 /* true/false, yes/no, on/off, 1/0 (for flags set from a config file). */
 adx_status adx_arg_bool(const char *opt, const char *s, int *out, adx_error *err);
 

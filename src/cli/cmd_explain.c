@@ -1,7 +1,6 @@
 /* adx explain: a dataset audit. Every image is explained in every mode (AD and fill values), judged by
  * the metrics, and written to one shared HDF5 file. Works as one process and under mpirun / srun: ranks
  * draw images from a shared counter, threads work inside each rank. */
-#include <errno.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -150,30 +149,6 @@ static void on_term(int sig) {
 }
 
 /* "123", "64K", "512M", "4G", "1T" (binary units, optional trailing "B" or "iB") -> bytes. */
-static adx_status parse_size(const char *name, const char *v, int64_t *out, adx_error *err) {
-  char *end;
-  errno = 0;
-  double x = strtod(v, &end);
-  double mul = 1;
-  switch (*end) {
-  case 'k':
-  case 'K': mul = 1024.0, end++; break;
-  case 'm':
-  case 'M': mul = 1048576.0, end++; break;
-  case 'g':
-  case 'G': mul = 1073741824.0, end++; break;
-  case 't':
-  case 'T': mul = 1099511627776.0, end++; break;
-  default: break;
-  }
-  if (mul > 1 && *end == 'i') end++;
-  if (*end == 'B' || *end == 'b') end++;
-  if (end == v || *end || errno || !(x > 0) || x * mul > 9.0e18)
-    return adx_fail(err, ADX_ERR_ARG, "--%s: '%s' is not a size (e.g. 4G, 512M, 1048576)", name, v);
-  *out = (int64_t)(x * mul);
-  return ADX_OK;
-}
-
 static adx_status set_option(run *r, int opt, const char *v, adx_error *err) {
   long l;
   adx_status s = ADX_OK;
@@ -255,7 +230,7 @@ static adx_status set_option(run *r, int opt, const char *v, adx_error *err) {
   case O_MAX_TENSOR:
     if (!(s = adx_arg_int("max-tensor-elems", v, 1, LONG_MAX, &l, err))) r->max_tensor_elems = l;
     break;
-  case O_MAX_ACT: s = parse_size("max-activation-mem", v, &r->max_activation_bytes, err); break;
+  case O_MAX_ACT: s = adx_arg_size("max-activation-mem", v, &r->max_activation_bytes, err); break;
   case O_MAX_PIXELS:
     if (!(s = adx_arg_int("max-image-pixels", v, 1, LONG_MAX, &l, err))) r->max_image_pixels = l;
     break;

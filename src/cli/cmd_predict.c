@@ -31,6 +31,9 @@ enum {
   O_AD_RULE,
   O_AD_POOL,
   O_SEED,
+  O_MAX_TENSOR,
+  O_MAX_ACT,
+  O_MAX_PIXELS,
   O_HELP
 };
 
@@ -51,12 +54,28 @@ static const adx_opt opts[] = {
     {"ad-rule", 0, 1, "RULE", "AD rule: strict, ratio:T (0<=T<1), loose (default ratio:0.5)"},
     {"ad-pool", 0, 1, "P", "AD global pooling: all (default) or active"},
     {"seed", 0, 1, "S", "seed for fill:noise (default 0)"},
+    {"max-tensor-elems", 0, 1, "N", "refuse a model with a tensor over N elements per image (default 2^30)"},
+    {"max-activation-mem", 0, 1, "SIZE",
+     "cap on activation + scratch memory per batch, e.g. 4G (default 16G)"},
+    {"max-image-pixels", 0, 1, "N", "refuse images (and the mask) over N pixels (default 100000000)"},
     {"help", 'h', 0, NULL, "show this help"},
     {NULL, 0, 0, NULL, NULL}};
 
 /* Keys accepted in the config file's [predict] section (the long options, less config and help). */
-static const char *const predict_keys[] = {"model", "top",     "logits",  "threads", "batch", "mode",
-                                           "mask",  "ad-rule", "ad-pool", "seed",    NULL};
+static const char *const predict_keys[] = {"model",
+                                           "top",
+                                           "logits",
+                                           "threads",
+                                           "batch",
+                                           "mode",
+                                           "mask",
+                                           "ad-rule",
+                                           "ad-pool",
+                                           "seed",
+                                           "max-tensor-elems",
+                                           "max-activation-mem",
+                                           "max-image-pixels",
+                                           NULL};
 
 typedef struct cls_prob {
   double p;
@@ -70,6 +89,8 @@ typedef struct predict {
   long top, threads, batch;
   int logits;
   uint64_t seed;
+  adx_model_limits lim;     /* --max-tensor-elems, --max-activation-mem */
+  adx_image_limits img_lim; /* --max-image-pixels */
   adx_mode mode;
   uint8_t *masks;  /* the mask replicated for a batch: [batch, H, W] */
   float *raw;      /* raw pixels of each slot [batch, sample] (fill modes) */
@@ -126,6 +147,13 @@ static adx_status set_option(predict *p, int opt, const char *v, adx_error *err)
   case O_SEED:
     if (!(s = adx_arg_int("seed", v, 0, LONG_MAX, &l, err))) p->seed = (uint64_t)l;
     break;
+  case O_MAX_TENSOR:
+    if (!(s = adx_arg_int("max-tensor-elems", v, 1, LONG_MAX, &l, err))) p->lim.max_tensor_elems = l;
+    break;
+  case O_MAX_ACT: s = adx_arg_size("max-activation-mem", v, &p->lim.max_activation_bytes, err); break;
+  case O_MAX_PIXELS:
+    if (!(s = adx_arg_int("max-image-pixels", v, 1, LONG_MAX, &l, err))) p->img_lim.max_pixels = l;
+    break;
   default: break;
   }
   return s;
@@ -139,7 +167,11 @@ static adx_status apply_config(predict *p, const adx_config *cfg, adx_error *err
   for (int i = 0; i < cfg->n && !s; i++) {
     const adx_config_entry *en = &cfg->entries[i];
     if (strcmp(en->section, "predict")) continue;
-    if ((s = set_option(p, adx_args_find(opts, en->key), en->value, err)))
+    char key[64]; /* either spelling: max_image_pixels or max-image-pixels */
+    snprintf(key, sizeof key, "%s", en->key);
+    for (char *c = key; *c; c++)
+      if (*c == '_') *c = '-';
+    if ((s = set_option(p, adx_args_find(opts, key), en->value, err)))
       adx_error_prefix(err, "%s:%d: ", cfg->path, en->line);
   }
   return s;
@@ -174,7 +206,7 @@ static adx_status load_mask(predict *p, adx_error *err) {
                     p->mode_name);
   int C = (int)p->sdims[0], H = (int)p->sdims[1], W = (int)p->sdims[2];
   adx_image img;
-  adx_status s = adx_image_load(p->mask, NULL, &img, err);
+  adx_status s = adx_image_load(p->mask, &p->img_lim, &img, err);
   if (s) return s;
   if (img.height != H || img.width != W) {
     s = adx_fail(err, ADX_ERR_SHAPE, "%s: mask is %dx%d (WxH) but the model input is %dx%d", p->mask,
@@ -429,7 +461,7 @@ static adx_status feed_image(predict *p, const char *path, adx_error *err) {
                     "%s: the model input has rank %d, images need [N,C,H,W]; pass a .npy array", path,
                     p->sndim + 1);
   adx_image img, raw;
-  adx_status s = adx_image_load(path, NULL, &img, err);
+  adx_status s = adx_image_load(path, &p->img_lim, &img, err);
   if (s) return s;
   s = adx_preproc_geometry(&p->pp, &img, (int)p->sdims[0], (int)p->sdims[1], (int)p->sdims[2], &raw, err);
   adx_image_free(&img);
@@ -449,11 +481,11 @@ static adx_status feed_image(predict *p, const char *path, adx_error *err) {
 /* ------------------------------------------------------------------ command */
 
 static adx_status run(predict *p, int nimg, char **imgs, adx_error *err) {
-  adx_model_limits lim;
-  adx_model_limits_default(&lim);
-  adx_status s = adx_model_load(p->model, &lim, &p->g, err);
+  adx_status s = adx_model_load(p->model, &p->lim, &p->g, err);
   if (s) return s;
   if ((s = adx_engine_create(p->g, (int)p->threads, &p->e, err))) return s;
+  /* plan a full batch now: a model over --max-activation-mem is refused before any image is read */
+  if ((s = adx_engine_reserve(p->e, p->batch, err))) return s;
   const adx_value *v = adx_engine_input(p->e);
   char dims[256];
   if (!v || v->dtype != ADX_F32 || v->ndim < 2)
@@ -487,6 +519,8 @@ int adx_cmd_predict(int argc, char **argv) {
   adx_config cfg = {0};
   predict p = {0};
   adx_preproc_default(&p.pp);
+  adx_model_limits_default(&p.lim);
+  adx_image_limits_default(&p.img_lim);
   p.top = 5;
   p.batch = 16;
   adx_status s = adx_args_parse(argc, argv, opts, &a, &err);

@@ -75,3 +75,17 @@ const char *adx_dims_str(const int64_t *dims, int ndim, char *buf, size_t len) {
   if (k < len) snprintf(buf + k, len - k, "]");
   return buf;
 }
+
+const char *adx_bytes_str(uint64_t bytes, char *buf, size_t len) {
+  static const char *const unit[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  if (bytes < 1024) {
+    snprintf(buf, len, "%llu B", (unsigned long long)bytes);
+    return buf;
+  }
+  double v = (double)bytes / 1024.0;
+  int u = 0;
+  /* move up while the one-decimal rounding would print 1024.0 or more */
+  while (u < 5 && v >= 1023.95) v /= 1024.0, u++;
+  snprintf(buf, len, "%.1f %s", v, unit[u]);
+  return buf;
+}

@@ -111,14 +111,15 @@ static adx_status over_cap(const adx_engine *e, size_t arena, size_t scratch, ad
   }
   char ds[160] = "";
   if (big >= 0) adx_dims_str(g->values[big].dims, g->values[big].ndim, ds, sizeof ds);
-  return adx_fail(
-      err, ADX_ERR_LIMIT,
-      "%s: a batch of %lld needs %.1f MiB of activations and %.1f MiB of scratch, over the limit of "
-      "%.1f MiB (max_activation_mem; the largest value is '%s' %s); lower --batch or raise "
-      "--max-activation-mem",
-      g->path && g->path[0] ? g->path : "model", (long long)g->batch, (double)arena / 1048576.0,
-      (double)scratch / 1048576.0, (double)g->max_activation_bytes / 1048576.0,
-      big >= 0 ? g->values[big].name : "?", ds);
+  char sa[32], ss[32], sl[32];
+  return adx_fail(err, ADX_ERR_LIMIT,
+                  "%s: a batch of %lld needs %s of activations and %s of scratch, over the limit of %s "
+                  "(max_activation_mem; the largest value is '%s' %s); lower --batch or raise "
+                  "--max-activation-mem",
+                  g->path && g->path[0] ? g->path : "model", (long long)g->batch,
+                  adx_bytes_str(arena, sa, sizeof sa), adx_bytes_str(scratch, ss, sizeof ss),
+                  adx_bytes_str((uint64_t)g->max_activation_bytes, sl, sizeof sl),
+                  big >= 0 ? g->values[big].name : "?", ds);
 }
 
 /* Greedy offset assignment: largest first, each placed at the lowest offset that does not

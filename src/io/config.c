@@ -170,13 +170,20 @@ const char *adx_config_get(const adx_config *cfg, const char *section, const cha
   return e ? e->value : NULL;
 }
 
+/* Keys are compared with '_' and '-' taken as the same character (max_image_pixels = max-image-pixels). */
+static int key_equal(const char *a, const char *b) {
+  for (; *a && *b; a++, b++)
+    if (*a != *b && !((*a == '_' || *a == '-') && (*b == '_' || *b == '-'))) return 0;
+  return *a == *b;
+}
+
 adx_status adx_config_check_keys(const adx_config *cfg, const char *section, const char *const *known,
                                  adx_error *err) {
   for (int i = 0; i < cfg->n; i++) {
     const adx_config_entry *e = &cfg->entries[i];
     if (strcmp(e->section, section)) continue;
     int ok = 0;
-    for (const char *const *k = known; *k && !ok; k++) ok = !strcmp(*k, e->key);
+    for (const char *const *k = known; *k && !ok; k++) ok = key_equal(*k, e->key);
     if (ok) continue;
     char list[512];
     size_t n = 0;

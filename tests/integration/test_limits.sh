@@ -70,16 +70,28 @@ check_refusal "huge graph input" "$t/in.log" "huge_input.onnx: graph input 'x' h
 check_refusal "huge initializer" "$t/init.log" "huge_init.onnx: initializer.*'W'.*(elements|limit)" \
   "$ADX" explain --model "$t/huge_init.onnx" "${common[@]}" -o "$t/x.h5"
 check_refusal "activations of a batch over the cap" "$t/batch.log" \
-  "huge_batch.onnx: a batch of 64 needs 65536\.[0-9] MiB of activations.*over the limit of 16384.0 MiB" \
+  "huge_batch.onnx: a batch of 64 needs 64\.0 GiB of activations.*over the limit of 16\.0 GiB" \
   "$ADX" explain --model "$t/huge_batch.onnx" "${common[@]}" -o "$t/x.h5"
 check_refusal "--max-tensor-elems" "$t/mte.log" "node '.*' \(Conv\): output '.*' would have shape \[1,256,1024,1024\].*over the limit of 2000000 elements" \
   "$ADX" explain --model "$t/huge_batch.onnx" --max-tensor-elems 2000000 "${common[@]}" -o "$t/x.h5"
 printf '[explain]\nmax_activation_mem = 4M\n' >"$t/cap.ini"
 check_refusal "max_activation_mem from a config file" "$t/cfg.log" \
-  "fashion_resnet.onnx: a batch of 64 needs [0-9.]+ MiB of activations.*over the limit of 4.0 MiB" \
+  "fashion_resnet.onnx: a batch of 64 needs [0-9.]+ MiB of activations.*over the limit of 4\.0 MiB" \
   "$ADX" explain --model tests/data/fashion_resnet.onnx --config "$t/cap.ini" "${common[@]}" -o "$t/x.h5"
 check_refusal "image over the pixel cap" "$t/png.log" "huge.png.*(pixels|limit)" \
   "$ADX" predict --model tests/data/fashion_resnet.onnx tests/data/img/bad/huge.png
+# the same caps on adx predict, from the command line and from a config file (either key spelling)
+png=tests/data/img/fashion_0.png
+check_refusal "predict --max-image-pixels" "$t/pp.log" "fashion_0.png: PNG image is 28x28 \(784 pixels\), over the limit of 100 pixels" \
+  "$ADX" predict --model tests/data/fashion_resnet.onnx --max-image-pixels 100 "$png"
+printf '[predict]\nmax_image_pixels = 100\n' >"$t/pcap.ini"
+check_refusal "predict max_image_pixels from a config file" "$t/pc.log" "over the limit of 100 pixels" \
+  "$ADX" predict --model tests/data/fashion_resnet.onnx --config "$t/pcap.ini" "$png"
+check_refusal "predict --max-activation-mem" "$t/pa.log" \
+  "fashion_resnet.onnx: a batch of 16 needs [0-9.]+ MiB of activations.*over the limit of 4\.0 KiB" \
+  "$ADX" predict --model tests/data/fashion_resnet.onnx --max-activation-mem 4K "$png"
+check_refusal "predict --max-tensor-elems" "$t/pt.log" "output '.*' would have shape \[1,256,1024,1024\].*over the limit of 2000000 elements" \
+  "$ADX" predict --model "$t/huge_batch.onnx" --max-tensor-elems 2000000 "$png"
 for f in "$t"/x.h5 "$t"/x.h5.creating; do [ -e "$f" ] && bad "a refused run left $f"; done
 # --batch 1 lets the same capped model pass the activation check (1 GiB): the limit is per batch
 "$ADX" explain --model tests/data/fashion_resnet.onnx --max-activation-mem 4M --batch 1 "${common[@]}" -o "$t/b1.h5" >"$t/b1.log" 2>&1 &&
