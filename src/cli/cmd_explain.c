@@ -104,10 +104,7 @@ static const adx_opt opts[] = {
     {"scale", 0, 1, "F", "preprocess: raw 0..255 times F (default 1/255)"},
     {"mean", 0, 1, "a[,b,c]", "preprocess: mean"},
     {"std", 0, 1, "a[,b,c]", "preprocess: std"},
-    {"max-tensor-elems", 0, 1, "N", "refuse a model with a tensor over N elements per image (default 2^30)"},
-    {"max-activation-mem", 0, 1, "SIZE",
-     "cap on activation + scratch memory per batch, e.g. 4G (default 16G)"},
-    {"max-image-pixels", 0, 1, "N", "refuse dataset images over N pixels (default 100000000)"},
+    ADX_CLI_CAP_OPTS,
     {"help", 'h', 0, NULL, "show this help"},
     {NULL, 0, 0, NULL, NULL}};
 
@@ -119,7 +116,7 @@ typedef struct run {
   adx_explainer x;
   adx_metrics_params mp;
   int64_t limit, offset, sample, backgrounds, chunk;
-  int64_t max_tensor_elems, max_activation_bytes, max_image_pixels; /* resource caps (0: default) */
+  adx_cli_caps caps; /* resource caps */
   uint64_t seed;
   int threads, batch, resume, force;
   adx_schedule sched;
@@ -228,12 +225,8 @@ static adx_status set_option(run *r, int opt, const char *v, adx_error *err) {
       s = adx_fail(err, ADX_ERR_ARG, "--progress: '%s' is not auto, bar, lines or off", v);
     break;
   case O_MAX_TENSOR:
-    if (!(s = adx_arg_int("max-tensor-elems", v, 1, LONG_MAX, &l, err))) r->max_tensor_elems = l;
-    break;
-  case O_MAX_ACT: s = adx_arg_size("max-activation-mem", v, &r->max_activation_bytes, err); break;
-  case O_MAX_PIXELS:
-    if (!(s = adx_arg_int("max-image-pixels", v, 1, LONG_MAX, &l, err))) r->max_image_pixels = l;
-    break;
+  case O_MAX_ACT:
+  case O_MAX_PIXELS: s = adx_cli_caps_set(&r->caps, opt - O_MAX_TENSOR, v, err); break;
   case O_RESIZE:
   case O_CROP:
   case O_SCALE:
@@ -466,9 +459,7 @@ static adx_status audit(run *r, adx_error *err) {
   adx_status s;
   /* model and dataset */
   adx_model_limits lim;
-  adx_model_limits_default(&lim);
-  if (r->max_tensor_elems > 0) lim.max_tensor_elems = r->max_tensor_elems;
-  if (r->max_activation_bytes > 0) lim.max_activation_bytes = r->max_activation_bytes;
+  adx_cli_caps_apply(&r->caps, &lim, NULL);
   if ((s = adx_model_load(r->model, &lim, &r->g, err))) return s;
   const adx_value *iv = &r->g->values[r->g->inputs[0]];
   if (iv->ndim != 4)
@@ -481,7 +472,7 @@ static adx_status audit(run *r, adx_error *err) {
   /* plan the buffers of a full batch now: a model over --max-activation-mem is refused before any work */
   if ((s = adx_engine_reserve(r->e, r->batch, err))) return s;
   adx_dataset_limits dlim = {0};
-  if (r->max_image_pixels > 0) dlim.image.max_pixels = r->max_image_pixels;
+  adx_cli_caps_apply(&r->caps, NULL, &dlim.image);
   if ((s = adx_dataset_open_ex(r->data, &r->pp, r->C, r->H, r->W, &dlim, &r->ds, err))) return s;
   if ((s = adx_dataset_select(adx_dataset_size(r->ds), r->offset, r->limit, r->sample, r->seed, &r->sel,
                               &r->nsel, err)))

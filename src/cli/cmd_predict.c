@@ -54,10 +54,7 @@ static const adx_opt opts[] = {
     {"ad-rule", 0, 1, "RULE", "AD rule: strict, ratio:T (0<=T<1), loose (default ratio:0.5)"},
     {"ad-pool", 0, 1, "P", "AD global pooling: all (default) or active"},
     {"seed", 0, 1, "S", "seed for fill:noise (default 0)"},
-    {"max-tensor-elems", 0, 1, "N", "refuse a model with a tensor over N elements per image (default 2^30)"},
-    {"max-activation-mem", 0, 1, "SIZE",
-     "cap on activation + scratch memory per batch, e.g. 4G (default 16G)"},
-    {"max-image-pixels", 0, 1, "N", "refuse images (and the mask) over N pixels (default 100000000)"},
+    ADX_CLI_CAP_OPTS,
     {"help", 'h', 0, NULL, "show this help"},
     {NULL, 0, 0, NULL, NULL}};
 
@@ -89,8 +86,8 @@ typedef struct predict {
   long top, threads, batch;
   int logits;
   uint64_t seed;
-  adx_model_limits lim;     /* --max-tensor-elems, --max-activation-mem */
-  adx_image_limits img_lim; /* --max-image-pixels */
+  adx_cli_caps caps;        /* resource caps */
+  adx_image_limits img_lim; /* images and the mask, from caps */
   adx_mode mode;
   uint8_t *masks;  /* the mask replicated for a batch: [batch, H, W] */
   float *raw;      /* raw pixels of each slot [batch, sample] (fill modes) */
@@ -148,12 +145,8 @@ static adx_status set_option(predict *p, int opt, const char *v, adx_error *err)
     if (!(s = adx_arg_int("seed", v, 0, LONG_MAX, &l, err))) p->seed = (uint64_t)l;
     break;
   case O_MAX_TENSOR:
-    if (!(s = adx_arg_int("max-tensor-elems", v, 1, LONG_MAX, &l, err))) p->lim.max_tensor_elems = l;
-    break;
-  case O_MAX_ACT: s = adx_arg_size("max-activation-mem", v, &p->lim.max_activation_bytes, err); break;
-  case O_MAX_PIXELS:
-    if (!(s = adx_arg_int("max-image-pixels", v, 1, LONG_MAX, &l, err))) p->img_lim.max_pixels = l;
-    break;
+  case O_MAX_ACT:
+  case O_MAX_PIXELS: s = adx_cli_caps_set(&p->caps, opt - O_MAX_TENSOR, v, err); break;
   default: break;
   }
   return s;
@@ -481,7 +474,9 @@ static adx_status feed_image(predict *p, const char *path, adx_error *err) {
 /* ------------------------------------------------------------------ command */
 
 static adx_status run(predict *p, int nimg, char **imgs, adx_error *err) {
-  adx_status s = adx_model_load(p->model, &p->lim, &p->g, err);
+  adx_model_limits lim;
+  adx_cli_caps_apply(&p->caps, &lim, &p->img_lim);
+  adx_status s = adx_model_load(p->model, &lim, &p->g, err);
   if (s) return s;
   if ((s = adx_engine_create(p->g, (int)p->threads, &p->e, err))) return s;
   /* plan a full batch now: a model over --max-activation-mem is refused before any image is read */
@@ -519,8 +514,6 @@ int adx_cmd_predict(int argc, char **argv) {
   adx_config cfg = {0};
   predict p = {0};
   adx_preproc_default(&p.pp);
-  adx_model_limits_default(&p.lim);
-  adx_image_limits_default(&p.img_lim);
   p.top = 5;
   p.batch = 16;
   adx_status s = adx_args_parse(argc, argv, opts, &a, &err);

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The integration suite (tests/integration/*.sh) against the AddressSanitizer + UndefinedBehaviorSanitizer
+# build of adx (build/asan/adx, made by make check-asan), leak checking on. Every adx process -- each
+# rank of every `mpirun -np 2` run, the resumed runs after SIGKILL/SIGTERM, the refusals, predict, report
+# -- writes any sanitizer report to its own log file; one report fails the run, whatever the test said.
+# Leak suppressions (scripts/lsan.supp) cover third-party libraries only, never adx code.
+#   test_slurm is left out: it tests the job scripts under a real Slurm, which runs the installed release
+#   binary. test_limits runs without its `ulimit -v` (ASan reserves terabytes of shadow address space);
+#   its refusals still run, and under ASan an attempt to allocate a refused size would abort.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export ADX=${ADX:-$(pwd)/build/asan/adx}
+[ -x "$ADX" ] || { echo "run-integration-asan: $ADX is not built (make check-asan)"; exit 1; }
+logdir=$(mktemp -d)
+trap 'rm -rf "$logdir"' EXIT
+export ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0:abort_on_error=0:exitcode=86:log_path=$logdir/asan
+export LSAN_OPTIONS=suppressions=$(pwd)/scripts/lsan.supp:print_suppressions=0
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=87:log_path=$logdir/ubsan
+# keep Open MPI plugins loaded so leak stacks name them (unloaded modules show as <unknown module>)
+export OMPI_MCA_mca_base_component_disable_dlclose=1
+export ADX_SANITIZED=1 VLIMIT_KB=unlimited
+export ADX_INTEGRATION_SKIP="test_slurm ${ADX_INTEGRATION_SKIP:-}"
+scripts/run-integration.sh
+code=$?
+n=$(find "$logdir" -type f | wc -l)
+if [ "$n" -gt 0 ]; then
+  echo "FAIL: $n sanitizer report(s) from adx under the integration suite:"
+  for f in "$logdir"/*; do
+    echo "== $f"
+    head -60 "$f"
+  done
+  code=1
+else
+  echo "no sanitizer reports from any adx process"
+fi
+exit $code
