@@ -4,11 +4,11 @@
 # and a --resume, then `summary`. Any sanitizer report fails. Leak suppressions (scripts/lsan.supp) cover
 # third-party libraries only (Open MPI and its plugins, hwloc, PMIx, HDF5, OpenBLAS), never adx code.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 ADX=${ADX:-build/asan/adx}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive
 export ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0:abort_on_error=0:exitcode=86:log_path=$(mktemp -d)/asan
-export LSAN_OPTIONS=suppressions=$(pwd)/scripts/lsan.supp:print_suppressions=0
+export LSAN_OPTIONS=suppressions=$PWD/scripts/lsan.supp:print_suppressions=0
 # keep Open MPI plugins loaded so leak stacks name them (unloaded modules show as <unknown module>)
 export OMPI_MCA_mca_base_component_disable_dlclose=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=87

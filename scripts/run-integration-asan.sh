@@ -8,13 +8,13 @@
 #   binary. test_limits runs without its `ulimit -v` (ASan reserves terabytes of shadow address space);
 #   its refusals still run, and under ASan an attempt to allocate a refused size would abort.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 export ADX=${ADX:-$(pwd)/build/asan/adx}
 [ -x "$ADX" ] || { echo "run-integration-asan: $ADX is not built (make check-asan)"; exit 1; }
 logdir=$(mktemp -d)
 trap 'rm -rf "$logdir"' EXIT
 export ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0:abort_on_error=0:exitcode=86:log_path=$logdir/asan
-export LSAN_OPTIONS=suppressions=$(pwd)/scripts/lsan.supp:print_suppressions=0
+export LSAN_OPTIONS=suppressions=$PWD/scripts/lsan.supp:print_suppressions=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=87:log_path=$logdir/ubsan
 # keep Open MPI plugins loaded so leak stacks name them (unloaded modules show as <unknown module>)
 export OMPI_MCA_mca_base_component_disable_dlclose=1

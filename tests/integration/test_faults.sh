@@ -11,9 +11,10 @@
 #   d. the disk runs out mid-run (a small tmpfs filled up while adx writes).
 # c and d need mount(8) (root); they are skipped, and say so, where mounting is not permitted.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+cd "$(dirname "$0")/../.." || exit 1
 ADX=${ADX:-bin/adx}
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive
+export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive
 PY=/usr/bin/python3
 t=$(mktemp -d)
 mnts=()
@@ -22,10 +23,6 @@ cleanup() {
   rm -rf "$t"
 }
 trap cleanup EXIT
-fail=0
-pass=0
-ok() { echo "ok $*"; pass=$((pass + 1)); }
-bad() { echo "FAIL $*"; fail=$((fail + 1)); }
 common=(--model tests/data/fashion_resnet.onnx --data /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
   --scale 1/255 --mean 0.2860 --std 0.3530 --limit 10 --iters 6 --modes ad,fill:zero --k-colour 3 --k-context 3
   --backgrounds 10 --auc-steps 5 --seed 5 --progress lines)
@@ -192,5 +189,4 @@ else
   echo "skip d. (mounting a tmpfs is not permitted here)"
 fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

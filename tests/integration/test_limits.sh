@@ -4,15 +4,12 @@
 # naming the file and the field, before anything is allocated -- not a crash and not an out-of-memory
 # kill. The huge models are built here with the onnx Python package (an independent writer).
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+cd "$(dirname "$0")/../.." || exit 1
 ADX=${ADX:-bin/adx}
 export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive
 t=$(mktemp -d)
 trap 'rm -rf "$t"' EXIT
-fail=0
-pass=0
-ok() { echo "ok $*"; pass=$((pass + 1)); }
-bad() { echo "FAIL $*"; fail=$((fail + 1)); }
 VLIMIT_KB=${VLIMIT_KB:-1048576} # 1 GiB of address space: adx needs about 0.8 GiB for this workload
 FASHION=/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
 common=(--data "$FASHION" --scale 1/255 --mean 0.2860 --std 0.3530 --limit 2 --iters 2 --modes ad,fill:zero
@@ -97,5 +94,4 @@ for f in "$t"/x.h5 "$t"/x.h5.creating; do [ -e "$f" ] && bad "a refused run left
 "$ADX" explain --model tests/data/fashion_resnet.onnx --max-activation-mem 4M --batch 1 "${common[@]}" -o "$t/b1.h5" >"$t/b1.log" 2>&1 &&
   ok "--batch 1 fits --max-activation-mem 4M" || { bad "--batch 1 under a 4M cap"; tail -3 "$t/b1.log"; }
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -3,16 +3,13 @@
 # the fixture PNGs through preprocessing, config files, batching, JSON output, and bad inputs (exit 2 with a
 # one-line message naming the file). Run from the repo root with bin/adx built.
 set -u
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 ADX=${ADX:-$(pwd)/bin/adx}
 DATA=${ADX_TEST_DATA:-$(pwd)/tests/data}
 PY=/usr/bin/python3
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; }
 
 for f in fashion_resnet.onnx fashion_vgg.onnx fashion_test32_input.npy fashion_resnet_logits.npy \
   fashion_vgg_logits.npy img/fashion_0.png; do
@@ -198,5 +195,4 @@ expect_fail "config bad value" "badstd.ini:2:" "${M[@]}" --config "$tmp/badstd.i
 expect_fail "config unknown key" "badkey.ini:2:" "${M[@]}" --config "$tmp/badkey.ini" "${pngs[0]}"
 expect_fail "missing config" "nosuch.ini" "${M[@]}" --config "$tmp/nosuch.ini" "${pngs[0]}"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

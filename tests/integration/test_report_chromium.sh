@@ -17,6 +17,7 @@
 # and exits 0 if that is impossible. About a minute on 2 cores.
 # shellcheck disable=SC2015 # `check && ok ... || bad ...`: ok always succeeds
 set -u
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT" || exit 1
 ADX=${ADX:-$ROOT/bin/adx}
@@ -27,17 +28,6 @@ IMAGES=/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
 OUT=$ROOT/build/test-out/report
 PY=/usr/bin/python3
 export OMP_WAIT_POLICY=passive OMP_NUM_THREADS=1
-
-pass=0
-fail=0
-ok() {
-  pass=$((pass + 1))
-  echo "ok   $1"
-}
-bad() {
-  fail=$((fail + 1))
-  echo "FAIL $1"
-}
 
 # ---------------------------------------------------------------- prerequisites
 if [ ! -x "$ADX" ] || ! "$ADX" report --help >/dev/null 2>&1; then
@@ -265,5 +255,4 @@ expect2 "unknown mode" "fill:nope" "$ADX" show "$R" --image 0 --mode fill:nope -
 expect2 "show missing file" "nope.h5" "$ADX" show "$tmp/nope.h5" --image 0 -o "$tmp/x.png"
 [ ! -e "$tmp/o1" ] && [ ! -e "$tmp/o2" ] && ok "no output folder made for bad input" || bad "output made for bad input"
 
-echo "$pass passed, $fail failed (screenshot: $OUT/report.png)"
-[ "$fail" -eq 0 ]
+finish "(screenshot: $OUT/report.png)"

@@ -5,16 +5,13 @@
 # 2-rank job (after a chosen image, and at a moment chosen from outside) followed by resume to a file
 # equal to an uninterrupted run's. Needs python3-h5py. Run from the repo root.
 set -u
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 T=${ADX_RESULTS_TEST:-build/release/tests/io/test_results}
 PY=/usr/bin/python3
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
+export OMP_NUM_THREADS=1
 MPIRUN=(timeout 300 mpirun --allow-run-as-root --oversubscribe --bind-to none -np 2)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; }
 
 if [ ! -x "$T" ]; then make -s "$T" >/dev/null || { echo "cannot build $T"; exit 1; }; fi
 
@@ -173,5 +170,4 @@ else
   cat "$tmp/k2.log" "$tmp/c2.log" 2>/dev/null | tail -20
 fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

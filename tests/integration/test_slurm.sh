@@ -15,6 +15,7 @@
 # has no explain command yet. Run from anywhere; takes about 30 s here (longer on a loaded machine).
 # shellcheck disable=SC2015 # `check && ok ... || bad ...`: ok always succeeds
 set -u
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT" || exit 1
 ADX=${ADX:-$ROOT/bin/adx}
@@ -24,17 +25,6 @@ MODEL=$DATA/fashion_resnet.onnx
 IMAGES=/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
 # Cheap explainer settings: the point is the Slurm machinery, not the explanations.
 EXTRA="--limit 16 --modes ad,fill:zero --iters 20 --backgrounds 10 --k-colour 5 --k-context 5"
-
-pass=0
-fail=0
-ok() {
-  pass=$((pass + 1))
-  echo "ok   $1"
-}
-bad() {
-  fail=$((fail + 1))
-  echo "FAIL $1"
-}
 
 # ---------------------------------------------------------------- prerequisites
 if [ "$(id -u)" -ne 0 ]; then
@@ -237,5 +227,4 @@ alive=""
 for p in $pids; do kill -0 "$p" 2>/dev/null && alive="$alive $p"; done
 [ -z "$alive" ] && ok "daemons stopped" || bad "daemons still running:$alive"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish
