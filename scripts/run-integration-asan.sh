@@ -10,7 +10,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 export ADX=${ADX:-$(pwd)/build/asan/adx}
-[ -x "$ADX" ] || { echo "run-integration-asan: $ADX is not built (make check-asan)"; exit 1; }
+for b in "$ADX" build/asan/tests/io/test_results; do
+  [ -x "$b" ] || { echo "run-integration-asan: $b is not built (make check-asan)"; exit 1; }
+done
 logdir=$(mktemp -d)
 trap 'rm -rf "$logdir"' EXIT
 export ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0:abort_on_error=0:exitcode=86:log_path=$logdir/asan
@@ -18,6 +20,8 @@ export LSAN_OPTIONS=suppressions=$PWD/scripts/lsan.supp:print_suppressions=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=87:log_path=$logdir/ubsan
 # keep Open MPI plugins loaded so leak stacks name them (unloaded modules show as <unknown module>)
 export OMPI_MCA_mca_base_component_disable_dlclose=1
+# test_results_mpi runs the results-store unit test under mpirun: its ASan build
+export ADX_RESULTS_TEST=${ADX_RESULTS_TEST:-build/asan/tests/io/test_results}
 export ADX_SANITIZED=1 VLIMIT_KB=unlimited
 export ADX_INTEGRATION_SKIP="test_slurm ${ADX_INTEGRATION_SKIP:-}"
 scripts/run-integration.sh

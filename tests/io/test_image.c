@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <zlib.h>
+
 #include "adx/io.h"
 #include "common/testutil.h"
 
@@ -208,6 +210,44 @@ static void test_limits(void **state) {
   assert_non_null(strstr(err.msg, "100000x100000"));
 }
 
+/* put a big-endian u32 */
+static void be32(unsigned char *p, uint32_t v) {
+  p[0] = (unsigned char)(v >> 24), p[1] = (unsigned char)(v >> 16), p[2] = (unsigned char)(v >> 8),
+  p[3] = (unsigned char)v;
+}
+
+/* A chunk that declares more bytes than the file holds is refused before libpng allocates for it: the
+ * png fuzz target found a 150-byte file whose sPLT chunk declared 0x73737373 bytes, and libpng 1.6.39
+ * allocated 1.9 GB for it. The file here is built by hand from the PNG spec: signature, a valid 7x3
+ * IHDR (CRC from zlib), then an sPLT header declaring 0x73737373 bytes with 4 bytes behind it. */
+static void test_chunk_longer_than_file(void **state) {
+  (void)state;
+  unsigned char f[8 + 25 + 12];
+  memcpy(f, "\x89PNG\r\n\x1a\n", 8);
+  be32(f + 8, 13);
+  memcpy(f + 12, "IHDR", 4);
+  be32(f + 16, 7);
+  be32(f + 20, 3);
+  memcpy(f + 24, "\x08\x00\x00\x00\x00", 5); /* depth 8, grey, deflate, no filter method, no interlace */
+  be32(f + 29, (uint32_t)crc32(0, f + 12, 17));
+  be32(f + 33, 0x73737373u);
+  memcpy(f + 37, "sPLT", 4);
+  memcpy(f + 41, "ssss", 4);
+  adx_error err = {0};
+  adx_image im;
+  memset(&im, 0x55, sizeof im);
+  assert_int_equal(adx_image_decode(f, sizeof f, "splt.png", NULL, &im, &err), ADX_ERR_FORMAT);
+  assert_null(im.data);
+  /* byte 33 = 8 (signature) + 25 (IHDR); 0x73737373 = 1936946035; 45 - 33 - 8 = 4 bytes left */
+  assert_non_null(strstr(err.msg,
+                         "splt.png: corrupt or truncated PNG: chunk 'sPLT' at byte 33 declares 1936946035 "
+                         "bytes, the file has 4 left"));
+  /* the same header declaring 0 bytes (data fits, CRC wrong) reaches libpng, which refuses it its own way */
+  be32(f + 33, 0);
+  assert_int_equal(adx_image_decode(f, sizeof f - 4 + 4, "splt0.png", NULL, &im, &err), ADX_ERR_FORMAT);
+  assert_null(strstr(err.msg, "declares"));
+}
+
 static void test_decode_memory(void **state) {
   (void)state;
   adx_error err = {0};
@@ -260,6 +300,7 @@ int main(void) {
       cmocka_unit_test(test_bad_images),
       cmocka_unit_test(test_limits),
       cmocka_unit_test(test_decode_memory),
+      cmocka_unit_test(test_chunk_longer_than_file),
       cmocka_unit_test(test_save_png_roundtrip),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
