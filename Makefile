@@ -83,7 +83,7 @@ check-asan:
 	  build/asan/adx $(patsubst tests/%.c,build/asan/tests/%,$(TEST_SRC)) $(patsubst %,build/asan/fuzz/replay_%,$(FUZZ_TARGETS))
 	@ADX_SANITIZED=1 scripts/run-tests.sh build/asan/tests
 	@scripts/run-fuzz-regress.sh build/asan/fuzz
-	@ADX=build/asan/adx scripts/run-asan-mpi.sh
+	@ADX_INTEGRATION_SKIP=test_report_chromium scripts/run-integration-asan.sh
 
 # valgrind cannot run AVX-512 code: its build targets generic x86-64 (OpenBLAS dispatches at run time).
 check-valgrind:

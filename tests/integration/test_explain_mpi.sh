@@ -9,8 +9,11 @@ ADX=${ADX:-bin/adx}
 export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive
 t=$(mktemp -d)
 trap 'rm -rf "$t"' EXIT
+# under ASan+UBSan (scripts/run-integration-asan.sh sets ADX_SANITIZED) adx runs several times slower:
+# fewer images, and fewer iterations in the runs that are killed
+if [ -n "${ADX_SANITIZED:-}" ]; then lim=4 slow_iters=10; else lim=8 slow_iters=20; fi
 common=(--model tests/data/fashion_resnet.onnx --data /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
-  --scale 1/255 --mean 0.2860 --std 0.3530 --limit 8 --iters 4 --modes ad,fill:zero,fill:mean
+  --scale 1/255 --mean 0.2860 --std 0.3530 --limit "$lim" --iters 4 --modes ad,fill:zero,fill:mean
   --k-colour 5 --k-context 5 --backgrounds 30 --seed 3 --progress lines)
 run() { # np out extra...
   local np=$1 out=$2
@@ -25,10 +28,10 @@ for np in 2 4; do
 done
 grep -q "adx: progress" "$t/np1.log" && ok "progress lines" || bad "no progress lines"
 
-# Kill tests use a slower setting (iters 20) so that a kill lands mid-run; if a run still finishes before
-# its kill, the kill is retried earlier.
-slow=(--iters 20)
-run 2 "$t/slow.h5" "${slow[@]}" >"$t/slow.log" 2>&1 && ok "reference run (iters 20)" || { bad "reference run"; tail "$t/slow.log"; }
+# Kill tests use a slower setting (more iterations) so that a kill lands mid-run; if a run still finishes
+# before its kill, the kill is retried earlier.
+slow=(--iters "$slow_iters")
+run 2 "$t/slow.h5" "${slow[@]}" >"$t/slow.log" 2>&1 && ok "reference run (iters $slow_iters)" || { bad "reference run"; tail "$t/slow.log"; }
 killed_run() { # out delay mode(all|one): start a 2-rank run, kill it after delay; returns 0 if it was cut short
   local out=$1 delay=$2 mode=$3
   rm -f "$out"
