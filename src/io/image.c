@@ -141,7 +141,7 @@ static int png_decode_jmp(png_state *st) {
 
 /* Walk the chunk list (length, type, data, CRC) before libpng sees the file. libpng 1.6.39 reads some
  * ancillary chunks (sPLT at least) into one buffer of the declared length before reading their data, and
- * its chunk-size cap does not stop it: a 150-byte file declaring a 1.9 GB sPLT chunk made it allocate
+ * its chunk-size cap does not stop it: a 123-byte file declaring a 1.9 GB sPLT chunk made it allocate
  * 1.9 GB before finding the file truncated (the png fuzz target; tests/fuzz/regress/png/). A chunk that
  * declares more bytes than the file has left is refused here; what remains is libpng's to judge. */
 static adx_status png_check_chunks(const unsigned char *b, size_t len, const char *name, adx_error *err) {

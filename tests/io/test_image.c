@@ -217,7 +217,7 @@ static void be32(unsigned char *p, uint32_t v) {
 }
 
 /* A chunk that declares more bytes than the file holds is refused before libpng allocates for it: the
- * png fuzz target found a 150-byte file whose sPLT chunk declared 0x73737373 bytes, and libpng 1.6.39
+ * png fuzz target found a 123-byte file whose sPLT chunk declared 0x73737373 bytes, and libpng 1.6.39
  * allocated 1.9 GB for it. The file here is built by hand from the PNG spec: signature, a valid 7x3
  * IHDR (CRC from zlib), then an sPLT header declaring 0x73737373 bytes with 4 bytes behind it. */
 static void test_chunk_longer_than_file(void **state) {
