@@ -28,6 +28,9 @@ adx_status adx_engine_run_ad(adx_engine *e, const adx_tensor *input, const uint8
 /* Name of the first node where the last AD run fell back to plain computation on a masked spatial
  * value (e.g. Flatten of a spatial map into Gemm), or NULL if AD followed the whole network. */
 const char *adx_engine_ad_fallback(const adx_engine *e);
+/* The last AD run's mask [B,H,W] of channel `channel` of graph value `value` (NULL: fully active, or
+ * not masked). For tests and pictures of how a mask travels. */
+const uint8_t *adx_engine_ad_mask(const adx_engine *e, int value, int channel);
 
 struct adx_mode;
 struct adx_norm;

@@ -54,15 +54,20 @@ typedef struct adx_window {
   int dh, dw;   /* dilations */
 } adx_window;
 
-/* How an operator carries a visibility mask in AD mode (see docs/ad.md). */
+/* How an operator carries a visibility mask in AD mode: the key of AD's rule table (src/ad/run.c,
+ * docs/ad.md). Adding an AD-aware operator means setting its kind here, or one new kind and one row. */
 typedef enum adx_ad_kind {
   ADX_AD_PLAIN = 0,  /* not spatial (after flatten/pooling): computed plainly, no mask */
   ADX_AD_POINTWISE,  /* output mask = input mask (Relu, Clip, Sigmoid, BN, Mul by a constant, ...) */
-  ADX_AD_WINDOW,     /* Conv, MaxPool, AveragePool: propagate with kernel/stride/pad/dilation */
+  ADX_AD_CONV,       /* Conv: window propagation; hidden inputs contribute nothing; --ad-renorm */
+  ADX_AD_POOL,       /* MaxPool, AveragePool: window propagation; hidden inputs left out */
   ADX_AD_COMBINE,    /* two spatial inputs (residual Add, Mul, ...): combine the masks */
   ADX_AD_CONCAT,     /* concat along channels: a mask per input, combined per output position */
   ADX_AD_GLOBALPOOL, /* GlobalAveragePool / ReduceMean over H,W: --ad-pool active|all */
-  ADX_AD_FALLBACK    /* spatial structure AD cannot follow (e.g. Flatten of a spatial map) */
+  ADX_AD_GLOBALMAX,  /* GlobalMaxPool: the maximum over active positions */
+  ADX_AD_PAD,        /* Pad: a constant border is active; other modes end the mask */
+  ADX_AD_FALLBACK,   /* spatial structure AD cannot follow (e.g. Flatten of a spatial map) */
+  ADX_AD_NKINDS
 } adx_ad_kind;
 
 /* Context handed to an operator's run(). */
@@ -89,7 +94,7 @@ typedef struct adx_op {
   /* Floating-point operations for the current shapes, whole batch (NULL: 0). MAC = 2 flops. */
   double (*flops)(const struct adx_graph *g, const struct adx_node *n);
   adx_ad_kind ad;
-  /* For ADX_AD_WINDOW: fill the window geometry (valid after infer). */
+  /* For ADX_AD_CONV and ADX_AD_POOL: fill the window geometry (valid after infer). */
   void (*window)(const struct adx_node *n, adx_window *w);
 } adx_op;
 

@@ -2,7 +2,7 @@
 #include "adx/ad.h"
 
 void adx_mask_window(const adx_mseg *segs, int nseg, size_t offset, int C, int H, int W, const adx_window *w,
-                     int OH, int OW, const adx_ad_opts *o, uint8_t *out) {
+                     int OH, int OW, const adx_ad_opts *o, uint8_t *out, float *scale) {
   for (int oy = 0; oy < OH; oy++) {
     int y0 = oy * w->sh - w->ph0;
     for (int ox = 0; ox < OW; ox++) {
@@ -27,7 +27,10 @@ void adx_mask_window(const adx_mseg *segs, int nseg, size_t offset, int C, int H
       }
       double total = (double)C * inside;
       /* A window lying wholly in the padding reads no pixel at all: it stays active (it is constant). */
-      out[(size_t)oy * OW + ox] = total > 0 && adx_ad_deactivates(o, hidden, total) ? 0 : 1;
+      int off = total > 0 && adx_ad_deactivates(o, hidden, total);
+      out[(size_t)oy * OW + ox] = off ? 0 : 1;
+      /* partial renormalisation: total / visible weight (1 where nothing is hidden, or deactivated) */
+      if (scale) scale[(size_t)oy * OW + ox] = off || hidden <= 0 ? 1.0f : (float)(total / (total - hidden));
     }
   }
 }

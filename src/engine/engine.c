@@ -19,8 +19,7 @@ static void release_plan(adx_engine *e) {
 void adx_engine_free(adx_engine *e) {
   if (!e) return;
   release_plan(e);
-  adx_engine_masks_free(e);
-  free(e->nactive_buf);
+  adx_ad_state_free(e->ad);
   adx_free(e->staging);
   free(e->ins);
   free(e->outs);

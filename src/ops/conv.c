@@ -409,8 +409,16 @@ static inline float dw_point(const adx_conv_params *p, const float *xc, const fl
   return acc;
 }
 
+/* scale[pos] (or NULL): the sum before the bias is multiplied by it (AD's partial renormalisation). */
+static void scale_cols(float *y, int ld, int rows, int n, const float *scale) {
+  for (int r = 0; r < rows; r++) {
+    float *restrict yr = y + (size_t)r * ld;
+    for (int i = 0; i < n; i++) yr[i] *= scale[i];
+  }
+}
+
 static void dw_task(const adx_conv_params *p, const float *x, float *y, const int32_t *active, int nactive,
-                    int g) {
+                    const float *scale, int g) {
   const size_t HW = (size_t)p->H * p->W, ohw = (size_t)p->OH * p->OW;
   const int kk = p->win.kh * p->win.kw;
   const float *xc = x + g * HW;
@@ -421,12 +429,16 @@ static void dw_task(const adx_conv_params *p, const float *x, float *y, const in
     const float *b = p->b ? p->b + m : NULL;
     if (!active) {
       dw_plane(p, xc, wk, yc);
+      if (scale) scale_cols(yc, 0, 1, (int)ohw, scale);
       epilogue(yc, 0, 1, (int)ohw, b, &p->act);
     } else {
       memset(yc, 0, sizeof(float) * ohw);
       float bv = b ? *b : 0.0f;
-      for (int i = 0; i < nactive; i++)
-        yc[active[i]] = act_apply(&p->act, dw_point(p, xc, wk, active[i]) + bv);
+      for (int i = 0; i < nactive; i++) {
+        float v = dw_point(p, xc, wk, active[i]);
+        if (scale) v *= scale[active[i]];
+        yc[active[i]] = act_apply(&p->act, v + bv);
+      }
     }
   }
 }
@@ -450,10 +462,15 @@ size_t adx_conv_scratch_floats(const adx_conv_params *p) {
 
 void adx_conv_run_task(const adx_conv_params *p, const float *x, float *y, const int32_t *active, int nactive,
                        int task, float *scratch) {
+  adx_conv_run_task_scaled(p, x, y, active, nactive, NULL, task, scratch);
+}
+
+void adx_conv_run_task_scaled(const adx_conv_params *p, const float *x, float *y, const int32_t *active,
+                              int nactive, const float *scale, int task, float *scratch) {
   const int ohw = p->OH * p->OW;
   if (active && nactive >= ohw) active = NULL;
   if (p->depthwise) {
-    dw_task(p, x, y, active, nactive, task);
+    dw_task(p, x, y, active, nactive, scale, task);
     return;
   }
   int nt = active ? (nactive == 0 ? 1 : (int)cdiv(nactive, p->tile)) : p->ntiles;
@@ -487,6 +504,7 @@ void adx_conv_run_task(const adx_conv_params *p, const float *x, float *y, const
     }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, n, p->K, 1.0f, wg, p->K, bm, ldb, 0.0f,
                 yg + c0, ohw);
+    if (scale) scale_cols(yg + c0, ohw, rows, n, scale + c0);
     epilogue(yg + c0, ohw, rows, n, b, &p->act);
     return;
   }
@@ -499,8 +517,13 @@ void adx_conv_run_task(const adx_conv_params *p, const float *x, float *y, const
   if (n == 0) return;
   gather_tile(p, xg, active + a0, n, col, ib);
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, n, p->K, 1.0f, wg, p->K, col, n, 0.0f, tmp, n);
-  epilogue(tmp, n, rows, n, b, &p->act);
   const int32_t *act = active + a0;
+  if (scale) {
+    float *sc = (float *)ib; /* the run lists are no longer needed: this tile's scales */
+    for (int i = 0; i < n; i++) sc[i] = scale[act[i]];
+    scale_cols(tmp, n, rows, n, sc);
+  }
+  epilogue(tmp, n, rows, n, b, &p->act);
   for (int r = 0; r < rows; r++) {
     float *yr = yg + (size_t)r * ohw;
     const float *tr = tmp + (size_t)r * n;
@@ -717,5 +740,5 @@ const adx_op adx_op_conv = {.name = "Conv",
                             .run = conv_run,
                             .scratch = conv_scratch,
                             .flops = conv_flops,
-                            .ad = ADX_AD_WINDOW,
+                            .ad = ADX_AD_CONV,
                             .window = conv_window};

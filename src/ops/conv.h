@@ -84,6 +84,10 @@ size_t adx_conv_scratch_floats(const adx_conv_params *p);
  * so they may run concurrently (each with its own scratch); together they write all of y. */
 void adx_conv_run_task(const adx_conv_params *p, const float *x, float *y, const int32_t *active, int nactive,
                        int task, float *scratch);
+/* The same, with the sum before the bias multiplied by scale[pos] at every computed output position
+ * (NULL: no scaling, exactly adx_conv_run_task): AD's partial renormalisation. */
+void adx_conv_run_task_scaled(const adx_conv_params *p, const float *x, float *y, const int32_t *active,
+                              int nactive, const float *scale, int task, float *scratch);
 /* All tasks of one sample, sequentially (cost proportional to nactive, plus zeroing y). */
 void adx_conv_run_sample(const adx_conv_params *p, const float *x, float *y, const int32_t *active,
                          int nactive, float *scratch);
@@ -118,5 +122,11 @@ void adx_avgpool_run_sample(const adx_pool_params *p, const float *x, float *y, 
 /* One channel plane (either pool kind, from p->is_max). */
 void adx_pool_run_plane(const adx_pool_params *p, const float *x, float *y, const int32_t *active,
                         int nactive);
+/* One channel plane with the input positions where m_in == 0 left out (AD: absent): MaxPool takes the
+ * maximum of the rest (0 when nothing is left), AveragePool divides by the count without them. Output
+ * positions where m_out == 0 are set to 0 (m_out NULL: none). A window with nothing left out gives
+ * exactly adx_pool_run_plane's value. */
+void adx_pool_run_plane_masked(const adx_pool_params *p, const float *x, const uint8_t *m_in, float *y,
+                               const uint8_t *m_out);
 
 #endif

@@ -155,7 +155,7 @@ const adx_op adx_op_pad = {.name = "Pad",
                            .max_out = 1,
                            .infer = infer_pad,
                            .run = run_pad,
-                           .ad = ADX_AD_FALLBACK};
+                           .ad = ADX_AD_PAD};
 
 int adx_pad_spatial(const adx_node *n, int *top, int *left, int *bottom, int *right) {
   const pad_params *p = n->params;

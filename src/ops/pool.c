@@ -53,6 +53,51 @@ static inline float avg_at(const adx_pool_params *p, const float *x, int pos) {
   return cnt > 0 ? sum / (float)cnt : 0.0f;
 }
 
+/* One output position with the inputs where m == 0 left out (AD reads them as absent). The taps are
+ * visited in max_at / avg_at's order, so a window with nothing left out gives exactly the plain value. */
+static float pool_at_masked(const adx_pool_params *p, const float *x, const uint8_t *m, int pos) {
+  const adx_window *w = &p->win;
+  int hs = (pos / p->OW) * w->sh - w->ph0, ws = (pos % p->OW) * w->sw - w->pw0;
+  float acc = p->is_max ? -INFINITY : 0.0f;
+  int nh = 0, nw = 0, ph = 0, pw = 0, inside = 0, left_out = 0;
+  for (int ki = 0; ki < w->kh; ki++) {
+    int ih = hs + ki * w->dh;
+    if (ih < p->H + w->ph1) ph++;
+    if (ih < 0 || ih >= p->H) continue;
+    nh++;
+    const float *xr = x + (size_t)ih * p->W;
+    const uint8_t *mr = m + (size_t)ih * p->W;
+    for (int kj = 0; kj < w->kw; kj++) {
+      int iw = ws + kj * w->dw;
+      if (iw < 0 || iw >= p->W) continue;
+      inside++;
+      if (!mr[iw]) {
+        left_out++;
+        continue;
+      }
+      if (p->is_max) {
+        if (xr[iw] > acc) acc = xr[iw];
+      } else {
+        acc += xr[iw];
+      }
+    }
+  }
+  if (p->is_max) return inside > 0 && left_out == inside ? 0.0f : acc; /* all absent: 0 */
+  for (int kj = 0; kj < w->kw; kj++) {
+    int iw = ws + kj * w->dw;
+    if (iw < p->W + w->pw1) pw++;
+    if (iw >= 0 && iw < p->W) nw++;
+  }
+  int cnt = (p->count_include_pad ? ph * pw : nh * nw) - left_out;
+  return cnt > 0 ? acc / (float)cnt : 0.0f;
+}
+
+void adx_pool_run_plane_masked(const adx_pool_params *p, const float *x, const uint8_t *m_in, float *y,
+                               const uint8_t *m_out) {
+  const int ohw = p->OH * p->OW;
+  for (int i = 0; i < ohw; i++) y[i] = (!m_out || m_out[i]) ? pool_at_masked(p, x, m_in, i) : 0.0f;
+}
+
 void adx_pool_run_plane(const adx_pool_params *p, const float *x, float *y, const int32_t *active,
                         int nactive) {
   const int ohw = p->OH * p->OW;
@@ -195,7 +240,7 @@ const adx_op adx_op_maxpool = {.name = "MaxPool",
                                .infer = maxpool_infer,
                                .run = pool_run,
                                .flops = pool_flops,
-                               .ad = ADX_AD_WINDOW,
+                               .ad = ADX_AD_POOL,
                                .window = pool_window};
 
 const adx_op adx_op_averagepool = {.name = "AveragePool",
@@ -206,7 +251,7 @@ const adx_op adx_op_averagepool = {.name = "AveragePool",
                                    .infer = averagepool_infer,
                                    .run = pool_run,
                                    .flops = pool_flops,
-                                   .ad = ADX_AD_WINDOW,
+                                   .ad = ADX_AD_POOL,
                                    .window = pool_window};
 
 /* ---- global pools: over every spatial dim, keeping [N, C, 1, ...] ---- */
@@ -290,4 +335,4 @@ const adx_op adx_op_globalmaxpool = {.name = "GlobalMaxPool",
                                      .infer = global_infer,
                                      .run = gmp_run,
                                      .flops = global_flops,
-                                     .ad = ADX_AD_GLOBALPOOL};
+                                     .ad = ADX_AD_GLOBALMAX};

@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/engine/engine_internal.h"
 #include "adx/ad.h"
 #include "adx/engine.h"
 #include "adx/io.h"
@@ -61,67 +60,103 @@ static adx_graph *tiny_model(void) {
   return g;
 }
 
-static float tiny_run(adx_graph *g, const float *img, const uint8_t *mask, const char *rule,
-                      const char *pool) {
+/* The AD output of the tiny model under a mode string ("ad:RULE:POOL:RENORM:AT"). */
+static float tiny_run(adx_graph *g, const float *img, const uint8_t *mask, const char *mode) {
   adx_engine *e;
-  adx_ad_opts o;
-  adx_ad_opts_default(&o);
-  TU_OK(adx_ad_parse_rule(rule, &o, err));
-  TU_OK(adx_ad_parse_pool(pool, &o, err));
+  adx_mode m;
+  TU_OK(adx_mode_parse(mode, &m, err));
   TU_OK(adx_engine_create(g, 1, &e, err));
   adx_tensor in = {.dtype = ADX_F32, .ndim = 4, .dims = {1, 1, 4, 4}, .data = (void *)img};
   const adx_tensor *out;
-  TU_OK(adx_engine_run_ad(e, &in, mask, &o, &out, err));
+  TU_OK(adx_engine_run_ad(e, &in, mask, &m.ad, &out, err));
   float v = adx_f32(out)[0];
   adx_engine_free(e);
   return v;
 }
 
 /* Hand derivation (x = ones, 3x3 ones kernel, pad 1): an active output position holds the number of
- * in-bounds window cells. Row factor r(i) = 2,3,3,2. Column factors: col 0 -> 2, 1 -> 3, 2 -> 3, 3 -> 2.
- * So column j of the conv output sums to 10 * colfactor(j): 20, 30, 30, 20 (total 100).
- * Hide image column 0:
- *   strict : windows of output cols 0,1 touch col 0 -> deactivated; sum = 30 + 20 = 50.
- *            all: 50/16 = 3.125; active: 50/8 = 6.25.
- *   ratio:0.5: col-0 windows are 1/2 hidden (not > 0.5), col-1 windows 1/3 -> nothing deactivated:
- *            sum 100 (hidden pixels are read: the image is left alone) -> 6.25 both pools.
- *   ratio:0.4: col 0 deactivated (1/2 > 0.4), col 1 active (1/3): sum 80 -> all 5.0, active 80/12.
- *   loose  : nothing wholly hidden -> 100 -> 6.25.
- * Hide image columns 0 and 1:
- *   loose  : col-0 windows (cols 0,1) wholly hidden -> deactivated; col 1 (2/3) active: 80 -> 5.0 / 80/12.
- *   strict : cols 0,1,2 touch hidden -> only col 3 active: 20 -> 1.25 / 20/4 = 5.0. */
+ * its in-bounds window cells that are visible (hidden ones are absent: zero contribution), times
+ * total / visible under `partial`. Row factor r(i) = 2,3,3,2 (sum 10). Plain: output column j sums to
+ * 10 * (2,3,3,2)[j] = 20, 30, 30, 20 (total 100, mean 6.25).
+ * Hide image column 0. Output col 0 reads image cols {0,1}: 1/2 hidden; col 1 reads {0,1,2}: 1/3.
+ *   strict   : cols 0,1 deactivated; 30 + 20 = 50 -> all 50/16 = 3.125, active 50/8 = 6.25.
+ *   ratio:0.5: nothing deactivated (1/2 is not > 1/2). none: col 0 sees 1 visible column -> 10, col 1
+ *              sees 2 -> 20: 10+20+30+20 = 80 -> 5.0 (both pools: all positions active).
+ *              partial: col 0 x 2/1 -> 20, col 1 x 3/2 -> 30: back to 100 -> 6.25.
+ *              leak (adx 0.x): the hidden ones are read -> 100 -> 6.25.
+ *   ratio:0.4: col 0 deactivated (1/2 > 0.4). none: 20+30+20 = 70 -> all 4.375, active 70/12.
+ *              partial: 30+30+20 = 80 -> all 5.0, active 80/12. leak: 80 -> 5.0.
+ *   loose    : as ratio:0.5 here (no window wholly hidden).
+ * Hide image columns 0 and 1. Col 0 wholly hidden (deactivated under every rule), col 1 2/3, col 2 1/3.
+ *   strict   : only col 3 active: 20 -> all 1.25, active 5.0.
+ *   ratio:0.5: cols 0,1 off. none: col 2 sees {2,3} -> 20, + 20 = 40 -> all 2.5, active 40/8 = 5.0.
+ *              partial: col 2 x 3/2 -> 30, + 20 = 50 -> all 3.125, active 6.25.
+ *   loose    : col 0 off. none: col 1 sees {2} -> 10, col 2 -> 20, col 3 -> 20: 50 -> all 3.125,
+ *              active 50/12. partial: 30 + 30 + 20 = 80 -> all 5.0, active 80/12. */
 static void test_tiny_hand_derived(void **state) {
   adx_graph *g = tiny_model();
-  float img[16], ones[16];
+  float img[16];
   uint8_t hide0[16], hide01[16], all[16];
   for (int i = 0; i < 16; i++) {
     img[i] = 1.0f;
-    ones[i] = 1.0f;
     all[i] = 1;
     hide0[i] = (i % 4) != 0;
     hide01[i] = (i % 4) > 1;
   }
-  (void)ones;
-  assert_float_equal(tiny_run(g, img, all, "strict", "all"), 100.0f / 16, 1e-6);
-  assert_float_equal(tiny_run(g, img, hide0, "strict", "all"), 3.125f, 1e-6);
-  assert_float_equal(tiny_run(g, img, hide0, "strict", "active"), 6.25f, 1e-6);
-  assert_float_equal(tiny_run(g, img, hide0, "ratio:0.5", "all"), 6.25f, 1e-6);
-  assert_float_equal(tiny_run(g, img, hide0, "ratio:0.5", "active"), 6.25f, 1e-6);
-  assert_float_equal(tiny_run(g, img, hide0, "ratio:0.4", "all"), 5.0f, 1e-6);
-  assert_float_equal(tiny_run(g, img, hide0, "ratio:0.4", "active"), 80.0f / 12, 1e-5);
-  assert_float_equal(tiny_run(g, img, hide0, "loose", "all"), 6.25f, 1e-6);
-  assert_float_equal(tiny_run(g, img, hide01, "loose", "all"), 5.0f, 1e-6);
-  assert_float_equal(tiny_run(g, img, hide01, "loose", "active"), 80.0f / 12, 1e-5);
-  assert_float_equal(tiny_run(g, img, hide01, "strict", "all"), 1.25f, 1e-6);
-  assert_float_equal(tiny_run(g, img, hide01, "strict", "active"), 5.0f, 1e-6);
-  /* A2 on the tiny model: noise in the hidden columns changes nothing under strict. */
+  static const struct {
+    const char *mode;
+    int which; /* 0: all visible, 1: hide0, 2: hide01 */
+    float want;
+  } cases[] = {
+      {"ad:strict:all", 0, 6.25f},
+      {"ad:ratio:0.5:all:partial", 0, 6.25f},
+      {"ad:strict:all", 1, 3.125f},
+      {"ad:strict:active", 1, 6.25f},
+      {"ad:ratio:0.5:all:none", 1, 5.0f},
+      {"ad:ratio:0.5:active:none", 1, 5.0f},
+      {"ad:ratio:0.5:all:partial", 1, 6.25f},
+      {"ad:ratio:0.5:all:leak", 1, 6.25f},
+      {"ad:ratio:0.4:all:none", 1, 4.375f},
+      {"ad:ratio:0.4:active:none", 1, 70.0f / 12},
+      {"ad:ratio:0.4:all:partial", 1, 5.0f},
+      {"ad:ratio:0.4:active:partial", 1, 80.0f / 12},
+      {"ad:ratio:0.4:all:leak", 1, 5.0f},
+      {"ad:loose:all:none", 1, 5.0f},
+      {"ad:loose:all:partial", 1, 6.25f},
+      {"ad:strict:all", 2, 1.25f},
+      {"ad:strict:active", 2, 5.0f},
+      {"ad:strict:active:partial", 2, 5.0f},
+      {"ad:ratio:0.5:all:none", 2, 2.5f},
+      {"ad:ratio:0.5:active:none", 2, 5.0f},
+      {"ad:ratio:0.5:all:partial", 2, 3.125f},
+      {"ad:ratio:0.5:active:partial", 2, 6.25f},
+      {"ad:loose:all:none", 2, 3.125f},
+      {"ad:loose:active:none", 2, 50.0f / 12},
+      {"ad:loose:all:partial", 2, 5.0f},
+      {"ad:loose:active:partial", 2, 80.0f / 12},
+      /* the conv output feeds the global pool: a checkpoint, so the same values */
+      {"ad:ratio:0.5:all:none:checkpoints", 2, 2.5f},
+      {"ad:loose:all:partial:checkpoints", 2, 5.0f},
+  };
+  const uint8_t *masks[3] = {all, hide0, hide01};
+  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+    float got = tiny_run(g, img, masks[cases[k].which], cases[k].mode);
+    if (fabsf(got - cases[k].want) > 1e-5f)
+      fail_msg("%s, mask %d: got %.7g, want %.7g", cases[k].mode, cases[k].which, (double)got,
+               (double)cases[k].want);
+  }
+  /* A2 on the tiny model: noise in the hidden columns changes nothing, now under every rule. */
   for (int i = 0; i < 16; i++)
-    if (!hide01[i]) img[i] = (float)(i * 37 % 11) - 5.0f;
-  assert_float_equal(tiny_run(g, img, hide01, "strict", "all"), 1.25f, 1e-6);
+    if (!hide01[i]) img[i] = (float)(i * 37 % 11) - 2.0f;
+  assert_float_equal(tiny_run(g, img, hide01, "ad:strict:all"), 1.25f, 1e-6);
+  assert_float_equal(tiny_run(g, img, hide01, "ad:ratio:0.5:all:none"), 2.5f, 1e-6);
+  assert_float_equal(tiny_run(g, img, hide01, "ad:loose:active:partial"), 80.0f / 12, 1e-5);
+  /* ... and the leak variant does read them: col 2's window holds hidden col 1 */
+  assert_true(fabsf(tiny_run(g, img, hide01, "ad:ratio:0.5:all:leak") - 3.125f) > 1e-3f);
   /* A4: everything hidden -> 0, finite, in both pools. */
   uint8_t none[16] = {0};
-  assert_float_equal(tiny_run(g, img, none, "strict", "all"), 0.0f, 0);
-  assert_float_equal(tiny_run(g, img, none, "loose", "active"), 0.0f, 0);
+  assert_float_equal(tiny_run(g, img, none, "ad:strict:all"), 0.0f, 0);
+  assert_float_equal(tiny_run(g, img, none, "ad:loose:active:partial"), 0.0f, 0);
   adx_graph_free(g);
 }
 
@@ -162,6 +197,17 @@ static const char *const fixture_models[] = {"fashion_resnet.onnx", "fashion_res
                                              "fashion_vgg.onnx"};
 static const char *const rules[] = {"strict", "ratio:0.5", "ratio:0.25", "loose"};
 static const char *const pools[] = {"all", "active"};
+static const char *const renorms[] = {"none", "partial", "leak"};
+static const char *const ats[] = {"every", "checkpoints"};
+#define NVARIANTS (4 * 2 * 3 * 2)
+
+/* Variant v of rules x pools x renorms x ats. */
+static void variant(int v, adx_ad_opts *o, char *name, size_t len) {
+  int ri = v % 4, pi = v / 4 % 2, ni = v / 8 % 3, ai = v / 24;
+  adx_ad_opts_default(o);
+  TU_OK(adx_ad_opts_from_flags(rules[ri], pools[pi], renorms[ni], ats[ai], o, err));
+  adx_ad_variant_str(o, name, len);
+}
 
 /* A1: all-visible AD equals plain bit for bit, alone or batched with partially hidden samples. */
 static void test_a1_identity(void **state) {
@@ -176,26 +222,29 @@ static void test_a1_identity(void **state) {
     uint8_t *masks = malloc(32 * 784);
     adx_rng r;
     adx_rng_seed(&r, 7);
-    for (int ri = 0; ri < 4; ri++)
-      for (int pi = 0; pi < 2; pi++) {
-        adx_ad_opts o;
-        adx_ad_opts_default(&o);
-        TU_OK(adx_ad_parse_rule(rules[ri], &o, err));
-        TU_OK(adx_ad_parse_pool(pools[pi], &o, err));
-        memset(masks, 1, 32 * 784);
-        TU_OK(adx_engine_run_ad(f.e, &f.in, masks, &o, &out, err));
-        assert_memory_equal(adx_f32(out), plain, sizeof(float) * 10 * (size_t)N);
-        /* odd samples partially hidden: the even (all-visible) ones are still exactly plain */
-        for (int b = 1; b < N; b += 2) rect_mask(&r, masks + b * 784);
-        TU_OK(adx_engine_run_ad(f.e, &f.in, masks, &o, &out, err));
-        for (int b = 0; b < N; b += 2) assert_memory_equal(adx_f32(out) + b * 10, plain + b * 10, 40);
-      }
+    for (int v = 0; v < NVARIANTS; v++) {
+      adx_ad_opts o;
+      char name[ADX_AD_VARIANT_MAX];
+      variant(v, &o, name, sizeof name);
+      memset(masks, 1, 32 * 784);
+      TU_OK(adx_engine_run_ad(f.e, &f.in, masks, &o, &out, err));
+      if (memcmp(adx_f32(out), plain, sizeof(float) * 10 * (size_t)N))
+        fail_msg("%s %s: all visible is not plain", fixture_models[mi], name);
+      /* odd samples partially hidden: the even (all-visible) ones are still exactly plain */
+      for (int b = 1; b < N; b += 2) rect_mask(&r, masks + b * 784);
+      TU_OK(adx_engine_run_ad(f.e, &f.in, masks, &o, &out, err));
+      for (int b = 0; b < N; b += 2)
+        if (memcmp(adx_f32(out) + b * 10, plain + b * 10, 40))
+          fail_msg("%s %s: sample %d (all visible, batched with masked ones) is not plain", fixture_models[mi],
+                   name, b);
+    }
     free(masks);
     fx_close(&f);
   }
 }
 
-/* A2: under strict, replacing hidden pixels by noise leaves the output bit-identical. */
+/* A2: under every isolating variant, replacing hidden pixels by noise leaves the output bit-identical;
+ * the leak variant (adx 0.x) is the negative control. */
 static void test_a2_isolation(void **state) {
   for (int mi = 0; mi < nmodels(); mi++) {
     fx f;
@@ -211,25 +260,22 @@ static void test_a2_isolation(void **state) {
     adx_tensor nin = f.in;
     nin.data = noisy;
     nin.owns_data = 0;
-    for (int pi = 0; pi < 2; pi++) {
+    for (int v = 0; v < NVARIANTS; v++) {
       adx_ad_opts o;
-      adx_ad_opts_default(&o);
-      TU_OK(adx_ad_parse_rule("strict", &o, err));
-      TU_OK(adx_ad_parse_pool(pools[pi], &o, err));
+      char name[ADX_AD_VARIANT_MAX];
+      variant(v, &o, name, sizeof name);
       const adx_tensor *out;
       TU_OK(adx_engine_run_ad(f.e, &f.in, masks, &o, &out, err));
       memcpy(ref, adx_f32(out), sizeof(float) * 10 * (size_t)N);
       TU_OK(adx_engine_run_ad(f.e, &nin, masks, &o, &out, err));
-      assert_memory_equal(adx_f32(out), ref, sizeof(float) * 10 * (size_t)N);
+      int same = !memcmp(adx_f32(out), ref, sizeof(float) * 10 * (size_t)N);
+      if (o.renorm != ADX_RENORM_LEAK && !same)
+        fail_msg("%s %s: noise in the hidden region changed the logits", fixture_models[mi], name);
+      /* and the check can fail: under leak, ratio:0.5 and loose let the noise through (ratio:0.25 does
+       * not: on a rectangle, no window with under 1/4 hidden touches a hidden pixel) */
+      if (o.renorm == ADX_RENORM_LEAK && (o.rule == ADX_RULE_LOOSE || (o.rule == ADX_RULE_RATIO && o.ratio >= 0.5f)) && same)
+        fail_msg("%s %s: the leak variant did not leak", fixture_models[mi], name);
     }
-    /* and the check can fail: under ratio:0.5 the noise does reach the output */
-    adx_ad_opts o;
-    adx_ad_opts_default(&o);
-    const adx_tensor *out;
-    TU_OK(adx_engine_run_ad(f.e, &f.in, masks, &o, &out, err));
-    memcpy(ref, adx_f32(out), sizeof(float) * 10 * (size_t)N);
-    TU_OK(adx_engine_run_ad(f.e, &nin, masks, &o, &out, err));
-    assert_true(memcmp(adx_f32(out), ref, sizeof(float) * 10 * (size_t)N) != 0);
     free(masks);
     free(noisy);
     free(ref);
@@ -247,9 +293,7 @@ static uint8_t *snapshot(fx *f, size_t *len) {
     if (val->ndim != 4 || !val->batched) continue;
     size_t hw = (size_t)val->dims[2] * (size_t)val->dims[3];
     for (int c = 0; c < val->dims[1]; c++) {
-      const uint8_t *m = NULL;
-      for (int s = 0; s < e->vm[v].nseg; s++)
-        if (c >= e->vm[v].seg[s].c0 && c < e->vm[v].seg[s].c1) m = e->vm[v].seg[s].m;
+      const uint8_t *m = adx_engine_ad_mask(e, v, c);
       for (size_t i = 0; i < hw && n < cap; i++) buf[n++] = m ? m[i] : 1;
     }
   }

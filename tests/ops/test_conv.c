@@ -532,7 +532,7 @@ static void test_conv_metadata(void **state) {
   assert_int_equal(yv->dims[2], 5);
   assert_int_equal(yv->dims[3], 8);
   assert_true(n->op->flops(g, n) == 2.0 * 4 * 8 * 5 * 8 * 3 * 3 * 5);
-  assert_int_equal(n->op->ad, ADX_AD_WINDOW);
+  assert_int_equal(n->op->ad, ADX_AD_CONV);
   adx_window win;
   n->op->window(n, &win);
   assert_int_equal(win.kh, 3);
