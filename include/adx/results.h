@@ -33,7 +33,9 @@ typedef struct adx_results adx_results;
 typedef struct adx_run_info {
   const char *model_path, *model_sha256, *data_path, *config_text, *explainer;
   int nmodes;
-  const char *const *modes; /* e.g. "ad", "fill:zero"; unique, not starting with "ad_vs_" */
+  const char *const *modes;    /* e.g. "ad", "fill:zero"; unique, not starting with "ad_vs_" */
+  const char *const *variants; /* [nmodes] what each mode computed, e.g. "ad:ratio:0.5:all:none:every"
+                                  (attribute mode_variants; checked on resume); NULL: the modes as given */
   uint64_t seed;
   int ranks, threads_per_rank; /* recorded only (not checked on resume) */
   int64_t n;                   /* images in the run */
@@ -59,6 +61,8 @@ typedef struct adx_results_meta {
   char *adx_version, *created, *model_path, *model_sha256, *data_path, *config_text, *explainer;
   int nmodes;
   char **modes;
+  char **variants; /* [nmodes] the full variant of each mode: attribute mode_variants, or for a file
+                      written before isolating AD (no such attribute) the variant its name meant then */
   uint64_t seed;
   int ranks, threads_per_rank, finished;
   int64_t n;

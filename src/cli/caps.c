@@ -1,4 +1,4 @@
-/* The resource-cap options shared by adx explain and adx predict (cli.h). */
+/* The option groups shared by several commands (cli.h): resource caps, and what a bare "ad" means. */
 #include <limits.h>
 
 #include "args.h"
@@ -30,3 +30,9 @@ void adx_cli_caps_apply(const adx_cli_caps *c, adx_model_limits *model, adx_imag
     if (c->image_pixels > 0) image->max_pixels = c->image_pixels;
   }
 }
+
+adx_status adx_cli_ad_bare(const adx_cli_ad *a, adx_ad_opts *o, adx_error *err) {
+  return adx_ad_opts_from_flags(a->v[0], a->v[1], a->v[2], a->v[3], o, err);
+}
+
+int adx_cli_ad_any(const adx_cli_ad *a) { return a->v[0] || a->v[1] || a->v[2] || a->v[3]; }

@@ -2,6 +2,7 @@
 #ifndef ADX_CLI_H
 #define ADX_CLI_H
 
+#include "adx/ad.h"
 #include <stdio.h>
 
 #include "adx/core.h"
@@ -36,6 +37,24 @@ typedef struct adx_cli_caps {
 adx_status adx_cli_caps_set(adx_cli_caps *c, int k, const char *v, adx_error *err);
 /* Defaults, then the caps that were set. */
 void adx_cli_caps_apply(const adx_cli_caps *c, adx_model_limits *model, adx_image_limits *image);
+
+/* clang-format off */
+/* What a bare "ad" mode means, the same in every command (a spelled-out mode, e.g.
+ * ad:strict:all:partial:every, ignores these). Four consecutive options, in this order. */
+#define ADX_CLI_AD_OPTS \
+  {"ad-rule", 0, 1, "RULE", "bare 'ad' mode: rule strict, ratio:T (0<=T<1) or loose (default ratio:0.5)"}, \
+  {"ad-pool", 0, 1, "P", "bare 'ad' mode: global pooling all (default) or active"}, \
+  {"ad-renorm", 0, 1, "R", "bare 'ad' mode: renormalisation none (default), partial, or leak (adx 0.x)"}, \
+  {"ad-at", 0, 1, "AT", "bare 'ad' mode: deactivate at every layer (default) or at checkpoints"}
+#define ADX_CLI_AD_KEYS "ad-rule", "ad-pool", "ad-renorm", "ad-at"
+/* clang-format on */
+typedef struct adx_cli_ad {
+  const char *v[4]; /* the values of the ADX_CLI_AD_OPTS options, NULL when not given */
+} adx_cli_ad;
+/* What a bare "ad" means from the options given (errors name the option). */
+adx_status adx_cli_ad_bare(const adx_cli_ad *a, adx_ad_opts *o, adx_error *err);
+/* Is any of the ADX_CLI_AD_OPTS options given? */
+int adx_cli_ad_any(const adx_cli_ad *a);
 
 /* Print "adx <cmd>: <message>" for an error and return its exit code. */
 int adx_cli_report(const char *cmd, const adx_error *err);

@@ -11,7 +11,20 @@
 #include "args.h"
 #include "cli.h"
 
-enum { O_MODEL, O_BATCH, O_THREADS, O_MODE, O_VISIBLE, O_SECONDS, O_AD_RULE, O_AD_POOL, O_NO_CONV, O_HELP };
+enum {
+  O_MODEL,
+  O_BATCH,
+  O_THREADS,
+  O_MODE,
+  O_VISIBLE,
+  O_SECONDS,
+  O_AD_RULE,
+  O_AD_POOL,
+  O_AD_RENORM,
+  O_AD_AT,
+  O_NO_CONV,
+  O_HELP
+};
 static const adx_opt opts[] = {
     {"model", 'm', 1, "FILE", "ONNX model"},
     {"batch", 'b', 1, "LIST", "batch sizes for whole-model throughput (default 1,16)"},
@@ -19,8 +32,7 @@ static const adx_opt opts[] = {
     {"mode", 0, 1, "LIST", "also time mutant queries in these modes, e.g. ad,fill:zero"},
     {"visible", 0, 1, "LIST", "visible fractions for mutant queries (default 0.25,0.5,0.75,1)"},
     {"seconds", 0, 1, "S", "time per measurement (default 1.0)"},
-    {"ad-rule", 0, 1, "RULE", "AD rule: strict, ratio:T, loose (default ratio:0.5)"},
-    {"ad-pool", 0, 1, "P", "AD global pooling: all or active (default all)"},
+    ADX_CLI_AD_OPTS,
     {"no-conv", 0, 0, NULL, "skip the per-layer conv/SGEMM table"},
     {"help", 'h', 0, NULL, "show this help"},
     {0}};
@@ -134,14 +146,14 @@ int adx_cmd_bench(int argc, char **argv) {
     }
   if ((v = adx_args_last(&a, O_SECONDS)) && adx_arg_double("--seconds", v, 0.01, 600, &seconds, &err))
     goto fail;
-  if ((v = adx_args_last(&a, O_AD_RULE)) && adx_ad_parse_rule(v, &ado, &err)) goto fail;
-  if ((v = adx_args_last(&a, O_AD_POOL)) && adx_ad_parse_pool(v, &ado, &err)) goto fail;
+  adx_cli_ad adf;
+  for (int k = 0; k < 4; k++) adf.v[k] = adx_args_last(&a, O_AD_RULE + k);
+  if (adx_cli_ad_bare(&adf, &ado, &err)) goto fail;
   if ((v = adx_args_last(&a, O_MODE))) {
     char buf[256];
     snprintf(buf, sizeof buf, "%s", v);
     for (char *tok = strtok(buf, ","); tok && nmodes < 8; tok = strtok(NULL, ",")) {
-      if (adx_mode_parse(tok, &modes[nmodes], &err)) goto fail;
-      modes[nmodes].ad = ado;
+      if (adx_mode_parse_with(tok, &ado, &modes[nmodes], &err)) goto fail;
       nmodes++;
     }
   }
@@ -218,13 +230,10 @@ int adx_cmd_bench(int argc, char **argv) {
   }
 
   for (int mi = 0; mi < nmodes; mi++) {
-    char name[64], rule[32];
+    char name[64];
     adx_mode_str(&modes[mi], name, sizeof name);
     if (modes[mi].kind == ADX_MODE_FILL && adx_fill_source(&modes[mi], raw, C, H, W, src, &err)) goto fail;
-    printf("\nmutants/s, mode %s%s%s, batch %d, random rectangular visible regions\n%-8s", name,
-           modes[mi].kind == ADX_MODE_AD ? " rule " : "",
-           modes[mi].kind == ADX_MODE_AD ? adx_ad_rule_str(&modes[mi].ad, rule, sizeof rule) : "", maxb,
-           "visible");
+    printf("\nmutants/s, mode %s, batch %d, random rectangular visible regions\n%-8s", name, maxb, "visible");
     for (int t = 0; t < nt; t++) printf("  threads=%-4d", (int)threads[t]);
     printf("\n");
     for (int vi = 0; vi < nv; vi++) {

@@ -37,6 +37,8 @@ enum {
   O_FORCE,
   O_AD_RULE,
   O_AD_POOL,
+  O_AD_RENORM,
+  O_AD_AT,
   O_ITERS,
   O_TREE_DEPTH,
   O_MIN_BOX,
@@ -80,8 +82,7 @@ static const adx_opt opts[] = {
     {"batch", 'b', 1, "B", "mutants per engine call (default 64)"},
     {"resume", 0, 0, NULL, "complete an unfinished results file"},
     {"force", 0, 0, NULL, "overwrite an existing results file"},
-    {"ad-rule", 0, 1, "RULE", "AD rule for mode 'ad': strict, ratio:T, loose (default ratio:0.5)"},
-    {"ad-pool", 0, 1, "P", "AD global pooling for mode 'ad': all (default) or active"},
+    ADX_CLI_AD_OPTS,
     {"iters", 0, 1, "N", "rex: random partition trees per image (default 20)"},
     {"tree-depth", 0, 1, "N", "rex: maximum depth (default 10)"},
     {"min-box-size", 0, 1, "PX", "rex: minimum box side (default 10 px at 224, scaled)"},
@@ -110,7 +111,8 @@ static const adx_opt opts[] = {
 
 typedef struct run {
   /* settings */
-  const char *model, *data, *out, *modes_arg, *ad_rule, *ad_pool;
+  const char *model, *data, *out, *modes_arg;
+  adx_cli_ad ad;
   char *config_text;
   adx_preproc pp;
   adx_explainer x;
@@ -124,6 +126,7 @@ typedef struct run {
   int nmodes;
   adx_mode modes[32];
   char *mode_names[32];
+  char *mode_variants[32]; /* the full variant each mode computes */
   /* state */
   int rank, size;
   adx_graph *g;
@@ -185,8 +188,10 @@ static adx_status set_option(run *r, int opt, const char *v, adx_error *err) {
     else
       r->force = 1;
     break;
-  case O_AD_RULE: r->ad_rule = v; break;
-  case O_AD_POOL: r->ad_pool = v; break;
+  case O_AD_RULE:
+  case O_AD_POOL:
+  case O_AD_RENORM:
+  case O_AD_AT: r->ad.v[opt - O_AD_RULE] = v; break;
   case O_ITERS: s = adx_explainer_set(&r->x, "iters", v, err); break;
   case O_TREE_DEPTH: s = adx_explainer_set(&r->x, "tree_depth", v, err); break;
   case O_MIN_BOX: s = adx_explainer_set(&r->x, "min_box_size", v, err); break;
@@ -263,27 +268,33 @@ static adx_status parse_modes(run *r, adx_error *err) {
   char buf[1024];
   snprintf(buf, sizeof buf, "%s", list);
   r->nmodes = 0;
+  adx_ad_opts bare;
+  adx_status s = adx_cli_ad_bare(&r->ad, &bare, err);
+  if (s) return s;
+  int has_bare = 0;
   for (char *save, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
     if (r->nmodes == 32) return adx_fail(err, ADX_ERR_ARG, "--modes: at most 32 modes");
     adx_mode *m = &r->modes[r->nmodes];
-    adx_status s = adx_mode_parse(tok, m, err);
-    if (s) return adx_error_prefix(err, "--modes: ");
+    if ((s = adx_mode_parse_with(tok, &bare, m, err))) return adx_error_prefix(err, "--modes: ");
+    has_bare |= !strcmp(tok, "ad");
     if (m->kind == ADX_MODE_PLAIN)
       return adx_fail(err, ADX_ERR_ARG, "--modes: 'plain' hides nothing and cannot explain");
-    if (!strcmp(tok, "ad")) { /* the bare 'ad' mode takes --ad-rule / --ad-pool */
-      if (r->ad_rule && (s = adx_ad_parse_rule(r->ad_rule, &m->ad, err)))
-        return adx_error_prefix(err, "--ad-rule: ");
-      if (r->ad_pool && (s = adx_ad_parse_pool(r->ad_pool, &m->ad, err)))
-        return adx_error_prefix(err, "--ad-pool: ");
-    }
     for (int k = 0; k < r->nmodes; k++)
       if (!strcmp(r->mode_names[k], tok))
         return adx_fail(err, ADX_ERR_ARG, "--modes: '%s' is listed twice", tok);
+    char variant[ADX_AD_VARIANT_MAX];
     r->mode_names[r->nmodes] = strdup(tok);
-    if (!r->mode_names[r->nmodes]) return adx_fail(err, ADX_ERR_NOMEM, "out of memory");
+    r->mode_variants[r->nmodes] = strdup(adx_mode_str(m, variant, sizeof variant));
+    if (!r->mode_names[r->nmodes] || !r->mode_variants[r->nmodes])
+      return adx_fail(err, ADX_ERR_NOMEM, "out of memory");
     r->nmodes++;
   }
   if (!r->nmodes) return adx_fail(err, ADX_ERR_ARG, "--modes: no mode given");
+  if (adx_cli_ad_any(&r->ad) && !has_bare)
+    return adx_fail(err, ADX_ERR_ARG,
+                    "--ad-rule, --ad-pool, --ad-renorm and --ad-at set what a bare 'ad' mode means, and --modes "
+                    "has none (%s)",
+                    list);
   return ADX_OK;
 }
 
@@ -514,6 +525,7 @@ static adx_status audit(run *r, adx_error *err) {
                        .explainer = xname,
                        .nmodes = r->nmodes,
                        .modes = (const char *const *)r->mode_names,
+                       .variants = (const char *const *)r->mode_variants,
                        .seed = r->seed,
                        .ranks = r->size,
                        .threads_per_rank = r->threads > 0 ? r->threads : adx_threads_get(),
@@ -653,7 +665,10 @@ int adx_cmd_explain(int argc, char **argv) {
   free(r.bg_raw);
   free(r.bg_label);
   free(r.bg_index);
-  for (int i = 0; i < r.nmodes; i++) free(r.mode_names[i]);
+  for (int i = 0; i < r.nmodes; i++) {
+    free(r.mode_names[i]);
+    free(r.mode_variants[i]);
+  }
   free(r.config_text);
   adx_config_free(&cfg);
   adx_args_free(&a);

@@ -30,6 +30,8 @@ enum {
   O_MASK,
   O_AD_RULE,
   O_AD_POOL,
+  O_AD_RENORM,
+  O_AD_AT,
   O_SEED,
   O_MAX_TENSOR,
   O_MAX_ACT,
@@ -49,10 +51,9 @@ static const adx_opt opts[] = {
     {"logits", 0, 0, NULL, "also print the raw logits"},
     {"threads", 't', 1, "T", "OpenMP threads (default: OMP_NUM_THREADS, else all cores)"},
     {"batch", 'b', 1, "B", "images per forward pass (default 16)"},
-    {"mode", 0, 1, "MODE", "plain (default), ad, or fill:zero|min|max|mean|blur|noise|<number>"},
+    {"mode", 0, 1, "MODE", "plain (default), ad, ad:RULE:POOL:RENORM:AT, or fill:zero|min|max|mean|blur|noise|<number>"},
     {"mask", 0, 1, "MASK.png", "grey image at model input size, nonzero = visible (ad/fill modes)"},
-    {"ad-rule", 0, 1, "RULE", "AD rule: strict, ratio:T (0<=T<1), loose (default ratio:0.5)"},
-    {"ad-pool", 0, 1, "P", "AD global pooling: all (default) or active"},
+    ADX_CLI_AD_OPTS,
     {"seed", 0, 1, "S", "seed for fill:noise (default 0)"},
     ADX_CLI_CAP_OPTS,
     {"help", 'h', 0, NULL, "show this help"},
@@ -66,8 +67,7 @@ static const char *const predict_keys[] = {"model",
                                            "batch",
                                            "mode",
                                            "mask",
-                                           "ad-rule",
-                                           "ad-pool",
+                                           ADX_CLI_AD_KEYS,
                                            "seed",
                                            "max-tensor-elems",
                                            "max-activation-mem",
@@ -81,7 +81,8 @@ typedef struct cls_prob {
 
 typedef struct predict {
   /* settings */
-  const char *model, *mode_name, *mask, *ad_rule, *ad_pool;
+  const char *model, *mode_name, *mask;
+  adx_cli_ad ad;
   adx_preproc pp;
   long top, threads, batch;
   int logits;
@@ -139,8 +140,10 @@ static adx_status set_option(predict *p, int opt, const char *v, adx_error *err)
     break;
   case O_MODE: p->mode_name = v; break;
   case O_MASK: p->mask = v; break;
-  case O_AD_RULE: p->ad_rule = v; break;
-  case O_AD_POOL: p->ad_pool = v; break;
+  case O_AD_RULE:
+  case O_AD_POOL:
+  case O_AD_RENORM:
+  case O_AD_AT: p->ad.v[opt - O_AD_RULE] = v; break;
   case O_SEED:
     if (!(s = adx_arg_int("seed", v, 0, LONG_MAX, &l, err))) p->seed = (uint64_t)l;
     break;
@@ -175,19 +178,19 @@ static adx_status apply_config(predict *p, const adx_config *cfg, adx_error *err
 /* Every mode-specific decision lives here and in predict_forward(). */
 static adx_status mode_parse(predict *p, adx_error *err) {
   const char *m = p->mode_name ? p->mode_name : "plain";
-  adx_status s = adx_mode_parse(m, &p->mode, err);
-  if (s) return adx_error_prefix(err, "--mode: ");
+  adx_ad_opts bare;
+  adx_status s = adx_cli_ad_bare(&p->ad, &bare, err);
+  if (s) return s;
+  if ((s = adx_mode_parse_with(m, &bare, &p->mode, err))) return adx_error_prefix(err, "--mode: ");
   p->mode.seed = p->seed;
   if (p->mode.kind != ADX_MODE_PLAIN && !p->mask)
     return adx_fail(err, ADX_ERR_ARG, "--mode %s needs --mask MASK.png (nonzero = visible)", m);
   if (p->mode.kind == ADX_MODE_PLAIN && p->mask)
     return adx_fail(err, ADX_ERR_ARG, "--mask needs --mode ad or fill:VALUE (the mode is %s)", m);
-  if (p->mode.kind != ADX_MODE_AD && (p->ad_rule || p->ad_pool))
-    return adx_fail(err, ADX_ERR_ARG, "--ad-rule and --ad-pool need --mode ad (the mode is %s)", m);
-  if (p->ad_rule && (s = adx_ad_parse_rule(p->ad_rule, &p->mode.ad, err)))
-    return adx_error_prefix(err, "--ad-rule: ");
-  if (p->ad_pool && (s = adx_ad_parse_pool(p->ad_pool, &p->mode.ad, err)))
-    return adx_error_prefix(err, "--ad-pool: ");
+  if (strcmp(m, "ad") && adx_cli_ad_any(&p->ad))
+    return adx_fail(err, ADX_ERR_ARG,
+                    "--ad-rule, --ad-pool, --ad-renorm and --ad-at set what a bare --mode ad means (the mode is %s)",
+                    m);
   return ADX_OK;
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "adx/ad.h"
 #include "results_internal.h"
 
 const char *const adx_rs_scalar_names[ADX_RESULTS_NSCALAR] = {
@@ -69,11 +70,9 @@ void adx_rs_escape(const char *mode, char *out, size_t len) {
   out[o] = '\0';
 }
 
-static int is_ad_mode(const char *m) { return !strcmp(m, "ad") || !strncmp(m, "ad:", 3); }
-
 static int find_ad_mode(int nmodes, const char *const *modes) {
   for (int i = 0; i < nmodes; i++)
-    if (is_ad_mode(modes[i])) return i;
+    if (adx_mode_name_is_ad(modes[i])) return i;
   return -1;
 }
 
@@ -129,7 +128,9 @@ static void meta_free(adx_results_meta *m) {
   free(m->adx_version), free(m->created), free(m->model_path), free(m->model_sha256);
   free(m->data_path), free(m->config_text), free(m->explainer);
   for (int i = 0; i < m->nmodes && m->modes; i++) free(m->modes[i]);
+  for (int i = 0; i < m->nmodes && m->variants; i++) free(m->variants[i]);
   free(m->modes);
+  free(m->variants);
   memset(m, 0, sizeof *m);
   m->ad_mode = -1;
 }
@@ -372,6 +373,10 @@ adx_status adx_rs_compare_run(const adx_results *r, const adx_run_info *run, adx
     join_modes(run->nmodes, run->modes, b, sizeof b);
     return adx_fail(err, ADX_ERR_ARG, "%s was made with modes %s but this run uses %s", p, a, b);
   }
+  for (int i = 0; run->variants && i < m->nmodes; i++)
+    if (strcmp(m->variants[i], run->variants[i]))
+      return adx_fail(err, ADX_ERR_ARG, "%s was made with mode %s = %s but this run computes %s", p, m->modes[i],
+                      m->variants[i], run->variants[i]);
   if (strcmp(m->explainer, nz(run->explainer)))
     return adx_fail(err, ADX_ERR_ARG, "%s was made with explainer '%s' but this run uses '%s'", p,
                     m->explainer, nz(run->explainer));
@@ -471,6 +476,7 @@ static adx_status root_attrs(build_ctx *b, hid_t f, const adx_run_info *run, adx
   hid_t t = vlstr_type();
   hsize_t nm = (hsize_t)run->nmodes;
   s = attr_put(f, "modes", t, t, 1, &nm, run->modes, sp, err);
+  if (!s && run->variants) s = attr_put(f, "mode_variants", t, t, 1, &nm, run->variants, sp, err);
   H5Tclose(t);
   if (s) return s;
   int32_t ranks = run->ranks, threads = run->threads_per_rank, fin = 0, h = run->h, w = run->w,
@@ -592,7 +598,7 @@ static adx_status summary_group(build_ctx *b, hid_t f, const adx_run_info *run, 
   }
   int ad = find_ad_mode(run->nmodes, run->modes);
   for (int i = 0; ad >= 0 && i < run->nmodes && !s; i++) {
-    if (is_ad_mode(run->modes[i])) continue;
+    if (adx_mode_name_is_ad(run->modes[i])) continue;
     char name[700];
     adx_rs_escape(run->modes[i], gname, sizeof gname);
     snprintf(name, sizeof name, "ad_vs_%s", gname);
@@ -649,6 +655,28 @@ out:
 
 /* ------------------------------------------------------------------ opening */
 
+/* Each mode's full variant: the mode_variants attribute, or, in a file written before AD isolated
+ * (format 1, no such attribute), what the mode's name meant then (a bare "ad" was ratio:0.5:all, and
+ * every AD variant read hidden pixels as they are: leak). */
+static adx_status load_variants(hid_t f, adx_results_meta *m, const char *p, adx_error *err) {
+  adx_status s;
+  if (H5Aexists(f, "mode_variants") > 0) {
+    int nv = 0;
+    if ((s = attr_read_strs(f, "mode_variants", 1, &m->variants, &nv, p, err))) return s;
+    if (nv != m->nmodes) return not_ours(p, "mode_variants does not match modes", err);
+    return ADX_OK;
+  }
+  m->variants = calloc((size_t)m->nmodes, sizeof *m->variants);
+  if (!m->variants) return adx_fail(err, ADX_ERR_NOMEM, "%s: out of memory", p);
+  for (int i = 0; i < m->nmodes; i++) {
+    adx_mode md;
+    char buf[ADX_AD_VARIANT_MAX];
+    const char *v = adx_mode_parse_legacy(m->modes[i], &md, NULL) ? m->modes[i] : adx_mode_str(&md, buf, sizeof buf);
+    if (!(m->variants[i] = strdup(v))) return adx_fail(err, ADX_ERR_NOMEM, "%s: out of memory", p);
+  }
+  return ADX_OK;
+}
+
 adx_status adx_rs_load_meta(adx_results *r, adx_error *err) {
   adx_results_meta *m = &r->meta;
   const char *p = r->path;
@@ -691,6 +719,7 @@ adx_status adx_rs_load_meta(adx_results *r, adx_error *err) {
     memcpy(m->finished_at, at, sizeof m->finished_at);
   }
   if (m->nmodes < 1 || m->n < 1 || h < 1 || w < 1 || c < 1) return not_ours(p, "empty run attributes", err);
+  if ((s = load_variants(f, m, p, err))) return s;
   m->ad_mode = find_ad_mode(m->nmodes, (const char *const *)m->modes);
   r->group = calloc((size_t)m->nmodes, sizeof *r->group);
   if (!r->group) return adx_fail(err, ADX_ERR_NOMEM, "%s: out of memory", p);

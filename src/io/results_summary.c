@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "adx/ad.h"
 #include "results_internal.h"
 
 void adx_results_rel_improvement(const double *a, const double *f, int64_t n, adx_ad_vs *out) {
@@ -121,7 +122,7 @@ adx_status adx_rs_write_summary(adx_results *r, adx_error *err) {
   static const char *const rob[] = {"robustness_colour", "robustness_context"};
   for (int mi = 0; m->ad_mode >= 0 && mi < m->nmodes && !s; mi++) {
     const char *name = m->modes[mi];
-    if (!strcmp(name, "ad") || !strncmp(name, "ad:", 3)) continue;
+    if (adx_mode_name_is_ad(name)) continue;
     for (int j = 0; j < 2 && !s; j++) {
       if ((s = adx_results_read_column(r, m->ad_mode, rob[j], col, err))) break;
       int64_t k = gather_done(col, done, n, x);

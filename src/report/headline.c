@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "adx/ad.h"
 #include "report_internal.h"
 
 const char *const adx_report_stat_metric[ADX_REPORT_ROB_K0] = {
@@ -14,7 +15,7 @@ const char *const adx_report_stat_label[ADX_REPORT_ROB_K0] = {"rob. colour", "ro
                                                               "confidence",  "drop-off",     "ins. AUC",
                                                               "del. AUC",    "queries",      "s/image"};
 
-int rp_is_ad(const char *mode) { return !strcmp(mode, "ad") || !strncmp(mode, "ad:", 3); }
+int rp_is_ad(const char *mode) { return adx_mode_name_is_ad(mode); }
 
 int rp_class(const rp_data *d, int64_t i) {
   int C = d->m->nclasses;
