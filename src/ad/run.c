@@ -484,7 +484,11 @@ static adx_status step_pad(run *r, int node, adx_error *err) {
     fell_back(r, node);
     return ADX_OK;
   }
-  if (!t && !l && !b_ && !rr) return alias_mask(r, vin, vout, err);
+  if (!t && !l && !b_ && !rr) { /* a no-op Pad (torch exports some): the input's masks, placed */
+    if ((s = alias_mask(r, vin, vout, err))) return s;
+    if (zero_out(r, vout) && !r->st->vm[vout].zeroed) zero_deactivated(r, vout);
+    return ADX_OK;
+  }
   const vmask *mi = &r->st->vm[vin];
   int B = (int)in->dims[0], H = (int)in->dims[2], W = (int)in->dims[3], OH = (int)out->dims[2],
       OW = (int)out->dims[3], nseg = mi->nseg;
