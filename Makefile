@@ -31,7 +31,7 @@ all: bin/adx
 
 bin/adx: $(B)/adx
 	@mkdir -p bin
-	cp $< $@
+	cp $< $@.tmp && mv -f $@.tmp $@ # a new inode: runs of the old binary go on undisturbed
 
 $(B)/adx: $(CLI_OBJ) $(B)/libadx.a
 	$(CC) $(BASEFLAGS) $(CFLAGS) -o $@ $(CLI_OBJ) -Wl,--whole-archive $(B)/libadx.a -Wl,--no-whole-archive $(LDLIBS)

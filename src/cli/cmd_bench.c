@@ -147,6 +147,7 @@ int adx_cmd_bench(int argc, char **argv) {
   if ((v = adx_args_last(&a, O_SECONDS)) && adx_arg_double("--seconds", v, 0.01, 600, &seconds, &err))
     goto fail;
   adx_cli_ad adf;
+  int has_bare = 0;
   for (int k = 0; k < 4; k++) adf.v[k] = adx_args_last(&a, O_AD_RULE + k);
   if (adx_cli_ad_bare(&adf, &ado, &err)) goto fail;
   if ((v = adx_args_last(&a, O_MODE))) {
@@ -154,8 +155,14 @@ int adx_cmd_bench(int argc, char **argv) {
     snprintf(buf, sizeof buf, "%s", v);
     for (char *tok = strtok(buf, ","); tok && nmodes < 8; tok = strtok(NULL, ",")) {
       if (adx_mode_parse_with(tok, &ado, &modes[nmodes], &err)) goto fail;
+      has_bare |= !strcmp(tok, "ad");
       nmodes++;
     }
+  }
+  if (adx_cli_ad_any(&adf) && !has_bare) {
+    adx_fail(&err, ADX_ERR_ARG, "--ad-rule, --ad-pool, --ad-renorm and --ad-at set what a bare 'ad' mode means, "
+                                "and --mode has none");
+    goto fail;
   }
   if (adx_model_load(model, NULL, &g, &err)) goto fail;
   const adx_value *iv = &g->values[g->inputs[0]];

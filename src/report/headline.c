@@ -174,6 +174,10 @@ adx_status adx_report_print_summary(FILE *f, const char *path, adx_error *err) {
   if (!m->finished)
     fprintf(f, "unfinished: %lld of %lld images done (run still going, or killed); figures cover those\n",
             (long long)st.ndone, (long long)st.n);
+  for (int k = 0; k < m->nmodes; k++) /* what each AD mode computed, when its name does not say it all */
+    if (strcmp(m->modes[k], m->variants[k]))
+      fprintf(f, "mode %s = %s%s\n", m->modes[k], m->variants[k],
+              strstr(m->variants[k], ":leak:") ? " (written before AD isolated hidden pixels)" : "");
   int w = 14, mw = 12;
   for (int k = 0; k < m->nmodes; k++)
     if ((int)strlen(m->modes[k]) + 1 > mw) mw = (int)strlen(m->modes[k]) + 1;

@@ -277,7 +277,10 @@ static void run_facts(FILE *f, ctx *c) {
   size_t o = 0;
   buf[0] = 0;
   for (int k = 0; k < m->nmodes && o < sizeof buf; k++)
-    o += (size_t)snprintf(buf + o, sizeof buf - o, "%s%s", k ? ", " : "", m->modes[k]);
+    o += (size_t)snprintf(buf + o, sizeof buf - o, "%s%s%s%s%s", k ? ", " : "", m->modes[k],
+                          strcmp(m->modes[k], m->variants[k]) ? " (= " : "",
+                          strcmp(m->modes[k], m->variants[k]) ? m->variants[k] : "",
+                          strcmp(m->modes[k], m->variants[k]) ? ")" : "");
   fact(f, "modes", buf, 1);
   snprintf(buf, sizeof buf, "%llu", (unsigned long long)m->seed);
   fact(f, "seed", buf, 0);
