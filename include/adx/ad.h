@@ -27,8 +27,8 @@ typedef enum adx_ad_renorm {
 
 /* Where deactivated positions are zeroed. */
 typedef enum adx_ad_at {
-  ADX_AT_EVERY = 0,   /* after every spatial layer */
-  ADX_AT_CHECKPOINTS  /* only where the resolution changes and before the spatial part ends */
+  ADX_AT_EVERY = 0,  /* after every spatial layer */
+  ADX_AT_CHECKPOINTS /* only where the resolution changes and before the spatial part ends */
 } adx_ad_at;
 
 /* One AD variant: rule x pooling x renormalisation x placement. */
@@ -61,9 +61,9 @@ const char *adx_ad_rule_str(const adx_ad_opts *o, char *buf, size_t len);
 const char *adx_ad_variant_str(const adx_ad_opts *o, char *buf, size_t len);
 #define ADX_AD_VARIANT_MAX 64
 /* The valid spellings of a mode, for messages. */
-#define ADX_MODE_FORMS                                                                                        \
-  "plain, ad, ad:RULE[:POOL[:RENORM[:AT]]] (RULE strict|ratio:T|loose, POOL all|active, RENORM "              \
-  "none|partial|leak, AT every|checkpoints; e.g. ad:ratio:0.5:all:partial:every), fill:zero, fill:min, "      \
+#define ADX_MODE_FORMS                                                                                       \
+  "plain, ad, ad:RULE[:POOL[:RENORM[:AT]]] (RULE strict|ratio:T|loose, POOL all|active, RENORM "             \
+  "none|partial|leak, AT every|checkpoints; e.g. ad:ratio:0.5:all:partial:every), fill:zero, fill:min, "     \
   "fill:max, fill:mean, fill:blur, fill:noise, fill:<number>"
 
 /* Does a window with `hidden` of `total` (weighted) elements hidden deactivate its position? */

@@ -110,7 +110,8 @@ static int parse_variant(const char *v, adx_ad_opts *o) {
     *q = 0;
   }
   int k = 0;
-  if (!strcmp(part[0], "ratio") && n > 1 && part[1][0] && (isdigit((unsigned char)part[1][0]) || part[1][0] == '.')) {
+  if (!strcmp(part[0], "ratio") && n > 1 && part[1][0] &&
+      (isdigit((unsigned char)part[1][0]) || part[1][0] == '.')) {
     char rule[32];
     snprintf(rule, sizeof rule, "ratio:%s", part[1]);
     if (adx_ad_parse_rule(rule, o, NULL)) return -1;
@@ -158,7 +159,9 @@ adx_status adx_mode_parse_with(const char *s, const adx_ad_opts *bare, adx_mode 
   return adx_fail(err, ADX_ERR_ARG, "unknown mode '%s' (valid: %s)", s, ADX_MODE_FORMS);
 }
 
-adx_status adx_mode_parse(const char *s, adx_mode *m, adx_error *err) { return adx_mode_parse_with(s, NULL, m, err); }
+adx_status adx_mode_parse(const char *s, adx_mode *m, adx_error *err) {
+  return adx_mode_parse_with(s, NULL, m, err);
+}
 
 adx_status adx_mode_parse_legacy(const char *s, adx_mode *m, adx_error *err) {
   adx_status st = adx_mode_parse_with(s, NULL, m, err);
@@ -171,8 +174,9 @@ int adx_mode_name_is_ad(const char *name) { return !strcmp(name, "ad") || !strnc
 const char *adx_ad_variant_str(const adx_ad_opts *o, char *buf, size_t len) {
   static const char *const renorm[] = {"none", "partial", "leak"};
   char r[32];
-  snprintf(buf, len, "ad:%s:%s:%s:%s", adx_ad_rule_str(o, r, sizeof r), o->pool == ADX_POOL_ACTIVE ? "active" : "all",
-           renorm[o->renorm], o->at == ADX_AT_CHECKPOINTS ? "checkpoints" : "every");
+  snprintf(buf, len, "ad:%s:%s:%s:%s", adx_ad_rule_str(o, r, sizeof r),
+           o->pool == ADX_POOL_ACTIVE ? "active" : "all", renorm[o->renorm],
+           o->at == ADX_AT_CHECKPOINTS ? "checkpoints" : "every");
   return buf;
 }
 

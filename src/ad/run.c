@@ -150,7 +150,9 @@ static adx_status set_segs(adx_ad_state *st, int v, int nseg, adx_error *err) {
 static int is_spatial(const adx_value *v) { return v->batched && v->ndim == 4; }
 static int masked(const run *r, int v) { return v >= 0 && r->st->vm[v].nseg > 0; }
 /* Does a window reading v see its deactivated positions as absent (isolating variants)? */
-static int reads_absent(const run *r, int v) { return r->o->renorm != ADX_RENORM_LEAK && r->st->vm[v].zeroed; }
+static int reads_absent(const run *r, int v) {
+  return r->o->renorm != ADX_RENORM_LEAK && r->st->vm[v].zeroed;
+}
 /* Is v zeroed at its deactivated positions when it is made? */
 static int zero_out(const run *r, int v) { return r->o->at == ADX_AT_EVERY || r->st->checkpoint[v]; }
 static void fell_back(run *r, int node) {
@@ -298,8 +300,8 @@ static adx_status step_conv(run *r, int node, adx_error *err) {
       while (task0[b] > t) b--; /* few samples: a linear search is fine */
       const int32_t *list = nact[b] < 0 ? NULL : st->active + (size_t)b * ohw;
       const float *sc = scale && !infull[b] ? scale + (size_t)b * ohw : NULL;
-      adx_conv_run_task_scaled(p, x + (size_t)b * xs, y + (size_t)b * ys, list, nact[b] < 0 ? (int)ohw : nact[b],
-                               sc, t - task0[b], scratch);
+      adx_conv_run_task_scaled(p, x + (size_t)b * xs, y + (size_t)b * ys, list,
+                               nact[b] < 0 ? (int)ohw : nact[b], sc, t - task0[b], scratch);
     }
   }
   st->vm[vout].zeroed = zero;
@@ -329,9 +331,9 @@ static adx_status step_pool(run *r, int node, adx_error *err) {
       for (int b = 0; b < B; b++)
         for (int c = c0; c < c1; c++) {
           if (mi->full[b]) continue;
-          adx_pool_run_plane_masked(p, x + ((size_t)b * (size_t)p->C + (size_t)c) * hw, mi->seg[k].m + (size_t)b * hw,
-                                    y + ((size_t)b * (size_t)p->C + (size_t)c) * ohw,
-                                    zero ? mo->seg[k].m + (size_t)b * ohw : NULL);
+          adx_pool_run_plane_masked(
+              p, x + ((size_t)b * (size_t)p->C + (size_t)c) * hw, mi->seg[k].m + (size_t)b * hw,
+              y + ((size_t)b * (size_t)p->C + (size_t)c) * ohw, zero ? mo->seg[k].m + (size_t)b * ohw : NULL);
         }
     }
   }
@@ -505,8 +507,8 @@ static adx_status step_pad(run *r, int node, adx_error *err) {
     memset(dst, 1, (size_t)B * ohw);
     for (int bb = 0; bb < B; bb++)
       for (int y = 0; y < H; y++)
-        memcpy(dst + (size_t)bb * ohw + (size_t)(y + t) * OW + l, mi->seg[k].m + (size_t)bb * hw + (size_t)y * W,
-               (size_t)W);
+        memcpy(dst + (size_t)bb * ohw + (size_t)(y + t) * OW + l,
+               mi->seg[k].m + (size_t)bb * hw + (size_t)y * W, (size_t)W);
   }
   for (int bb = 0; bb < B; bb++) full[bb] = mi->full[bb];
   mo->zeroed = mi->zeroed;
@@ -550,7 +552,8 @@ static adx_status step_globalmax(run *r, int node, adx_error *err) {
   if (s) return s;
   int vin = n->in[0], vout = n->out[0];
   const adx_value *in = &r->g->values[vin], *out = &r->g->values[vout];
-  if (!masked(r, vin) || !reads_absent(r, vin) || adx_value_numel(out) != in->dims[0] * in->dims[1]) return ADX_OK;
+  if (!masked(r, vin) || !reads_absent(r, vin) || adx_value_numel(out) != in->dims[0] * in->dims[1])
+    return ADX_OK;
   const vmask *m = &r->st->vm[vin];
   int B = (int)in->dims[0], C = (int)in->dims[1];
   size_t hw = (size_t)in->dims[2] * (size_t)in->dims[3];
@@ -586,9 +589,15 @@ static adx_status step_plain(run *r, int node, adx_error *err) {
 /* The rule table: one row per adx_ad_kind. */
 typedef adx_status (*ad_step)(run *r, int node, adx_error *err);
 static const ad_step rules[ADX_AD_NKINDS] = {
-    [ADX_AD_PLAIN] = step_plain,           [ADX_AD_POINTWISE] = step_pointwise, [ADX_AD_CONV] = step_conv,
-    [ADX_AD_POOL] = step_pool,             [ADX_AD_COMBINE] = step_combine,     [ADX_AD_CONCAT] = step_concat,
-    [ADX_AD_GLOBALPOOL] = step_globalpool, [ADX_AD_GLOBALMAX] = step_globalmax, [ADX_AD_PAD] = step_pad,
+    [ADX_AD_PLAIN] = step_plain,
+    [ADX_AD_POINTWISE] = step_pointwise,
+    [ADX_AD_CONV] = step_conv,
+    [ADX_AD_POOL] = step_pool,
+    [ADX_AD_COMBINE] = step_combine,
+    [ADX_AD_CONCAT] = step_concat,
+    [ADX_AD_GLOBALPOOL] = step_globalpool,
+    [ADX_AD_GLOBALMAX] = step_globalmax,
+    [ADX_AD_PAD] = step_pad,
     [ADX_AD_FALLBACK] = step_plain,
 };
 

@@ -160,8 +160,9 @@ int adx_cmd_bench(int argc, char **argv) {
     }
   }
   if (adx_cli_ad_any(&adf) && !has_bare) {
-    adx_fail(&err, ADX_ERR_ARG, "--ad-rule, --ad-pool, --ad-renorm and --ad-at set what a bare 'ad' mode means, "
-                                "and --mode has none");
+    adx_fail(&err, ADX_ERR_ARG,
+             "--ad-rule, --ad-pool, --ad-renorm and --ad-at set what a bare 'ad' mode means, "
+             "and --mode has none");
     goto fail;
   }
   if (adx_model_load(model, NULL, &g, &err)) goto fail;

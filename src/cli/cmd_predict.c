@@ -51,7 +51,8 @@ static const adx_opt opts[] = {
     {"logits", 0, 0, NULL, "also print the raw logits"},
     {"threads", 't', 1, "T", "OpenMP threads (default: OMP_NUM_THREADS, else all cores)"},
     {"batch", 'b', 1, "B", "images per forward pass (default 16)"},
-    {"mode", 0, 1, "MODE", "plain (default), ad, ad:RULE:POOL:RENORM:AT, or fill:zero|min|max|mean|blur|noise|<number>"},
+    {"mode", 0, 1, "MODE",
+     "plain (default), ad, ad:RULE:POOL:RENORM:AT, or fill:zero|min|max|mean|blur|noise|<number>"},
     {"mask", 0, 1, "MASK.png", "grey image at model input size, nonzero = visible (ad/fill modes)"},
     ADX_CLI_AD_OPTS,
     {"seed", 0, 1, "S", "seed for fill:noise (default 0)"},
@@ -188,9 +189,9 @@ static adx_status mode_parse(predict *p, adx_error *err) {
   if (p->mode.kind == ADX_MODE_PLAIN && p->mask)
     return adx_fail(err, ADX_ERR_ARG, "--mask needs --mode ad or fill:VALUE (the mode is %s)", m);
   if (strcmp(m, "ad") && adx_cli_ad_any(&p->ad))
-    return adx_fail(err, ADX_ERR_ARG,
-                    "--ad-rule, --ad-pool, --ad-renorm and --ad-at set what a bare --mode ad means (the mode is %s)",
-                    m);
+    return adx_fail(
+        err, ADX_ERR_ARG,
+        "--ad-rule, --ad-pool, --ad-renorm and --ad-at set what a bare --mode ad means (the mode is %s)", m);
   return ADX_OK;
 }
 

@@ -22,7 +22,7 @@ struct adx_engine {
   const adx_tensor **ins; /* operand lists for run_node */
   adx_tensor **outs;
   adx_ad_state *ad; /* the AD runner's buffers (src/ad/run.c), made on the first AD run */
-  float *staging; /* query inputs [B,C,H,W] */
+  float *staging;   /* query inputs [B,C,H,W] */
   size_t staging_floats;
 };
 

@@ -3,7 +3,9 @@
 #include "adx/ad.h"
 #include "engine_internal.h"
 
-static adx_status run_node(void *eng, int node, adx_error *err) { return adx_engine_run_node(eng, node, err); }
+static adx_status run_node(void *eng, int node, adx_error *err) {
+  return adx_engine_run_node(eng, node, err);
+}
 
 adx_status adx_engine_run_ad(adx_engine *e, const adx_tensor *input, const uint8_t *masks,
                              const adx_ad_opts *o, const adx_tensor **output, adx_error *err) {
@@ -17,7 +19,8 @@ adx_status adx_engine_run_ad(adx_engine *e, const adx_tensor *input, const uint8
   adx_status s = adx_engine_prepare_batch(e, input->dims[0], err);
   if (!s) s = adx_engine_bind_input(e, 0, input, err);
   if (s) return s;
-  if (!e->ad && !(e->ad = adx_ad_state_new())) return adx_fail(err, ADX_ERR_NOMEM, "out of memory for AD state");
+  if (!e->ad && !(e->ad = adx_ad_state_new()))
+    return adx_fail(err, ADX_ERR_NOMEM, "out of memory for AD state");
   adx_ad_host h = {g, e->vt, e->threads, e->scratch, e->scratch_bytes, e, run_node};
   if ((s = adx_ad_run(e->ad, &h, masks, o, err))) return s;
   *output = &e->vt[g->outputs[0]];

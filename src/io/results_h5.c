@@ -375,8 +375,8 @@ adx_status adx_rs_compare_run(const adx_results *r, const adx_run_info *run, adx
   }
   for (int i = 0; run->variants && i < m->nmodes; i++)
     if (strcmp(m->variants[i], run->variants[i]))
-      return adx_fail(err, ADX_ERR_ARG, "%s was made with mode %s = %s but this run computes %s", p, m->modes[i],
-                      m->variants[i], run->variants[i]);
+      return adx_fail(err, ADX_ERR_ARG, "%s was made with mode %s = %s but this run computes %s", p,
+                      m->modes[i], m->variants[i], run->variants[i]);
   if (strcmp(m->explainer, nz(run->explainer)))
     return adx_fail(err, ADX_ERR_ARG, "%s was made with explainer '%s' but this run uses '%s'", p,
                     m->explainer, nz(run->explainer));
@@ -671,7 +671,8 @@ static adx_status load_variants(hid_t f, adx_results_meta *m, const char *p, adx
   for (int i = 0; i < m->nmodes; i++) {
     adx_mode md;
     char buf[ADX_AD_VARIANT_MAX];
-    const char *v = adx_mode_parse_legacy(m->modes[i], &md, NULL) ? m->modes[i] : adx_mode_str(&md, buf, sizeof buf);
+    const char *v =
+        adx_mode_parse_legacy(m->modes[i], &md, NULL) ? m->modes[i] : adx_mode_str(&md, buf, sizeof buf);
     if (!(m->variants[i] = strdup(v))) return adx_fail(err, ADX_ERR_NOMEM, "%s: out of memory", p);
   }
   return ADX_OK;

@@ -235,8 +235,8 @@ static void test_a1_identity(void **state) {
       TU_OK(adx_engine_run_ad(f.e, &f.in, masks, &o, &out, err));
       for (int b = 0; b < N; b += 2)
         if (memcmp(adx_f32(out) + b * 10, plain + b * 10, 40))
-          fail_msg("%s %s: sample %d (all visible, batched with masked ones) is not plain", fixture_models[mi],
-                   name, b);
+          fail_msg("%s %s: sample %d (all visible, batched with masked ones) is not plain",
+                   fixture_models[mi], name, b);
     }
     free(masks);
     fx_close(&f);
@@ -273,7 +273,8 @@ static void test_a2_isolation(void **state) {
         fail_msg("%s %s: noise in the hidden region changed the logits", fixture_models[mi], name);
       /* and the check can fail: under leak, ratio:0.5 and loose let the noise through (ratio:0.25 does
        * not: on a rectangle, no window with under 1/4 hidden touches a hidden pixel) */
-      if (o.renorm == ADX_RENORM_LEAK && (o.rule == ADX_RULE_LOOSE || (o.rule == ADX_RULE_RATIO && o.ratio >= 0.5f)) && same)
+      if (o.renorm == ADX_RENORM_LEAK &&
+          (o.rule == ADX_RULE_LOOSE || (o.rule == ADX_RULE_RATIO && o.ratio >= 0.5f)) && same)
         fail_msg("%s %s: the leak variant did not leak", fixture_models[mi], name);
     }
     free(masks);
