@@ -121,6 +121,7 @@ bench: all
 
 fixtures:
 	$(PY) scripts/make_fixtures.py
+	$(PY) scripts/make_fill_reference.py
 
 format:
 	clang-format -i $$(find src include tests -name '*.[ch]')
