@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # The report's numbers, without a browser (test_report_chromium.sh checks the page in Chromium):
-#   1. a 6-image audit in ad, fill:zero and fill:mean (cheap settings), whose per-image metrics are then
+#   1. a 6-image audit (4 under ASan) in ad, fill:zero and fill:mean (cheap settings), whose per-image metrics are then
 #      replaced by synthetic values in which every mode differs from every other in every metric, and every
 #      headline column from every other (means and spreads), so that a swapped, shifted or dropped column,
 #      or one mode's numbers shown for another, cannot pass;
 #   2. adx report and adx summary on it: scripts/check_report.py recomputes every headline cell with numpy
 #      (means, CI half-widths, AD's improvement over each fill mode) and checks the terminal table too;
-#   3. negative controls: the same page with two headline columns swapped, and with two modes' rows
-#      swapped, must be refused by check_report.py;
+#   3. negative controls: the same page with two headline columns swapped, with two modes' rows swapped,
+#      and with two column headers swapped, must be refused by check_report.py;
 #   4. an unfinished copy (done flags 0 after the third image, finished = 0): banner and numbers over 3.
 # About 15 s on 2 cores.
 # shellcheck disable=SC2015 # `check && ok ... || bad ...`: ok always succeeds
@@ -25,10 +25,12 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 R=$tmp/r.h5
+lim=6
+[ -n "${ADX_SANITIZED:-}" ] && lim=4 # under ASan+UBSan (run-integration-asan.sh): fewer images
 if "$ADX" explain --model "$DATA/fashion_resnet.onnx" --data /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz \
-  --scale 1/255 --mean 0.2860 --std 0.3530 --limit 6 --iters 2 --modes ad,fill:zero,fill:mean --k-colour 2 \
+  --scale 1/255 --mean 0.2860 --std 0.3530 --limit "$lim" --iters 2 --modes ad,fill:zero,fill:mean --k-colour 2 \
   --k-context 2 --backgrounds 6 --auc-steps 4 --seed 3 --progress off -o "$R" >"$tmp/explain.log" 2>&1; then
-  ok "6-image audit in 3 modes"
+  ok "$lim-image audit in 3 modes"
 else
   bad "audit"
   tail "$tmp/explain.log"
@@ -37,7 +39,8 @@ else
 fi
 
 # synthetic metrics: value = 0.08 + 0.11 j + 0.035 m + (j + 1) (m + 1) 0.004 (i - 2.5) for metric j, mode m,
-# image i; robustness_colour of image 4 is NaN in fill:zero (skipped, so n differs there)
+# image i; robustness_colour of image 4 is NaN in fill:zero (skipped, so n differs there); queries and
+# seconds differ by mode too (the cost table)
 "$PY" - "$R" <<'PYEOF' || bad "writing the synthetic metrics"
 import sys
 import h5py
@@ -54,6 +57,8 @@ with h5py.File(sys.argv[1], "r+") as f:
             if mode == "fill:zero" and name == "robustness_colour":
                 v[4] = np.nan
             groups[mode][name][...] = v.astype(np.float32)
+        groups[mode]["queries"][...] = (100 + 37 * m + 3 * i).astype(np.int64)
+        groups[mode]["seconds"][...] = (0.5 + 0.25 * m + 0.01 * (m + 1) * i).astype(np.float32)
 PYEOF
 
 mkdir -p "$tmp/html"
@@ -96,8 +101,11 @@ for k in range(len(rows)):
     j = {0: 1, 1: 0}.get(k, k)
     sw = sw.replace("\0%d" % k, heads[k] + body[j][len("<tr "):], 1)
 open(sys.argv[3], "w", encoding="utf-8").write(page[:start] + sw + page[end:])
+labels = page[:start] + table.replace("<th>ins. AUC</th><th>del. AUC</th>", "<th>del. AUC</th><th>ins. AUC</th>", 1) + page[end:]
+assert labels != page
+open(sys.argv[2].replace("cols", "labels"), "w", encoding="utf-8").write(labels)
 PYEOF
-for v in cols rows; do
+for v in cols rows labels; do
   if "$PY" scripts/check_report.py "$R" "$tmp/$v.html" >"$tmp/neg.log" 2>&1; then
     bad "check_report.py accepted a page with two $v swapped"
   else
