@@ -26,7 +26,7 @@ TEST_COMMON := $(wildcard tests/common/*.c)
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_REPLAY   = $(patsubst %,$(B)/fuzz/replay_%,$(FUZZ_TARGETS))
 
-.PHONY: all deps check check-unit check-asan check-integration demo bench clean format fixtures fuzz fuzz-build
+.PHONY: all deps deps-check check check-unit check-asan check-integration demo bench clean format fixtures fuzz fuzz-build
 all: bin/adx
 
 bin/adx: $(B)/adx
@@ -66,13 +66,23 @@ $(B)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz_comm
 deps:
 	scripts/install-deps.sh
 
+# make check also needs Chromium (test_report_chromium) and Slurm + munge (test_slurm).
+deps-check:
+	scripts/install-deps.sh --with-report-test --with-slurm
+
 # The whole test suite: unit tests, the same under ASan+UBSan, valgrind on the engine tests, integration.
-check: deps
+# No skip is a pass here (ADX_CHECK=1, scripts/skips.sh): a test that cannot run its check fails, and only
+# the skips listed in tests/allowed-skips.txt are allowed; their count is printed at the end.
+check: export ADX_CHECK := 1
+check: export ADX_SKIP_LOG := $(CURDIR)/build/skips.log
+check: deps-check
+	@mkdir -p build && rm -f build/skips.log
 	$(MAKE) all
 	$(MAKE) check-unit
 	$(MAKE) check-asan
 	$(MAKE) check-valgrind
 	$(MAKE) check-integration
+	@scripts/skips-summary.sh build/skips.log
 
 check-unit: $(TEST_BIN) $(FUZZ_REPLAY) bin/adx
 	@scripts/run-tests.sh $(B)/tests
@@ -121,6 +131,7 @@ bench: all
 
 fixtures:
 	$(PY) scripts/make_fixtures.py
+	$(PY) scripts/make_fill_reference.py
 
 format:
 	clang-format -i $$(find src include tests -name '*.[ch]')

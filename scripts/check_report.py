@@ -7,7 +7,8 @@ Independent of adx: the statistics are recomputed here from the per-image datase
 /images/done flag is 1 (docs/metrics.md: mean, sample std, 95% t interval with scipy's t quantile; NaN
 values skipped; AD's relative robustness improvement by the delta method of docs/output-format.md), and
 compared with the cells as printed (3 decimals for means and half-widths, 1 for percentages). Also checks
-one row per mode, the "unfinished: X of N images done" banner of unfinished files, and, given the output
+the column headers in order, one row per mode with one cell per column, the cost table (mean mutant
+queries and seconds per image), the "unfinished: X of N images done" banner of unfinished files, and, given the output
 of `adx summary`, that the terminal shows the same cells. Exits 1 on the first difference.
 """
 import html.parser
@@ -33,31 +34,48 @@ except ImportError:  # published table values (Student's t, two-sided 95%)
 
 HEAD = ["robustness_colour", "robustness_context", "size", "confidence", "drop_off", "insertion_auc",
         "deletion_auc"]
+# The column headers, in order (docs/report.md): the label of each metric of HEAD, then AD's improvement.
+LABELS = ["rob. colour", "rob. context", "size", "confidence", "drop-off", "ins. AUC", "del. AUC"]
+AD_LABELS = ["AD vs: colour", "AD vs: context"]
 
 
 class Headline(html.parser.HTMLParser):
-    """Rows of <table id="headline">: {mode: [cell texts]} in column order, and the page's text."""
+    """Rows of <table id="headline">: {mode: [cell texts]} in column order, its column headers, the rows of
+    <table id="cost"> ([mode, cells...] in order), and the page's text."""
 
     def __init__(self):
         super().__init__()
-        self.rows, self.order, self.text = {}, [], []
-        self.in_table = self.in_cell = False
+        self.rows, self.order, self.text, self.header, self.cost = {}, [], [], [], []
+        self.in_table = self.in_cell = self.in_th = False
+        self.table = None
         self.mode, self.cell = None, None
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
-        if tag == "table" and a.get("id") == "headline":
-            self.in_table = True
-        elif self.in_table and tag == "tr" and "data-mode" in a:
+        if tag == "table" and a.get("id") in ("headline", "cost"):
+            self.in_table, self.table = True, a["id"]
+        elif self.in_table and self.table == "headline" and tag == "tr" and "data-mode" in a:
             self.mode = a["data-mode"]
             self.rows[self.mode] = []
             self.order.append(self.mode)
+        elif self.in_table and self.table == "cost" and tag == "tr":
+            self.cost.append([])
+        elif self.in_table and self.table == "headline" and tag == "th" and not self.order:
+            self.in_th, self.cell = True, ""
+        elif self.in_table and self.table == "cost" and tag in ("td", "th") and self.cost:
+            self.in_cell, self.cell = True, ""
         elif self.in_table and self.mode is not None and tag == "td":
             self.in_cell, self.cell = True, ""
 
     def handle_endtag(self, tag):
         if tag == "table" and self.in_table:
             self.in_table = False
+        elif tag == "th" and self.in_th:
+            self.header.append(self.cell.strip())
+            self.in_th = False
+        elif tag in ("td", "th") and self.in_cell and self.table == "cost":
+            self.cost[-1].append(self.cell.strip())
+            self.in_cell = False
         elif tag == "td" and self.in_cell:
             self.rows[self.mode].append(self.cell.strip())
             self.in_cell = False
@@ -66,7 +84,7 @@ class Headline(html.parser.HTMLParser):
 
     def handle_data(self, data):
         self.text.append(data)
-        if self.in_cell:
+        if self.in_cell or self.in_th:
             self.cell += data
 
 
@@ -105,9 +123,14 @@ def main():
         fail(f"headline rows {page.order}, want one per mode {modes}")
     groups = {g.attrs["mode"]: g for g in f["modes"].values()}
     ad = next((m for m in modes if m == "ad" or m.startswith("ad:")), None)
+    want_header = ["mode", "n"] + LABELS + (AD_LABELS if ad is not None else [])
+    if page.header != want_header:
+        fail(f"headline columns {page.header}, want {want_header}")
     checked = 0
     for mode in modes:
         cells = page.rows[mode]
+        if len(cells) != len(want_header) - 1:
+            fail(f"{mode}: {len(cells)} cells, want {len(want_header) - 1}")
         g = groups[mode]
         col = {name: g[name][:].astype(np.float64)[done] for name in HEAD}
         n = np.count_nonzero(~np.isnan(col["robustness_colour"]))
@@ -162,10 +185,31 @@ def main():
                 if m.group(2) is None or abs(float(m.group(2)) - half) > 0.05 + 1e-9:
                     fail(f"AD vs {mode} {name}: ±{m.group(2)}, recomputed ±{half:.3f}")
             checked += 1
+    # the cost table: mean mutant queries (1 decimal) and seconds (3 decimals) per image, a row per mode
+    if [r[0] for r in page.cost[1:]] != modes or page.cost[0] != ["mode", "mutant queries", "seconds"]:
+        fail(f"cost table rows {page.cost}, want a header and one row per mode {modes}")
+    for row in page.cost[1:]:
+        for name, cell, tol in (("queries", row[1], 0.05), ("seconds", row[2], 0.0005)):
+            v = groups[row[0]][name][:].astype(np.float64)[done]
+            got = parse_mean(cell)
+            if got is None or abs(got[0] - v.mean()) > tol + 1e-9:
+                fail(f"cost {row[0]} {name}: '{cell}', recomputed mean {v.mean():.6f}")
+            if len(v) > 1:
+                half = t975(len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v))
+                if got[1] is None or abs(got[1] - half) > tol + 1e-9:
+                    fail(f"cost {row[0]} {name}: '{cell}', recomputed half-width {half:.6f}")
+            checked += 1
     if len(sys.argv) == 4:  # the terminal table: the same cells, in the same order, on the mode's line
         lines = open(sys.argv[3], encoding="utf-8").read().splitlines()
         if int(f.attrs["finished"]) == 0 and not any(want_banner in ln for ln in lines):
             fail(f"adx summary lacks '{want_banner}'")
+        head = next((ln for ln in lines if ln.startswith("mode ")), "")
+        pos = 0
+        for label in want_header:
+            i = head.find(label, pos)
+            if i < 0:
+                fail(f"adx summary header: no '{label}' after column {pos}: {head}")
+            pos = i + len(label)
         for mode in modes:
             line = next((ln for ln in lines if ln.startswith(mode + " ")), None)
             if line is None:

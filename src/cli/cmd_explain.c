@@ -565,6 +565,10 @@ static adx_status audit(run *r, adx_error *err) {
   if (!s) s = adx_dist_create(MPI_COMM_WORLD, ntodo, r->chunk, r->sched, &dist, err);
   adx_progress prog;
   adx_progress_init(&prog, stderr, r->rank == 0 ? r->progress : ADX_PROGRESS_OFF, r->nsel, r->nsel - ntodo);
+  /* Test hook (docs/reliability.md): ADX_DEBUG_IMAGE_DELAY_MS=N makes every rank say which image it has
+   * written and then sleep N ms, so that a fault test can land a kill between two images on any machine. */
+  const char *dbg = getenv("ADX_DEBUG_IMAGE_DELAY_MS");
+  long dbg_ms = dbg && *dbg ? strtol(dbg, NULL, 10) : 0;
   int64_t a, b;
   int local_fail = s != ADX_OK;
   while (!local_fail && !stop_requested && adx_dist_next(dist, &a, &b)) {
@@ -576,6 +580,11 @@ static adx_status audit(run *r, adx_error *err) {
       }
       adx_dist_add_done(dist, 1);
       if (r->rank == 0) adx_progress_update(&prog, r->nsel - ntodo + adx_dist_done(dist), 0);
+      if (dbg_ms > 0 && !stop_requested) {
+        fprintf(stderr, "adx: debug: rank %d wrote image %lld\n", r->rank, (long long)todo[t]);
+        fflush(stderr);
+        usleep((useconds_t)(dbg_ms > 60000 ? 60000 : dbg_ms) * 1000);
+      }
       if (stop_requested) break;
     }
   }

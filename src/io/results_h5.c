@@ -341,7 +341,24 @@ static void join_modes(int n, const char *const *modes, char *out, size_t len) {
     o += (size_t)snprintf(out + o, len - o, "%s%s", i ? "," : "", modes[i]);
 }
 
-/* First differing line of two texts: line number and both lines (shortened). */
+/* Where two differing lines first differ, shown from the start of that setting: the differing word, and
+ * the option before it when the word is its value ("--iters 4" rather than "...--dat..."). */
+static size_t diff_start(const char *a, size_t na, const char *b, size_t nb) {
+  size_t k = 0;
+  while (k < na && k < nb && a[k] == b[k]) k++;
+  while (k > 0 && a[k - 1] != ' ') k--; /* start of the differing word */
+  if (k > 1 && a[k] != '-') {           /* a value: include its option, if the word before is one */
+    size_t j = k - 1;
+    while (j > 0 && a[j - 1] == ' ') j--;
+    size_t w = j;
+    while (w > 0 && a[w - 1] != ' ') w--;
+    if (a[w] == '-') k = w;
+  }
+  return k;
+}
+
+/* First differing line of two texts: line number and both lines; a long line is shown from the setting
+ * where it first differs (the command line, where the first 60 characters are always the same). */
 static void first_line_diff(const char *a, const char *b, int *line, char *la, char *lb, size_t len) {
   int ln = 1;
   const char *pa = a, *pb = b;
@@ -353,8 +370,11 @@ static void first_line_diff(const char *a, const char *b, int *line, char *la, c
     pa = ea + 1, pb = eb + 1, ln++;
   }
   size_t na = strcspn(pa, "\n"), nb = strcspn(pb, "\n");
-  snprintf(la, len, "%.*s%s", (int)(na > 60 ? 60 : na), pa, na > 60 ? "..." : "");
-  snprintf(lb, len, "%.*s%s", (int)(nb > 60 ? 60 : nb), pb, nb > 60 ? "..." : "");
+  size_t k = na > 60 || nb > 60 ? diff_start(pa, na, pb, nb) : 0; /* short lines are shown whole */
+  const char *dots = k > 0 ? "..." : "";
+  pa += k, pb += k, na -= k, nb -= k;
+  snprintf(la, len, "%s%.*s%s", dots, (int)(na > 60 ? 60 : na), pa, na > 60 ? "..." : "");
+  snprintf(lb, len, "%s%.*s%s", dots, (int)(nb > 60 ? 60 : nb), pb, nb > 60 ? "..." : "");
   *line = ln;
 }
 

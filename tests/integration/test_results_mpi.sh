@@ -139,34 +139,61 @@ else
   bad "h5repack -f GZIP=4"
 fi
 
-# 5. one rank of a 2-rank job SIGKILLs itself after its 5th image; resume completes the file
+# 5. one rank of a 2-rank job SIGKILLs itself after its 5th image; the file must hold some but not all
+#    images (--complete-check fails otherwise, and on an absent file); resume completes it
+kill_seed
 mkdir -p "$tmp/k1"
 "${MPIRUN[@]}" "$T" --kill-child "$tmp/k1" mpi after:5:1 >"$tmp/k1.log" 2>&1
-if "$T" --complete-check "$tmp/k1/kill.h5" >"$tmp/c1.log" 2>&1; then
+if partial_or_retry "$tmp/k1/kill.h5" "after rank 1's 5th image" && "$T" --complete-check "$tmp/k1/kill.h5" >"$tmp/c1.log" 2>&1; then
   ok "rank 1 killed after 5 images: $(grep -o '[0-9]* of 40 images were done' "$tmp/c1.log")"
 else
   bad "rank 1 killed after 5 images"
-  cat "$tmp/k1.log" "$tmp/c1.log" | tail -20
+  cat "$tmp/k1.log" "$tmp/c1.log" 2>/dev/null | tail -20
+fi
+# the check itself can fail: no file, nothing to resume
+if ! "$T" --complete-check "$tmp/k1/absent.h5" >"$tmp/c0.log" 2>&1 && grep -q "absent" "$tmp/c0.log"; then
+  ok "--complete-check fails on an absent file"
+else
+  bad "--complete-check passed on an absent file"
+  cat "$tmp/c0.log"
 fi
 
-# 6. SIGKILL of one rank from outside, while the ranks write (50 ms per image, 20 images per rank)
-mkdir -p "$tmp/k2"
-"${MPIRUN[@]}" "$T" --kill-child "$tmp/k2" mpi slow >"$tmp/k2.log" 2>&1 &
-job=$!
-for _ in $(seq 1 300); do [ -f "$tmp/k2/kill.h5" ] && break; sleep 0.02; done
-sleep 0.2
-ranks=$(pgrep -P "$job" 2>/dev/null; for c in $(pgrep -P "$job" 2>/dev/null); do pgrep -P "$c"; done)
-victim=""
-for pid in $ranks; do
-  if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "--kill-child"; then victim=$pid; fi
+# 6. SIGKILL of one rank from outside, while the ranks write (50 ms per image, 20 images per rank), at a
+#    seeded moment; a kill that leaves no image or every image done is retried with another delay, and
+#    the last try is the fallback that cannot miss (300 ms per image, the kill right after the first one)
+kill_rank() { # job: SIGKILL the rank running --kill-child; sets $victim
+  local pid
+  victim=""
+  for pid in $(pgrep -P "$1" 2>/dev/null; for c in $(pgrep -P "$1" 2>/dev/null); do pgrep -P "$c"; done); do
+    if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "--kill-child"; then victim=$pid; fi
+  done
+  [ -n "$victim" ] && kill -KILL "$victim"
+}
+cut=0
+for d in $(seeded_delays 1 0.1 0.8) first; do
+  rm -rf "$tmp/k2"
+  mkdir -p "$tmp/k2"
+  spec=slow
+  [ "$d" = first ] && spec=slow:300
+  "${MPIRUN[@]}" "$T" --kill-child "$tmp/k2" mpi "$spec" >"$tmp/k2.log" 2>&1 &
+  job=$!
+  for _ in $(seq 1 300); do [ -f "$tmp/k2/kill.h5" ] && break; sleep 0.02; done
+  if [ "$d" = first ]; then
+    for _ in $(seq 1 600); do grep -q "^kill child: rank [0-9]* wrote image" "$tmp/k2.log" && break; sleep 0.05; done
+  else
+    sleep "$d"
+  fi
+  kill_rank "$job"
+  wait "$job"
+  if [ -n "$victim" ] && partial_or_retry "$tmp/k2/kill.h5" "kill after $d"; then
+    cut=1
+    break
+  fi
 done
-[ -n "$victim" ] && kill -KILL "$victim"
-wait "$job"
-if [ -n "$victim" ] && "$T" --complete-check "$tmp/k2/kill.h5" >"$tmp/c2.log" 2>&1 &&
-  ! grep -q '40 of 40 images were done' "$tmp/c2.log"; then
-  ok "a rank killed from outside mid-run: $(grep -o '[0-9]* of 40 images were done' "$tmp/c2.log")"
+if [ "$cut" = 1 ] && "$T" --complete-check "$tmp/k2/kill.h5" >"$tmp/c2.log" 2>&1; then
+  ok "a rank killed from outside mid-run after $d: $(grep -o '[0-9]* of 40 images were done' "$tmp/c2.log")"
 else
-  bad "a rank killed from outside mid-run (victim '${victim}')"
+  bad "a rank killed from outside mid-run (cut $cut, victim '${victim}', ADX_KILL_SEED=$ADX_KILL_SEED)"
   cat "$tmp/k2.log" "$tmp/c2.log" 2>/dev/null | tail -20
 fi
 

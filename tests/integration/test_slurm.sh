@@ -10,9 +10,11 @@
 #      the log has the ranks x threads line, the srun --mpi=pmix line and adx's progress lines;
 #   3. resubmitted onto the finished file: exit 2 (adx refuses to overwrite) and the file untouched.
 # Finally the daemons must be gone after slurm-local.sh stop.
-# Installs the Slurm packages with scripts/install-deps.sh --with-slurm when they are missing; prints
-# "SKIP: ..." and exits 0 if that is impossible, if not root (slurmd and munged need it), or if bin/adx
-# has no explain command yet. Run from anywhere; takes about 30 s here (longer on a loaded machine).
+# Installs the Slurm packages with scripts/install-deps.sh --with-slurm when they are missing. If that is
+# impossible, if not root (slurmd and munged need it), or if bin/adx has no explain --resume, it fails with
+# the reason under make check or in CI, and elsewhere prints "SKIP: ..." and exits 0 (lib.sh cannot_run).
+# Job 1 must leave a partial file (retried with seeded delays, then a fallback that cannot miss), and job 2
+# must prove it resumed (scripts/resume_probe.py). Run from anywhere; about 30 s (longer when loaded).
 # shellcheck disable=SC2015 # `check && ok ... || bad ...`: ok always succeeds
 set -u
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
@@ -28,8 +30,7 @@ EXTRA="--limit 16 --modes ad,fill:zero --iters 20 --backgrounds 10 --k-colour 5 
 
 # ---------------------------------------------------------------- prerequisites
 if [ "$(id -u)" -ne 0 ]; then
-  echo "SKIP: needs root (the private slurmd runs as root and munged as the munge user)"
-  exit 0
+  cannot_run "needs root (the private slurmd runs as root and munged as the munge user)"
 fi
 have_slurm() {
   local c
@@ -40,14 +41,12 @@ have_slurm() {
 if ! have_slurm; then
   echo "Slurm not installed: running scripts/install-deps.sh --with-slurm"
   if ! scripts/install-deps.sh --with-slurm >/tmp/adx-install-slurm.log 2>&1 || ! have_slurm; then
-    echo "SKIP: Slurm packages are not installed and could not be installed (see /tmp/adx-install-slurm.log)"
-    exit 0
+    cannot_run "Slurm packages are not installed and could not be installed (see /tmp/adx-install-slurm.log)"
   fi
 fi
 export PATH=$PATH:/usr/sbin
 if [ ! -x "$ADX" ] || ! "$ADX" explain --help 2>/dev/null | grep -q -- "--resume"; then
-  echo "SKIP: adx explain not built ($ADX; run make)"
-  exit 0
+  cannot_run "adx explain not built or without --resume ($ADX; run make)"
 fi
 for f in "$MODEL" "$IMAGES"; do
   if [ ! -f "$f" ]; then
@@ -84,8 +83,8 @@ echo "slurm up: $SLURM_CONF"
 submit() {
   local log=$1 out=$2
   shift 2
-  ADX_BIN=$ADX ADX_EXTRA=$EXTRA timeout 100 sbatch --wait --parsable --chdir="$ROOT" --ntasks=2 \
-    --cpus-per-task=1 --time=3 --output="$log" "$@" jobs/audit.sbatch "$MODEL" "$IMAGES" "$out" \
+  ADX_BIN=$ADX ADX_EXTRA=$EXTRA timeout 300 sbatch --wait --parsable --chdir="$ROOT" --ntasks=2 \
+    --cpus-per-task=1 --time=5 --output="$log" "$@" jobs/audit.sbatch "$MODEL" "$IMAGES" "$out" \
     >"$log.id" 2>"$log.sbatch" &
 }
 # finish_job LOG PID: sets JOB_RC to the job's exit code once it has ended (no command substitution:
@@ -95,7 +94,7 @@ submit() {
 # must then agree with scontrol's ExitCode) before it is stopped and scontrol's code is used.
 finish_job() {
   local log=$1 pid=$2 jid="" st="" code="" i
-  for ((i = 0; i < 1200; i++)); do
+  for ((i = 0; i < 3000; i++)); do
     kill -0 "$pid" 2>/dev/null || break
     [ -n "$jid" ] || jid=$(tr -dc '0-9' <"$log.id" 2>/dev/null)
     if [ -n "$jid" ]; then
@@ -141,28 +140,54 @@ show() {
 out=$tmp/out.h5
 
 # ---------------------------------------------------------------- 1. stopped by SIGUSR1
-log=$tmp/job1.log
-t0=$(date +%s)
-ADX_MAX_REQUEUES=0 submit "$log" "$out"
-spid=$!
-started=0
-for ((i = 0; i < 600; i++)); do # adx prints its header once the model and the data are loaded
-  if grep -q "^adx explain: 16 images" "$log" 2>/dev/null; then
-    started=1
-    break
+# The stop must leave some but not all images done (scripts/resume_probe.py), else it is retried: three
+# seeded delays after adx starts (ADX_KILL_SEED, printed), then a fallback that cannot miss
+# (ADX_DEBUG_IMAGE_DELAY_MS: each rank sleeps after every image and says so; the signal comes right after
+# the first).
+kill_seed
+cut=0
+for d in $(seeded_delays 1 1.0 3.0) first; do
+  rm -f "$out"
+  log=$tmp/job1.log
+  rm -f "$log" "$log".*
+  t0=$(date +%s)
+  if [ "$d" = first ]; then
+    ADX_DEBUG_IMAGE_DELAY_MS=1500 ADX_MAX_REQUEUES=0 submit "$log" "$out"
+  else
+    ADX_MAX_REQUEUES=0 submit "$log" "$out"
   fi
-  kill -0 "$spid" 2>/dev/null || break
-  sleep 0.1
+  spid=$!
+  started=0
+  for ((i = 0; i < 600; i++)); do # adx prints its header once the model and the data are loaded
+    if grep -q "^adx explain: 16 images" "$log" 2>/dev/null; then
+      started=1
+      break
+    fi
+    kill -0 "$spid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [ "$started" = 1 ] && jid=$(tr -dc '0-9' <"$log.id") && [ -n "$jid" ]; then
+    if [ "$d" = first ]; then
+      for ((i = 0; i < 600; i++)); do
+        grep -q "^adx: debug: rank [0-9]* wrote image" "$log" 2>/dev/null && break
+        sleep 0.1
+      done
+    else
+      sleep "$d"
+    fi
+    scancel --signal=USR1 --batch "$jid"
+  else
+    bad "adx did not start in job 1"
+  fi
+  finish_job "$log" "$spid"
+  rc=$JOB_RC
+  msg=$(/usr/bin/python3 scripts/resume_probe.py snap "$out" "$tmp/snap.json" 2>&1) && cut=1
+  echo "job 1 (signal after $d): exit $rc in $(($(date +%s) - t0)) s; $msg"
+  [ "$cut" = 1 ] && break
+  [ "$started" = 1 ] || break
 done
-if [ "$started" = 1 ] && jid=$(tr -dc '0-9' <"$log.id") && [ -n "$jid" ]; then
-  sleep 2 # usually lets a few images complete (not required: images in progress are dropped)
-  scancel --signal=USR1 --batch "$jid"
-else
-  bad "adx did not start in job 1"
-fi
-finish_job "$log" "$spid"
-rc=$JOB_RC
-echo "job 1: exit $rc in $(($(date +%s) - t0)) s"
+[ "$cut" = 1 ] && ok "file left with some but not all images done ($msg)" ||
+  bad "could not stop job 1 mid-way (ADX_KILL_SEED=$ADX_KILL_SEED)"
 [ "$rc" = 1 ] && ok "interrupted job exits 1" || bad "interrupted job exits $rc"
 grep -q "time limit near (SIGUSR1): stopping adx" "$log" && ok "log: SIGUSR1 handled" || bad "log lacks the SIGUSR1 line"
 grep -q "not requeueing: ADX_MAX_REQUEUES=0" "$log" && ok "log: no requeue with ADX_MAX_REQUEUES=0" ||
@@ -171,8 +196,8 @@ todo=0
 if [ -f "$out" ]; then
   d=$(done_flags "$out")
   todo=$(tr -cd 0 <<<"$d" | wc -c)
-  [ "${#d}" = 16 ] && [ "$todo" -gt 0 ] && ok "file not complete (done flags $d)" ||
-    bad "after the interruption /images/done = '$d', want 16 flags, not all 1"
+  [ "${#d}" = 16 ] && [ "$todo" -gt 0 ] && [ "$todo" -lt 16 ] && ok "file not complete (done flags $d)" ||
+    bad "after the interruption /images/done = '$d', want 16 flags, some but not all 1"
   [ "$(attr "$out" finished)" = 0 ] && ok "file unfinished" || bad "finished = '$(attr "$out" finished)', want 0"
 else
   bad "no results file after the interruption"
@@ -191,6 +216,8 @@ grep -q "is unfinished: resuming it" "$log" && grep -qE "^adx-audit: srun .* --r
   ok "log: --resume added for the unfinished file" || bad "no automatic --resume in the log"
 grep -qE "^adx explain: 16 images \($todo to do\)" "$log" && ok "only the $todo missing images computed" ||
   bad "log does not show '16 images ($todo to do)'"
+/usr/bin/python3 scripts/resume_probe.py check "$out" "$tmp/snap.json" "$log" >"$tmp/probe.log" 2>&1 &&
+  ok "$(cat "$tmp/probe.log")" || bad "$(cat "$tmp/probe.log")"
 grep -q "adx-audit: job .*: 2 ranks x 1 threads, launcher srun" "$log" && ok "log: ranks x threads from the allocation" ||
   bad "log lacks the ranks x threads line"
 grep -q "srun --mpi=pmix --cpus-per-task=1 --ntasks=2 " "$log" && ok "log: launched with srun --mpi=pmix" ||

@@ -989,7 +989,9 @@ static void arm_timer(long us) {
   setitimer(ITIMER_REAL, &it, NULL);
 }
 
-/* --kill-child DIR serial|mpi SPEC; SPEC: none | slow | after:K[:RANK] | timer:start:US | timer:write:US.
+/* --kill-child DIR serial|mpi SPEC; SPEC: none | slow | slow:MS | after:K[:RANK] | timer:start:US |
+ * timer:write:US. slow sleeps 50 ms after each image; slow:MS sleeps MS ms and first prints
+ * "kill child: rank R wrote image I" (the integration test's fallback kills right after the first one).
  * timer:start counts from the start of the run (after MPI_Init), timer:write from the end of create.
  * With several ranks, rank r writes the images i with i % size == r of the order kill_slot(i). */
 static int kill_child(char **argv) {
@@ -1039,6 +1041,11 @@ static int kill_child(char **argv) {
     }
     if (++written == after && (who < 0 || who == rank)) raise(SIGKILL);
     if (!strcmp(spec, "slow")) usleep(50000); /* a window for the integration test to kill a rank */
+    if (!strncmp(spec, "slow:", 5)) {
+      printf("kill child: rank %d wrote image %lld\n", rank, (long long)kill_slot(i));
+      fflush(stdout);
+      usleep((useconds_t)strtol(spec + 5, NULL, 10) * 1000);
+    }
   }
   gen_free(&g);
   double t_written = now_us();
@@ -1195,11 +1202,20 @@ static void test_kill_safety(void **state) {
 
 /* --complete-check FILE: the integration test's check after killing a rank of an mpirun job. */
 static int complete_check(const char *p) {
+  if (access(p, F_OK) != 0) {
+    printf("complete-check: FAIL %s is absent: the kill left no file to resume\n", p);
+    return 1;
+  }
   char ref[1100];
   snprintf(ref, sizeof ref, "%.1000s.ref.h5", p);
   make_kill_reference(ref);
   int64_t nd = complete_and_compare(p, ref);
   remove_file(ref);
+  if (nd == 0 || nd == KN) {
+    printf("complete-check: FAIL %lld of %d images were done: not a mid-way kill, nothing resumed\n",
+           (long long)nd, KN);
+    return 1;
+  }
   printf("complete-check: %lld of %d images were done; resumed file equals the uninterrupted run\n",
          (long long)nd, KN);
   return 0;

@@ -7,6 +7,12 @@
  *  - with a large a and b = a*thr, class 0 is top-1 iff the composite's mean brightness > thr: the
  *    outcome of every robustness paste is computed here from the seeded colours (replicating only the
  *    colour draw with adx_rng) and the hand-made context images.
+ *  - the "map" model x -> Flatten -> Gemm sees *which* pixels are visible (a fixed weight per position):
+ *    insertion, deletion, robustness@k and the pastes are computed by hand for the ranking given and for
+ *    its reverse (which must differ), the seeded choice of context images among more eligible than K and
+ *    the per-channel colour draw on 3 channels are replicated from docs/metrics.md;
+ *  - an identity model reads back the model input of every fill mode, compared with numpy's
+ *    (scripts/make_fill_reference.py -> tests/data/fill_ref_*.npy, never from adx's output).
  * Plus argument errors, determinism, and a smoke run on a fixture model. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -190,6 +196,380 @@ static void test_auc_two_points(void **state) {
   assert_float_equal(mt.size, 1.0, 0);
   assert_float_equal(mt.drop_off, 0.0, 1e-6);
   rig_close(&r);
+}
+
+/* ---- models that see positions ----
+ * The "map" model: x[N,C,H,W] -> Flatten -> Gemm(B [CHW, 2] = [w | 0], C = [0, b]): logits [w . x, b], x the
+ * normalised input. Which pixels are visible, and where, changes the answer: a reversed or ignored ranking,
+ * a paste at the wrong pixels or a colour drawn for the wrong channel each give a different, computed
+ * value. Class 0 is top-1 iff w . x > b. */
+static adx_graph *map_model(int C, int H, int W, const double *w, double b) {
+  adx_graph *g = adx_graph_new();
+  int x = adx_graph_value(g, "x"), f = adx_graph_value(g, "f"), o = adx_graph_value(g, "o");
+  int n = C * H * W;
+  int64_t xd[4] = {1, C, H, W}, bd[2] = {n, 2}, cd[1] = {2};
+  adx_value_set(&g->values[x], ADX_F32, 4, xd, 1);
+  g->values[x].is_input = 1;
+  float *bw = calloc((size_t)n * 2, sizeof(float)), cb[2] = {0.0f, (float)b};
+  for (int i = 0; i < n; i++) bw[i * 2] = (float)w[i];
+  int gb = const_value(g, "gb", 2, bd, bw), gc = const_value(g, "gc", 1, cd, cb);
+  free(bw);
+  int gin[3] = {f, gb, gc};
+  adx_graph_add_node(g, "flat", "Flatten", 1, &x, 1, &f, 0, NULL);
+  adx_graph_add_node(g, "gemm", "Gemm", 3, gin, 1, &o, 0, NULL);
+  g->ninputs = g->noutputs = 1;
+  g->inputs = malloc(sizeof(int));
+  g->outputs = malloc(sizeof(int));
+  g->inputs[0] = x;
+  g->outputs[0] = o;
+  g->values[o].is_output = 1;
+  g->declared_batch = 1;
+  TU_OK(adx_graph_prepare(g, err));
+  return g;
+}
+
+static void map_open(rig *r, int C, const double *w, double b, const char *mode, const float *raw) {
+  memset(r, 0, sizeof *r);
+  r->g = map_model(C, 4, 4, w, b);
+  TU_OK(adx_engine_create(r->g, 1, &r->e, err));
+  adx_norm norm;
+  adx_norm_identity(&norm);
+  norm.scale = 1.0f / 255.0f;
+  adx_mode m, pm;
+  TU_OK(adx_mode_parse(mode, &m, err));
+  TU_OK(adx_mode_parse("plain", &pm, err));
+  TU_OK(adx_oracle_init(&r->mode, r->e, &m, &norm, raw, 0, err));
+  TU_OK(adx_oracle_init(&r->plain, r->e, &pm, &norm, raw, 0, err));
+}
+
+/* Pixel weights of the one-channel map: 16 distinct values, largest where test_order ranks first (as a
+ * good explainer's ranking would be), so the ranking's direction matters. */
+static void map_weights(double a, double *w) {
+  int32_t order[HW];
+  test_order(order);
+  for (int j = 0; j < HW; j++) w[order[j]] = a * (double)(HW - j) / HW;
+}
+
+/* w . x for a white image (normalised 1) with the pixels `on` visible and the rest black (fill:zero). */
+static double map_dot(const double *w, const int32_t *order, int n, int reversed) {
+  double s = 0;
+  for (int j = 0; j < n; j++) s += w[order[reversed ? HW - 1 - j : j]];
+  return s;
+}
+
+/* Insertion and deletion follow the ranking: each curve point is the model's answer with exactly the top
+ * n_i ranked pixels shown (insertion) or hidden (deletion); a reversed ranking gives other values. */
+static void test_auc_sees_ranking(void **state) {
+  (void)state;
+  const double a = 3.0;
+  double w[HW], total = 0;
+  map_weights(a, w);
+  for (int i = 0; i < HW; i++) total += w[i];
+  const double b = total / 2;
+  float raw[HW];
+  for (int i = 0; i < HW; i++) raw[i] = 255.0f;
+  rig r;
+  map_open(&r, 1, w, b, "fill:zero", raw);
+  int32_t order[HW];
+  test_order(order);
+  uint8_t expl[HW] = {0};
+  for (int i = 0; i < 5; i++) expl[order[i]] = 1;
+  double p_full = sigmoid(total - b);
+  assert_float_equal(r.plain.full[0], p_full, 1e-6);
+  const int steps[3] = {4, 5, 16};
+  for (int si = 0; si < 3; si++) {
+    int S = steps[si];
+    adx_metrics_params p = {.k_colour = 0, .k_context = 0, .auc_steps = S};
+    adx_metrics mt;
+    TU_OK(adx_metrics_compute(&r.mode, &r.plain, 0, (float)p_full, expl, order, NULL, &p, 1, &mt, err));
+    assert_float_equal(mt.confidence, sigmoid(map_dot(w, order, 5, 0) - b), 1e-6);
+    double ins[2] = {0, 0}, del[2] = {0, 0};
+    for (int rev = 0; rev < 2; rev++)
+      for (int i = 0; i <= S; i++) {
+        int n = (int)ceil(16.0 * i / S - 1e-9);
+        double wgt = (i == 0 || i == S) ? 0.5 : 1.0;
+        double shown = map_dot(w, order, n, rev);
+        ins[rev] += wgt * sigmoid(shown - b) / p_full / S;
+        del[rev] += wgt * sigmoid(total - shown - b) / p_full / S;
+      }
+    /* the test can fail: the reversed ranking's curves are far from the true ones */
+    assert_true(fabs(ins[0] - ins[1]) > 0.05 && fabs(del[0] - del[1]) > 0.05);
+    assert_float_equal(mt.insertion_auc, ins[0], 1e-5);
+    assert_float_equal(mt.deletion_auc, del[0], 1e-5);
+    /* and by the same model, reversing the ranking given to adx gives the reversed values */
+    int32_t rorder[HW];
+    for (int i = 0; i < HW; i++) rorder[i] = order[HW - 1 - i];
+    TU_OK(adx_metrics_compute(&r.mode, &r.plain, 0, (float)p_full, expl, rorder, NULL, &p, 1, &mt, err));
+    assert_float_equal(mt.insertion_auc, ins[1], 1e-5);
+    assert_float_equal(mt.deletion_auc, del[1], 1e-5);
+  }
+  rig_close(&r);
+}
+
+/* Robustness (colour, context, @k) on the map model: the white image's explanation or top-k ranked pixels
+ * pasted onto grey backgrounds. Composite pixel i is white where pasted, else the background's grey g:
+ * w . x = sum_pasted w_i + (g / 255) sum_other w_i. Colours are replicated from the documented draw. */
+static double paste_dot(const double *w, const uint8_t *on, double grey) {
+  double s = 0;
+  for (int i = 0; i < HW; i++) s += on[i] ? w[i] : w[i] * grey / 255.0;
+  return s;
+}
+
+static int map_wins(double dot, double b) {
+  assert_true(fabs(dot - b) > 1e-3); /* clear of float ties */
+  return dot > b;
+}
+
+static void test_robustness_sees_positions(void **state) {
+  (void)state;
+  double w[HW], total = 0;
+  map_weights(4.0, w);
+  for (int i = 0; i < HW; i++) total += w[i];
+  const double b = 0.37 * total;
+  float raw[HW];
+  for (int i = 0; i < HW; i++) raw[i] = 255.0f;
+  rig r;
+  map_open(&r, 1, w, b, "fill:zero", raw);
+  int32_t order[HW];
+  test_order(order);
+  uint8_t expl[HW] = {0};
+  const int ex[5] = {2, 7, 9, 12, 15};
+  for (int i = 0; i < 5; i++) expl[ex[i]] = 1;
+  enum { NB = 7 };
+  const int lab[NB] = {1, 1, 1, 1, 1, 1, 1};
+  const float grey[NB] = {0, 30, 60, 90, 120, 150, 40};
+  float bgraw[NB * HW];
+  for (int g = 0; g < NB; g++)
+    for (int i = 0; i < HW; i++) bgraw[g * HW + i] = grey[g];
+  adx_backgrounds bg = {.n = NB, .raw = bgraw, .label = lab};
+  int reversed_differs = 0;
+  for (uint64_t seed = 11; seed < 17; seed++) {
+    const int kc = 12;
+    adx_metrics_params p = {.k_colour = kc, .k_context = NB, .auc_steps = 2};
+    adx_metrics mt;
+    TU_OK(adx_metrics_compute(&r.mode, &r.plain, 0, r.plain.full[0], expl, order, &bg, &p, seed, &mt, err));
+    double colour[16];
+    adx_rng rng;
+    adx_rng_seed(&rng, adx_seed_mix(seed, ADX_SEED_METRIC_COLOUR));
+    for (int c = 0; c < kc; c++) colour[c] = (float)(255.0 * adx_rng_uniform(&rng));
+    int hit = 0;
+    for (int c = 0; c < kc; c++) hit += map_wins(paste_dot(w, expl, colour[c]), b);
+    assert_float_equal(mt.robustness_colour, (double)hit / kc, 1e-7);
+    hit = 0;
+    for (int g = 0; g < NB; g++) hit += map_wins(paste_dot(w, expl, grey[g]), b);
+    assert_float_equal(mt.robustness_context, (double)hit / NB, 1e-7);
+    const int nk[ADX_ROB_K] = {1, 2, 4, 7};
+    for (int j = 0; j < ADX_ROB_K; j++) {
+      int h[2] = {0, 0};
+      for (int rev = 0; rev < 2; rev++) {
+        uint8_t on[HW] = {0};
+        for (int i = 0; i < nk[j]; i++) on[order[rev ? HW - 1 - i : i]] = 1;
+        for (int c = 0; c < kc; c++) h[rev] += map_wins(paste_dot(w, on, colour[c]), b);
+        for (int g = 0; g < NB; g++) h[rev] += map_wins(paste_dot(w, on, grey[g]), b);
+      }
+      reversed_differs += h[0] != h[1];
+      assert_float_equal(mt.robustness_at_k[j], (double)h[0] / (kc + NB), 1e-7);
+    }
+  }
+  assert_true(reversed_differs >= 6); /* the test can fail: a reversed ranking changes robustness@k */
+  rig_close(&r);
+}
+
+/* More eligible context images than K: the seeded partial Fisher-Yates of docs/metrics.md picks which.
+ * Eleven backgrounds (two of the target's class, never used), nine eligible, each a distinct grey that
+ * wins or loses on its own; K = 3. Replicated here with the documented stream. */
+static void test_context_seeded_choice(void **state) {
+  (void)state;
+  double w[HW], total = 0;
+  map_weights(4.0, w);
+  for (int i = 0; i < HW; i++) total += w[i];
+  const double b = 0.5 * total;
+  float raw[HW];
+  for (int i = 0; i < HW; i++) raw[i] = 255.0f;
+  rig r;
+  map_open(&r, 1, w, b, "fill:zero", raw);
+  int32_t order[HW];
+  test_order(order);
+  uint8_t expl[HW] = {0};
+  for (int i = 0; i < 3; i++) expl[order[i]] = 1; /* a paste wins on a grey above 64.5 */
+  enum { NB = 11, K = 3 };
+  const int lab[NB] = {2, 0, 3, 4, 0, 5, 6, 7, 8, 9, 1};
+  const float grey[NB] = {10, 250, 200, 20, 240, 180, 40, 160, 60, 230, 100};
+  float bgraw[NB * HW];
+  for (int g = 0; g < NB; g++)
+    for (int i = 0; i < HW; i++) bgraw[g * HW + i] = grey[g];
+  adx_backgrounds bg = {.n = NB, .raw = bgraw, .label = lab};
+  adx_metrics_params p = {.k_colour = 0, .k_context = K, .auc_steps = 2};
+  int seen[K + 1] = {0};
+  for (uint64_t seed = 0; seed < 24; seed++) {
+    adx_metrics mt;
+    TU_OK(adx_metrics_compute(&r.mode, &r.plain, 0, r.plain.full[0], expl, order, &bg, &p, seed, &mt, err));
+    int ctx[NB], nel = 0;
+    for (int i = 0; i < NB; i++)
+      if (lab[i] != 0) ctx[nel++] = i;
+    assert_int_equal(nel, 9);
+    adx_rng rng;
+    adx_rng_seed(&rng, adx_seed_mix(seed, ADX_SEED_METRIC_CONTEXT));
+    for (int i = 0; i < K; i++) {
+      int j = i + (int)adx_rng_below(&rng, (uint64_t)(nel - i));
+      int t = ctx[i];
+      ctx[i] = ctx[j];
+      ctx[j] = t;
+    }
+    int hit = 0;
+    for (int i = 0; i < K; i++) {
+      assert_int_not_equal(lab[ctx[i]], 0);
+      hit += map_wins(paste_dot(w, expl, grey[ctx[i]]), b);
+    }
+    assert_float_equal(mt.robustness_context, (double)hit / K, 1e-7);
+    assert_int_equal(mt.metric_queries, 1 + 2 * 3 + (1 + ADX_ROB_K) * K);
+    seen[hit]++;
+  }
+  /* the seed matters: different draws give different fractions */
+  int kinds = 0;
+  for (int h = 0; h <= K; h++) kinds += seen[h] > 0;
+  assert_true(kinds >= 2);
+  rig_close(&r);
+}
+
+/* The colour draw on a 3-channel model: channel ch of colour c is draw c*C + ch of the colour stream.
+ * Channel weights of different signs make the answer depend on every channel's own value. */
+static void test_colour_per_channel(void **state) {
+  (void)state;
+  enum { C3 = 3, N3 = C3 * HW };
+  double w[N3];
+  const double chw[C3] = {2.0, -1.5, 0.8};
+  for (int ch = 0; ch < C3; ch++)
+    for (int i = 0; i < HW; i++) w[ch * HW + i] = chw[ch] * (double)((i * 5) % 16 + 1) / 16.0;
+  float raw[N3];
+  for (int ch = 0; ch < C3; ch++)
+    for (int i = 0; i < HW; i++) raw[ch * HW + i] = ch == 1 ? 0.0f : 255.0f;
+  const double b = 0.2;
+  rig r;
+  map_open(&r, C3, w, b, "fill:zero", raw);
+  int32_t order[HW];
+  test_order(order);
+  uint8_t expl[HW] = {0};
+  for (int i = 0; i < 3; i++) expl[order[i]] = 1;
+  const int kc = 40;
+  int differs = 0;
+  for (uint64_t seed = 3; seed < 8; seed++) {
+    adx_metrics_params p = {.k_colour = kc, .k_context = 0, .auc_steps = 2};
+    adx_metrics mt;
+    TU_OK(adx_metrics_compute(&r.mode, &r.plain, 0, r.plain.full[0], expl, order, NULL, &p, seed, &mt, err));
+    double col[40 * C3];
+    adx_rng rng;
+    adx_rng_seed(&rng, adx_seed_mix(seed, ADX_SEED_METRIC_COLOUR));
+    for (int i = 0; i < kc * C3; i++) col[i] = (float)(255.0 * adx_rng_uniform(&rng));
+    /* composite value at pixel i, channel ch: raw where pasted, else colour; normalised by 1/255 */
+    int hit[3] = {0, 0, 0}; /* the documented draw; one draw per colour for all channels; channel-major */
+    for (int c = 0; c < kc; c++) {
+      double dot[3] = {0, 0, 0};
+      for (int ch = 0; ch < C3; ch++)
+        for (int i = 0; i < HW; i++) {
+          double v0 = col[c * C3 + ch], v1 = col[c * C3], v2 = col[ch * kc + c];
+          double rv = raw[ch * HW + i];
+          dot[0] += w[ch * HW + i] * (expl[i] ? rv : v0) / 255.0;
+          dot[1] += w[ch * HW + i] * (expl[i] ? rv : v1) / 255.0;
+          dot[2] += w[ch * HW + i] * (expl[i] ? rv : v2) / 255.0;
+        }
+      for (int k = 0; k < 3; k++) hit[k] += map_wins(dot[k], b);
+    }
+    assert_float_equal(mt.robustness_colour, (double)hit[0] / kc, 1e-7);
+    differs += hit[0] != hit[1] || hit[0] != hit[2];
+  }
+  assert_true(differs >= 3); /* the test can fail: the wrong draw order changes the fraction */
+  rig_close(&r);
+}
+
+/* ---- fill values against numpy (scripts/make_fill_reference.py wrote tests/data/fill_ref_*.npy) ----
+ * The "identity" model: x[1,3,12,10] -> Flatten -> Gemm(B = [I | 0], C = 0): logits = the normalised
+ * input and one constant 0, so log p_i - log p_last is the model input at i. Every fill mode's input
+ * under the reference mask must equal numpy's within 2e-4 (one raw grey level is >= 0.017 here). */
+static void test_fill_values_reference(void **state) {
+  (void)state;
+  enum { FC = 3, FH = 12, FW = 10, FN = FC * FH * FW, NCLS = FN + 1 };
+  static const char *const modes[7] = {"fill:zero", "fill:min",   "fill:max", "fill:mean",
+                                       "fill:blur", "fill:noise", "fill:37.5"};
+  char path[512];
+  adx_tensor raw = {0}, mask = {0}, want = {0};
+  TU_OK(adx_npy_load(tu_data(path, sizeof path, "fill_ref_raw.npy"), &raw, err));
+  TU_OK(adx_npy_load(tu_data(path, sizeof path, "fill_ref_mask.npy"), &mask, err));
+  TU_OK(adx_npy_load(tu_data(path, sizeof path, "fill_ref_expected.npy"), &want, err));
+  assert_int_equal(adx_tensor_numel(&raw), FN);
+  assert_int_equal(adx_tensor_numel(&mask), FH * FW);
+  assert_int_equal(adx_tensor_numel(&want), 7 * FN);
+  adx_graph *g = adx_graph_new();
+  int x = adx_graph_value(g, "x"), f = adx_graph_value(g, "f"), o = adx_graph_value(g, "o");
+  int64_t xd[4] = {1, FC, FH, FW}, bd[2] = {FN, NCLS}, cd[1] = {NCLS};
+  adx_value_set(&g->values[x], ADX_F32, 4, xd, 1);
+  g->values[x].is_input = 1;
+  float *bw = calloc((size_t)FN * NCLS, sizeof(float)), *cb = calloc(NCLS, sizeof(float));
+  for (int i = 0; i < FN; i++) bw[(size_t)i * NCLS + i] = 1.0f;
+  int gb = const_value(g, "gb", 2, bd, bw), gc = const_value(g, "gc", 1, cd, cb);
+  free(bw);
+  free(cb);
+  int gin[3] = {f, gb, gc};
+  adx_graph_add_node(g, "flat", "Flatten", 1, &x, 1, &f, 0, NULL);
+  adx_graph_add_node(g, "gemm", "Gemm", 3, gin, 1, &o, 0, NULL);
+  g->ninputs = g->noutputs = 1;
+  g->inputs = malloc(sizeof(int));
+  g->outputs = malloc(sizeof(int));
+  g->inputs[0] = x;
+  g->outputs[0] = o;
+  g->values[o].is_output = 1;
+  g->declared_batch = 1;
+  TU_OK(adx_graph_prepare(g, err));
+  adx_engine *e;
+  TU_OK(adx_engine_create(g, 1, &e, err));
+  adx_norm norm;
+  adx_norm_identity(&norm);
+  norm.scale = 1.0f / 255.0f;
+  norm.nch = 3;
+  const float mean[3] = {0.485f, 0.456f, 0.406f}, sd[3] = {0.229f, 0.224f, 0.225f};
+  for (int c = 0; c < 3; c++) {
+    norm.mean[c] = mean[c];
+    norm.std[c] = sd[c];
+  }
+  uint8_t mk[FH * FW];
+  int nhidden = 0;
+  for (int i = 0; i < FH * FW; i++) {
+    mk[i] = adx_f32(&mask)[i] != 0.0f;
+    nhidden += !mk[i];
+  }
+  assert_true(nhidden > FH * FW / 2);
+  float *probs = malloc(sizeof(float) * NCLS);
+  for (int k = 0; k < 7; k++) {
+    adx_mode m;
+    TU_OK(adx_mode_parse(modes[k], &m, err));
+    m.seed = 12345; /* the noise seed of make_fill_reference.py */
+    adx_oracle orc;
+    TU_OK(adx_oracle_init(&orc, e, &m, &norm, adx_f32(&raw), 0, err));
+    TU_OK(adx_oracle_ask(&orc, mk, 1, probs, err));
+    const float *ref = adx_f32(&want) + (size_t)k * FN;
+    double worst = 0;
+    int at = 0;
+    for (int i = 0; i < FN; i++) {
+      double got = log((double)probs[i]) - log((double)probs[FN]);
+      if (fabs(got - ref[i]) > worst) {
+        worst = fabs(got - ref[i]);
+        at = i;
+      }
+    }
+    if (worst > 2e-4)
+      fail_msg("%s: model input %d is %g, numpy says %g", modes[k], at,
+               log((double)probs[at]) - log((double)probs[FN]), (double)ref[at]);
+    adx_oracle_free(&orc);
+  }
+  /* the reference tells fill:zero (raw 0) from a zero model input: hidden inputs are -mean/std */
+  assert_float_equal(adx_f32(&want)[0 * FN + 1], -mean[0] / sd[0], 1e-5);
+  assert_int_equal(mk[1], 0);
+  free(probs);
+  adx_engine_free(e);
+  adx_graph_free(g);
+  adx_tensor_free(&raw);
+  adx_tensor_free(&mask);
+  adx_tensor_free(&want);
 }
 
 /* ---- robustness ---- */
@@ -523,6 +903,11 @@ int main(void) {
       cmocka_unit_test(test_auc_ad),
       cmocka_unit_test(test_auc_two_points),
       cmocka_unit_test(test_robustness_known),
+      cmocka_unit_test(test_auc_sees_ranking),
+      cmocka_unit_test(test_robustness_sees_positions),
+      cmocka_unit_test(test_context_seeded_choice),
+      cmocka_unit_test(test_colour_per_channel),
+      cmocka_unit_test(test_fill_values_reference),
       cmocka_unit_test(test_robustness_all_or_nothing),
       cmocka_unit_test(test_context_selection),
       cmocka_unit_test(test_determinism),

@@ -1,7 +1,9 @@
 /* ONNX node conformance: every case below (ONNX's own test data, /usr/share/libonnx-testdata) is
  * loaded with adx_model_load_mem, run through the engine, and compared with ONNX's expected outputs
  * (rtol 1e-4, atol 1e-5; int64 exactly). One line per case: PASS / FAIL: why / SKIP: why, also
- * written to build/conformance.txt. The test fails on any FAIL or when fewer than MIN_PASS pass.
+ * written to build/conformance.txt. The test fails on any FAIL, and unless the cases reported SKIP are
+ * exactly the "conformance CASE" lines of tests/allowed-skips.txt (each with its reason): a new skip
+ * fails, and so does a listed case that now runs (take it off the list).
  *
  * adx models have one data input (the batched image); everything else (weights, shapes, axes, pads,
  * clip bounds) is an initializer. ONNX node tests pass those as extra graph inputs, so the runner
@@ -26,9 +28,9 @@
 
 #include "adx/engine.h"
 #include "adx/model.h"
+#include "common/testutil.h"
 #include "onnx.pb-c.h"
 
-#define MIN_PASS 120
 #define MIN_OPSET 9
 #define DEFAULT_DIR "/usr/share/libonnx-testdata/data/node"
 
@@ -533,6 +535,30 @@ static int run_case(const char *root, const char *name, result *r) {
   return kind;
 }
 
+/* The expected skips: the "conformance CASE REASON" lines of tests/allowed-skips.txt ($ADX_ALLOWED_SKIPS,
+ * else beside the test data). Returns how many were read into names (each malloc'd), or -1. */
+static int expected_skips(char **names, int max, char *path, size_t plen) {
+  const char *env = getenv("ADX_ALLOWED_SKIPS");
+  if (env && *env)
+    snprintf(path, plen, "%s", env);
+  else
+    tu_data(path, plen, "../allowed-skips.txt");
+  FILE *f = fopen(path, "r");
+  if (!f) return -1;
+  char line[1024], kind[64], name[256];
+  int n = 0, used = 0;
+  while (fgets(line, sizeof line, f))
+    if (sscanf(line, "%63s %255s %n", kind, name, &used) == 2 && !strcmp(kind, "conformance") && n < max) {
+      if (line[used] == '\0' || line[used] == '\n') { /* a reason is required */
+        fclose(f);
+        fail_msg("%s: expected skip %s has no reason", path, name);
+      }
+      names[n++] = strdup(name);
+    }
+  fclose(f);
+  return n;
+}
+
 static void test_conformance(void **state) {
   (void)state;
   const char *root = getenv("ADX_ONNX_TESTDATA");
@@ -543,10 +569,15 @@ static void test_conformance(void **state) {
   FILE *rep = fopen("build/conformance.txt", "w");
   int count[3] = {0};
   const size_t ncases = sizeof CASES / sizeof CASES[0];
+  char *expect[ncases], lpath[1024];
+  int nexp = expected_skips(expect, (int)ncases, lpath, sizeof lpath);
+  if (nexp < 0) fail_msg("cannot read the list of expected skips %s", lpath);
+  int kinds[ncases], bad = 0;
   for (size_t i = 0; i < ncases; i++) {
     result r = {0};
     int kind = run_case(root, CASES[i], &r);
     count[kind]++;
+    kinds[i] = kind;
     char line[1400];
     if (kind == R_PASS)
       snprintf(line, sizeof line, "PASS %s", CASES[i]);
@@ -563,8 +594,29 @@ static void test_conformance(void **state) {
     fclose(rep);
   }
   fflush(stdout);
+  for (size_t i = 0; i < ncases; i++) {
+    int listed = 0;
+    for (int k = 0; k < nexp; k++) listed |= !strcmp(expect[k], CASES[i]);
+    if (kinds[i] == R_SKIP && !listed) {
+      printf("NEW SKIP %s: not an expected skip of %s (make it run, or list it with its reason)\n", CASES[i],
+             lpath);
+      bad++;
+    } else if (kinds[i] != R_SKIP && listed) {
+      printf("RUNS %s: listed as an expected skip in %s but it ran: take it off the list\n", CASES[i], lpath);
+      bad++;
+    }
+  }
+  for (int k = 0; k < nexp; k++) {
+    int known = 0;
+    for (size_t i = 0; i < ncases; i++) known |= !strcmp(expect[k], CASES[i]);
+    if (!known) {
+      printf("UNKNOWN %s: listed in %s but not a case of this test\n", expect[k], lpath);
+      bad++;
+    }
+    free(expect[k]);
+  }
   if (count[R_FAIL] > 0) fail_msg("%d conformance case(s) failed", count[R_FAIL]);
-  if (count[R_PASS] < MIN_PASS) fail_msg("only %d cases passed (need at least %d)", count[R_PASS], MIN_PASS);
+  if (bad) fail_msg("%d case(s) differ from the expected skips of %s", bad, lpath);
 }
 
 int main(void) {
