@@ -22,7 +22,7 @@ typedef enum adx_ad_pool {
 typedef enum adx_ad_renorm {
   ADX_RENORM_NONE = 0, /* hidden inputs are absent: zero contribution (Conv), excluded (pools) */
   ADX_RENORM_PARTIAL,  /* absent, and an active Conv sum is rescaled by total / visible weight (Liu 2018) */
-  ADX_RENORM_LEAK      /* adx 0.x: hidden pixels are read as they are (no isolation); kept to compare */
+  ADX_RENORM_LEAK      /* adx 0.1: hidden pixels are read as they are (no isolation); kept to compare */
 } adx_ad_renorm;
 
 /* Where deactivated positions are zeroed. */

@@ -6,7 +6,7 @@
  * replaced by 0 (absent) before any operator reads them, and deactivated positions are 0, so an active
  * position reads hidden inputs as absent: Conv gets no contribution from them (with --ad-renorm
  * partial the sum is rescaled by total / visible weight), the pools leave them out. The `leak`
- * variant skips both, as adx 0.x did. Placement: values are zeroed at their deactivated positions
+ * variant skips both, as adx 0.1 did. Placement: values are zeroed at their deactivated positions
  * after every spatial layer (`every`) or only at checkpoints (`checkpoints`): values read by a strided
  * window, or by anything that ends the spatial part (global pooling, Flatten, ...). */
 #include <omp.h>

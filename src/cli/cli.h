@@ -44,7 +44,7 @@ void adx_cli_caps_apply(const adx_cli_caps *c, adx_model_limits *model, adx_imag
 #define ADX_CLI_AD_OPTS \
   {"ad-rule", 0, 1, "RULE", "bare 'ad' mode: rule strict, ratio:T (0<=T<1) or loose (default ratio:0.5)"}, \
   {"ad-pool", 0, 1, "P", "bare 'ad' mode: global pooling all (default) or active"}, \
-  {"ad-renorm", 0, 1, "R", "bare 'ad' mode: renormalisation none (default), partial, or leak (adx 0.x)"}, \
+  {"ad-renorm", 0, 1, "R", "bare 'ad' mode: renormalisation none (default), partial, or leak (adx 0.1)"}, \
   {"ad-at", 0, 1, "AT", "bare 'ad' mode: deactivate at every layer (default) or at checkpoints"}
 #define ADX_CLI_AD_KEYS "ad-rule", "ad-pool", "ad-renorm", "ad-at"
 /* clang-format on */

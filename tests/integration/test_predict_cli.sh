@@ -152,7 +152,7 @@ if "$ADX" predict --help | grep -q -- "--model"; then ok "--help"; else bad "--h
 # hidden. All visible: AD equals plain exactly (A1), and so does fill:zero. Half hidden: AD differs from
 # plain and from fill:mean; and no AD rule depends on the hidden pixels' content (A2: the image with its
 # left half negated gives the same probabilities), while fill:mean does (the control), and so does the
-# `leak` variant kept from adx 0.x.
+# `leak` variant kept from adx 0.1.
 "$PY" - "$tmp" <<'EOF'
 import struct, sys, zlib
 def png(path, rows):
@@ -197,7 +197,7 @@ if "$ADX" predict "${P[@]}" "$tmp/orig.npy" >"$tmp/plain.json" 2>"$tmp/err" &&
   done
   r=ratio:0.5:all:leak
   [ "$(probs "$tmp/$r.inv.json")" != "$(probs "$tmp/$r.half.json")" ] &&
-    ok "--mode ad:$r (adx 0.x): the hidden half's content leaks (control)" ||
+    ok "--mode ad:$r (adx 0.1): the hidden half's content leaks (control)" ||
     bad "--mode ad:$r does not leak: the isolation checks above could not fail"
   [ "$(probs "$tmp/fm_inv.json")" != "$(probs "$tmp/fm_half.json")" ] &&
     ok "--mode fill:mean: the hidden half's content matters (control)" ||
