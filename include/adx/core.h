@@ -34,7 +34,6 @@ adx_status adx_fail(adx_error *err, adx_status code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Prefix an existing message with context ("model.onnx: " + msg). Returns err->code. */
 adx_status adx_error_prefix(adx_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void adx_error_clear(adx_error *err);
 const char *adx_status_name(adx_status s);
 /* Process exit status for a status: 0 ok, 2 bad input, 1 run failed. */
 int adx_exit_code(adx_status s);
@@ -77,10 +76,6 @@ const char *adx_bytes_str(uint64_t bytes, char *buf, size_t len);
 int adx_threads_get(void);
 /* Set OpenMP threads and keep OpenBLAS at 1 thread (adx parallelises around BLAS, not inside it). */
 void adx_threads_set(int n);
-
-/* ---- logging to stderr; level from ADX_LOG (error, warn, info, debug), default warn ---- */
-typedef enum adx_log_level { ADX_LOG_ERROR, ADX_LOG_WARN, ADX_LOG_INFO, ADX_LOG_DEBUG } adx_log_level;
-void adx_log(adx_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- deterministic random numbers (xoshiro256**, seeded by splitmix64): same seed, same stream ---- */
 typedef struct adx_rng {

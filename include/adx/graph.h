@@ -144,7 +144,6 @@ float adx_attr_float(const adx_node *n, const char *name, float def);
 const char *adx_attr_str(const adx_node *n, const char *name, const char *def);
 /* Number of ints (and *v), or -1 when absent. */
 int adx_attr_ints(const adx_node *n, const char *name, const int64_t **v);
-int adx_attr_floats(const adx_node *n, const char *name, const float **v);
 
 /* Set a value's shape. */
 void adx_value_set(adx_value *v, adx_dtype dtype, int ndim, const int64_t *dims, int batched);

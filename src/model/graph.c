@@ -150,13 +150,6 @@ int adx_attr_ints(const adx_node *n, const char *name, const int64_t **v) {
   return a->n;
 }
 
-int adx_attr_floats(const adx_node *n, const char *name, const float **v) {
-  const adx_attr *a = adx_attr_get(n, name);
-  if (!a || a->type != ADX_ATTR_FLOATS) return -1;
-  *v = a->floats;
-  return a->n;
-}
-
 void adx_value_set(adx_value *v, adx_dtype dtype, int ndim, const int64_t *dims, int batched) {
   v->dtype = dtype;
   v->ndim = ndim;
