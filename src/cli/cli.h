@@ -17,8 +17,8 @@ int adx_cmd_report(int argc, char **argv);
 int adx_cmd_show(int argc, char **argv);
 
 /* The headline table of a results file (adx_report_print_summary): one row per mode, mean ±95% CI per
- * metric, and AD's relative robustness improvement over each fill mode. Says so when the run is unfinished.
- */
+ * metric, and AD's relative robustness improvement over each fill mode. Says so when the run is unfinished;
+ * warns on stderr when most labelled images are misclassified in plain mode (adx_report_fit_warning). */
 adx_status adx_cli_print_summary(FILE *f, const char *path, adx_error *err);
 
 /* The resource caps taken by explain and predict (docs/configuration.md#resource-caps): three option-table

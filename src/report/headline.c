@@ -91,6 +91,11 @@ adx_status rp_stats(const rp_data *d, adx_report_stats *st, adx_error *err) {
     adx_report_stats_free(st);
     return adx_fail(err, ADX_ERR_NOMEM, "out of memory for the statistics");
   }
+  for (int64_t i = 0; i < d->n; i++)
+    if (d->done[i] && d->label[i] >= 0 && d->label[i] < d->m->nclasses) {
+      st->nlabelled++;
+      st->ncorrect += d->pred[i] == d->label[i];
+    }
   for (int mi = 0; mi < nm; mi++) {
     st->is_fill[mi] = !rp_is_ad(d->m->modes[mi]);
     for (int j = 0; j < ADX_REPORT_NSTAT; j++)
@@ -114,6 +119,13 @@ void adx_report_stats_free(adx_report_stats *st) {
   if (!st) return;
   free(st->stat), free(st->ad_vs), free(st->is_fill);
   memset(st, 0, sizeof *st);
+}
+
+int adx_report_fit_warning(const adx_report_stats *st, char *buf, size_t len) {
+  if (st->nlabelled < ADX_REPORT_FIT_MIN || 2 * st->ncorrect >= st->nlabelled) return 0;
+  snprintf(buf, len, "plain accuracy %.0f%% on these images: is the preprocessing right?",
+           100.0 * (double)st->ncorrect / (double)st->nlabelled);
+  return 1;
 }
 
 adx_status adx_report_stats_compute(adx_results *r, adx_report_stats *st, adx_error *err) {
@@ -157,7 +169,7 @@ static void pad(FILE *f, const char *s, int width) {
   fputs(s, f);
 }
 
-adx_status adx_report_print_summary(FILE *f, const char *path, adx_error *err) {
+adx_status adx_report_print_summary(FILE *f, FILE *warn, const char *path, adx_error *err) {
   adx_results *r;
   adx_status s = adx_results_open_read(path, &r, err);
   if (s) return s;
@@ -204,6 +216,8 @@ adx_status adx_report_print_summary(FILE *f, const char *path, adx_error *err) {
     pad(f, adx_report_fmt_mean(&st.stat[k][ADX_REPORT_SECONDS], buf, sizeof buf), 15);
     fprintf(f, "\n");
   }
+  char fit[160];
+  if (warn && adx_report_fit_warning(&st, fit, sizeof fit)) fprintf(warn, "adx: warning: %s\n", fit);
   adx_report_stats_free(&st);
   adx_results_close(r);
   return ADX_OK;

@@ -283,7 +283,7 @@ static void run_facts(FILE *f, ctx *c) {
   fact(f, "seed", buf, 0);
   snprintf(buf, sizeof buf, "%s, adx %s", m->created, m->adx_version);
   fact(f, "created", buf, 0);
-  fprintf(f, "</table>\n<details open><summary>Explainer parameters: the effective settings of the run "
+  fprintf(f, "</table>\n<details><summary>Explainer parameters: the effective settings of the run "
              "(config file and command line)</summary>\n<pre class=\"config\">");
   esc(f, m->config_text);
   fprintf(f, "</pre></details>\n");
@@ -474,10 +474,15 @@ static adx_status page(FILE *f, ctx *c, const adx_report_options *o, adx_error *
             "going "
             "or was stopped; every number and picture below covers the images done so far.</div>\n",
             (long long)c->d.ndone, (long long)c->d.n);
-  fprintf(f,
-          "<nav><a href=\"#run\">Run</a><a href=\"#headline-title\">Headline</a><a href=\"#plots\">Plots</a>"
-          "<a href=\"#galleries\">Galleries</a></nav>\n");
-  run_facts(f, c);
+  char fit[160];
+  if (adx_report_fit_warning(&c->st, fit, sizeof fit)) {
+    fprintf(f, "<div class=\"banner\" id=\"fit\">");
+    esc(f, fit);
+    fprintf(f, " (--scale, --mean, --std or the model's metadata_props: docs/configuration.md)</div>\n");
+  }
+  fprintf(f, "<nav><a href=\"#headline-title\">Headline</a><a href=\"#plots\">Plots</a>"
+             "<a href=\"#galleries\">Galleries</a><a href=\"#run\">Run</a></nav>\n");
+  /* the answer first: the headline table and the plots; the run facts and the config at the end */
   headline(f, c);
   fprintf(f, "<h2 id=\"plots\">Plots</h2>\n");
   rp_plot_robustness(f, &c->d, &c->st);
@@ -538,6 +543,7 @@ static adx_status page(FILE *f, ctx *c, const adx_report_options *o, adx_error *
   }
   free(it);
   if (s) return s;
+  run_facts(f, c);
   char now[40];
   time_t t = time(NULL);
   struct tm tm;
