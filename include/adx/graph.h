@@ -124,7 +124,12 @@ typedef struct adx_graph {
   /* Caps from adx_model_limits (0: none): elements of one inferred value (per image when batched), checked
    * by shape inference; activation + scratch bytes of one batch, checked by the engine before allocating. */
   int64_t max_value_elems, max_activation_bytes;
+  int nmeta;   /* the model's metadata_props */
+  char **meta; /* [2 * nmeta]: key, value, key, value, ... */
 } adx_graph;
+
+/* Value of the model's metadata_props entry `key`, or NULL. */
+const char *adx_graph_meta(const adx_graph *g, const char *key);
 
 /* ---- operator registry (src/ops/registry.c) ---- */
 const adx_op *adx_op_find(const char *op_type);

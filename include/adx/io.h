@@ -65,7 +65,15 @@ typedef struct adx_preproc {
   float scale;        /* raw 0..255 pixels are multiplied by this (default 1/255) */
   int nmean, nstd;    /* 0 = defaults (mean 0, std 1), 1 = same for every channel, else one per channel */
   float mean[4], std[4];
+  unsigned given; /* bit ADX_PREPROC_<KEY> for each key set by adx_preproc_set (a flag or a config key) */
 } adx_preproc;
+enum {
+  ADX_PREPROC_RESIZE = 1,
+  ADX_PREPROC_CROP = 2,
+  ADX_PREPROC_SCALE = 4,
+  ADX_PREPROC_MEAN = 8,
+  ADX_PREPROC_STD = 16
+};
 
 /* scale 1/255, no resize, no crop, mean 0, std 1. */
 void adx_preproc_default(adx_preproc *p);
@@ -73,6 +81,14 @@ void adx_preproc_default(adx_preproc *p);
  *   resize N | crop N or HxW | scale F (a number or a fraction like 1/255) | mean a[,b,c,d] | std a[,b,c,d]
  * Unknown keys and bad values -> ADX_ERR_ARG with the key named. */
 adx_status adx_preproc_set(adx_preproc *p, const char *key, const char *value, adx_error *err);
+struct adx_graph;
+/* Take scale, mean and std from the model's metadata_props (keys preprocess.scale, preprocess.mean,
+ * preprocess.std, values as for adx_preproc_set) where no flag or config key gave them. A bad value ->
+ * ADX_ERR_FORMAT naming the model and the key. */
+adx_status adx_preproc_from_model(adx_preproc *p, const struct adx_graph *g, adx_error *err);
+struct adx_norm;
+/* The normalisation of p for a C-channel input, as the AD and fill modes take it (adx/ad.h). */
+void adx_preproc_norm(const adx_preproc *p, int C, struct adx_norm *out);
 
 /* Raw geometry stage: convert channels and resize/crop `in` to the model's C x H x W, giving raw
  * pixels (0..255 units) in *out_raw (allocated here; free with adx_image_free). This raw stage is where

@@ -461,6 +461,7 @@ static adx_status audit(run *r, adx_error *err) {
   adx_model_limits lim;
   adx_cli_caps_apply(&r->caps, &lim, NULL);
   if ((s = adx_model_load(r->model, &lim, &r->g, err))) return s;
+  if ((s = adx_preproc_from_model(&r->pp, r->g, err))) return s;
   const adx_value *iv = &r->g->values[r->g->inputs[0]];
   if (iv->ndim != 4)
     return adx_fail(err, ADX_ERR_UNSUPPORTED, "%s: explain needs an image input [N,C,H,W]", r->model);
@@ -478,13 +479,7 @@ static adx_status audit(run *r, adx_error *err) {
                               &r->nsel, err)))
     return s;
   if (r->nsel == 0) return adx_fail(err, ADX_ERR_ARG, "%s: no image selected", r->data);
-  adx_norm_identity(&r->norm);
-  r->norm.scale = r->pp.scale;
-  r->norm.nch = r->C < 4 ? r->C : 4;
-  for (int c = 0; c < r->norm.nch; c++) {
-    r->norm.mean[c] = r->pp.nmean == 0 ? 0.0f : r->pp.mean[r->pp.nmean == 1 ? 0 : c];
-    r->norm.std[c] = r->pp.nstd == 0 ? 1.0f : r->pp.std[r->pp.nstd == 1 ? 0 : c];
-  }
+  adx_preproc_norm(&r->pp, r->C, &r->norm);
   /* number of classes from one plain pass */
   {
     adx_tensor in;

@@ -157,6 +157,8 @@ int adx_cmd_info(int argc, char **argv) {
     for (int i = 0; i < nops; i++) fprintf(f, "  %-24s %d\n", ops[i].name, ops[i].count);
     fprintf(f, "parameters:  %lld\n", (long long)params);
     fprintf(f, "FLOPs:       %.4f GFLOPs per image (%.0f)\n", flops / 1e9, flops);
+    for (int i = 0; i < g->nmeta; i++)
+      fprintf(f, "%s %s = %s\n", i ? "            " : "metadata:   ", g->meta[2 * i], g->meta[2 * i + 1]);
   }
   free(ops);
   adx_graph_free(g);

@@ -228,14 +228,10 @@ static adx_status load_mask(predict *p, adx_error *err) {
 }
 
 static void norm_of(const predict *p, int slot, int C, adx_norm *n) {
-  adx_norm_identity(n);
-  if (p->is_npy[slot]) return; /* arrays are fed as is: fill values are in the array's own units */
-  n->scale = p->pp.scale;
-  n->nch = C < 4 ? C : 4;
-  for (int c = 0; c < n->nch; c++) {
-    n->mean[c] = p->pp.nmean == 0 ? 0.0f : p->pp.mean[p->pp.nmean == 1 ? 0 : c];
-    n->std[c] = p->pp.nstd == 0 ? 1.0f : p->pp.std[p->pp.nstd == 1 ? 0 : c];
-  }
+  if (p->is_npy[slot]) /* arrays are fed as is: fill values are in the array's own units */
+    adx_norm_identity(n);
+  else
+    adx_preproc_norm(&p->pp, C, n);
 }
 
 static adx_status predict_forward(predict *p, const adx_tensor *in, const adx_tensor **out, adx_error *err) {
@@ -477,6 +473,7 @@ static adx_status run(predict *p, int nimg, char **imgs, adx_error *err) {
   adx_model_limits lim;
   adx_cli_caps_apply(&p->caps, &lim, &p->img_lim);
   adx_status s = adx_model_load(p->model, &lim, &p->g, err);
+  if (!s) s = adx_preproc_from_model(&p->pp, p->g, err);
   if (s) return s;
   if ((s = adx_engine_create(p->g, (int)p->threads, &p->e, err))) return s;
   /* plan a full batch now: a model over --max-activation-mem is refused before any image is read */

@@ -4,9 +4,12 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "adx/ad.h"
+#include "adx/graph.h"
 #include "adx/io.h"
 
 #define PREPROC_MAX_SIZE 65536
@@ -102,7 +105,40 @@ adx_status adx_preproc_set(adx_preproc *p, const char *key, const char *value, a
     return adx_fail(err, ADX_ERR_ARG,
                     "unknown preprocessing key '%s' (known: resize, crop, scale, mean, std)", key);
   }
+  static const char *const keys[] = {"resize", "crop", "scale", "mean", "std"};
+  for (unsigned i = 0; i < 5; i++)
+    if (!strcmp(key, keys[i])) p->given |= 1u << i;
   return ADX_OK;
+}
+
+adx_status adx_preproc_from_model(adx_preproc *p, const struct adx_graph *g, adx_error *err) {
+  static const char *const keys[] = {"scale", "mean", "std"};
+  static const unsigned bits[] = {ADX_PREPROC_SCALE, ADX_PREPROC_MEAN, ADX_PREPROC_STD};
+  unsigned given = p->given;
+  for (int i = 0; i < 3; i++) {
+    char name[32];
+    snprintf(name, sizeof name, "preprocess.%s", keys[i]);
+    const char *v = adx_graph_meta(g, name);
+    if (!v || (given & bits[i])) continue;
+    if (adx_preproc_set(p, keys[i], v, err)) {
+      p->given = given;
+      adx_error_prefix(err, "%s: metadata_props %s: ", g->path ? g->path : "model", name);
+      if (err) err->code = ADX_ERR_FORMAT;
+      return ADX_ERR_FORMAT;
+    }
+  }
+  p->given = given; /* the model's values are defaults: a later flag still overrides them */
+  return ADX_OK;
+}
+
+void adx_preproc_norm(const adx_preproc *p, int C, adx_norm *n) {
+  adx_norm_identity(n);
+  n->scale = p->scale;
+  n->nch = C < 4 ? C : 4;
+  for (int c = 0; c < n->nch; c++) {
+    n->mean[c] = p->nmean == 0 ? 0.0f : p->mean[p->nmean == 1 ? 0 : c];
+    n->std[c] = p->nstd == 0 ? 1.0f : p->std[p->nstd == 1 ? 0 : c];
+  }
 }
 
 /* ------------------------------------------------------------------ geometry */

@@ -48,6 +48,8 @@ void adx_graph_free(adx_graph *g) {
     free(n->attrs);
     adx_free(n->params);
   }
+  for (int i = 0; i < 2 * g->nmeta; i++) free(g->meta[i]);
+  free(g->meta);
   free(g->values);
   free(g->nodes);
   free(g->inputs);
@@ -148,6 +150,12 @@ int adx_attr_ints(const adx_node *n, const char *name, const int64_t **v) {
   if (!a || a->type != ADX_ATTR_INTS) return -1;
   *v = a->ints;
   return a->n;
+}
+
+const char *adx_graph_meta(const adx_graph *g, const char *key) {
+  for (int i = 0; i < g->nmeta; i++)
+    if (!strcmp(g->meta[2 * i], key)) return g->meta[2 * i + 1];
+  return NULL;
 }
 
 void adx_value_set(adx_value *v, adx_dtype dtype, int ndim, const int64_t *dims, int batched) {

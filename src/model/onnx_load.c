@@ -343,6 +343,19 @@ static adx_status build(const Onnx__ModelProto *m, adx_graph *g, const char *pat
                                                                                                       : "",
            m->producer_version ? m->producer_version : "");
 
+  if (m->n_metadata_props > 65536)
+    return adx_fail(err, ADX_ERR_LIMIT, "%zu metadata_props (at most 65536)", m->n_metadata_props);
+  if (m->n_metadata_props) { /* kept as text: adx_graph_meta (preprocessing: adx_preproc_from_model) */
+    g->meta = calloc(2 * m->n_metadata_props, sizeof *g->meta);
+    if (!g->meta) return adx_fail(err, ADX_ERR_NOMEM, "out of memory");
+    g->nmeta = (int)m->n_metadata_props;
+    for (size_t i = 0; i < m->n_metadata_props; i++) {
+      const Onnx__StringStringEntryProto *e = m->metadata_props[i];
+      g->meta[2 * i] = strdup(e->key ? e->key : "");
+      g->meta[2 * i + 1] = strdup(e->value ? e->value : "");
+      if (!g->meta[2 * i] || !g->meta[2 * i + 1]) return adx_fail(err, ADX_ERR_NOMEM, "out of memory");
+    }
+  }
   loader L = {g, gp, NULL, lim};
   char *dir = path ? adx_path_dir(path) : NULL;
   if (path && !dir) return adx_fail(err, ADX_ERR_NOMEM, "out of memory");
