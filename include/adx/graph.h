@@ -1,6 +1,6 @@
 /* adx graph IR: values, nodes, attributes and the operator interface.
  * A graph is built once from an ONNX model (model/), then run many times by the engine.
- * Adding an operator = one file in src/ops/, one entry in src/ops/registry.c, tests. */
+ * Adding an operator = one file in src/ops/, one line in ADX_OP_LIST (src/ops/ops.h), tests. */
 #ifndef ADX_GRAPH_H
 #define ADX_GRAPH_H
 

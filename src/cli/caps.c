@@ -1,4 +1,4 @@
-/* The resource-cap options shared by adx explain and adx predict (cli.h). */
+/* The resource-cap and preprocessing options shared by adx explain and adx predict (cli.h). */
 #include <limits.h>
 
 #include "args.h"
@@ -29,4 +29,12 @@ void adx_cli_caps_apply(const adx_cli_caps *c, adx_model_limits *model, adx_imag
     adx_image_limits_default(image);
     if (c->image_pixels > 0) image->max_pixels = c->image_pixels;
   }
+}
+
+adx_status adx_cli_preproc_set(adx_preproc *p, int k, const char *v, adx_error *err) {
+  static const char *const keys[] = {"resize", "crop", "scale", "mean", "std"};
+  if (k < 0 || k > 4) return adx_fail(err, ADX_ERR_ARG, "preprocessing option %d does not exist", k);
+  adx_status s = adx_preproc_set(p, keys[k], v, err);
+  if (s) adx_error_prefix(err, "--");
+  return s;
 }

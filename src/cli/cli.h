@@ -37,6 +37,20 @@ adx_status adx_cli_caps_set(adx_cli_caps *c, int k, const char *v, adx_error *er
 /* Defaults, then the caps that were set. */
 void adx_cli_caps_apply(const adx_cli_caps *c, adx_model_limits *model, adx_image_limits *image);
 
+/* The preprocessing options taken by explain and predict (docs/configuration.md): five option-table
+ * entries, in this order (resize, crop, scale, mean, std: the [preprocess] keys). Unset, scale, mean and
+ * std come from the model's metadata_props (adx_preproc_from_model), else the defaults. */
+/* clang-format off */
+#define ADX_CLI_PREPROC_OPTS \
+  {"resize", 0, 1, "N", "resize so the shorter side is N (bilinear, no antialiasing)"}, \
+  {"crop", 0, 1, "N|HxW", "centre crop after resizing"}, \
+  {"scale", 0, 1, "F", "multiply raw 0..255 pixels by F (default: the model's, else 1/255)"}, \
+  {"mean", 0, 1, "a[,b,c]", "subtract after scaling, per channel (default: the model's, else 0)"}, \
+  {"std", 0, 1, "a[,b,c]", "then divide, per channel (default: the model's, else 1)"}
+/* clang-format on */
+/* Set preprocessing option k (0..4: the order of ADX_CLI_PREPROC_OPTS); errors name "--<key>". */
+adx_status adx_cli_preproc_set(adx_preproc *p, int k, const char *v, adx_error *err);
+
 /* Print "adx <cmd>: <message>" for an error and return its exit code. */
 int adx_cli_report(const char *cmd, const adx_error *err);
 

@@ -99,11 +99,7 @@ static const adx_opt opts[] = {
     {"schedule", 0, 1, "S", "dynamic (default: shared counter) or static (block split)"},
     {"chunk", 0, 1, "N", "images per draw from the counter (default 1)"},
     {"progress", 0, 1, "P", "auto (default), bar, lines or off"},
-    {"resize", 0, 1, "N", "preprocess: shorter side to N"},
-    {"crop", 0, 1, "N|HxW", "preprocess: centre crop"},
-    {"scale", 0, 1, "F", "preprocess: raw 0..255 times F (default 1/255)"},
-    {"mean", 0, 1, "a[,b,c]", "preprocess: mean"},
-    {"std", 0, 1, "a[,b,c]", "preprocess: std"},
+    ADX_CLI_PREPROC_OPTS,
     ADX_CLI_CAP_OPTS,
     {"help", 'h', 0, NULL, "show this help"},
     {NULL, 0, 0, NULL, NULL}};
@@ -145,9 +141,69 @@ static void on_term(int sig) {
   stop_requested = 1;
 }
 
-/* "123", "64K", "512M", "4G", "1T" (binary units, optional trailing "B" or "iB") -> bytes. */
+/* The adx_explainer_set key of an explainer option, or NULL. */
+static const char *explainer_key(int opt) {
+  switch (opt) {
+  case O_ITERS: return "iters";
+  case O_TREE_DEPTH: return "tree_depth";
+  case O_MIN_BOX: return "min_box_size";
+  case O_SEARCH_LIMIT: return "search_limit";
+  case O_CONF_FILTER: return "confidence_filter";
+  case O_WINDOW: return "window";
+  case O_STRIDE: return "stride";
+  case O_CONFIDENCE: return "confidence";
+  case O_CHUNKS: return "chunks";
+  case O_REFINE: return "refine";
+  default: return NULL;
+  }
+}
+
+/* The integer options: selection, run, metrics and distribution sizes. */
+static adx_status set_number(run *r, int opt, const char *v, adx_error *err) {
+  long l, lo = 0, hi = LONG_MAX;
+  switch (opt) {
+  case O_THREADS: hi = 4096; break;
+  case O_BATCH: lo = 1, hi = 65536; break;
+  case O_K_COLOUR:
+  case O_K_CONTEXT: lo = 1, hi = 100000; break;
+  case O_AUC_STEPS: lo = 2, hi = 100000; break;
+  case O_BACKGROUNDS: hi = 1000000; break;
+  case O_CHUNK: lo = 1, hi = 1000000; break;
+  case O_LIMIT:
+  case O_OFFSET:
+  case O_SAMPLE:
+  case O_SEED: break;
+  default: return ADX_OK;
+  }
+  adx_status s = adx_arg_int(opts[opt].name, v, lo, hi, &l, err);
+  if (s) return s;
+  switch (opt) {
+  case O_LIMIT: r->limit = l; break;
+  case O_OFFSET: r->offset = l; break;
+  case O_SAMPLE: r->sample = l; break;
+  case O_SEED: r->seed = (uint64_t)l; break;
+  case O_THREADS: r->threads = (int)l; break;
+  case O_BATCH: r->batch = (int)l; break;
+  case O_K_COLOUR: r->mp.k_colour = (int)l; break;
+  case O_K_CONTEXT: r->mp.k_context = (int)l; break;
+  case O_AUC_STEPS: r->mp.auc_steps = (int)l; break;
+  case O_BACKGROUNDS: r->backgrounds = l; break;
+  case O_CHUNK: r->chunk = l; break;
+  default: break;
+  }
+  return ADX_OK;
+}
+
+/* A flag: given alone (NULL or "" from the command line) it is on; from a config file, a boolean. */
+static adx_status set_flag(const char *name, const char *v, int *out, adx_error *err) {
+  if (v && *v) return adx_arg_bool(name, v, out, err);
+  *out = 1;
+  return ADX_OK;
+}
+
 static adx_status set_option(run *r, int opt, const char *v, adx_error *err) {
-  long l;
+  const char *xkey = explainer_key(opt);
+  if (xkey) return adx_explainer_set(&r->x, xkey, v, err);
   adx_status s = ADX_OK;
   switch (opt) {
   case O_MODEL: r->model = v; break;
@@ -155,60 +211,10 @@ static adx_status set_option(run *r, int opt, const char *v, adx_error *err) {
   case O_OUT: r->out = v; break;
   case O_MODES: r->modes_arg = v; break;
   case O_EXPLAINER: s = adx_explainer_parse(v, &r->x, err); break;
-  case O_LIMIT:
-    if (!(s = adx_arg_int("limit", v, 0, LONG_MAX, &l, err))) r->limit = l;
-    break;
-  case O_OFFSET:
-    if (!(s = adx_arg_int("offset", v, 0, LONG_MAX, &l, err))) r->offset = l;
-    break;
-  case O_SAMPLE:
-    if (!(s = adx_arg_int("sample", v, 0, LONG_MAX, &l, err))) r->sample = l;
-    break;
-  case O_SEED:
-    if (!(s = adx_arg_int("seed", v, 0, LONG_MAX, &l, err))) r->seed = (uint64_t)l;
-    break;
-  case O_THREADS:
-    if (!(s = adx_arg_int("threads", v, 0, 4096, &l, err))) r->threads = (int)l;
-    break;
-  case O_BATCH:
-    if (!(s = adx_arg_int("batch", v, 1, 65536, &l, err))) r->batch = (int)l;
-    break;
-  case O_RESUME:
-    if (v && *v)
-      s = adx_arg_bool("resume", v, &r->resume, err);
-    else
-      r->resume = 1;
-    break;
-  case O_FORCE:
-    if (v && *v)
-      s = adx_arg_bool("force", v, &r->force, err);
-    else
-      r->force = 1;
-    break;
+  case O_RESUME: s = set_flag("resume", v, &r->resume, err); break;
+  case O_FORCE: s = set_flag("force", v, &r->force, err); break;
   case O_AD_RULE: r->ad_rule = v; break;
   case O_AD_POOL: r->ad_pool = v; break;
-  case O_ITERS: s = adx_explainer_set(&r->x, "iters", v, err); break;
-  case O_TREE_DEPTH: s = adx_explainer_set(&r->x, "tree_depth", v, err); break;
-  case O_MIN_BOX: s = adx_explainer_set(&r->x, "min_box_size", v, err); break;
-  case O_SEARCH_LIMIT: s = adx_explainer_set(&r->x, "search_limit", v, err); break;
-  case O_CONF_FILTER: s = adx_explainer_set(&r->x, "confidence_filter", v, err); break;
-  case O_WINDOW: s = adx_explainer_set(&r->x, "window", v, err); break;
-  case O_STRIDE: s = adx_explainer_set(&r->x, "stride", v, err); break;
-  case O_CONFIDENCE: s = adx_explainer_set(&r->x, "confidence", v, err); break;
-  case O_CHUNKS: s = adx_explainer_set(&r->x, "chunks", v, err); break;
-  case O_REFINE: s = adx_explainer_set(&r->x, "refine", v, err); break;
-  case O_K_COLOUR:
-    if (!(s = adx_arg_int("k-colour", v, 1, 100000, &l, err))) r->mp.k_colour = (int)l;
-    break;
-  case O_K_CONTEXT:
-    if (!(s = adx_arg_int("k-context", v, 1, 100000, &l, err))) r->mp.k_context = (int)l;
-    break;
-  case O_AUC_STEPS:
-    if (!(s = adx_arg_int("auc-steps", v, 2, 100000, &l, err))) r->mp.auc_steps = (int)l;
-    break;
-  case O_BACKGROUNDS:
-    if (!(s = adx_arg_int("backgrounds", v, 0, 1000000, &l, err))) r->backgrounds = l;
-    break;
   case O_SCHEDULE:
     if (!strcmp(v, "dynamic"))
       r->sched = ADX_SCHEDULE_DYNAMIC;
@@ -216,9 +222,6 @@ static adx_status set_option(run *r, int opt, const char *v, adx_error *err) {
       r->sched = ADX_SCHEDULE_STATIC;
     else
       s = adx_fail(err, ADX_ERR_ARG, "--schedule: '%s' is not dynamic or static", v);
-    break;
-  case O_CHUNK:
-    if (!(s = adx_arg_int("chunk", v, 1, 1000000, &l, err))) r->chunk = l;
     break;
   case O_PROGRESS:
     if (adx_progress_parse(v, &r->progress))
@@ -231,10 +234,8 @@ static adx_status set_option(run *r, int opt, const char *v, adx_error *err) {
   case O_CROP:
   case O_SCALE:
   case O_MEAN:
-  case O_STD:
-    if ((s = adx_preproc_set(&r->pp, opts[opt].name, v, err))) adx_error_prefix(err, "--");
-    break;
-  default: break;
+  case O_STD: s = adx_cli_preproc_set(&r->pp, opt - O_RESIZE, v, err); break;
+  default: s = set_number(r, opt, v, err); break;
   }
   return s;
 }

@@ -40,11 +40,7 @@ enum {
 static const adx_opt opts[] = {
     {"model", 'm', 1, "FILE", "ONNX model (required)"},
     {"config", 'c', 1, "FILE", "INI file: [preprocess] resize/crop/scale/mean/std, [predict] other options"},
-    {"resize", 0, 1, "N", "resize so the shorter side is N (bilinear, no antialiasing)"},
-    {"crop", 0, 1, "N|HxW", "centre crop after resizing"},
-    {"scale", 0, 1, "F", "multiply raw 0..255 pixels by F (default 1/255)"},
-    {"mean", 0, 1, "a[,b,c]", "subtract after scaling, per channel (default 0)"},
-    {"std", 0, 1, "a[,b,c]", "then divide, per channel (default 1)"},
+    ADX_CLI_PREPROC_OPTS,
     {"top", 'k', 1, "K", "classes listed in \"top\" (default 5)"},
     {"logits", 0, 0, NULL, "also print the raw logits"},
     {"threads", 't', 1, "T", "OpenMP threads (default: OMP_NUM_THREADS, else all cores)"},
@@ -119,9 +115,7 @@ static adx_status set_option(predict *p, int opt, const char *v, adx_error *err)
   case O_CROP:
   case O_SCALE:
   case O_MEAN:
-  case O_STD:
-    if ((s = adx_preproc_set(&p->pp, opts[opt].name, v, err))) adx_error_prefix(err, "--");
-    break;
+  case O_STD: s = adx_cli_preproc_set(&p->pp, opt - O_RESIZE, v, err); break;
   case O_TOP:
     if (!(s = adx_arg_int("top", v, 0, 1000000, &l, err))) p->top = l;
     break;
