@@ -71,6 +71,13 @@ const char *adx_dims_str(const int64_t *dims, int ndim, char *buf, size_t len);
 /* A byte count in binary units with one decimal: "512 B", "4.0 KiB", "2.3 MiB", "16.0 GiB". */
 const char *adx_bytes_str(uint64_t bytes, char *buf, size_t len);
 
+/* ---- files (core/file.c) ---- */
+/* Read a whole regular file, refusing more than max_bytes (< 0: no cap) with ADX_ERR_LIMIT. *buf is
+ * malloc'd with a NUL after its *len bytes (text can be used as a string); free() it. */
+adx_status adx_file_read(const char *path, int64_t max_bytes, uint8_t **buf, size_t *len, adx_error *err);
+/* Directory part of a path ("." when it has none); malloc'd. */
+char *adx_path_dir(const char *path);
+
 /* ---- threads ---- */
 /* Number of OpenMP threads adx will use (from --threads, else OMP_NUM_THREADS, else cores). */
 int adx_threads_get(void);

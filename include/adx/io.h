@@ -127,6 +127,8 @@ typedef struct adx_config {
   adx_config_entry *entries; /* in file order */
 } adx_config;
 
+/* A config file over this many bytes is refused (ADX_ERR_LIMIT). */
+#define ADX_CONFIG_MAX_BYTES (1 << 20)
 /* Parse an INI file ([section], key = value, ';' and '#' comments) with libinih and keep every
  * (section, key, value) triple. Syntax errors -> ADX_ERR_FORMAT "FILE:LINE: syntax error";
  * a key repeated within a section (also a multi-line value) -> ADX_ERR_FORMAT "FILE:LINE: duplicate key";

@@ -288,27 +288,6 @@ static adx_status parse_modes(run *r, adx_error *err) {
   return ADX_OK;
 }
 
-static char *read_text(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  char *buf = NULL;
-  size_t n = 0, cap = 0;
-  for (;;) {
-    if (n + 4096 + 1 > cap) {
-      cap = cap ? 2 * cap : 8192;
-      char *nb = realloc(buf, cap);
-      if (!nb) break;
-      buf = nb;
-    }
-    size_t k = fread(buf + n, 1, 4096, f);
-    n += k;
-    if (k < 4096) break;
-  }
-  fclose(f);
-  if (buf) buf[n] = 0;
-  return buf;
-}
-
 /* The effective configuration as text: what the file said plus the command line, so a resume can check
  * that nothing that changes results has changed. */
 static char *effective_config(int argc, char **argv, const char *cfg_path) {
@@ -317,8 +296,10 @@ static char *effective_config(int argc, char **argv, const char *cfg_path) {
   if (!t) return NULL;
   n += (size_t)snprintf(t + n, cap - n, "# adx explain: effective settings\n");
   if (cfg_path) {
-    char *file = read_text(cfg_path);
-    n += (size_t)snprintf(t + n, cap - n, "# from %s\n%s\n", cfg_path, file ? file : "");
+    uint8_t *file = NULL;
+    size_t len;
+    adx_file_read(cfg_path, ADX_CONFIG_MAX_BYTES, &file, &len, NULL); /* loaded once already */
+    n += (size_t)snprintf(t + n, cap - n, "# from %s\n%s\n", cfg_path, file ? (const char *)file : "");
     free(file);
   }
   n += (size_t)snprintf(t + n, cap - n, "# command line:");

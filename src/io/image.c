@@ -333,32 +333,11 @@ adx_status adx_image_load(const char *path, const adx_image_limits *lim, adx_ima
     lim = &def;
   }
   memset(out, 0, sizeof *out);
-  FILE *f = fopen(path, "rb");
-  if (!f) return adx_fail(err, ADX_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-  struct stat sb;
-  if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-    fclose(f);
-    return adx_fail(err, ADX_ERR_IO, "%s: not a regular file", path);
-  }
-  if (lim->max_file_bytes > 0 && sb.st_size > lim->max_file_bytes) {
-    fclose(f);
-    return adx_fail(err, ADX_ERR_LIMIT, "%s: file is %lld bytes, over the limit of %lld", path,
-                    (long long)sb.st_size, (long long)lim->max_file_bytes);
-  }
-  size_t len = (size_t)sb.st_size;
-  unsigned char *buf = malloc(len ? len : 1);
-  if (!buf) {
-    fclose(f);
-    return adx_fail(err, ADX_ERR_NOMEM, "%s: out of memory reading %zu bytes", path, len);
-  }
-  size_t got = fread(buf, 1, len, f);
-  int rerr = ferror(f);
-  fclose(f);
-  if (got != len || rerr) {
-    free(buf);
-    return adx_fail(err, ADX_ERR_IO, "%s: read error", path);
-  }
-  adx_status s = adx_image_decode(buf, len, path, lim, out, err);
+  uint8_t *buf;
+  size_t len;
+  adx_status s = adx_file_read(path, lim->max_file_bytes > 0 ? lim->max_file_bytes : -1, &buf, &len, err);
+  if (s) return s;
+  s = adx_image_decode(buf, len, path, lim, out, err);
   free(buf);
   return s;
 }
