@@ -78,6 +78,12 @@ adx_status adx_file_read(const char *path, int64_t max_bytes, uint8_t **buf, siz
 /* Directory part of a path ("." when it has none); malloc'd. */
 char *adx_path_dir(const char *path);
 
+/* ---- softmax (core/softmax.c) ---- */
+/* Numerically stable softmax of n logits computed in double, into outd (double) and/or outf (float, the
+ * double rounded once); either may be NULL. Returns -1 when a logit is not finite (the outputs then hold
+ * whatever the arithmetic gives), else 0. */
+int adx_softmax(const float *logit, int64_t n, double *outd, float *outf);
+
 /* ---- threads ---- */
 /* Number of OpenMP threads adx will use (from --threads, else OMP_NUM_THREADS, else cores). */
 int adx_threads_get(void);

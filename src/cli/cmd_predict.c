@@ -311,11 +311,8 @@ static int cmp_prob(const void *a, const void *b) {
 
 static void emit(predict *p, const char *name, const float *logits) {
   int64_t C = p->nclasses;
-  double m = -INFINITY, sum = 0;
-  for (int64_t i = 0; i < C; i++) m = (double)logits[i] > m ? (double)logits[i] : m;
-  for (int64_t i = 0; i < C; i++) sum += (p->probs[i] = exp((double)logits[i] - m));
+  adx_softmax(logits, C, p->probs, NULL); /* non-finite logits give NaN probabilities, listed last */
   for (int64_t i = 0; i < C; i++) {
-    p->probs[i] /= sum;
     p->sorted[i].p = p->probs[i];
     p->sorted[i].cls = (int)i;
   }

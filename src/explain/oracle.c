@@ -6,19 +6,6 @@
 
 #include "adx/explain.h"
 
-/* Numerically stable softmax of one row, in double. Non-finite logits are an error (returns -1). */
-static int softmax_row(const float *logit, int n, float *out) {
-  double mx = logit[0];
-  for (int k = 0; k < n; k++) {
-    if (!isfinite(logit[k])) return -1;
-    if (logit[k] > mx) mx = logit[k];
-  }
-  double sum = 0;
-  for (int k = 0; k < n; k++) sum += exp((double)logit[k] - mx);
-  for (int k = 0; k < n; k++) out[k] = (float)(exp((double)logit[k] - mx) / sum);
-  return 0;
-}
-
 /* One engine call of B <= max_batch masks; probabilities into o->probs. */
 static adx_status ask_once(adx_oracle *o, const uint8_t *masks, int B, adx_error *err) {
   const adx_tensor *logits;
@@ -32,7 +19,7 @@ static adx_status ask_once(adx_oracle *o, const uint8_t *masks, int B, adx_error
                     (long long)n, B, o->nclasses);
   }
   for (int b = 0; b < B; b++)
-    if (softmax_row(adx_f32(logits) + (size_t)b * o->nclasses, o->nclasses,
+    if (adx_softmax(adx_f32(logits) + (size_t)b * o->nclasses, o->nclasses, NULL,
                     o->probs + (size_t)b * o->nclasses))
       return adx_fail(err, ADX_ERR_RUNTIME, "oracle: the model produced a non-finite logit (mask %d of %d)",
                       b, B);
@@ -82,7 +69,7 @@ adx_status adx_oracle_init(adx_oracle *o, adx_engine *e, const adx_mode *m, cons
       o->full = adx_alloc((size_t)n * sizeof(float));
       if (!o->probs || !o->full) s = adx_fail(err, ADX_ERR_NOMEM, "oracle: out of memory for probabilities");
     }
-    if (!s && softmax_row(adx_f32(logits), o->nclasses, o->full))
+    if (!s && adx_softmax(adx_f32(logits), o->nclasses, NULL, o->full))
       s = adx_fail(err, ADX_ERR_RUNTIME, "oracle: the model produced a non-finite logit on the full image");
     if (!s) memcpy(o->probs, o->full, (size_t)n * sizeof(float));
   }

@@ -20,18 +20,6 @@ void adx_metrics_params_default(adx_metrics_params *p) {
 /* Composites assembled per plain engine call (bounds the raw staging memory). */
 #define PASTE_CHUNK 32
 
-/* Softmax of one row in double, as the oracle computes it. Non-finite logits -> -1. */
-static int softmax_row(const float *logit, int n, float *out) {
-  double mx = logit[0], sum = 0;
-  for (int k = 0; k < n; k++) {
-    if (!isfinite(logit[k])) return -1;
-    if (logit[k] > mx) mx = logit[k];
-  }
-  for (int k = 0; k < n; k++) sum += exp((double)logit[k] - mx);
-  for (int k = 0; k < n; k++) out[k] = (float)(exp((double)logit[k] - mx) / sum);
-  return 0;
-}
-
 adx_status adx_oracle_ask_images(adx_oracle *o, const float *raw, int B, float *out, adx_error *err) {
   if (B < 1) return adx_fail(err, ADX_ERR_ARG, "adx_oracle_ask_images: batch must hold at least one image");
   size_t chw = (size_t)o->C * (size_t)o->H * (size_t)o->W;
@@ -58,7 +46,7 @@ adx_status adx_oracle_ask_images(adx_oracle *o, const float *raw, int B, float *
       break;
     }
     for (int j = 0; j < nb && !st; j++)
-      if (softmax_row(adx_f32(logits) + (size_t)j * o->nclasses, o->nclasses,
+      if (adx_softmax(adx_f32(logits) + (size_t)j * o->nclasses, o->nclasses, NULL,
                       out + (size_t)(b0 + j) * o->nclasses))
         st = adx_fail(err, ADX_ERR_RUNTIME,
                       "adx_oracle_ask_images: the model produced a non-finite logit (image %d)", b0 + j);
