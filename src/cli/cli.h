@@ -51,6 +51,9 @@ void adx_cli_caps_apply(const adx_cli_caps *c, adx_model_limits *model, adx_imag
 /* Set preprocessing option k (0..4: the order of ADX_CLI_PREPROC_OPTS); errors name "--<key>". */
 adx_status adx_cli_preproc_set(adx_preproc *p, int k, const char *v, adx_error *err);
 
+/* s as a JSON string (NULL as ""): control characters escaped, invalid UTF-8 bytes as U+FFFD. */
+void adx_cli_json_str(FILE *f, const char *s);
+
 /* Print "adx <cmd>: <message>" for an error and return its exit code. */
 int adx_cli_report(const char *cmd, const adx_error *err);
 

@@ -260,40 +260,6 @@ static adx_status predict_forward(predict *p, const adx_tensor *in, const adx_te
 
 /* ------------------------------------------------------------------ output */
 
-/* JSON string: escapes quotes, backslashes and control characters; invalid UTF-8 bytes become U+FFFD. */
-static void json_str(FILE *f, const char *s) {
-  const unsigned char *u = (const unsigned char *)s;
-  fputc('"', f);
-  while (*u) {
-    unsigned c = *u;
-    if (c == '"' || c == '\\')
-      fprintf(f, "\\%c", c), u++;
-    else if (c == '\n')
-      fputs("\\n", f), u++;
-    else if (c == '\t')
-      fputs("\\t", f), u++;
-    else if (c == '\r')
-      fputs("\\r", f), u++;
-    else if (c < 0x20 || c == 0x7f)
-      fprintf(f, "\\u%04x", c), u++;
-    else if (c < 0x80)
-      fputc((int)c, f), u++;
-    else {
-      int n = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 0;
-      int ok = n > 0;
-      for (int i = 1; i < n && ok; i++) ok = (u[i] & 0xc0) == 0x80;
-      if (ok && n == 3)
-        ok = !(c == 0xe0 && u[1] < 0xa0) && !(c == 0xed && u[1] >= 0xa0); /* overlong, surrogates */
-      if (ok && n == 4) ok = !(c == 0xf0 && u[1] < 0x90) && !(c == 0xf4 && u[1] >= 0x90);
-      if (ok)
-        fwrite(u, 1, (size_t)n, f), u += n;
-      else
-        fputs("\\ufffd", f), u++;
-    }
-  }
-  fputc('"', f);
-}
-
 static void json_num(FILE *f, double v) {
   if (isfinite(v))
     fprintf(f, "%.9g", v);
@@ -319,7 +285,7 @@ static void emit(predict *p, const char *name, const float *logits) {
   qsort(p->sorted, (size_t)C, sizeof *p->sorted, cmp_prob);
   FILE *f = stdout;
   fputs("{\"image\": ", f);
-  json_str(f, name);
+  adx_cli_json_str(f, name);
   fputs(", \"top\": [", f);
   int64_t k = p->top < C ? p->top : C;
   for (int64_t i = 0; i < k; i++) {
