@@ -22,7 +22,9 @@ int adx_cmd_show(int argc, char **argv);
 adx_status adx_cli_print_summary(FILE *f, const char *path, adx_error *err);
 
 /* The resource caps taken by explain and predict (docs/configuration.md#resource-caps): three option-table
- * entries, in this order, and their values (0: the library default). */
+ * entries, in this order, their enum names (at the same place in the command's option enum) and their
+ * values (0: the library default). */
+#define ADX_CLI_CAP_IDS O_MAX_TENSOR, O_MAX_ACT, O_MAX_PIXELS
 /* clang-format off */
 #define ADX_CLI_CAP_OPTS \
   {"max-tensor-elems", 0, 1, "N", "refuse a model with a tensor over N elements per image (default 2^30)"}, \
@@ -38,8 +40,10 @@ adx_status adx_cli_caps_set(adx_cli_caps *c, int k, const char *v, adx_error *er
 void adx_cli_caps_apply(const adx_cli_caps *c, adx_model_limits *model, adx_image_limits *image);
 
 /* The preprocessing options taken by explain and predict (docs/configuration.md): five option-table
- * entries, in this order (resize, crop, scale, mean, std: the [preprocess] keys). Unset, scale, mean and
- * std come from the model's metadata_props (adx_preproc_from_model), else the defaults. */
+ * entries, in this order (resize, crop, scale, mean, std: the [preprocess] keys), and their enum names.
+ * Unset, scale, mean and std come from the model's metadata_props (adx_preproc_from_model), else the
+ * defaults. */
+#define ADX_CLI_PREPROC_IDS O_RESIZE, O_CROP, O_SCALE, O_MEAN, O_STD
 /* clang-format off */
 #define ADX_CLI_PREPROC_OPTS \
   {"resize", 0, 1, "N", "resize so the shorter side is N (bilinear, no antialiasing)"}, \

@@ -17,11 +17,7 @@
 enum {
   O_MODEL,
   O_CONFIG,
-  O_RESIZE,
-  O_CROP,
-  O_SCALE,
-  O_MEAN,
-  O_STD,
+  ADX_CLI_PREPROC_IDS,
   O_TOP,
   O_LOGITS,
   O_THREADS,
@@ -31,9 +27,7 @@ enum {
   O_AD_RULE,
   O_AD_POOL,
   O_SEED,
-  O_MAX_TENSOR,
-  O_MAX_ACT,
-  O_MAX_PIXELS,
+  ADX_CLI_CAP_IDS,
   O_HELP
 };
 

@@ -110,10 +110,8 @@ static void run_preproc(const char *text, adx_preproc *pp) {
   /* the file part only: the command-line comment can be longer than the INI reader's line buffer */
   const char *cl = strstr(text, "# command line:");
   size_t flen = cl ? (size_t)(cl - text) : strlen(text);
-  char *file = malloc(flen + 1);
+  char *file = strndup(text, flen);
   if (!file) return;
-  memcpy(file, text, flen);
-  file[flen] = 0;
   int parsed = adx_config_parse(file, "config attribute", &cfg, &e) == ADX_OK;
   free(file);
   if (parsed) {
@@ -126,10 +124,8 @@ static void run_preproc(const char *text, adx_preproc *pp) {
   cl += strlen("# command line:");
   const char *end = strchr(cl, '\n');
   size_t len = end ? (size_t)(end - cl) : strlen(cl);
-  char *line = malloc(len + 1);
+  char *line = strndup(cl, len);
   if (!line) return;
-  memcpy(line, cl, len);
-  line[len] = 0;
   char *save = NULL, *prev = NULL;
   for (char *tok = strtok_r(line, " ", &save); tok; prev = tok, tok = strtok_r(NULL, " ", &save)) {
     static const char *const keys[] = {"resize", "crop"};
