@@ -36,6 +36,10 @@ adx_status adx_oracle_ask(adx_oracle *o, const uint8_t *masks, int B, float *out
 /* ---- explainers ---- */
 typedef enum adx_explainer_kind { ADX_EXPLAINER_REX, ADX_EXPLAINER_SLIDING } adx_explainer_kind;
 
+/* The mutants of a box split in four (the 4 singles, 6 pairs and 4 triples of its children): one rex step,
+ * so also the smallest positive search_limit. */
+#define ADX_REX_MUTANTS 14
+
 typedef struct adx_rex_params {
   int iters;               /* random partition trees per image (ReX default 20) */
   int tree_depth;          /* maximum depth of a tree (10) */

@@ -164,9 +164,4 @@ adx_status adx_results_read_ad_vs(adx_results *r, int mode, const char *metric, 
  * Pairs where either value is NaN are skipped; mean f = 0 gives a NaN improvement; n < 2 a NaN CI. */
 void adx_results_rel_improvement(const double *a, const double *f, int64_t n, adx_ad_vs *out);
 
-/* ---- SHA-256 (FIPS 180-4), for model_sha256 ---- */
-void adx_sha256(const void *data, size_t len, uint8_t digest[32]);
-/* Lower-case hex digest of a file's bytes into hex[65]. ADX_ERR_IO naming the file when unreadable. */
-adx_status adx_sha256_file(const char *path, char hex[65], adx_error *err);
-
 #endif

@@ -17,6 +17,7 @@
 #include "adx/metrics.h"
 #include "adx/model.h"
 #include "adx/results.h"
+#include "adx/sha256.h"
 #include "args.h"
 #include "cli.h"
 

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "adx/results.h"
+#include "adx/sha256.h"
 #include "common/testutil.h"
 
 extern char **environ;
