@@ -45,6 +45,13 @@ void adx_image_free(adx_image *img);
 adx_status adx_image_save_png(const char *path, const uint8_t *pixels, int width, int height, int channels,
                               adx_error *err);
 
+/* Bilinear resize of planar CHW data, half-pixel centres, no antialiasing: the same as PyTorch's
+ * F.interpolate(mode='bilinear', align_corners=False, antialias=False). Output pixel (y, x) of the
+ * out_h x out_w result is taken from the full oh x ow resized image at (y + top, x + left), so a resize
+ * followed by a crop computes only the kept pixels. */
+void adx_image_resize(const float *in, int c, int in_h, int in_w, int oh, int ow, int top, int left,
+                      float *out, int out_h, int out_w);
+
 /* ------------------------------------------------------------------ .npy arrays */
 
 /* Load a NumPy .npy file (format versions 1-3), C order, little-endian:
@@ -104,13 +111,6 @@ adx_status adx_preproc_geometry(const adx_preproc *p, const adx_image *in, int m
                                 int model_w, adx_image *out_raw, adx_error *err);
 /* out[c][i] = (raw[c][i] * scale - mean[c]) / std[c]; raw and out are CHW (may be the same buffer). */
 void adx_preproc_normalize(const adx_preproc *p, const float *raw_chw, int c, int h, int w, float *out);
-
-/* Bilinear resize of planar CHW data, half-pixel centres, no antialiasing: the same as PyTorch's
- * F.interpolate(mode='bilinear', align_corners=False, antialias=False). Output pixel (y, x) of the
- * out_h x out_w result is taken from the full oh x ow resized image at (y + top, x + left), so a resize
- * followed by a crop computes only the kept pixels. */
-void adx_image_resize(const float *in, int c, int in_h, int in_w, int oh, int ow, int top, int left,
-                      float *out, int out_h, int out_w);
 
 /* ------------------------------------------------------------------ configuration (INI) */
 

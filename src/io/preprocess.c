@@ -143,58 +143,6 @@ void adx_preproc_norm(const adx_preproc *p, int C, adx_norm *n) {
 
 /* ------------------------------------------------------------------ geometry */
 
-void adx_image_resize(const float *in, int c, int in_h, int in_w, int oh, int ow, int top, int left,
-                      float *out, int out_h, int out_w) {
-  int *x0 = malloc(sizeof(int) * 2 * (size_t)out_w);
-  float *lx = malloc(sizeof(float) * (size_t)out_w);
-  if (!x0 || !lx) { /* tiny tables; fall back to computing per pixel */
-    free(x0);
-    free(lx);
-    x0 = NULL;
-    lx = NULL;
-  }
-  const float rx = (float)in_w / (float)ow, ry = (float)in_h / (float)oh;
-  /* PyTorch's area_pixel_compute_source_index + compute_source_index_and_lambda, in float */
-#define SRC_INDEX(ratio, d, n, i0, i1, lam)                                                                  \
-  do {                                                                                                       \
-    float s_ = (ratio) * ((float)(d) + 0.5f) - 0.5f;                                                         \
-    if (s_ < 0) s_ = 0;                                                                                      \
-    i0 = (int)s_;                                                                                            \
-    if (i0 > (n)-1) i0 = (n)-1;                                                                              \
-    i1 = i0 + (i0 < (n)-1 ? 1 : 0);                                                                          \
-    lam = s_ - (float)i0;                                                                                    \
-    if (lam < 0) lam = 0;                                                                                    \
-    if (lam > 1) lam = 1;                                                                                    \
-  } while (0)
-  if (x0)
-    for (int x = 0; x < out_w; x++) SRC_INDEX(rx, x + left, in_w, x0[2 * x], x0[2 * x + 1], lx[x]);
-  size_t iplane = (size_t)in_h * in_w, oplane = (size_t)out_h * out_w;
-  for (int ch = 0; ch < c; ch++) {
-    const float *src = in + ch * iplane;
-    float *dst = out + ch * oplane;
-    for (int y = 0; y < out_h; y++) {
-      int y0, y1;
-      float ly;
-      SRC_INDEX(ry, y + top, in_h, y0, y1, ly);
-      const float *r0 = src + (size_t)y0 * in_w, *r1 = src + (size_t)y1 * in_w;
-      float h1 = ly, h0 = 1.0f - ly;
-      for (int x = 0; x < out_w; x++) {
-        int a, b;
-        float w1;
-        if (x0)
-          a = x0[2 * x], b = x0[2 * x + 1], w1 = lx[x];
-        else
-          SRC_INDEX(rx, x + left, in_w, a, b, w1);
-        float w0 = 1.0f - w1;
-        dst[(size_t)y * out_w + x] = h0 * (w0 * r0[a] + w1 * r0[b]) + h1 * (w0 * r1[a] + w1 * r1[b]);
-      }
-    }
-  }
-#undef SRC_INDEX
-  free(x0);
-  free(lx);
-}
-
 /* round(d / 2) with ties to even, as Python's round() in torchvision's CenterCrop */
 static int half_round_even(int d) {
   int k = d / 2;
