@@ -140,7 +140,7 @@ static void run_preproc(const char *text, adx_preproc *pp) {
   free(line);
 }
 
-void rp_source_open(rp_source *s, const adx_results_meta *m, const char *results_path) {
+void adx_report_source_open(adx_report_source *s, const adx_results_meta *m, const char *results_path) {
   memset(s, 0, sizeof *s);
   s->h = m->h, s->w = m->w;
   s->raw = malloc((size_t)3 * m->h * m->w * sizeof(float));
@@ -172,7 +172,7 @@ void rp_source_open(rp_source *s, const adx_results_meta *m, const char *results
   }
 }
 
-int rp_source_rgb(rp_source *s, int64_t index, uint8_t *rgb) {
+int adx_report_source_rgb(adx_report_source *s, int64_t index, uint8_t *rgb) {
   if (!s->ds) return -1;
   adx_error e = {0};
   if (index < 0 || index >= adx_dataset_size(s->ds)) {
@@ -198,13 +198,13 @@ int rp_source_rgb(rp_source *s, int64_t index, uint8_t *rgb) {
   return 0;
 }
 
-void rp_source_close(rp_source *s) {
+void adx_report_source_close(adx_report_source *s) {
   if (s->ds) adx_dataset_close(s->ds);
   free(s->raw);
   memset(s, 0, sizeof *s);
 }
 
-const char *rp_class_name(const rp_source *s, int k, char *buf, size_t len) {
+const char *adx_report_class_name(const adx_report_source *s, int k, char *buf, size_t len) {
   const char *name = s && s->ds ? adx_dataset_class_name(s->ds, k) : NULL;
   if (name)
     snprintf(buf, len, "%s", name);
@@ -213,7 +213,7 @@ const char *rp_class_name(const rp_source *s, int k, char *buf, size_t len) {
   return buf;
 }
 
-const char *rp_mode_colour(int i) {
+const char *adx_report_mode_colour(int i) {
   /* Okabe-Ito's 8 colour-blind-safe colours, then 8 of Paul Tol's muted and dark sets: 16 modes apart */
   static const char *const pal[] = {"#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9",
                                     "#999999", "#000000", "#882255", "#44AA99", "#DDCC77", "#332288",
@@ -221,7 +221,7 @@ const char *rp_mode_colour(int i) {
   return pal[i % 16];
 }
 
-void rp_html_escape(FILE *f, const char *s) {
+void adx_report_html_escape(FILE *f, const char *s) {
   for (; s && *s; s++) switch (*s) {
     case '&': fputs("&amp;", f); break;
     case '<': fputs("&lt;", f); break;
