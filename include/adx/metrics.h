@@ -39,6 +39,8 @@ typedef struct adx_backgrounds {
   int n;
   const float *raw; /* n * C*H*W */
   const int *label;
+  int exclude_one; /* 1: background `excluded` is never used (it is the image being explained) */
+  int excluded;
 } adx_backgrounds;
 
 /* Everything but seconds/queries (metric_queries included). mode_oracle: the explanation's mode

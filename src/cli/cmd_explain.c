@@ -1,23 +1,14 @@
-/* adx explain: a dataset audit. Every image is explained in every mode (AD and fill values), judged by
- * the metrics, and written to one shared HDF5 file. Works as one process and under mpirun / srun: ranks
- * draw images from a shared counter, threads work inside each rank. */
+/* adx explain: the command line of a dataset audit (adx/audit.h): options, config file, modes, the
+ * effective settings, signals; then adx_audit_run and the summary table. */
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "adx/ad.h"
-#include "adx/dataset.h"
-#include "adx/dist.h"
-#include "adx/engine.h"
-#include "adx/explain.h"
+#include "adx/audit.h"
 #include "adx/io.h"
-#include "adx/metrics.h"
-#include "adx/model.h"
-#include "adx/results.h"
-#include "adx/sha256.h"
 #include "args.h"
 #include "cli.h"
 
@@ -100,34 +91,13 @@ static const adx_opt opts[] = {
     {NULL, 0, 0, NULL, NULL}};
 
 typedef struct run {
-  /* settings */
-  const char *model, *data, *out, *modes_arg, *ad_rule, *ad_pool;
+  adx_audit_options o; /* what the audit is given */
+  const char *modes_arg, *ad_rule, *ad_pool;
   char *config_text;
-  adx_preproc pp;
-  adx_explainer x;
-  adx_metrics_params mp;
-  int64_t limit, offset, sample, backgrounds, chunk;
   adx_cli_caps caps; /* resource caps */
-  uint64_t seed;
-  int threads, batch, resume, force;
-  adx_schedule sched;
-  adx_progress_style progress;
   int nmodes;
   adx_mode modes[32];
   char *mode_names[32];
-  /* state */
-  int rank, size;
-  adx_graph *g;
-  adx_engine *e;
-  adx_dataset *ds;
-  int C, H, W, nclasses;
-  adx_norm norm;
-  int64_t *sel, nsel; /* slot -> dataset index */
-  float *bg_raw;
-  int *bg_label;
-  int64_t *bg_index; /* dataset index of each background */
-  adx_backgrounds bg;
-  adx_results *res;
 } run;
 
 static volatile sig_atomic_t stop_requested;
@@ -173,17 +143,17 @@ static adx_status set_number(run *r, int opt, const char *v, adx_error *err) {
   adx_status s = adx_arg_int(opts[opt].name, v, lo, hi, &l, err);
   if (s) return s;
   switch (opt) {
-  case O_LIMIT: r->limit = l; break;
-  case O_OFFSET: r->offset = l; break;
-  case O_SAMPLE: r->sample = l; break;
-  case O_SEED: r->seed = (uint64_t)l; break;
-  case O_THREADS: r->threads = (int)l; break;
-  case O_BATCH: r->batch = (int)l; break;
-  case O_K_COLOUR: r->mp.k_colour = (int)l; break;
-  case O_K_CONTEXT: r->mp.k_context = (int)l; break;
-  case O_AUC_STEPS: r->mp.auc_steps = (int)l; break;
-  case O_BACKGROUNDS: r->backgrounds = l; break;
-  case O_CHUNK: r->chunk = l; break;
+  case O_LIMIT: r->o.limit = l; break;
+  case O_OFFSET: r->o.offset = l; break;
+  case O_SAMPLE: r->o.sample = l; break;
+  case O_SEED: r->o.seed = (uint64_t)l; break;
+  case O_THREADS: r->o.threads = (int)l; break;
+  case O_BATCH: r->o.batch = (int)l; break;
+  case O_K_COLOUR: r->o.mp.k_colour = (int)l; break;
+  case O_K_CONTEXT: r->o.mp.k_context = (int)l; break;
+  case O_AUC_STEPS: r->o.mp.auc_steps = (int)l; break;
+  case O_BACKGROUNDS: r->o.backgrounds = l; break;
+  case O_CHUNK: r->o.chunk = l; break;
   default: break;
   }
   return ADX_OK;
@@ -198,28 +168,28 @@ static adx_status set_flag(const char *name, const char *v, int *out, adx_error 
 
 static adx_status set_option(run *r, int opt, const char *v, adx_error *err) {
   const char *xkey = explainer_key(opt);
-  if (xkey) return adx_explainer_set(&r->x, xkey, v, err);
+  if (xkey) return adx_explainer_set(&r->o.x, xkey, v, err);
   adx_status s = ADX_OK;
   switch (opt) {
-  case O_MODEL: r->model = v; break;
-  case O_DATA: r->data = v; break;
-  case O_OUT: r->out = v; break;
+  case O_MODEL: r->o.model = v; break;
+  case O_DATA: r->o.data = v; break;
+  case O_OUT: r->o.out = v; break;
   case O_MODES: r->modes_arg = v; break;
-  case O_EXPLAINER: s = adx_explainer_parse(v, &r->x, err); break;
-  case O_RESUME: s = set_flag("resume", v, &r->resume, err); break;
-  case O_FORCE: s = set_flag("force", v, &r->force, err); break;
+  case O_EXPLAINER: s = adx_explainer_parse(v, &r->o.x, err); break;
+  case O_RESUME: s = set_flag("resume", v, &r->o.resume, err); break;
+  case O_FORCE: s = set_flag("force", v, &r->o.force, err); break;
   case O_AD_RULE: r->ad_rule = v; break;
   case O_AD_POOL: r->ad_pool = v; break;
   case O_SCHEDULE:
     if (!strcmp(v, "dynamic"))
-      r->sched = ADX_SCHEDULE_DYNAMIC;
+      r->o.sched = ADX_SCHEDULE_DYNAMIC;
     else if (!strcmp(v, "static"))
-      r->sched = ADX_SCHEDULE_STATIC;
+      r->o.sched = ADX_SCHEDULE_STATIC;
     else
       s = adx_fail(err, ADX_ERR_ARG, "--schedule: '%s' is not dynamic or static", v);
     break;
   case O_PROGRESS:
-    if (adx_progress_parse(v, &r->progress))
+    if (adx_progress_parse(v, &r->o.progress))
       s = adx_fail(err, ADX_ERR_ARG, "--progress: '%s' is not auto, bar, lines or off", v);
     break;
   case O_MAX_TENSOR:
@@ -229,7 +199,7 @@ static adx_status set_option(run *r, int opt, const char *v, adx_error *err) {
   case O_CROP:
   case O_SCALE:
   case O_MEAN:
-  case O_STD: s = adx_cli_preproc_set(&r->pp, opt - O_RESIZE, v, err); break;
+  case O_STD: s = adx_cli_preproc_set(&r->o.pp, opt - O_RESIZE, v, err); break;
   default: s = set_number(r, opt, v, err); break;
   }
   return s;
@@ -237,7 +207,7 @@ static adx_status set_option(run *r, int opt, const char *v, adx_error *err) {
 
 /* The [explain] section's keys are the long options (either '-' or '_' spelling). */
 static adx_status apply_config(run *r, const adx_config *cfg, adx_error *err) {
-  adx_status s = adx_config_apply_preprocess(cfg, &r->pp, err);
+  adx_status s = adx_config_apply_preprocess(cfg, &r->o.pp, err);
   for (int i = 0; i < cfg->n && !s; i++) {
     const adx_config_entry *en = &cfg->entries[i];
     if (strcmp(en->section, "explain") || !en->value[0]) continue; /* empty value: keep the default */
@@ -330,101 +300,6 @@ static char *effective_config(int argc, char **argv, const char *cfg_path) {
   return t;
 }
 
-static adx_status load_backgrounds(run *r, adx_error *err) {
-  int64_t n = adx_dataset_size(r->ds), want = r->backgrounds < n ? r->backgrounds : n, *idx = NULL, cnt = 0;
-  if (want <= 0) return ADX_OK;
-  adx_status s = adx_dataset_select(n, 0, 0, want, adx_seed_mix(r->seed, 0xb6b6), &idx, &cnt, err);
-  if (s) return s;
-  size_t chw = (size_t)r->C * r->H * r->W;
-  r->bg_raw = malloc(sizeof(float) * chw * (size_t)cnt);
-  r->bg_label = malloc(sizeof(int) * (size_t)cnt);
-  if (!r->bg_raw || !r->bg_label)
-    s = adx_fail(err, ADX_ERR_NOMEM, "out of memory for %lld backgrounds", (long long)cnt);
-  for (int64_t i = 0; i < cnt && !s; i++) {
-    int32_t lab;
-    s = adx_dataset_get(r->ds, idx[i], r->bg_raw + (size_t)i * chw, &lab, err);
-    r->bg_label[i] = lab;
-  }
-  r->bg.n = (int)cnt;
-  r->bg.raw = r->bg_raw;
-  r->bg.label = r->bg_label;
-  r->bg_index = idx;
-  return s;
-}
-
-/* Everything for one image, in every mode. */
-typedef struct image_work {
-  float *raw, *resp; /* [CHW], [nmodes][HW] */
-  uint8_t *expl;
-  int32_t *order;
-  adx_metrics met[32];
-  const float *resp_ptr[32];
-  const uint8_t *expl_ptr[32];
-} image_work;
-
-static adx_status explain_one(run *r, image_work *w, int64_t slot, adx_image_result *out, adx_error *err) {
-  int64_t index = r->sel[slot];
-  size_t hw = (size_t)r->H * r->W;
-  int32_t label;
-  adx_status s = adx_dataset_get(r->ds, index, w->raw, &label, err);
-  if (s) return s;
-  uint64_t seed = adx_seed_mix(r->seed, (uint64_t)index);
-  adx_mode plain_mode;
-  adx_mode_parse("plain", &plain_mode, NULL);
-  adx_oracle plain;
-  if ((s = adx_oracle_init(&plain, r->e, &plain_mode, &r->norm, w->raw, r->batch, err))) return s;
-  /* the oracle's probe pass holds the full image's probabilities (not counted as a query) */
-  int pred = 0;
-  for (int k = 1; k < r->nclasses; k++)
-    if (plain.full[k] > plain.full[pred]) pred = k;
-  float p_full = plain.full[pred];
-  memset(out, 0, sizeof *out);
-  out->slot = slot;
-  out->index = index;
-  out->label = label;
-  out->pred = pred;
-  out->conf = p_full;
-  out->flags = (label >= 0 && label != pred) ? ADX_RESULTS_FLAG_MISCLASSIFIED : 0;
-  /* The image is never its own context background: mark it with the target's label (ineligible). */
-  int self_bg = -1, self_label = 0;
-  for (int j = 0; j < r->bg.n; j++)
-    if (r->bg_index[j] == index) {
-      self_bg = j;
-      self_label = r->bg_label[j];
-      r->bg_label[j] = pred;
-    }
-  for (int m = 0; m < r->nmodes && !s; m++) {
-    double t0 = adx_now();
-    adx_mode mode = r->modes[m];
-    mode.seed = adx_seed_mix(seed, 0xf111 + (uint64_t)m);
-    adx_oracle o;
-    if ((s = adx_oracle_init(&o, r->e, &mode, &r->norm, w->raw, r->batch, err))) break;
-    float *resp = w->resp + (size_t)m * hw;
-    uint8_t *expl = w->expl + (size_t)m * hw;
-    int size_px;
-    float p_expl;
-    s = adx_explain_responsibility(&r->x, &o, pred, seed, resp, err);
-    if (!s) adx_rank_pixels(resp, r->H, r->W, w->order);
-    if (!s) s = adx_explainer_extract(&r->x, &o, pred, w->order, p_full, expl, &size_px, &p_expl, err);
-    int64_t q = o.queries;
-    if (!s)
-      s = adx_metrics_compute(&o, &plain, pred, p_full, expl, w->order, &r->bg, &r->mp, seed, &w->met[m],
-                              err);
-    w->met[m].queries = q;
-    w->met[m].seconds = (float)(adx_now() - t0);
-    w->resp_ptr[m] = resp;
-    w->expl_ptr[m] = expl;
-    adx_oracle_free(&o);
-  }
-  adx_oracle_free(&plain);
-  if (self_bg >= 0) r->bg_label[self_bg] = self_label;
-  out->responsibility = w->resp_ptr;
-  out->explanation = w->expl_ptr;
-  out->metrics = w->met;
-  if (s) adx_error_prefix(err, "image %lld: ", (long long)index);
-  return s;
-}
-
 /* Every rank exits with the worst status of any rank. */
 static int finish_status(adx_status s) {
   int code = adx_exit_code(s), worst;
@@ -432,170 +307,22 @@ static int finish_status(adx_status s) {
   return worst;
 }
 
-static adx_status audit(run *r, adx_error *err) {
-  adx_status s;
-  /* model and dataset */
-  adx_model_limits lim;
-  adx_cli_caps_apply(&r->caps, &lim, NULL);
-  if ((s = adx_model_load(r->model, &lim, &r->g, err))) return s;
-  if ((s = adx_preproc_from_model(&r->pp, r->g, err))) return s;
-  const adx_value *iv = &r->g->values[r->g->inputs[0]];
-  if (iv->ndim != 4)
-    return adx_fail(err, ADX_ERR_UNSUPPORTED, "%s: explain needs an image input [N,C,H,W]", r->model);
-  r->C = (int)iv->dims[1];
-  r->H = (int)iv->dims[2];
-  r->W = (int)iv->dims[3];
-  if ((s = adx_explainer_check(&r->x, r->H, r->W, err))) return s;
-  if ((s = adx_engine_create(r->g, r->threads, &r->e, err))) return s;
-  /* plan the buffers of a full batch now: a model over --max-activation-mem is refused before any work */
-  if ((s = adx_engine_reserve(r->e, r->batch, err))) return s;
-  adx_dataset_limits dlim = {0};
-  adx_cli_caps_apply(&r->caps, NULL, &dlim.image);
-  if ((s = adx_dataset_open_ex(r->data, &r->pp, r->C, r->H, r->W, &dlim, &r->ds, err))) return s;
-  if ((s = adx_dataset_select(adx_dataset_size(r->ds), r->offset, r->limit, r->sample, r->seed, &r->sel,
-                              &r->nsel, err)))
-    return s;
-  if (r->nsel == 0) return adx_fail(err, ADX_ERR_ARG, "%s: no image selected", r->data);
-  adx_preproc_norm(&r->pp, r->C, &r->norm);
-  /* number of classes from one plain pass */
-  {
-    adx_tensor in;
-    int64_t d[4] = {1, r->C, r->H, r->W};
-    if ((s = adx_tensor_alloc(&in, ADX_F32, 4, d, err))) return s;
-    const adx_tensor *o;
-    s = adx_engine_run(r->e, &in, &o, err);
-    if (!s) r->nclasses = (int)(adx_tensor_numel(o));
-    adx_tensor_free(&in);
-    if (s) return s;
-  }
-  if ((s = load_backgrounds(r, err))) return s;
-
-  char sha[65] = "";
-  s = adx_sha256_file(r->model, sha, err);
-  /* Every rank must agree the setup worked before the collective file creation, or one would hang. */
-  int code = adx_exit_code(s), worst;
-  MPI_Allreduce(&code, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-  if (s) return s;
-  if (worst) return adx_fail(err, worst == 2 ? ADX_ERR_ARG : ADX_ERR_RUNTIME, "another rank failed to start");
-  char xname[64];
-  snprintf(xname, sizeof xname, "%s", adx_explainer_name(r->x.kind));
-  adx_run_info info = {.model_path = r->model,
-                       .model_sha256 = sha,
-                       .data_path = r->data,
-                       .config_text = r->config_text,
-                       .explainer = xname,
-                       .nmodes = r->nmodes,
-                       .modes = (const char *const *)r->mode_names,
-                       .seed = r->seed,
-                       .ranks = r->size,
-                       .threads_per_rank = r->threads > 0 ? r->threads : adx_threads_get(),
-                       .n = r->nsel,
-                       .h = r->H,
-                       .w = r->W,
-                       .nclasses = r->nclasses};
-  int64_t *todo = NULL, ntodo = 0;
-  if (r->resume) {
-    s = adx_results_open_resume(r->out, &info, MPI_COMM_WORLD, r->force, &r->res, &todo, &ntodo, err);
-  } else {
-    s = adx_results_create(r->out, &info, MPI_COMM_WORLD, r->force, &r->res, err);
-    ntodo = r->nsel;
-    todo = adx_alloc(sizeof(int64_t) * (size_t)ntodo);
-    if (!s && !todo) s = adx_fail(err, ADX_ERR_NOMEM, "out of memory");
-    for (int64_t i = 0; i < ntodo && todo; i++) todo[i] = i;
-  }
-  if (s) {
-    adx_free(todo);
-    return s;
-  }
-  if (r->rank == 0)
-    fprintf(stderr,
-            "adx explain: %lld images (%lld to do), %d modes, explainer %s, %d rank(s) x %d thread(s)\n",
-            (long long)r->nsel, (long long)ntodo, r->nmodes, xname, r->size, info.threads_per_rank);
-
-  /* the work loop */
-  size_t hw = (size_t)r->H * r->W, chw = (size_t)r->C * hw;
-  image_work w = {0};
-  w.raw = malloc(sizeof(float) * chw);
-  w.resp = malloc(sizeof(float) * hw * (size_t)r->nmodes);
-  w.expl = malloc(hw * (size_t)r->nmodes);
-  w.order = malloc(sizeof(int32_t) * hw);
-  if (!w.raw || !w.resp || !w.expl || !w.order) s = adx_fail(err, ADX_ERR_NOMEM, "out of memory");
-  adx_dist *dist = NULL;
-  if (!s) s = adx_dist_create(MPI_COMM_WORLD, ntodo, r->chunk, r->sched, &dist, err);
-  adx_progress prog;
-  adx_progress_init(&prog, stderr, r->rank == 0 ? r->progress : ADX_PROGRESS_OFF, r->nsel, r->nsel - ntodo);
-  int64_t a, b;
-  int local_fail = s != ADX_OK;
-  while (!local_fail && !stop_requested && adx_dist_next(dist, &a, &b)) {
-    for (int64_t t = a; t < b && !local_fail; t++) {
-      adx_image_result res;
-      if ((s = explain_one(r, &w, todo[t], &res, err)) || (s = adx_results_write_image(r->res, &res, err))) {
-        local_fail = 1;
-        break;
-      }
-      adx_dist_add_done(dist, 1);
-      if (r->rank == 0) adx_progress_update(&prog, r->nsel - ntodo + adx_dist_done(dist), 0);
-      if (stop_requested) break;
-    }
-  }
-  if (local_fail) {
-    /* A rank that cannot go on stops the run: the file keeps every image already marked done. */
-    fprintf(stderr, "adx explain: rank %d: %s\n", r->rank, err->msg);
-    fprintf(stderr, "adx explain: stopping; completed images are kept, rerun with --resume to finish\n");
-    fflush(stderr);
-    MPI_Abort(MPI_COMM_WORLD, adx_exit_code(s));
-  }
-  /* rank 0 keeps reporting while the others finish */
-  if (r->rank == 0 && dist)
-    while (!stop_requested) {
-      int64_t d = adx_dist_done(dist);
-      adx_progress_update(&prog, r->nsel - ntodo + d, 0);
-      if (d >= ntodo) break;
-      usleep(200000);
-    }
-  int stopped = stop_requested, any_stopped;
-  MPI_Allreduce(&stopped, &any_stopped, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-  if (r->rank == 0 && dist) adx_progress_end(&prog, r->nsel - ntodo + adx_dist_done(dist));
-  adx_dist_free(dist);
-  free(w.raw);
-  free(w.resp);
-  free(w.expl);
-  free(w.order);
-  adx_free(todo);
-  s = adx_results_finish(r->res, err);
-  adx_results_close(r->res); /* finish closes the file; close frees the handle */
-  r->res = NULL;
-  if (s) return s;
-  if (any_stopped)
-    return adx_fail(err, ADX_ERR_RUNTIME, "interrupted by a signal: %s is unfinished; rerun with --resume",
-                    r->out);
-  if (r->rank == 0) {
-    adx_error e2 = {0};
-    if (adx_cli_print_summary(stdout, r->out, &e2)) fprintf(stderr, "adx explain: %s\n", e2.msg);
-  }
-  return ADX_OK;
-}
-
 int adx_cmd_explain(int argc, char **argv) {
-  int provided;
+  int provided, rank;
   MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
-  run r = {0};
-  MPI_Comm_rank(MPI_COMM_WORLD, &r.rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &r.size);
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   signal(SIGTERM, on_term);
   signal(SIGINT, on_term);
+  run r = {0};
+  adx_audit_options_default(&r.o);
+  r.o.name = "adx explain";
+  r.o.stop = &stop_requested;
   adx_error err = {0};
   adx_args a = {0};
   adx_config cfg = {0};
-  adx_preproc_default(&r.pp);
-  adx_explainer_default(&r.x);
-  adx_metrics_params_default(&r.mp);
-  r.batch = 64;
-  r.backgrounds = 100;
-  r.chunk = 1;
   adx_status s = adx_args_parse(argc, argv, opts, &a, &err);
   if (!s && adx_args_last(&a, O_HELP)) {
-    if (r.rank == 0)
+    if (rank == 0)
       adx_args_usage(stdout, "explain", "--model M.onnx --data PATH -o RESULTS.h5 [options]", opts);
     adx_args_free(&a);
     MPI_Finalize();
@@ -605,26 +332,27 @@ int adx_cmd_explain(int argc, char **argv) {
   if (cfg_path && !(s = adx_config_load(cfg_path, &cfg, &err))) s = apply_config(&r, &cfg, &err);
   for (int i = 0; i < a.n && !s; i++)
     if (a.items[i].opt != O_CONFIG) s = set_option(&r, a.items[i].opt, a.items[i].value, &err);
-  if (!s && !r.model) s = adx_fail(&err, ADX_ERR_ARG, "--model is required (see --help)");
-  if (!s && !r.data) s = adx_fail(&err, ADX_ERR_ARG, "--data is required (see --help)");
-  if (!s && !r.out) s = adx_fail(&err, ADX_ERR_ARG, "-o RESULTS.h5 is required (see --help)");
+  if (!s && !r.o.model) s = adx_fail(&err, ADX_ERR_ARG, "--model is required (see --help)");
+  if (!s && !r.o.data) s = adx_fail(&err, ADX_ERR_ARG, "--data is required (see --help)");
+  if (!s && !r.o.out) s = adx_fail(&err, ADX_ERR_ARG, "-o RESULTS.h5 is required (see --help)");
   if (!s && a.npos) s = adx_fail(&err, ADX_ERR_ARG, "unexpected argument '%s' (see --help)", a.pos[0]);
   if (!s) s = parse_modes(&r, &err);
   if (!s) {
     r.config_text = effective_config(argc, argv, cfg_path);
-    if (r.threads > 0) adx_threads_set(r.threads);
+    if (r.o.threads > 0) adx_threads_set(r.o.threads);
+    r.o.config_text = r.config_text;
+    r.o.nmodes = r.nmodes;
+    r.o.modes = r.modes;
+    r.o.mode_names = (const char *const *)r.mode_names;
+    adx_cli_caps_apply(&r.caps, &r.o.model_limits, &r.o.data_limits.image);
+    s = adx_audit_run(&r.o, &err);
   }
-  if (!s) s = audit(&r, &err);
-  if (s && (r.rank == 0 || s >= ADX_ERR_RUNTIME)) adx_cli_report("explain", &err);
+  if (!s && rank == 0) {
+    adx_error e2 = {0};
+    if (adx_cli_print_summary(stdout, r.o.out, &e2)) fprintf(stderr, "adx explain: %s\n", e2.msg);
+  }
+  if (s && (rank == 0 || s >= ADX_ERR_RUNTIME)) adx_cli_report("explain", &err);
   int rc = finish_status(s);
-  adx_results_close(r.res);
-  adx_engine_free(r.e);
-  adx_graph_free(r.g);
-  adx_dataset_close(r.ds);
-  free(r.sel);
-  free(r.bg_raw);
-  free(r.bg_label);
-  free(r.bg_index);
   for (int i = 0; i < r.nmodes; i++) free(r.mode_names[i]);
   free(r.config_text);
   adx_config_free(&cfg);

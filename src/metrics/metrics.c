@@ -166,11 +166,11 @@ static adx_status paste_metrics(adx_oracle *o, int target, const uint8_t *expl, 
   adx_rng rng;
   adx_rng_seed(&rng, adx_seed_mix(seed, ADX_SEED_METRIC_COLOUR));
   for (int i = 0; i < Kc * C; i++) colour[i] = (float)(255.0 * adx_rng_uniform(&rng));
-  /* context: the images whose label differs from the target, in dataset order, then a seeded partial
-   * Fisher-Yates shuffle picks min(K, eligible) of them */
+  /* context: the images whose label differs from the target (the excluded one left out), in dataset
+   * order, then a seeded partial Fisher-Yates shuffle picks min(K, eligible) of them */
   int nel = 0;
   for (int i = 0; i < nbgimg; i++)
-    if (bg->label[i] != target) ctx[nel++] = i;
+    if (bg->label[i] != target && !(bg->exclude_one && i == bg->excluded)) ctx[nel++] = i;
   Kx = p->k_context < nel ? p->k_context : nel;
   adx_rng_seed(&rng, adx_seed_mix(seed, ADX_SEED_METRIC_CONTEXT));
   for (int i = 0; i < Kx; i++) {
