@@ -52,11 +52,6 @@ adx_status adx_metrics_compute(adx_oracle *mode_oracle, adx_oracle *plain_oracle
                                const uint8_t *expl, const int32_t *order, const adx_backgrounds *bg,
                                const adx_metrics_params *p, uint64_t seed, adx_metrics *out, adx_error *err);
 
-/* Probabilities (softmax in double) of B whole raw images [B,C,H,W] at the oracle's size, under a PLAIN
- * forward pass of the oracle's engine with the oracle's normalisation, whatever the oracle's mode (used
- * for the robustness composites). out: B*nclasses floats. Adds B to o->queries. */
-adx_status adx_oracle_ask_images(adx_oracle *o, const float *raw, int B, float *out, adx_error *err);
-
 /* Trapezoid area under y over x = i/(n-1), i = 0..n-1 (NaN when n < 2). */
 double adx_trapezoid(const double *y, int n);
 
@@ -71,5 +66,17 @@ typedef struct adx_summary {
   int64_t n;
 } adx_summary;
 void adx_summarize(const double *v, int64_t n, adx_summary *s);
+
+/* AD against another mode on one metric (the /summary/ad_vs_<mode>/<metric> groups of a results file). */
+typedef struct adx_ad_vs {
+  double improvement; /* (mean_ad - mean_fill) / mean_fill */
+  double ci95_low, ci95_high;
+  double mean_ad, mean_fill;
+  int64_t n; /* images paired */
+} adx_ad_vs;
+/* Relative improvement of paired means a over f, (mean a - mean f) / mean f, with a 95% CI by the delta
+ * method: Var(mean a / mean f) ~ Var(a - R f) / (n mean_f^2), R = mean a / mean f, t quantile at n-1 dof.
+ * Pairs where either value is NaN are skipped; mean f = 0 gives a NaN improvement; n < 2 a NaN CI. */
+void adx_rel_improvement(const double *a, const double *f, int64_t n, adx_ad_vs *out);
 
 #endif

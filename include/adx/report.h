@@ -44,7 +44,7 @@ typedef struct adx_report_stats {
   int64_t n, ndone;
   int finished;
   adx_summary (*stat)[ADX_REPORT_NSTAT]; /* [nmodes]: adx_summarize of the done images' values */
-  /* [nmodes][2]: AD over the mode on robustness colour [0] and context [1], adx_results_rel_improvement
+  /* [nmodes][2]: AD over the mode on robustness colour [0] and context [1], adx_rel_improvement
    * over the images done (pairs with a NaN skipped); n = 0 and NaN for the AD modes ("ad", "ad:...") */
   adx_ad_vs (*ad_vs)[2];
   int *is_fill; /* [nmodes]: 1 unless the mode is "ad" or "ad:..." */

@@ -148,20 +148,7 @@ adx_status adx_results_read_summary(adx_results *r, int mode, const char *metric
                                     double *per_class, adx_error *err);
 
 /* /summary/ad_vs_<mode>/<metric> (metric robustness_colour or robustness_context). */
-typedef struct adx_ad_vs {
-  double improvement; /* (mean_ad - mean_fill) / mean_fill */
-  double ci95_low, ci95_high;
-  double mean_ad, mean_fill;
-  int64_t n; /* images paired */
-} adx_ad_vs;
 adx_status adx_results_read_ad_vs(adx_results *r, int mode, const char *metric, adx_ad_vs *out,
                                   adx_error *err);
-
-/* ---- statistics used by the summary (adx_summarize of adx/metrics.h for the per-metric statistics) ---- */
-
-/* Relative improvement of paired means a over f, (mean a - mean f) / mean f, with a 95% CI by the delta
- * method: Var(mean a / mean f) ~ Var(a - R f) / (n mean_f^2), R = mean a / mean f, t quantile at n-1 dof.
- * Pairs where either value is NaN are skipped; mean f = 0 gives a NaN improvement; n < 2 a NaN CI. */
-void adx_results_rel_improvement(const double *a, const double *f, int64_t n, adx_ad_vs *out);
 
 #endif

@@ -102,3 +102,40 @@ adx_status adx_oracle_ask(adx_oracle *o, const uint8_t *masks, int B, float *out
   }
   return ADX_OK;
 }
+
+adx_status adx_oracle_ask_images(adx_oracle *o, const float *raw, int B, float *out, adx_error *err) {
+  if (B < 1) return adx_fail(err, ADX_ERR_ARG, "adx_oracle_ask_images: batch must hold at least one image");
+  size_t chw = (size_t)o->C * (size_t)o->H * (size_t)o->W;
+  int chunk = o->max_batch > 0 && o->max_batch < B ? o->max_batch : B;
+  size_t bytes;
+  if (adx_mul_size(chw * sizeof(float), (size_t)chunk, &bytes))
+    return adx_fail(err, ADX_ERR_LIMIT, "adx_oracle_ask_images: batch of %d images is too large", B);
+  float *buf = adx_alloc(bytes);
+  if (!buf) return adx_fail(err, ADX_ERR_NOMEM, "out of memory for %d robustness composites", chunk);
+  adx_status st = ADX_OK;
+  for (int b0 = 0; b0 < B; b0 += chunk) {
+    int nb = B - b0 < chunk ? B - b0 : chunk;
+    for (int j = 0; j < nb; j++)
+      adx_norm_apply(&o->norm, raw + (size_t)(b0 + j) * chw, o->C, o->H, o->W, buf + (size_t)j * chw);
+    adx_tensor in = {.dtype = ADX_F32, .ndim = 4, .dims = {nb, o->C, o->H, o->W}, .data = buf};
+    const adx_tensor *logits;
+    st = adx_engine_run(o->engine, &in, &logits, err);
+    if (st) break;
+    if (adx_tensor_numel(logits) != (int64_t)nb * o->nclasses) {
+      st = adx_fail(err, ADX_ERR_SHAPE,
+                    "adx_oracle_ask_images: model output has %lld values for %d images, "
+                    "expected %d classes each",
+                    (long long)adx_tensor_numel(logits), nb, o->nclasses);
+      break;
+    }
+    for (int j = 0; j < nb && !st; j++)
+      if (adx_softmax(adx_f32(logits) + (size_t)j * o->nclasses, o->nclasses, NULL,
+                      out + (size_t)(b0 + j) * o->nclasses))
+        st = adx_fail(err, ADX_ERR_RUNTIME,
+                      "adx_oracle_ask_images: the model produced a non-finite logit (image %d)", b0 + j);
+    if (st) break;
+    o->queries += nb;
+  }
+  adx_free(buf);
+  return st;
+}

@@ -108,7 +108,7 @@ adx_status adx_report_stats_of(const adx_report_data *d, adx_report_stats *st, a
       int j = c ? ADX_REPORT_ROB_CONTEXT : ADX_REPORT_ROB_COLOUR;
       int64_t k = gather(d, adx_report_col(d, st->ad_mode, j), x);
       gather(d, adx_report_col(d, mi, j), y);
-      adx_results_rel_improvement(x, y, k, v);
+      adx_rel_improvement(x, y, k, v);
     }
   }
   free(x), free(y);
