@@ -18,7 +18,7 @@
 #include <mpi.h>
 
 #include "adx/core.h"
-#include "adx/metrics.h"
+#include "adx/record.h"
 
 /* /images/flags bits */
 #define ADX_RESULTS_FLAG_MISCLASSIFIED 0x01u /* the explained class is the prediction, not the label */

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "adx/metrics.h"
 #include "results_internal.h"
 
 /* ------------------------------------------------------------------ writing /summary */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "adx/metrics.h"
 #include "report_internal.h"
 
 const char *const adx_report_stat_metric[ADX_REPORT_ROB_K0] = {

@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "adx/metrics.h"
 #include "adx/results.h"
 #include "adx/sha256.h"
 #include "common/testutil.h"
