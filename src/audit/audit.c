@@ -15,6 +15,8 @@ void adx_audit_options_default(adx_audit_options *o) {
   adx_preproc_default(&o->pp);
   adx_explainer_default(&o->x);
   adx_metrics_params_default(&o->mp);
+  adx_model_limits_default(&o->model_limits);
+  adx_image_limits_default(&o->data_limits.image); /* the rest of data_limits: 0 = the defaults */
   o->batch = 64;
   o->backgrounds = 100;
   o->chunk = 1;

@@ -1209,15 +1209,7 @@ static int complete_check(const char *p) {
 
 /* ------------------------------------------------------------------ main */
 
-/* Open MPI keeps (and leaks at MPI_Finalize) its own allocations: LeakSanitizer is told to ignore what is
- * allocated under Open MPI's libraries and plugins (kept loaded so their names are known). */
-const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void) {
-  return "leak:libmpi.so\nleak:libopen-pal.so\nleak:libopen-rte.so\nleak:libpmix.so\nleak:/openmpi/\n"
-         "leak:libhwloc.so\nleak:libevent\n";
-}
-const char *__lsan_default_options(void);
-const char *__lsan_default_options(void) { return "fast_unwind_on_malloc=0"; }
+TU_LSAN_IGNORE_MPI
 
 static int rm_tree(const char *dir) {
   DIR *d = opendir(dir);
