@@ -134,10 +134,12 @@ adx_status adx_preproc_from_model(adx_preproc *p, const struct adx_graph *g, adx
 void adx_preproc_norm(const adx_preproc *p, int C, adx_norm *n) {
   adx_norm_identity(n);
   n->scale = p->scale;
-  n->nch = C < 4 ? C : 4;
+  /* one value for every channel unless a per-channel list was given (its count is checked against the
+   * model's channels by adx_preproc_geometry); a list shorter than C falls back to its first value */
+  n->nch = p->nmean <= 1 && p->nstd <= 1 ? 1 : C < 4 ? C : 4;
   for (int c = 0; c < n->nch; c++) {
-    n->mean[c] = p->nmean == 0 ? 0.0f : p->mean[p->nmean == 1 ? 0 : c];
-    n->std[c] = p->nstd == 0 ? 1.0f : p->std[p->nstd == 1 ? 0 : c];
+    n->mean[c] = p->nmean <= 0 ? 0.0f : p->mean[c < p->nmean ? c : 0];
+    n->std[c] = p->nstd <= 0 ? 1.0f : p->std[c < p->nstd ? c : 0];
   }
 }
 
@@ -221,13 +223,7 @@ adx_status adx_preproc_geometry(const adx_preproc *p, const adx_image *in, int m
 }
 
 void adx_preproc_normalize(const adx_preproc *p, const float *raw, int c, int h, int w, float *out) {
-  size_t plane = (size_t)h * w;
-  for (int k = 0; k < c; k++) {
-    /* one value serves every channel; a per-channel list is indexed (counts were checked by geometry) */
-    float m = p->nmean <= 0 ? 0.0f : p->mean[k < p->nmean && k < 4 ? k : 0];
-    float sd = p->nstd <= 0 ? 1.0f : p->std[k < p->nstd && k < 4 ? k : 0];
-    const float *r = raw + k * plane;
-    float *o = out + k * plane;
-    for (size_t i = 0; i < plane; i++) o[i] = (r[i] * p->scale - m) / sd;
-  }
+  adx_norm n;
+  adx_preproc_norm(p, c, &n);
+  adx_norm_apply(&n, raw, c, h, w, out);
 }
