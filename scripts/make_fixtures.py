@@ -18,6 +18,13 @@ Outputs (all under tests/data/):
   img/fashion_{0..7}.png     8-bit greyscale 28x28 PNGs of t10k images 0..7
   fixtures.json              preprocessing, class names, accuracies, training settings
 
+Every ONNX file carries its preprocessing in metadata_props (preprocess.scale, preprocess.mean,
+preprocess.std, in the syntax of a config file's [preprocess] keys): adx reads them when no flag or
+config key says otherwise. --metadata-only writes just these keys into the committed models (their
+graphs and weights are left as they are):
+
+    /usr/bin/python3 scripts/make_fixtures.py --metadata-only
+
 The script is deterministic (fixed seeds, 2 threads). Each exported ONNX file is checked with
 onnx.checker and re-evaluated by a small numpy interpreter against the PyTorch logits.
 
@@ -260,6 +267,42 @@ def export(model, path, keep_bn=False):
     m = onnx.load(path)
     onnx.checker.check_model(m, full_check=True)
     return m
+
+
+# the preprocessing of each committed model, as text in the syntax of a config file's [preprocess] keys
+PREPROCESS_META = {
+    "fashion_resnet.onnx": ("1/255", f"{MEAN:.4f}", f"{STD:.4f}"),
+    "fashion_resnet_bn.onnx": ("1/255", f"{MEAN:.4f}", f"{STD:.4f}"),
+    "fashion_vgg.onnx": ("1/255", f"{MEAN:.4f}", f"{STD:.4f}"),
+}
+
+
+def set_preprocess_metadata(path, scale, mean, std):
+    """Record the preprocessing in the model's metadata_props (replacing earlier preprocess.* keys);
+    the graph and the weights are not touched."""
+    m = onnx.load(path)
+    keep = [(p.key, p.value) for p in m.metadata_props if not p.key.startswith("preprocess.")]
+    del m.metadata_props[:]
+    for k, v in keep + [("preprocess.scale", scale), ("preprocess.mean", mean), ("preprocess.std", std)]:
+        e = m.metadata_props.add()
+        e.key, e.value = k, v
+    onnx.checker.check_model(m, full_check=True)
+    onnx.save(m, path)
+    return m
+
+
+def main_metadata_only(out):
+    fx = json.load(open(os.path.join(out, "fixtures.json")))
+    tex = fx.get("textured", {}).get("preprocessing")
+    meta = dict(PREPROCESS_META)
+    if tex:
+        meta["textured_resnet.onnx"] = ("1/255", f"{tex['mean'][0]:.4f}", f"{tex['std'][0]:.4f}")
+    for fname, (scale, mean, std) in meta.items():
+        path = os.path.join(out, fname)
+        if os.path.exists(path):
+            set_preprocess_metadata(path, scale, mean, std)
+            print(f"{path}: preprocess.scale {scale}, preprocess.mean {mean}, preprocess.std {std}")
+    return 0
 
 
 def op_counts(m):
@@ -539,7 +582,8 @@ def main_textured(out, build):
         logits = model(torch.from_numpy(ref_x)).numpy().astype(np.float32)
     np.save(os.path.join(out, f"{name}_logits.npy"), logits)
     fname = f"{name}.onnx"
-    m = export(model, os.path.join(out, fname))
+    export(model, os.path.join(out, fname))
+    m = set_preprocess_metadata(os.path.join(out, fname), "1/255", f"{mean:.4f}", f"{std:.4f}")
     ops = op_counts(m)
     err = float(np.abs(run_onnx_numpy(m, ref_x) - logits).max())
     print(f"  {fname}: {os.path.getsize(os.path.join(out, fname))} bytes, checker OK, "
@@ -616,8 +660,12 @@ def main():
                     help="make only the textured dataset and textured_resnet.onnx (see above)")
     ap.add_argument("--build", default=TEX_BUILD, help="--textured: where the whole composited sets go "
                     "(default build/textured)")
+    ap.add_argument("--metadata-only", action="store_true",
+                    help="only write the preprocess.* metadata_props into the committed models")
     args = ap.parse_args()
     out = args.out
+    if args.metadata_only:
+        return main_metadata_only(out)
 
     torch.set_num_threads(THREADS)
     torch.manual_seed(SEED)
@@ -711,7 +759,8 @@ def main():
         }
         for fname, keep_bn in files.items():
             path = os.path.join(out, fname)
-            m = export(model, path, keep_bn=keep_bn)
+            export(model, path, keep_bn=keep_bn)
+            m = set_preprocess_metadata(path, *PREPROCESS_META[fname])
             ops = op_counts(m)
             entry["op_types"][fname] = ops
             has_bn = "BatchNormalization" in ops

@@ -27,10 +27,11 @@ summary=$dir/summary.txt
 } >"$summary"
 # classify BIN INPUT: replays the input once; "none" when it no longer fails (a fork-mode child lost to
 # the machine, not to the input), "libhdf5" when the innermost frame past the sanitizer/fuzzer/libc is in
-# libhdf5, else "adx"
+# libhdf5, else "adx". A replay's own crash/leak file goes to DIR/replays/, never into the working tree.
 classify() {
   local out
-  out=$(timeout 60 "$1" -timeout=10 -runs=1 "$2" 2>&1)
+  mkdir -p "$dir/replays"
+  out=$(timeout 60 "$1" -timeout=10 -runs=1 -artifact_prefix="$dir/replays/" "$2" 2>&1)
   if ! echo "$out" | grep -qE 'ERROR: (libFuzzer|AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer)|runtime error:'; then
     echo none
     return

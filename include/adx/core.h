@@ -34,7 +34,6 @@ adx_status adx_fail(adx_error *err, adx_status code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Prefix an existing message with context ("model.onnx: " + msg). Returns err->code. */
 adx_status adx_error_prefix(adx_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void adx_error_clear(adx_error *err);
 const char *adx_status_name(adx_status s);
 /* Process exit status for a status: 0 ok, 2 bad input, 1 run failed. */
 int adx_exit_code(adx_status s);
@@ -72,15 +71,24 @@ const char *adx_dims_str(const int64_t *dims, int ndim, char *buf, size_t len);
 /* A byte count in binary units with one decimal: "512 B", "4.0 KiB", "2.3 MiB", "16.0 GiB". */
 const char *adx_bytes_str(uint64_t bytes, char *buf, size_t len);
 
+/* ---- files (core/file.c) ---- */
+/* Read a whole regular file, refusing more than max_bytes (< 0: no cap) with ADX_ERR_LIMIT. *buf is
+ * malloc'd with a NUL after its *len bytes (text can be used as a string); free() it. */
+adx_status adx_file_read(const char *path, int64_t max_bytes, uint8_t **buf, size_t *len, adx_error *err);
+/* Directory part of a path ("." when it has none); malloc'd. */
+char *adx_path_dir(const char *path);
+
+/* ---- softmax (core/softmax.c) ---- */
+/* Numerically stable softmax of n logits computed in double, into outd (double) and/or outf (float, the
+ * double rounded once); either may be NULL. Returns -1 when a logit is not finite (the outputs then hold
+ * whatever the arithmetic gives), else 0. */
+int adx_softmax(const float *logit, int64_t n, double *outd, float *outf);
+
 /* ---- threads ---- */
 /* Number of OpenMP threads adx will use (from --threads, else OMP_NUM_THREADS, else cores). */
 int adx_threads_get(void);
 /* Set OpenMP threads and keep OpenBLAS at 1 thread (adx parallelises around BLAS, not inside it). */
 void adx_threads_set(int n);
-
-/* ---- logging to stderr; level from ADX_LOG (error, warn, info, debug), default warn ---- */
-typedef enum adx_log_level { ADX_LOG_ERROR, ADX_LOG_WARN, ADX_LOG_INFO, ADX_LOG_DEBUG } adx_log_level;
-void adx_log(adx_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- deterministic random numbers (xoshiro256**, seeded by splitmix64): same seed, same stream ---- */
 typedef struct adx_rng {

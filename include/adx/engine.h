@@ -46,7 +46,5 @@ const adx_value *adx_engine_input(const adx_engine *e);
 /* Plan buffers for batches up to `batch` now (shape inference, activation arena, scratch) without
  * running: a model whose buffers exceed g->max_activation_bytes is refused here with ADX_ERR_LIMIT. */
 adx_status adx_engine_reserve(adx_engine *e, int64_t batch, adx_error *err);
-/* Bytes of the activation arena at the current batch size. */
-size_t adx_engine_arena_bytes(const adx_engine *e);
 
 #endif

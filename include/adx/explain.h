@@ -32,9 +32,17 @@ void adx_oracle_free(adx_oracle *o);
 /* Probabilities (softmax of the logits, computed in double) of B mutants: out[b*nclasses + k].
  * out must hold B*nclasses floats. B may exceed max_batch (split into engine calls). */
 adx_status adx_oracle_ask(adx_oracle *o, const uint8_t *masks, int B, float *out, adx_error *err);
+/* Probabilities (softmax in double) of B whole raw images [B,C,H,W] at the oracle's size, under a PLAIN
+ * forward pass of the oracle's engine with the oracle's normalisation, whatever the oracle's mode (used
+ * for the robustness composites). out: B*nclasses floats. Adds B to o->queries. */
+adx_status adx_oracle_ask_images(adx_oracle *o, const float *raw, int B, float *out, adx_error *err);
 
 /* ---- explainers ---- */
 typedef enum adx_explainer_kind { ADX_EXPLAINER_REX, ADX_EXPLAINER_SLIDING } adx_explainer_kind;
+
+/* The mutants of a box split in four (the 4 singles, 6 pairs and 4 triples of its children): one rex step,
+ * so also the smallest positive search_limit. */
+#define ADX_REX_MUTANTS 14
 
 typedef struct adx_rex_params {
   int iters;               /* random partition trees per image (ReX default 20) */

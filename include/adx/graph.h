@@ -1,6 +1,6 @@
 /* adx graph IR: values, nodes, attributes and the operator interface.
  * A graph is built once from an ONNX model (model/), then run many times by the engine.
- * Adding an operator = one file in src/ops/, one entry in src/ops/registry.c, tests. */
+ * Adding an operator = one file in src/ops/, one line in ADX_OP_LIST (src/ops/ops.h), tests. */
 #ifndef ADX_GRAPH_H
 #define ADX_GRAPH_H
 
@@ -129,7 +129,12 @@ typedef struct adx_graph {
   /* Caps from adx_model_limits (0: none): elements of one inferred value (per image when batched), checked
    * by shape inference; activation + scratch bytes of one batch, checked by the engine before allocating. */
   int64_t max_value_elems, max_activation_bytes;
+  int nmeta;   /* the model's metadata_props */
+  char **meta; /* [2 * nmeta]: key, value, key, value, ... */
 } adx_graph;
+
+/* Value of the model's metadata_props entry `key`, or NULL. */
+const char *adx_graph_meta(const adx_graph *g, const char *key);
 
 /* ---- operator registry (src/ops/registry.c) ---- */
 const adx_op *adx_op_find(const char *op_type);
@@ -149,7 +154,6 @@ float adx_attr_float(const adx_node *n, const char *name, float def);
 const char *adx_attr_str(const adx_node *n, const char *name, const char *def);
 /* Number of ints (and *v), or -1 when absent. */
 int adx_attr_ints(const adx_node *n, const char *name, const int64_t **v);
-int adx_attr_floats(const adx_node *n, const char *name, const float **v);
 
 /* Set a value's shape. */
 void adx_value_set(adx_value *v, adx_dtype dtype, int ndim, const int64_t *dims, int batched);

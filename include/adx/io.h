@@ -45,6 +45,13 @@ void adx_image_free(adx_image *img);
 adx_status adx_image_save_png(const char *path, const uint8_t *pixels, int width, int height, int channels,
                               adx_error *err);
 
+/* Bilinear resize of planar CHW data, half-pixel centres, no antialiasing: the same as PyTorch's
+ * F.interpolate(mode='bilinear', align_corners=False, antialias=False). Output pixel (y, x) of the
+ * out_h x out_w result is taken from the full oh x ow resized image at (y + top, x + left), so a resize
+ * followed by a crop computes only the kept pixels. */
+void adx_image_resize(const float *in, int c, int in_h, int in_w, int oh, int ow, int top, int left,
+                      float *out, int out_h, int out_w);
+
 /* ------------------------------------------------------------------ .npy arrays */
 
 /* Load a NumPy .npy file (format versions 1-3), C order, little-endian:
@@ -58,14 +65,24 @@ adx_status adx_npy_save(const char *path, const adx_tensor *t, adx_error *err);
 /* ------------------------------------------------------------------ preprocessing */
 
 /* Geometry then normalisation, in the order torchvision's Resize(int) -> CenterCrop -> ToTensor ->
- * Normalize applies them (resize is bilinear without antialiasing, see adx_image_resize). */
+ * Normalize applies them (resize is bilinear without antialiasing, see adx_image_resize). These are the
+ * settings as given (flags, config, model metadata); the normalisation the engine and the modes apply is
+ * their adx_norm (adx/ad.h), made by adx_preproc_norm and nowhere else. */
 typedef struct adx_preproc {
   int resize; /* resize so the shorter side is this (the longer one keeps the aspect, truncated); 0 = none */
   int crop_h, crop_w; /* centre crop to this size; 0 = none */
   float scale;        /* raw 0..255 pixels are multiplied by this (default 1/255) */
   int nmean, nstd;    /* 0 = defaults (mean 0, std 1), 1 = same for every channel, else one per channel */
   float mean[4], std[4];
+  unsigned given; /* bit ADX_PREPROC_<KEY> for each key set by adx_preproc_set (a flag or a config key) */
 } adx_preproc;
+enum {
+  ADX_PREPROC_RESIZE = 1,
+  ADX_PREPROC_CROP = 2,
+  ADX_PREPROC_SCALE = 4,
+  ADX_PREPROC_MEAN = 8,
+  ADX_PREPROC_STD = 16
+};
 
 /* scale 1/255, no resize, no crop, mean 0, std 1. */
 void adx_preproc_default(adx_preproc *p);
@@ -73,6 +90,14 @@ void adx_preproc_default(adx_preproc *p);
  *   resize N | crop N or HxW | scale F (a number or a fraction like 1/255) | mean a[,b,c,d] | std a[,b,c,d]
  * Unknown keys and bad values -> ADX_ERR_ARG with the key named. */
 adx_status adx_preproc_set(adx_preproc *p, const char *key, const char *value, adx_error *err);
+struct adx_graph;
+/* Take scale, mean and std from the model's metadata_props (keys preprocess.scale, preprocess.mean,
+ * preprocess.std, values as for adx_preproc_set) where no flag or config key gave them. A bad value ->
+ * ADX_ERR_FORMAT naming the model and the key. */
+adx_status adx_preproc_from_model(adx_preproc *p, const struct adx_graph *g, adx_error *err);
+struct adx_norm;
+/* The normalisation of p for a C-channel input, as the AD and fill modes take it (adx/ad.h). */
+void adx_preproc_norm(const adx_preproc *p, int C, struct adx_norm *out);
 
 /* Raw geometry stage: convert channels and resize/crop `in` to the model's C x H x W, giving raw
  * pixels (0..255 units) in *out_raw (allocated here; free with adx_image_free). This raw stage is where
@@ -89,13 +114,6 @@ adx_status adx_preproc_geometry(const adx_preproc *p, const adx_image *in, int m
 /* out[c][i] = (raw[c][i] * scale - mean[c]) / std[c]; raw and out are CHW (may be the same buffer). */
 void adx_preproc_normalize(const adx_preproc *p, const float *raw_chw, int c, int h, int w, float *out);
 
-/* Bilinear resize of planar CHW data, half-pixel centres, no antialiasing: the same as PyTorch's
- * F.interpolate(mode='bilinear', align_corners=False, antialias=False). Output pixel (y, x) of the
- * out_h x out_w result is taken from the full oh x ow resized image at (y + top, x + left), so a resize
- * followed by a crop computes only the kept pixels. */
-void adx_image_resize(const float *in, int c, int in_h, int in_w, int oh, int ow, int top, int left,
-                      float *out, int out_h, int out_w);
-
 /* ------------------------------------------------------------------ configuration (INI) */
 
 typedef struct adx_config_entry {
@@ -111,6 +129,8 @@ typedef struct adx_config {
   adx_config_entry *entries; /* in file order */
 } adx_config;
 
+/* A config file over this many bytes is refused (ADX_ERR_LIMIT). */
+#define ADX_CONFIG_MAX_BYTES (1 << 20)
 /* Parse an INI file ([section], key = value, ';' and '#' comments) with libinih and keep every
  * (section, key, value) triple. Syntax errors -> ADX_ERR_FORMAT "FILE:LINE: syntax error";
  * a key repeated within a section (also a multi-line value) -> ADX_ERR_FORMAT "FILE:LINE: duplicate key";

@@ -3,23 +3,7 @@
 #define ADX_METRICS_H
 
 #include "adx/explain.h"
-
-#define ADX_ROB_K 4 /* robustness@k at k = 5, 10, 20, 40 % of pixels */
-extern const float adx_rob_k[ADX_ROB_K];
-
-typedef struct adx_metrics {
-  float size;               /* explanation pixels / all pixels */
-  float confidence;         /* p(target) with only the explanation visible, in the mode */
-  float drop_off;           /* (p_full - confidence) / p_full */
-  float robustness_colour;  /* fraction of K solid-colour pastes that keep the target top-1 (plain pass) */
-  float robustness_context; /* same over K other-class images */
-  float insertion_auc;      /* normalised by p_full, trapezoid over fraction in [0,1] */
-  float deletion_auc;
-  float robustness_at_k[ADX_ROB_K];
-  float seconds;          /* set by the caller (adx_metrics_compute leaves it alone) */
-  int64_t queries;        /* set by the caller: the explainer's mutant queries (left alone here) */
-  int64_t metric_queries; /* mutants evaluated by adx_metrics_compute itself (both oracles' counters) */
-} adx_metrics;
+#include "adx/record.h"
 
 typedef struct adx_metrics_params {
   int k_colour;  /* solid-colour backgrounds (default 20) */
@@ -39,6 +23,8 @@ typedef struct adx_backgrounds {
   int n;
   const float *raw; /* n * C*H*W */
   const int *label;
+  int exclude_one; /* 1: background `excluded` is never used (it is the image being explained) */
+  int excluded;
 } adx_backgrounds;
 
 /* Everything but seconds/queries (metric_queries included). mode_oracle: the explanation's mode
@@ -50,11 +36,6 @@ adx_status adx_metrics_compute(adx_oracle *mode_oracle, adx_oracle *plain_oracle
                                const uint8_t *expl, const int32_t *order, const adx_backgrounds *bg,
                                const adx_metrics_params *p, uint64_t seed, adx_metrics *out, adx_error *err);
 
-/* Probabilities (softmax in double) of B whole raw images [B,C,H,W] at the oracle's size, under a PLAIN
- * forward pass of the oracle's engine with the oracle's normalisation, whatever the oracle's mode (used
- * for the robustness composites). out: B*nclasses floats. Adds B to o->queries. */
-adx_status adx_oracle_ask_images(adx_oracle *o, const float *raw, int B, float *out, adx_error *err);
-
 /* Trapezoid area under y over x = i/(n-1), i = 0..n-1 (NaN when n < 2). */
 double adx_trapezoid(const double *y, int n);
 
@@ -62,12 +43,14 @@ double adx_trapezoid(const double *y, int n);
  * Accurate to about 1e-9. */
 double adx_t_quantile(double p, double dof);
 
-/* Summary of n values: mean, sample std, and a 95% CI for the mean (t distribution). NaN values are
- * skipped (s->n counts the others). n = 0 -> all NaN; n = 1 -> std 0 and NaN CI bounds. */
-typedef struct adx_summary {
-  double mean, std, ci95_low, ci95_high;
-  int64_t n;
-} adx_summary;
+/* Summary of n values (adx_summary, adx/record.h): mean, sample std, and a 95% CI for the mean (t
+ * distribution). NaN values are skipped (s->n counts the others). n = 0 -> all NaN; n = 1 -> std 0 and NaN
+ * CI bounds. */
 void adx_summarize(const double *v, int64_t n, adx_summary *s);
+
+/* Relative improvement of paired means a over f, (mean a - mean f) / mean f, with a 95% CI by the delta
+ * method: Var(mean a / mean f) ~ Var(a - R f) / (n mean_f^2), R = mean a / mean f, t quantile at n-1 dof.
+ * Pairs where either value is NaN are skipped; mean f = 0 gives a NaN improvement; n < 2 a NaN CI. */
+void adx_rel_improvement(const double *a, const double *f, int64_t n, adx_ad_vs *out);
 
 #endif

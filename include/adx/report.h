@@ -44,11 +44,19 @@ typedef struct adx_report_stats {
   int64_t n, ndone;
   int finished;
   adx_summary (*stat)[ADX_REPORT_NSTAT]; /* [nmodes]: adx_summarize of the done images' values */
-  /* [nmodes][2]: AD over the mode on robustness colour [0] and context [1], adx_results_rel_improvement
+  /* [nmodes][2]: AD over the mode on robustness colour [0] and context [1], adx_rel_improvement
    * over the images done (pairs with a NaN skipped); n = 0 and NaN for the AD modes ("ad", "ad:...") */
   adx_ad_vs (*ad_vs)[2];
   int *is_fill; /* [nmodes]: 1 unless the mode is "ad" or "ad:..." */
+  /* images done with a label in range, and those of them whose plain-mode prediction is the label */
+  int64_t nlabelled, ncorrect;
 } adx_report_stats;
+
+/* A bad fit of model and preprocessing: at least ADX_REPORT_FIT_MIN labelled images done, most of them
+ * misclassified in plain mode. Then 1, with "plain accuracy 12% on these images: is the preprocessing
+ * right?" in buf; else 0. */
+#define ADX_REPORT_FIT_MIN 5
+int adx_report_fit_warning(const adx_report_stats *st, char *buf, size_t len);
 
 /* Every statistic from the per-image datasets and /images/done (never from /summary, which a killed run
  * lacks), so the numbers hold for finished, running and killed runs alike. */
@@ -64,8 +72,8 @@ const char *adx_report_fmt_improvement(const adx_ad_vs *v, char *buf, size_t len
 
 /* The headline table of `adx summary`: the run line, one row per mode with the 7 headline columns and
  * AD's improvement on each robustness, then the cost (queries, seconds per image). Unfinished runs say
- * so ("unfinished: X of N images done"). */
-adx_status adx_report_print_summary(FILE *f, const char *path, adx_error *err);
+ * so ("unfinished: X of N images done"). The adx_report_fit_warning, if any, goes to warn (may be NULL). */
+adx_status adx_report_print_summary(FILE *f, FILE *warn, const char *path, adx_error *err);
 
 /* ------------------------------------------------------------------ the HTML report */
 

@@ -18,7 +18,7 @@
 #include <mpi.h>
 
 #include "adx/core.h"
-#include "adx/metrics.h"
+#include "adx/record.h"
 
 /* /images/flags bits */
 #define ADX_RESULTS_FLAG_MISCLASSIFIED 0x01u /* the explained class is the prediction, not the label */
@@ -96,7 +96,8 @@ adx_status adx_results_write_images(adx_results *r, const adx_image_result *imgs
 adx_status adx_results_write_image(adx_results *r, const adx_image_result *img, adx_error *err);
 
 /* Durable mode: fsync the file after the data of each write call and before its done flags, so that the
- * order also holds across a machine crash (not only a process kill). Off by default. */
+ * order also holds across a machine crash (not only a process kill). Off by default. Library API for
+ * programs that write results files themselves (docs/output-format.md); the adx command does not use it. */
 adx_status adx_results_set_durable(adx_results *r, int on, adx_error *err);
 
 /* Collective: compute the summary over the images whose done flag is set, write /summary, record
@@ -137,9 +138,6 @@ void adx_image_record_free(adx_image_record *rec);
 /* The /images columns for all N images; any pointer may be NULL (that column is not read). */
 adx_status adx_results_read_images_columns(adx_results *r, int64_t *index, int32_t *label, int32_t *pred,
                                            double *conf, adx_error *err);
-/* Explanation masks of a mode, rows first .. first+count-1 ([count][H][W], 1 = in the explanation). */
-adx_status adx_results_read_explanations(adx_results *r, int mode, int64_t first, int64_t count, uint8_t *out,
-                                         adx_error *err);
 /* Responsibility maps of a mode, rows first .. first+count-1 ([count][H][W]). */
 adx_status adx_results_read_responsibilities(adx_results *r, int mode, int64_t first, int64_t count,
                                              float *out, adx_error *err);
@@ -147,30 +145,14 @@ adx_status adx_results_read_responsibilities(adx_results *r, int mode, int64_t f
 /* Metric column of a mode for all N images (as double). metric: a name of adx_results_metric_name. */
 adx_status adx_results_read_column(adx_results *r, int mode, const char *metric, double *out, adx_error *err);
 
+/* Library API for programs that read a finished file's /summary (docs/output-format.md); adx's own summary
+ * and report recompute from the columns so that they also cover files still in progress. */
 /* /summary/<mode>/<metric>: statistics and, if per_class is not NULL, the per-class means [nclasses]. */
 adx_status adx_results_read_summary(adx_results *r, int mode, const char *metric, adx_summary *s,
                                     double *per_class, adx_error *err);
 
 /* /summary/ad_vs_<mode>/<metric> (metric robustness_colour or robustness_context). */
-typedef struct adx_ad_vs {
-  double improvement; /* (mean_ad - mean_fill) / mean_fill */
-  double ci95_low, ci95_high;
-  double mean_ad, mean_fill;
-  int64_t n; /* images paired */
-} adx_ad_vs;
 adx_status adx_results_read_ad_vs(adx_results *r, int mode, const char *metric, adx_ad_vs *out,
                                   adx_error *err);
-
-/* ---- statistics used by the summary (adx_summarize of adx/metrics.h for the per-metric statistics) ---- */
-
-/* Relative improvement of paired means a over f, (mean a - mean f) / mean f, with a 95% CI by the delta
- * method: Var(mean a / mean f) ~ Var(a - R f) / (n mean_f^2), R = mean a / mean f, t quantile at n-1 dof.
- * Pairs where either value is NaN are skipped; mean f = 0 gives a NaN improvement; n < 2 a NaN CI. */
-void adx_results_rel_improvement(const double *a, const double *f, int64_t n, adx_ad_vs *out);
-
-/* ---- SHA-256 (FIPS 180-4), for model_sha256 ---- */
-void adx_sha256(const void *data, size_t len, uint8_t digest[32]);
-/* Lower-case hex digest of a file's bytes into hex[65]. ADX_ERR_IO naming the file when unreadable. */
-adx_status adx_sha256_file(const char *path, char hex[65], adx_error *err);
 
 #endif

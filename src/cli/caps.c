@@ -1,4 +1,5 @@
-/* The option groups shared by several commands (cli.h): resource caps, and what a bare "ad" means. */
+/* The option groups shared by several commands (cli.h): resource caps, preprocessing, and what a bare
+ * "ad" means. */
 #include <limits.h>
 
 #include "args.h"
@@ -36,3 +37,11 @@ adx_status adx_cli_ad_bare(const adx_cli_ad *a, adx_ad_opts *o, adx_error *err) 
 }
 
 int adx_cli_ad_any(const adx_cli_ad *a) { return a->v[0] || a->v[1] || a->v[2] || a->v[3]; }
+
+adx_status adx_cli_preproc_set(adx_preproc *p, int k, const char *v, adx_error *err) {
+  static const char *const keys[] = {"resize", "crop", "scale", "mean", "std"};
+  if (k < 0 || k > 4) return adx_fail(err, ADX_ERR_ARG, "preprocessing option %d does not exist", k);
+  adx_status s = adx_preproc_set(p, keys[k], v, err);
+  if (s) adx_error_prefix(err, "--");
+  return s;
+}

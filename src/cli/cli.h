@@ -18,12 +18,14 @@ int adx_cmd_report(int argc, char **argv);
 int adx_cmd_show(int argc, char **argv);
 
 /* The headline table of a results file (adx_report_print_summary): one row per mode, mean ±95% CI per
- * metric, and AD's relative robustness improvement over each fill mode. Says so when the run is unfinished.
- */
+ * metric, and AD's relative robustness improvement over each fill mode. Says so when the run is unfinished;
+ * warns on stderr when most labelled images are misclassified in plain mode (adx_report_fit_warning). */
 adx_status adx_cli_print_summary(FILE *f, const char *path, adx_error *err);
 
 /* The resource caps taken by explain and predict (docs/configuration.md#resource-caps): three option-table
- * entries, in this order, and their values (0: the library default). */
+ * entries, in this order, their enum names (at the same place in the command's option enum) and their
+ * values (0: the library default). */
+#define ADX_CLI_CAP_IDS O_MAX_TENSOR, O_MAX_ACT, O_MAX_PIXELS
 /* clang-format off */
 #define ADX_CLI_CAP_OPTS \
   {"max-tensor-elems", 0, 1, "N", "refuse a model with a tensor over N elements per image (default 2^30)"}, \
@@ -55,6 +57,25 @@ typedef struct adx_cli_ad {
 adx_status adx_cli_ad_bare(const adx_cli_ad *a, adx_ad_opts *o, adx_error *err);
 /* Is any of the ADX_CLI_AD_OPTS options given? */
 int adx_cli_ad_any(const adx_cli_ad *a);
+
+/* The preprocessing options taken by explain and predict (docs/configuration.md): five option-table
+ * entries, in this order (resize, crop, scale, mean, std: the [preprocess] keys), and their enum names.
+ * Unset, scale, mean and std come from the model's metadata_props (adx_preproc_from_model), else the
+ * defaults. */
+#define ADX_CLI_PREPROC_IDS O_RESIZE, O_CROP, O_SCALE, O_MEAN, O_STD
+/* clang-format off */
+#define ADX_CLI_PREPROC_OPTS \
+  {"resize", 0, 1, "N", "resize so the shorter side is N (bilinear, no antialiasing)"}, \
+  {"crop", 0, 1, "N|HxW", "centre crop after resizing"}, \
+  {"scale", 0, 1, "F", "multiply raw 0..255 pixels by F (default: the model's, else 1/255)"}, \
+  {"mean", 0, 1, "a[,b,c]", "subtract after scaling, per channel (default: the model's, else 0)"}, \
+  {"std", 0, 1, "a[,b,c]", "then divide, per channel (default: the model's, else 1)"}
+/* clang-format on */
+/* Set preprocessing option k (0..4: the order of ADX_CLI_PREPROC_OPTS); errors name "--<key>". */
+adx_status adx_cli_preproc_set(adx_preproc *p, int k, const char *v, adx_error *err);
+
+/* s as a JSON string (NULL as ""): control characters escaped, invalid UTF-8 bytes as U+FFFD. */
+void adx_cli_json_str(FILE *f, const char *s);
 
 /* Print "adx <cmd>: <message>" for an error and return its exit code. */
 int adx_cli_report(const char *cmd, const adx_error *err);

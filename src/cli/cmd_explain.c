@@ -1,22 +1,14 @@
-/* adx explain: a dataset audit. Every image is explained in every mode (AD and fill values), judged by
- * the metrics, and written to one shared HDF5 file. Works as one process and under mpirun / srun: ranks
- * draw images from a shared counter, threads work inside each rank. */
+/* adx explain: the command line of a dataset audit (adx/audit.h): options, config file, modes, the
+ * effective settings, signals; then adx_audit_run and the summary table. */
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "adx/ad.h"
-#include "adx/dataset.h"
-#include "adx/dist.h"
-#include "adx/engine.h"
-#include "adx/explain.h"
+#include "adx/audit.h"
 #include "adx/io.h"
-#include "adx/metrics.h"
-#include "adx/model.h"
-#include "adx/results.h"
 #include "args.h"
 #include "cli.h"
 
@@ -56,14 +48,8 @@ enum {
   O_SCHEDULE,
   O_CHUNK,
   O_PROGRESS,
-  O_RESIZE,
-  O_CROP,
-  O_SCALE,
-  O_MEAN,
-  O_STD,
-  O_MAX_TENSOR,
-  O_MAX_ACT,
-  O_MAX_PIXELS,
+  ADX_CLI_PREPROC_IDS,
+  ADX_CLI_CAP_IDS,
   O_HELP
 };
 
@@ -100,46 +86,21 @@ static const adx_opt opts[] = {
     {"schedule", 0, 1, "S", "dynamic (default: shared counter) or static (block split)"},
     {"chunk", 0, 1, "N", "images per draw from the counter (default 1)"},
     {"progress", 0, 1, "P", "auto (default), bar, lines or off"},
-    {"resize", 0, 1, "N", "preprocess: shorter side to N"},
-    {"crop", 0, 1, "N|HxW", "preprocess: centre crop"},
-    {"scale", 0, 1, "F", "preprocess: raw 0..255 times F (default 1/255)"},
-    {"mean", 0, 1, "a[,b,c]", "preprocess: mean"},
-    {"std", 0, 1, "a[,b,c]", "preprocess: std"},
+    ADX_CLI_PREPROC_OPTS,
     ADX_CLI_CAP_OPTS,
     {"help", 'h', 0, NULL, "show this help"},
     {NULL, 0, 0, NULL, NULL}};
 
 typedef struct run {
-  /* settings */
-  const char *model, *data, *out, *modes_arg;
-  adx_cli_ad ad;
+  adx_audit_options o; /* what the audit is given */
+  const char *modes_arg;
+  adx_cli_ad ad; /* what a bare "ad" means */
   char *config_text;
-  adx_preproc pp;
-  adx_explainer x;
-  adx_metrics_params mp;
-  int64_t limit, offset, sample, backgrounds, chunk;
   adx_cli_caps caps; /* resource caps */
-  uint64_t seed;
-  int threads, batch, resume, force;
-  adx_schedule sched;
-  adx_progress_style progress;
   int nmodes;
   adx_mode modes[32];
   char *mode_names[32];
   char *mode_variants[32]; /* the full variant each mode computes */
-  /* state */
-  int rank, size;
-  adx_graph *g;
-  adx_engine *e;
-  adx_dataset *ds;
-  int C, H, W, nclasses;
-  adx_norm norm;
-  int64_t *sel, nsel; /* slot -> dataset index */
-  float *bg_raw;
-  int *bg_label;
-  int64_t *bg_index; /* dataset index of each background */
-  adx_backgrounds bg;
-  adx_results *res;
 } run;
 
 static volatile sig_atomic_t stop_requested;
@@ -148,85 +109,92 @@ static void on_term(int sig) {
   stop_requested = 1;
 }
 
-/* "123", "64K", "512M", "4G", "1T" (binary units, optional trailing "B" or "iB") -> bytes. */
+/* The adx_explainer_set key of an explainer option, or NULL. */
+static const char *explainer_key(int opt) {
+  switch (opt) {
+  case O_ITERS: return "iters";
+  case O_TREE_DEPTH: return "tree_depth";
+  case O_MIN_BOX: return "min_box_size";
+  case O_SEARCH_LIMIT: return "search_limit";
+  case O_CONF_FILTER: return "confidence_filter";
+  case O_WINDOW: return "window";
+  case O_STRIDE: return "stride";
+  case O_CONFIDENCE: return "confidence";
+  case O_CHUNKS: return "chunks";
+  case O_REFINE: return "refine";
+  default: return NULL;
+  }
+}
+
+/* The integer options: selection, run, metrics and distribution sizes. */
+static adx_status set_number(run *r, int opt, const char *v, adx_error *err) {
+  long l, lo = 0, hi = LONG_MAX;
+  switch (opt) {
+  case O_THREADS: hi = 4096; break;
+  case O_BATCH: lo = 1, hi = 65536; break;
+  case O_K_COLOUR:
+  case O_K_CONTEXT: lo = 1, hi = 100000; break;
+  case O_AUC_STEPS: lo = 2, hi = 100000; break;
+  case O_BACKGROUNDS: hi = 1000000; break;
+  case O_CHUNK: lo = 1, hi = 1000000; break;
+  case O_LIMIT:
+  case O_OFFSET:
+  case O_SAMPLE:
+  case O_SEED: break;
+  default: return ADX_OK;
+  }
+  adx_status s = adx_arg_int(opts[opt].name, v, lo, hi, &l, err);
+  if (s) return s;
+  switch (opt) {
+  case O_LIMIT: r->o.limit = l; break;
+  case O_OFFSET: r->o.offset = l; break;
+  case O_SAMPLE: r->o.sample = l; break;
+  case O_SEED: r->o.seed = (uint64_t)l; break;
+  case O_THREADS: r->o.threads = (int)l; break;
+  case O_BATCH: r->o.batch = (int)l; break;
+  case O_K_COLOUR: r->o.mp.k_colour = (int)l; break;
+  case O_K_CONTEXT: r->o.mp.k_context = (int)l; break;
+  case O_AUC_STEPS: r->o.mp.auc_steps = (int)l; break;
+  case O_BACKGROUNDS: r->o.backgrounds = l; break;
+  case O_CHUNK: r->o.chunk = l; break;
+  default: break;
+  }
+  return ADX_OK;
+}
+
+/* A flag: given alone (NULL or "" from the command line) it is on; from a config file, a boolean. */
+static adx_status set_flag(const char *name, const char *v, int *out, adx_error *err) {
+  if (v && *v) return adx_arg_bool(name, v, out, err);
+  *out = 1;
+  return ADX_OK;
+}
+
 static adx_status set_option(run *r, int opt, const char *v, adx_error *err) {
-  long l;
+  const char *xkey = explainer_key(opt);
+  if (xkey) return adx_explainer_set(&r->o.x, xkey, v, err);
   adx_status s = ADX_OK;
   switch (opt) {
-  case O_MODEL: r->model = v; break;
-  case O_DATA: r->data = v; break;
-  case O_OUT: r->out = v; break;
+  case O_MODEL: r->o.model = v; break;
+  case O_DATA: r->o.data = v; break;
+  case O_OUT: r->o.out = v; break;
   case O_MODES: r->modes_arg = v; break;
-  case O_EXPLAINER: s = adx_explainer_parse(v, &r->x, err); break;
-  case O_LIMIT:
-    if (!(s = adx_arg_int("limit", v, 0, LONG_MAX, &l, err))) r->limit = l;
-    break;
-  case O_OFFSET:
-    if (!(s = adx_arg_int("offset", v, 0, LONG_MAX, &l, err))) r->offset = l;
-    break;
-  case O_SAMPLE:
-    if (!(s = adx_arg_int("sample", v, 0, LONG_MAX, &l, err))) r->sample = l;
-    break;
-  case O_SEED:
-    if (!(s = adx_arg_int("seed", v, 0, LONG_MAX, &l, err))) r->seed = (uint64_t)l;
-    break;
-  case O_THREADS:
-    if (!(s = adx_arg_int("threads", v, 0, 4096, &l, err))) r->threads = (int)l;
-    break;
-  case O_BATCH:
-    if (!(s = adx_arg_int("batch", v, 1, 65536, &l, err))) r->batch = (int)l;
-    break;
-  case O_RESUME:
-    if (v && *v)
-      s = adx_arg_bool("resume", v, &r->resume, err);
-    else
-      r->resume = 1;
-    break;
-  case O_FORCE:
-    if (v && *v)
-      s = adx_arg_bool("force", v, &r->force, err);
-    else
-      r->force = 1;
-    break;
+  case O_EXPLAINER: s = adx_explainer_parse(v, &r->o.x, err); break;
+  case O_RESUME: s = set_flag("resume", v, &r->o.resume, err); break;
+  case O_FORCE: s = set_flag("force", v, &r->o.force, err); break;
   case O_AD_RULE:
   case O_AD_POOL:
   case O_AD_RENORM:
   case O_AD_AT: r->ad.v[opt - O_AD_RULE] = v; break;
-  case O_ITERS: s = adx_explainer_set(&r->x, "iters", v, err); break;
-  case O_TREE_DEPTH: s = adx_explainer_set(&r->x, "tree_depth", v, err); break;
-  case O_MIN_BOX: s = adx_explainer_set(&r->x, "min_box_size", v, err); break;
-  case O_SEARCH_LIMIT: s = adx_explainer_set(&r->x, "search_limit", v, err); break;
-  case O_CONF_FILTER: s = adx_explainer_set(&r->x, "confidence_filter", v, err); break;
-  case O_WINDOW: s = adx_explainer_set(&r->x, "window", v, err); break;
-  case O_STRIDE: s = adx_explainer_set(&r->x, "stride", v, err); break;
-  case O_CONFIDENCE: s = adx_explainer_set(&r->x, "confidence", v, err); break;
-  case O_CHUNKS: s = adx_explainer_set(&r->x, "chunks", v, err); break;
-  case O_REFINE: s = adx_explainer_set(&r->x, "refine", v, err); break;
-  case O_K_COLOUR:
-    if (!(s = adx_arg_int("k-colour", v, 1, 100000, &l, err))) r->mp.k_colour = (int)l;
-    break;
-  case O_K_CONTEXT:
-    if (!(s = adx_arg_int("k-context", v, 1, 100000, &l, err))) r->mp.k_context = (int)l;
-    break;
-  case O_AUC_STEPS:
-    if (!(s = adx_arg_int("auc-steps", v, 2, 100000, &l, err))) r->mp.auc_steps = (int)l;
-    break;
-  case O_BACKGROUNDS:
-    if (!(s = adx_arg_int("backgrounds", v, 0, 1000000, &l, err))) r->backgrounds = l;
-    break;
   case O_SCHEDULE:
     if (!strcmp(v, "dynamic"))
-      r->sched = ADX_SCHEDULE_DYNAMIC;
+      r->o.sched = ADX_SCHEDULE_DYNAMIC;
     else if (!strcmp(v, "static"))
-      r->sched = ADX_SCHEDULE_STATIC;
+      r->o.sched = ADX_SCHEDULE_STATIC;
     else
       s = adx_fail(err, ADX_ERR_ARG, "--schedule: '%s' is not dynamic or static", v);
     break;
-  case O_CHUNK:
-    if (!(s = adx_arg_int("chunk", v, 1, 1000000, &l, err))) r->chunk = l;
-    break;
   case O_PROGRESS:
-    if (adx_progress_parse(v, &r->progress))
+    if (adx_progress_parse(v, &r->o.progress))
       s = adx_fail(err, ADX_ERR_ARG, "--progress: '%s' is not auto, bar, lines or off", v);
     break;
   case O_MAX_TENSOR:
@@ -236,17 +204,15 @@ static adx_status set_option(run *r, int opt, const char *v, adx_error *err) {
   case O_CROP:
   case O_SCALE:
   case O_MEAN:
-  case O_STD:
-    if ((s = adx_preproc_set(&r->pp, opts[opt].name, v, err))) adx_error_prefix(err, "--");
-    break;
-  default: break;
+  case O_STD: s = adx_cli_preproc_set(&r->o.pp, opt - O_RESIZE, v, err); break;
+  default: s = set_number(r, opt, v, err); break;
   }
   return s;
 }
 
 /* The [explain] section's keys are the long options (either '-' or '_' spelling). */
 static adx_status apply_config(run *r, const adx_config *cfg, adx_error *err) {
-  adx_status s = adx_config_apply_preprocess(cfg, &r->pp, err);
+  adx_status s = adx_config_apply_preprocess(cfg, &r->o.pp, err);
   for (int i = 0; i < cfg->n && !s; i++) {
     const adx_config_entry *en = &cfg->entries[i];
     if (strcmp(en->section, "explain") || !en->value[0]) continue; /* empty value: keep the default */
@@ -291,33 +257,11 @@ static adx_status parse_modes(run *r, adx_error *err) {
   }
   if (!r->nmodes) return adx_fail(err, ADX_ERR_ARG, "--modes: no mode given");
   if (adx_cli_ad_any(&r->ad) && !has_bare)
-    return adx_fail(
-        err, ADX_ERR_ARG,
-        "--ad-rule, --ad-pool, --ad-renorm and --ad-at set what a bare 'ad' mode means, and --modes "
-        "has none (%s)",
-        list);
+    return adx_fail(err, ADX_ERR_ARG,
+                    "--ad-rule, --ad-pool, --ad-renorm and --ad-at set what a bare 'ad' mode means, and --modes "
+                    "has none (%s)",
+                    list);
   return ADX_OK;
-}
-
-static char *read_text(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  char *buf = NULL;
-  size_t n = 0, cap = 0;
-  for (;;) {
-    if (n + 4096 + 1 > cap) {
-      cap = cap ? 2 * cap : 8192;
-      char *nb = realloc(buf, cap);
-      if (!nb) break;
-      buf = nb;
-    }
-    size_t k = fread(buf + n, 1, 4096, f);
-    n += k;
-    if (k < 4096) break;
-  }
-  fclose(f);
-  if (buf) buf[n] = 0;
-  return buf;
 }
 
 /* The effective configuration as text: what the file said plus the command line, so a resume can check
@@ -328,8 +272,10 @@ static char *effective_config(int argc, char **argv, const char *cfg_path) {
   if (!t) return NULL;
   n += (size_t)snprintf(t + n, cap - n, "# adx explain: effective settings\n");
   if (cfg_path) {
-    char *file = read_text(cfg_path);
-    n += (size_t)snprintf(t + n, cap - n, "# from %s\n%s\n", cfg_path, file ? file : "");
+    uint8_t *file = NULL;
+    size_t len;
+    adx_file_read(cfg_path, ADX_CONFIG_MAX_BYTES, &file, &len, NULL); /* loaded once already */
+    n += (size_t)snprintf(t + n, cap - n, "# from %s\n%s\n", cfg_path, file ? (const char *)file : "");
     free(file);
   }
   n += (size_t)snprintf(t + n, cap - n, "# command line:");
@@ -365,101 +311,6 @@ static char *effective_config(int argc, char **argv, const char *cfg_path) {
   return t;
 }
 
-static adx_status load_backgrounds(run *r, adx_error *err) {
-  int64_t n = adx_dataset_size(r->ds), want = r->backgrounds < n ? r->backgrounds : n, *idx = NULL, cnt = 0;
-  if (want <= 0) return ADX_OK;
-  adx_status s = adx_dataset_select(n, 0, 0, want, adx_seed_mix(r->seed, 0xb6b6), &idx, &cnt, err);
-  if (s) return s;
-  size_t chw = (size_t)r->C * r->H * r->W;
-  r->bg_raw = malloc(sizeof(float) * chw * (size_t)cnt);
-  r->bg_label = malloc(sizeof(int) * (size_t)cnt);
-  if (!r->bg_raw || !r->bg_label)
-    s = adx_fail(err, ADX_ERR_NOMEM, "out of memory for %lld backgrounds", (long long)cnt);
-  for (int64_t i = 0; i < cnt && !s; i++) {
-    int32_t lab;
-    s = adx_dataset_get(r->ds, idx[i], r->bg_raw + (size_t)i * chw, &lab, err);
-    r->bg_label[i] = lab;
-  }
-  r->bg.n = (int)cnt;
-  r->bg.raw = r->bg_raw;
-  r->bg.label = r->bg_label;
-  r->bg_index = idx;
-  return s;
-}
-
-/* Everything for one image, in every mode. */
-typedef struct image_work {
-  float *raw, *resp; /* [CHW], [nmodes][HW] */
-  uint8_t *expl;
-  int32_t *order;
-  adx_metrics met[32];
-  const float *resp_ptr[32];
-  const uint8_t *expl_ptr[32];
-} image_work;
-
-static adx_status explain_one(run *r, image_work *w, int64_t slot, adx_image_result *out, adx_error *err) {
-  int64_t index = r->sel[slot];
-  size_t hw = (size_t)r->H * r->W;
-  int32_t label;
-  adx_status s = adx_dataset_get(r->ds, index, w->raw, &label, err);
-  if (s) return s;
-  uint64_t seed = adx_seed_mix(r->seed, (uint64_t)index);
-  adx_mode plain_mode;
-  adx_mode_parse("plain", &plain_mode, NULL);
-  adx_oracle plain;
-  if ((s = adx_oracle_init(&plain, r->e, &plain_mode, &r->norm, w->raw, r->batch, err))) return s;
-  /* the oracle's probe pass holds the full image's probabilities (not counted as a query) */
-  int pred = 0;
-  for (int k = 1; k < r->nclasses; k++)
-    if (plain.full[k] > plain.full[pred]) pred = k;
-  float p_full = plain.full[pred];
-  memset(out, 0, sizeof *out);
-  out->slot = slot;
-  out->index = index;
-  out->label = label;
-  out->pred = pred;
-  out->conf = p_full;
-  out->flags = (label >= 0 && label != pred) ? ADX_RESULTS_FLAG_MISCLASSIFIED : 0;
-  /* The image is never its own context background: mark it with the target's label (ineligible). */
-  int self_bg = -1, self_label = 0;
-  for (int j = 0; j < r->bg.n; j++)
-    if (r->bg_index[j] == index) {
-      self_bg = j;
-      self_label = r->bg_label[j];
-      r->bg_label[j] = pred;
-    }
-  for (int m = 0; m < r->nmodes && !s; m++) {
-    double t0 = adx_now();
-    adx_mode mode = r->modes[m];
-    mode.seed = adx_seed_mix(seed, 0xf111 + (uint64_t)m);
-    adx_oracle o;
-    if ((s = adx_oracle_init(&o, r->e, &mode, &r->norm, w->raw, r->batch, err))) break;
-    float *resp = w->resp + (size_t)m * hw;
-    uint8_t *expl = w->expl + (size_t)m * hw;
-    int size_px;
-    float p_expl;
-    s = adx_explain_responsibility(&r->x, &o, pred, seed, resp, err);
-    if (!s) adx_rank_pixels(resp, r->H, r->W, w->order);
-    if (!s) s = adx_explainer_extract(&r->x, &o, pred, w->order, p_full, expl, &size_px, &p_expl, err);
-    int64_t q = o.queries;
-    if (!s)
-      s = adx_metrics_compute(&o, &plain, pred, p_full, expl, w->order, &r->bg, &r->mp, seed, &w->met[m],
-                              err);
-    w->met[m].queries = q;
-    w->met[m].seconds = (float)(adx_now() - t0);
-    w->resp_ptr[m] = resp;
-    w->expl_ptr[m] = expl;
-    adx_oracle_free(&o);
-  }
-  adx_oracle_free(&plain);
-  if (self_bg >= 0) r->bg_label[self_bg] = self_label;
-  out->responsibility = w->resp_ptr;
-  out->explanation = w->expl_ptr;
-  out->metrics = w->met;
-  if (s) adx_error_prefix(err, "image %lld: ", (long long)index);
-  return s;
-}
-
 /* Every rank exits with the worst status of any rank. */
 static int finish_status(adx_status s) {
   int code = adx_exit_code(s), worst;
@@ -467,185 +318,22 @@ static int finish_status(adx_status s) {
   return worst;
 }
 
-static adx_status audit(run *r, adx_error *err) {
-  adx_status s;
-  /* model and dataset */
-  adx_model_limits lim;
-  adx_cli_caps_apply(&r->caps, &lim, NULL);
-  if ((s = adx_model_load(r->model, &lim, &r->g, err))) return s;
-  const adx_value *iv = &r->g->values[r->g->inputs[0]];
-  if (iv->ndim != 4)
-    return adx_fail(err, ADX_ERR_UNSUPPORTED, "%s: explain needs an image input [N,C,H,W]", r->model);
-  r->C = (int)iv->dims[1];
-  r->H = (int)iv->dims[2];
-  r->W = (int)iv->dims[3];
-  if ((s = adx_explainer_check(&r->x, r->H, r->W, err))) return s;
-  if ((s = adx_engine_create(r->g, r->threads, &r->e, err))) return s;
-  /* plan the buffers of a full batch now: a model over --max-activation-mem is refused before any work */
-  if ((s = adx_engine_reserve(r->e, r->batch, err))) return s;
-  adx_dataset_limits dlim = {0};
-  adx_cli_caps_apply(&r->caps, NULL, &dlim.image);
-  if ((s = adx_dataset_open_ex(r->data, &r->pp, r->C, r->H, r->W, &dlim, &r->ds, err))) return s;
-  if ((s = adx_dataset_select(adx_dataset_size(r->ds), r->offset, r->limit, r->sample, r->seed, &r->sel,
-                              &r->nsel, err)))
-    return s;
-  if (r->nsel == 0) return adx_fail(err, ADX_ERR_ARG, "%s: no image selected", r->data);
-  adx_norm_identity(&r->norm);
-  r->norm.scale = r->pp.scale;
-  r->norm.nch = r->C < 4 ? r->C : 4;
-  for (int c = 0; c < r->norm.nch; c++) {
-    r->norm.mean[c] = r->pp.nmean == 0 ? 0.0f : r->pp.mean[r->pp.nmean == 1 ? 0 : c];
-    r->norm.std[c] = r->pp.nstd == 0 ? 1.0f : r->pp.std[r->pp.nstd == 1 ? 0 : c];
-  }
-  /* number of classes from one plain pass */
-  {
-    adx_tensor in;
-    int64_t d[4] = {1, r->C, r->H, r->W};
-    if ((s = adx_tensor_alloc(&in, ADX_F32, 4, d, err))) return s;
-    const adx_tensor *o;
-    s = adx_engine_run(r->e, &in, &o, err);
-    if (!s) r->nclasses = (int)(adx_tensor_numel(o));
-    adx_tensor_free(&in);
-    if (s) return s;
-  }
-  if ((s = load_backgrounds(r, err))) return s;
-
-  char sha[65] = "";
-  s = adx_sha256_file(r->model, sha, err);
-  /* Every rank must agree the setup worked before the collective file creation, or one would hang. */
-  int code = adx_exit_code(s), worst;
-  MPI_Allreduce(&code, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-  if (s) return s;
-  if (worst) return adx_fail(err, worst == 2 ? ADX_ERR_ARG : ADX_ERR_RUNTIME, "another rank failed to start");
-  char xname[64];
-  snprintf(xname, sizeof xname, "%s", adx_explainer_name(r->x.kind));
-  adx_run_info info = {.model_path = r->model,
-                       .model_sha256 = sha,
-                       .data_path = r->data,
-                       .config_text = r->config_text,
-                       .explainer = xname,
-                       .nmodes = r->nmodes,
-                       .modes = (const char *const *)r->mode_names,
-                       .variants = (const char *const *)r->mode_variants,
-                       .seed = r->seed,
-                       .ranks = r->size,
-                       .threads_per_rank = r->threads > 0 ? r->threads : adx_threads_get(),
-                       .n = r->nsel,
-                       .h = r->H,
-                       .w = r->W,
-                       .nclasses = r->nclasses};
-  int64_t *todo = NULL, ntodo = 0;
-  if (r->resume) {
-    s = adx_results_open_resume(r->out, &info, MPI_COMM_WORLD, r->force, &r->res, &todo, &ntodo, err);
-  } else {
-    s = adx_results_create(r->out, &info, MPI_COMM_WORLD, r->force, &r->res, err);
-    ntodo = r->nsel;
-    todo = adx_alloc(sizeof(int64_t) * (size_t)ntodo);
-    if (!s && !todo) s = adx_fail(err, ADX_ERR_NOMEM, "out of memory");
-    for (int64_t i = 0; i < ntodo && todo; i++) todo[i] = i;
-  }
-  if (s) {
-    adx_free(todo);
-    return s;
-  }
-  if (r->rank == 0)
-    fprintf(stderr,
-            "adx explain: %lld images (%lld to do), %d modes, explainer %s, %d rank(s) x %d thread(s)\n",
-            (long long)r->nsel, (long long)ntodo, r->nmodes, xname, r->size, info.threads_per_rank);
-
-  /* the work loop */
-  size_t hw = (size_t)r->H * r->W, chw = (size_t)r->C * hw;
-  image_work w = {0};
-  w.raw = malloc(sizeof(float) * chw);
-  w.resp = malloc(sizeof(float) * hw * (size_t)r->nmodes);
-  w.expl = malloc(hw * (size_t)r->nmodes);
-  w.order = malloc(sizeof(int32_t) * hw);
-  if (!w.raw || !w.resp || !w.expl || !w.order) s = adx_fail(err, ADX_ERR_NOMEM, "out of memory");
-  adx_dist *dist = NULL;
-  if (!s) s = adx_dist_create(MPI_COMM_WORLD, ntodo, r->chunk, r->sched, &dist, err);
-  adx_progress prog;
-  adx_progress_init(&prog, stderr, r->rank == 0 ? r->progress : ADX_PROGRESS_OFF, r->nsel, r->nsel - ntodo);
-  /* Test hook (docs/reliability.md): ADX_DEBUG_IMAGE_DELAY_MS=N makes every rank say which image it has
-   * written and then sleep N ms, so that a fault test can land a kill between two images on any machine. */
-  const char *dbg = getenv("ADX_DEBUG_IMAGE_DELAY_MS");
-  long dbg_ms = dbg && *dbg ? strtol(dbg, NULL, 10) : 0;
-  int64_t a, b;
-  int local_fail = s != ADX_OK;
-  while (!local_fail && !stop_requested && adx_dist_next(dist, &a, &b)) {
-    for (int64_t t = a; t < b && !local_fail; t++) {
-      adx_image_result res;
-      if ((s = explain_one(r, &w, todo[t], &res, err)) || (s = adx_results_write_image(r->res, &res, err))) {
-        local_fail = 1;
-        break;
-      }
-      adx_dist_add_done(dist, 1);
-      if (r->rank == 0) adx_progress_update(&prog, r->nsel - ntodo + adx_dist_done(dist), 0);
-      if (dbg_ms > 0 && !stop_requested) {
-        fprintf(stderr, "adx: debug: rank %d wrote image %lld\n", r->rank, (long long)todo[t]);
-        fflush(stderr);
-        usleep((useconds_t)(dbg_ms > 60000 ? 60000 : dbg_ms) * 1000);
-      }
-      if (stop_requested) break;
-    }
-  }
-  if (local_fail) {
-    /* A rank that cannot go on stops the run: the file keeps every image already marked done. */
-    fprintf(stderr, "adx explain: rank %d: %s\n", r->rank, err->msg);
-    fprintf(stderr, "adx explain: stopping; completed images are kept, rerun with --resume to finish\n");
-    fflush(stderr);
-    MPI_Abort(MPI_COMM_WORLD, adx_exit_code(s));
-  }
-  /* rank 0 keeps reporting while the others finish */
-  if (r->rank == 0 && dist)
-    while (!stop_requested) {
-      int64_t d = adx_dist_done(dist);
-      adx_progress_update(&prog, r->nsel - ntodo + d, 0);
-      if (d >= ntodo) break;
-      usleep(200000);
-    }
-  int stopped = stop_requested, any_stopped;
-  MPI_Allreduce(&stopped, &any_stopped, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-  if (r->rank == 0 && dist) adx_progress_end(&prog, r->nsel - ntodo + adx_dist_done(dist));
-  adx_dist_free(dist);
-  free(w.raw);
-  free(w.resp);
-  free(w.expl);
-  free(w.order);
-  adx_free(todo);
-  s = adx_results_finish(r->res, err);
-  adx_results_close(r->res); /* finish closes the file; close frees the handle */
-  r->res = NULL;
-  if (s) return s;
-  if (any_stopped)
-    return adx_fail(err, ADX_ERR_RUNTIME, "interrupted by a signal: %s is unfinished; rerun with --resume",
-                    r->out);
-  if (r->rank == 0) {
-    adx_error e2 = {0};
-    if (adx_cli_print_summary(stdout, r->out, &e2)) fprintf(stderr, "adx explain: %s\n", e2.msg);
-  }
-  return ADX_OK;
-}
-
 int adx_cmd_explain(int argc, char **argv) {
-  int provided;
+  int provided, rank;
   MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
-  run r = {0};
-  MPI_Comm_rank(MPI_COMM_WORLD, &r.rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &r.size);
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   signal(SIGTERM, on_term);
   signal(SIGINT, on_term);
+  run r = {0};
+  adx_audit_options_default(&r.o);
+  r.o.name = "adx explain";
+  r.o.stop = &stop_requested;
   adx_error err = {0};
   adx_args a = {0};
   adx_config cfg = {0};
-  adx_preproc_default(&r.pp);
-  adx_explainer_default(&r.x);
-  adx_metrics_params_default(&r.mp);
-  r.batch = 64;
-  r.backgrounds = 100;
-  r.chunk = 1;
   adx_status s = adx_args_parse(argc, argv, opts, &a, &err);
   if (!s && adx_args_last(&a, O_HELP)) {
-    if (r.rank == 0)
+    if (rank == 0)
       adx_args_usage(stdout, "explain", "--model M.onnx --data PATH -o RESULTS.h5 [options]", opts);
     adx_args_free(&a);
     MPI_Finalize();
@@ -655,26 +343,28 @@ int adx_cmd_explain(int argc, char **argv) {
   if (cfg_path && !(s = adx_config_load(cfg_path, &cfg, &err))) s = apply_config(&r, &cfg, &err);
   for (int i = 0; i < a.n && !s; i++)
     if (a.items[i].opt != O_CONFIG) s = set_option(&r, a.items[i].opt, a.items[i].value, &err);
-  if (!s && !r.model) s = adx_fail(&err, ADX_ERR_ARG, "--model is required (see --help)");
-  if (!s && !r.data) s = adx_fail(&err, ADX_ERR_ARG, "--data is required (see --help)");
-  if (!s && !r.out) s = adx_fail(&err, ADX_ERR_ARG, "-o RESULTS.h5 is required (see --help)");
+  if (!s && !r.o.model) s = adx_fail(&err, ADX_ERR_ARG, "--model is required (see --help)");
+  if (!s && !r.o.data) s = adx_fail(&err, ADX_ERR_ARG, "--data is required (see --help)");
+  if (!s && !r.o.out) s = adx_fail(&err, ADX_ERR_ARG, "-o RESULTS.h5 is required (see --help)");
   if (!s && a.npos) s = adx_fail(&err, ADX_ERR_ARG, "unexpected argument '%s' (see --help)", a.pos[0]);
   if (!s) s = parse_modes(&r, &err);
   if (!s) {
     r.config_text = effective_config(argc, argv, cfg_path);
-    if (r.threads > 0) adx_threads_set(r.threads);
+    if (r.o.threads > 0) adx_threads_set(r.o.threads);
+    r.o.config_text = r.config_text;
+    r.o.nmodes = r.nmodes;
+    r.o.modes = r.modes;
+    r.o.mode_names = (const char *const *)r.mode_names;
+    r.o.mode_variants = (const char *const *)r.mode_variants;
+    adx_cli_caps_apply(&r.caps, &r.o.model_limits, &r.o.data_limits.image);
+    s = adx_audit_run(&r.o, &err);
   }
-  if (!s) s = audit(&r, &err);
-  if (s && (r.rank == 0 || s >= ADX_ERR_RUNTIME)) adx_cli_report("explain", &err);
+  if (!s && rank == 0) {
+    adx_error e2 = {0};
+    if (adx_cli_print_summary(stdout, r.o.out, &e2)) fprintf(stderr, "adx explain: %s\n", e2.msg);
+  }
+  if (s && (rank == 0 || s >= ADX_ERR_RUNTIME)) adx_cli_report("explain", &err);
   int rc = finish_status(s);
-  adx_results_close(r.res);
-  adx_engine_free(r.e);
-  adx_graph_free(r.g);
-  adx_dataset_close(r.ds);
-  free(r.sel);
-  free(r.bg_raw);
-  free(r.bg_label);
-  free(r.bg_index);
   for (int i = 0; i < r.nmodes; i++) {
     free(r.mode_names[i]);
     free(r.mode_variants[i]);

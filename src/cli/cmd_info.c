@@ -29,19 +29,6 @@ static void shape_str(const adx_value *v, char *buf, size_t len, int json) {
   if (k < len) snprintf(buf + k, len - k, "]");
 }
 
-static void json_str(FILE *f, const char *s) {
-  fputc('"', f);
-  for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-    if (*p == '"' || *p == '\\')
-      fprintf(f, "\\%c", *p);
-    else if (*p < 0x20)
-      fprintf(f, "\\u%04x", *p);
-    else
-      fputc(*p, f);
-  }
-  fputc('"', f);
-}
-
 typedef struct op_count {
   const char *name;
   int count;
@@ -75,7 +62,7 @@ static void print_values(FILE *f, const adx_graph *g, const int *idx, int n, int
     shape_str(v, buf, sizeof buf, json);
     if (json) {
       fprintf(f, "%s{\"name\": ", i ? ", " : "");
-      json_str(f, v->name);
+      adx_cli_json_str(f, v->name);
       fprintf(f, ", \"shape\": %s, \"dtype\": \"%s\"}", buf, v->dtype == ADX_I64 ? "int64" : "float32");
     } else {
       fprintf(f, "  %-24s %s %s\n", v->name, buf, v->dtype == ADX_I64 ? "int64" : "float32");
@@ -126,11 +113,11 @@ int adx_cmd_info(int argc, char **argv) {
   FILE *f = stdout;
   if (json) {
     fprintf(f, "{\"model\": ");
-    json_str(f, path);
+    adx_cli_json_str(f, path);
     fprintf(f, ", \"producer\": ");
-    json_str(f, g->producer);
+    adx_cli_json_str(f, g->producer);
     fprintf(f, ", \"graph\": ");
-    json_str(f, g->name);
+    adx_cli_json_str(f, g->name);
     fprintf(f, ", \"opset\": %lld, \"ir_version\": %lld, \"inputs\": [", (long long)g->opset,
             (long long)g->ir_version);
     print_values(f, g, g->inputs, g->ninputs, 1);
@@ -139,7 +126,7 @@ int adx_cmd_info(int argc, char **argv) {
     fprintf(f, "], \"nodes\": %d, \"operators\": {", live);
     for (int i = 0; i < nops; i++) {
       fprintf(f, "%s", i ? ", " : "");
-      json_str(f, ops[i].name);
+      adx_cli_json_str(f, ops[i].name);
       fprintf(f, ": %d", ops[i].count);
     }
     fprintf(f, "}, \"parameters\": %lld, \"flops_per_image\": %.0f, \"gflops_per_image\": %.6f}\n",
@@ -157,6 +144,8 @@ int adx_cmd_info(int argc, char **argv) {
     for (int i = 0; i < nops; i++) fprintf(f, "  %-24s %d\n", ops[i].name, ops[i].count);
     fprintf(f, "parameters:  %lld\n", (long long)params);
     fprintf(f, "FLOPs:       %.4f GFLOPs per image (%.0f)\n", flops / 1e9, flops);
+    for (int i = 0; i < g->nmeta; i++)
+      fprintf(f, "%s %s = %s\n", i ? "            " : "metadata:   ", g->meta[2 * i], g->meta[2 * i + 1]);
   }
   free(ops);
   adx_graph_free(g);

@@ -17,11 +17,7 @@
 enum {
   O_MODEL,
   O_CONFIG,
-  O_RESIZE,
-  O_CROP,
-  O_SCALE,
-  O_MEAN,
-  O_STD,
+  ADX_CLI_PREPROC_IDS,
   O_TOP,
   O_LOGITS,
   O_THREADS,
@@ -33,20 +29,14 @@ enum {
   O_AD_RENORM,
   O_AD_AT,
   O_SEED,
-  O_MAX_TENSOR,
-  O_MAX_ACT,
-  O_MAX_PIXELS,
+  ADX_CLI_CAP_IDS,
   O_HELP
 };
 
 static const adx_opt opts[] = {
     {"model", 'm', 1, "FILE", "ONNX model (required)"},
     {"config", 'c', 1, "FILE", "INI file: [preprocess] resize/crop/scale/mean/std, [predict] other options"},
-    {"resize", 0, 1, "N", "resize so the shorter side is N (bilinear, no antialiasing)"},
-    {"crop", 0, 1, "N|HxW", "centre crop after resizing"},
-    {"scale", 0, 1, "F", "multiply raw 0..255 pixels by F (default 1/255)"},
-    {"mean", 0, 1, "a[,b,c]", "subtract after scaling, per channel (default 0)"},
-    {"std", 0, 1, "a[,b,c]", "then divide, per channel (default 1)"},
+    ADX_CLI_PREPROC_OPTS,
     {"top", 'k', 1, "K", "classes listed in \"top\" (default 5)"},
     {"logits", 0, 0, NULL, "also print the raw logits"},
     {"threads", 't', 1, "T", "OpenMP threads (default: OMP_NUM_THREADS, else all cores)"},
@@ -121,9 +111,7 @@ static adx_status set_option(predict *p, int opt, const char *v, adx_error *err)
   case O_CROP:
   case O_SCALE:
   case O_MEAN:
-  case O_STD:
-    if ((s = adx_preproc_set(&p->pp, opts[opt].name, v, err))) adx_error_prefix(err, "--");
-    break;
+  case O_STD: s = adx_cli_preproc_set(&p->pp, opt - O_RESIZE, v, err); break;
   case O_TOP:
     if (!(s = adx_arg_int("top", v, 0, 1000000, &l, err))) p->top = l;
     break;
@@ -232,14 +220,10 @@ static adx_status load_mask(predict *p, adx_error *err) {
 }
 
 static void norm_of(const predict *p, int slot, int C, adx_norm *n) {
-  adx_norm_identity(n);
-  if (p->is_npy[slot]) return; /* arrays are fed as is: fill values are in the array's own units */
-  n->scale = p->pp.scale;
-  n->nch = C < 4 ? C : 4;
-  for (int c = 0; c < n->nch; c++) {
-    n->mean[c] = p->pp.nmean == 0 ? 0.0f : p->pp.mean[p->pp.nmean == 1 ? 0 : c];
-    n->std[c] = p->pp.nstd == 0 ? 1.0f : p->pp.std[p->pp.nstd == 1 ? 0 : c];
-  }
+  if (p->is_npy[slot]) /* arrays are fed as is: fill values are in the array's own units */
+    adx_norm_identity(n);
+  else
+    adx_preproc_norm(&p->pp, C, n);
 }
 
 static adx_status predict_forward(predict *p, const adx_tensor *in, const adx_tensor **out, adx_error *err) {
@@ -274,40 +258,6 @@ static adx_status predict_forward(predict *p, const adx_tensor *in, const adx_te
 
 /* ------------------------------------------------------------------ output */
 
-/* JSON string: escapes quotes, backslashes and control characters; invalid UTF-8 bytes become U+FFFD. */
-static void json_str(FILE *f, const char *s) {
-  const unsigned char *u = (const unsigned char *)s;
-  fputc('"', f);
-  while (*u) {
-    unsigned c = *u;
-    if (c == '"' || c == '\\')
-      fprintf(f, "\\%c", c), u++;
-    else if (c == '\n')
-      fputs("\\n", f), u++;
-    else if (c == '\t')
-      fputs("\\t", f), u++;
-    else if (c == '\r')
-      fputs("\\r", f), u++;
-    else if (c < 0x20 || c == 0x7f)
-      fprintf(f, "\\u%04x", c), u++;
-    else if (c < 0x80)
-      fputc((int)c, f), u++;
-    else {
-      int n = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 0;
-      int ok = n > 0;
-      for (int i = 1; i < n && ok; i++) ok = (u[i] & 0xc0) == 0x80;
-      if (ok && n == 3)
-        ok = !(c == 0xe0 && u[1] < 0xa0) && !(c == 0xed && u[1] >= 0xa0); /* overlong, surrogates */
-      if (ok && n == 4) ok = !(c == 0xf0 && u[1] < 0x90) && !(c == 0xf4 && u[1] >= 0x90);
-      if (ok)
-        fwrite(u, 1, (size_t)n, f), u += n;
-      else
-        fputs("\\ufffd", f), u++;
-    }
-  }
-  fputc('"', f);
-}
-
 static void json_num(FILE *f, double v) {
   if (isfinite(v))
     fprintf(f, "%.9g", v);
@@ -325,18 +275,15 @@ static int cmp_prob(const void *a, const void *b) {
 
 static void emit(predict *p, const char *name, const float *logits) {
   int64_t C = p->nclasses;
-  double m = -INFINITY, sum = 0;
-  for (int64_t i = 0; i < C; i++) m = (double)logits[i] > m ? (double)logits[i] : m;
-  for (int64_t i = 0; i < C; i++) sum += (p->probs[i] = exp((double)logits[i] - m));
+  adx_softmax(logits, C, p->probs, NULL); /* non-finite logits give NaN probabilities, listed last */
   for (int64_t i = 0; i < C; i++) {
-    p->probs[i] /= sum;
     p->sorted[i].p = p->probs[i];
     p->sorted[i].cls = (int)i;
   }
   qsort(p->sorted, (size_t)C, sizeof *p->sorted, cmp_prob);
   FILE *f = stdout;
   fputs("{\"image\": ", f);
-  json_str(f, name);
+  adx_cli_json_str(f, name);
   fputs(", \"top\": [", f);
   int64_t k = p->top < C ? p->top : C;
   for (int64_t i = 0; i < k; i++) {
@@ -481,6 +428,7 @@ static adx_status run(predict *p, int nimg, char **imgs, adx_error *err) {
   adx_model_limits lim;
   adx_cli_caps_apply(&p->caps, &lim, &p->img_lim);
   adx_status s = adx_model_load(p->model, &lim, &p->g, err);
+  if (!s) s = adx_preproc_from_model(&p->pp, p->g, err);
   if (s) return s;
   if ((s = adx_engine_create(p->g, (int)p->threads, &p->e, err))) return s;
   /* plan a full batch now: a model over --max-activation-mem is refused before any image is read */

@@ -7,7 +7,7 @@
 #include "cli.h"
 
 adx_status adx_cli_print_summary(FILE *f, const char *path, adx_error *err) {
-  return adx_report_print_summary(f, path, err);
+  return adx_report_print_summary(f, stderr, path, err);
 }
 
 int adx_cmd_summary(int argc, char **argv) {

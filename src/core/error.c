@@ -34,13 +34,6 @@ adx_status adx_error_prefix(adx_error *err, const char *fmt, ...) {
   return err->code;
 }
 
-void adx_error_clear(adx_error *err) {
-  if (err) {
-    err->code = ADX_OK;
-    err->msg[0] = '\0';
-  }
-}
-
 const char *adx_status_name(adx_status s) {
   switch (s) {
   case ADX_OK: return "ok";

@@ -61,7 +61,6 @@ adx_status adx_engine_create(adx_graph *g, int threads, adx_engine **out, adx_er
 }
 
 const adx_value *adx_engine_input(const adx_engine *e) { return &e->g->values[e->g->inputs[0]]; }
-size_t adx_engine_arena_bytes(const adx_engine *e) { return e->arena_bytes; }
 
 static size_t value_bytes(const adx_value *v) {
   return (size_t)adx_value_numel(v) * adx_dtype_size(v->dtype);

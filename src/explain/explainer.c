@@ -92,9 +92,8 @@ adx_status adx_explainer_set(adx_explainer *x, const char *key, const char *valu
                   key);
 }
 
-/* A step of rex asks the 14 mutants of one box at least: a smaller positive limit could never run. */
-#define REX_STEP 14
-
+/* A step of rex asks the ADX_REX_MUTANTS mutants of one box at least: a smaller positive limit could never
+ * run. */
 adx_status adx_explainer_check(const adx_explainer *x, int H, int W, adx_error *err) {
   if (H < 1 || W < 1) return adx_fail(err, ADX_ERR_ARG, "explainer: image size %dx%d", H, W);
   int m = H < W ? H : W;
@@ -116,10 +115,10 @@ adx_status adx_explainer_check(const adx_explainer *x, int H, int W, adx_error *
           "explainer parameter 'min_box_size' is %d: too large for a %dx%d image (at most %d, so that "
           "the image can be split)",
           r->min_box, H, W, m / 2);
-    if (r->search_limit < 0 || (r->search_limit > 0 && r->search_limit < REX_STEP))
+    if (r->search_limit < 0 || (r->search_limit > 0 && r->search_limit < ADX_REX_MUTANTS))
       return adx_fail(err, ADX_ERR_ARG,
                       "explainer parameter 'search_limit' is %d; must be 0 (unlimited) or >= %d",
-                      r->search_limit, REX_STEP);
+                      r->search_limit, ADX_REX_MUTANTS);
     if (!(r->confidence_filter >= 0 && r->confidence_filter <= 1))
       return adx_fail(err, ADX_ERR_ARG, "explainer parameter 'confidence_filter' is %g; must be in [0, 1]",
                       (double)r->confidence_filter);

@@ -6,19 +6,6 @@
 
 #include "adx/explain.h"
 
-/* Numerically stable softmax of one row, in double. Non-finite logits are an error (returns -1). */
-static int softmax_row(const float *logit, int n, float *out) {
-  double mx = logit[0];
-  for (int k = 0; k < n; k++) {
-    if (!isfinite(logit[k])) return -1;
-    if (logit[k] > mx) mx = logit[k];
-  }
-  double sum = 0;
-  for (int k = 0; k < n; k++) sum += exp((double)logit[k] - mx);
-  for (int k = 0; k < n; k++) out[k] = (float)(exp((double)logit[k] - mx) / sum);
-  return 0;
-}
-
 /* One engine call of B <= max_batch masks; probabilities into o->probs. */
 static adx_status ask_once(adx_oracle *o, const uint8_t *masks, int B, adx_error *err) {
   const adx_tensor *logits;
@@ -32,7 +19,7 @@ static adx_status ask_once(adx_oracle *o, const uint8_t *masks, int B, adx_error
                     (long long)n, B, o->nclasses);
   }
   for (int b = 0; b < B; b++)
-    if (softmax_row(adx_f32(logits) + (size_t)b * o->nclasses, o->nclasses,
+    if (adx_softmax(adx_f32(logits) + (size_t)b * o->nclasses, o->nclasses, NULL,
                     o->probs + (size_t)b * o->nclasses))
       return adx_fail(err, ADX_ERR_RUNTIME, "oracle: the model produced a non-finite logit (mask %d of %d)",
                       b, B);
@@ -82,7 +69,7 @@ adx_status adx_oracle_init(adx_oracle *o, adx_engine *e, const adx_mode *m, cons
       o->full = adx_alloc((size_t)n * sizeof(float));
       if (!o->probs || !o->full) s = adx_fail(err, ADX_ERR_NOMEM, "oracle: out of memory for probabilities");
     }
-    if (!s && softmax_row(adx_f32(logits), o->nclasses, o->full))
+    if (!s && adx_softmax(adx_f32(logits), o->nclasses, NULL, o->full))
       s = adx_fail(err, ADX_ERR_RUNTIME, "oracle: the model produced a non-finite logit on the full image");
     if (!s) memcpy(o->probs, o->full, (size_t)n * sizeof(float));
   }
@@ -114,4 +101,41 @@ adx_status adx_oracle_ask(adx_oracle *o, const uint8_t *masks, int B, float *out
     o->queries += nb;
   }
   return ADX_OK;
+}
+
+adx_status adx_oracle_ask_images(adx_oracle *o, const float *raw, int B, float *out, adx_error *err) {
+  if (B < 1) return adx_fail(err, ADX_ERR_ARG, "adx_oracle_ask_images: batch must hold at least one image");
+  size_t chw = (size_t)o->C * (size_t)o->H * (size_t)o->W;
+  int chunk = o->max_batch > 0 && o->max_batch < B ? o->max_batch : B;
+  size_t bytes;
+  if (adx_mul_size(chw * sizeof(float), (size_t)chunk, &bytes))
+    return adx_fail(err, ADX_ERR_LIMIT, "adx_oracle_ask_images: batch of %d images is too large", B);
+  float *buf = adx_alloc(bytes);
+  if (!buf) return adx_fail(err, ADX_ERR_NOMEM, "out of memory for %d robustness composites", chunk);
+  adx_status st = ADX_OK;
+  for (int b0 = 0; b0 < B; b0 += chunk) {
+    int nb = B - b0 < chunk ? B - b0 : chunk;
+    for (int j = 0; j < nb; j++)
+      adx_norm_apply(&o->norm, raw + (size_t)(b0 + j) * chw, o->C, o->H, o->W, buf + (size_t)j * chw);
+    adx_tensor in = {.dtype = ADX_F32, .ndim = 4, .dims = {nb, o->C, o->H, o->W}, .data = buf};
+    const adx_tensor *logits;
+    st = adx_engine_run(o->engine, &in, &logits, err);
+    if (st) break;
+    if (adx_tensor_numel(logits) != (int64_t)nb * o->nclasses) {
+      st = adx_fail(err, ADX_ERR_SHAPE,
+                    "adx_oracle_ask_images: model output has %lld values for %d images, "
+                    "expected %d classes each",
+                    (long long)adx_tensor_numel(logits), nb, o->nclasses);
+      break;
+    }
+    for (int j = 0; j < nb && !st; j++)
+      if (adx_softmax(adx_f32(logits) + (size_t)j * o->nclasses, o->nclasses, NULL,
+                      out + (size_t)(b0 + j) * o->nclasses))
+        st = adx_fail(err, ADX_ERR_RUNTIME,
+                      "adx_oracle_ask_images: the model produced a non-finite logit (image %d)", b0 + j);
+    if (st) break;
+    o->queries += nb;
+  }
+  adx_free(buf);
+  return st;
 }

@@ -16,13 +16,13 @@
 
 #include "adx/explain.h"
 
-#define NCOMB 14
 #define MAXSET 3 /* a passing mutant has at most 3 visible children */
 #define UNITS 6  /* 1, 1/2, 1/3 are whole multiples of 1/6 */
 
 /* The 14 mutants of a split box: visible children as a bit set (bit c = child c), in ReX's order:
  * the 4 singles, the 6 pairs, the 4 triples. */
-static const uint8_t comb4[NCOMB] = {0x1, 0x2, 0x4, 0x8, 0x3, 0x5, 0x9, 0x6, 0xA, 0xC, 0x7, 0xB, 0xD, 0xE};
+static const uint8_t comb4[ADX_REX_MUTANTS] = {0x1, 0x2, 0x4, 0x8, 0x3, 0x5, 0x9,
+                                               0x6, 0xA, 0xC, 0x7, 0xB, 0xD, 0xE};
 /* A box too thin to split across is split along its long axis only: 2 children, 2 mutants. */
 static const uint8_t comb2[2] = {0x1, 0x2};
 
@@ -90,7 +90,7 @@ static void plan_step(iter_state *it, int mb, int max_depth) {
       c[1] = (box){b->y0, ys, xs, b->x1, d};
       c[2] = (box){ys, b->y1, b->x0, xs, d};
       c[3] = (box){ys, b->y1, xs, b->x1, d};
-      it->gn[g] = NCOMB;
+      it->gn[g] = ADX_REX_MUTANTS;
     } else if (cy) {
       c[0] = (box){b->y0, ys, b->x0, b->x1, d};
       c[1] = (box){ys, b->y1, b->x0, b->x1, d};
@@ -104,7 +104,9 @@ static void plan_step(iter_state *it, int mb, int max_depth) {
   }
 }
 
-static const uint8_t *combs(const iter_state *it, int g) { return it->gn[g] == NCOMB ? comb4 : comb2; }
+static const uint8_t *combs(const iter_state *it, int g) {
+  return it->gn[g] == ADX_REX_MUTANTS ? comb4 : comb2;
+}
 
 /* Mask of mutant j of group g: the other boxes of S and the chosen children visible. */
 static void build_mask(const iter_state *it, int g, int j, int W, size_t hw, uint8_t *m) {
@@ -191,7 +193,7 @@ adx_status adx_rex_responsibility(const adx_rex_params *p, adx_oracle *o, int ta
   if (iters < 1 || p->tree_depth < 1 || 2 * mb > (H < W ? H : W) || target < 0 || target >= nc)
     return adx_fail(err, ADX_ERR_ARG, "rex: parameters out of range (check them with adx_explainer_check)");
   const float min_p = p->confidence_filter > 0 ? p->confidence_filter * o->full[target] : -1.0f;
-  const size_t step_max = MAXSET * NCOMB; /* mutants of one iteration's step */
+  const size_t step_max = MAXSET * ADX_REX_MUTANTS; /* mutants of one iteration's step */
   size_t cap = REX_MASK_BYTES / hw;
   if (cap > step_max * (size_t)iters) cap = step_max * (size_t)iters;
   if (cap < step_max) cap = step_max;

@@ -11,8 +11,6 @@
 
 #include "adx/io.h"
 
-#define CONFIG_MAX_BYTES (1 << 20)
-
 typedef struct parse_state {
   adx_config *cfg;
   const char *name;
@@ -127,33 +125,11 @@ adx_status adx_config_parse(const char *text, const char *name, adx_config *cfg,
 
 adx_status adx_config_load(const char *path, adx_config *cfg, adx_error *err) {
   memset(cfg, 0, sizeof *cfg);
-  FILE *f = fopen(path, "rb");
-  if (!f) return adx_fail(err, ADX_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-  struct stat sb;
-  if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-    fclose(f);
-    return adx_fail(err, ADX_ERR_IO, "%s: not a regular file", path);
-  }
-  if (sb.st_size > CONFIG_MAX_BYTES) {
-    fclose(f);
-    return adx_fail(err, ADX_ERR_LIMIT, "%s: config file is %lld bytes, over the limit of %d", path,
-                    (long long)sb.st_size, CONFIG_MAX_BYTES);
-  }
-  size_t len = (size_t)sb.st_size;
-  char *buf = malloc(len + 1);
-  if (!buf) {
-    fclose(f);
-    return adx_fail(err, ADX_ERR_NOMEM, "%s: out of memory", path);
-  }
-  size_t got = fread(buf, 1, len, f);
-  int rerr = ferror(f);
-  fclose(f);
-  if (got != len || rerr) {
-    free(buf);
-    return adx_fail(err, ADX_ERR_IO, "%s: read error", path);
-  }
-  buf[len] = '\0';
-  adx_status s = parse_buf(buf, len, path, cfg, err);
+  uint8_t *buf;
+  size_t len;
+  adx_status s = adx_file_read(path, ADX_CONFIG_MAX_BYTES, &buf, &len, err);
+  if (s) return s;
+  s = parse_buf((const char *)buf, len, path, cfg, err);
   free(buf);
   return s;
 }

@@ -304,43 +304,13 @@ static char *trim(char *s) {
   return s;
 }
 
-static adx_status read_text(const char *path, int64_t max_bytes, char **out, size_t *len, adx_error *err) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return adx_fail(err, ADX_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-  struct stat st;
-  if (fstat(fileno(f), &st) != 0) {
-    fclose(f);
-    return adx_fail(err, ADX_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
-  }
-  if ((int64_t)st.st_size > max_bytes) {
-    fclose(f);
-    return adx_fail(err, ADX_ERR_LIMIT, "%s: file is %lld bytes, over the limit of %lld", path,
-                    (long long)st.st_size, (long long)max_bytes);
-  }
-  size_t n = (size_t)st.st_size;
-  char *buf = malloc(n + 1);
-  if (!buf) {
-    fclose(f);
-    return adx_fail(err, ADX_ERR_NOMEM, "%s: out of memory reading %zu bytes", path, n);
-  }
-  size_t got = fread(buf, 1, n, f);
-  int bad = ferror(f);
-  fclose(f);
-  if (got != n || bad) {
-    free(buf);
-    return adx_fail(err, ADX_ERR_IO, "%s: read error", path);
-  }
-  buf[n] = '\0';
-  *out = buf;
-  *len = n;
-  return ADX_OK;
-}
-
 static adx_status open_list(adx_dataset *d, adx_error *err) {
   const char *path = d->path;
   char *text = NULL;
   size_t len = 0;
-  adx_status s = read_text(path, d->lim.max_bytes, &text, &len, err);
+  uint8_t *bytes = NULL;
+  adx_status s = adx_file_read(path, d->lim.max_bytes, &bytes, &len, err);
+  text = (char *)bytes;
   if (s) return s;
   if (memchr(text, '\0', len)) {
     free(text);

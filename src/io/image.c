@@ -1,4 +1,5 @@
-/* PNG (libpng) and JPEG (libjpeg-turbo, libjpeg API) decoding into planar float images, and PNG writing.
+/* PNG (libpng) and JPEG (libjpeg-turbo, libjpeg API) decoding into planar float images, bilinear resizing
+ * (adx_image_resize) and PNG writing.
  * Both libraries report errors by longjmp: their handlers copy the message into our state and jump
  * back; nothing is printed. Every setjmp lives in a small function whose own locals are not touched
  * after it, so all state that must survive the jump is in a struct owned by the caller. */
@@ -333,34 +334,67 @@ adx_status adx_image_load(const char *path, const adx_image_limits *lim, adx_ima
     lim = &def;
   }
   memset(out, 0, sizeof *out);
-  FILE *f = fopen(path, "rb");
-  if (!f) return adx_fail(err, ADX_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-  struct stat sb;
-  if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-    fclose(f);
-    return adx_fail(err, ADX_ERR_IO, "%s: not a regular file", path);
-  }
-  if (lim->max_file_bytes > 0 && sb.st_size > lim->max_file_bytes) {
-    fclose(f);
-    return adx_fail(err, ADX_ERR_LIMIT, "%s: file is %lld bytes, over the limit of %lld", path,
-                    (long long)sb.st_size, (long long)lim->max_file_bytes);
-  }
-  size_t len = (size_t)sb.st_size;
-  unsigned char *buf = malloc(len ? len : 1);
-  if (!buf) {
-    fclose(f);
-    return adx_fail(err, ADX_ERR_NOMEM, "%s: out of memory reading %zu bytes", path, len);
-  }
-  size_t got = fread(buf, 1, len, f);
-  int rerr = ferror(f);
-  fclose(f);
-  if (got != len || rerr) {
-    free(buf);
-    return adx_fail(err, ADX_ERR_IO, "%s: read error", path);
-  }
-  adx_status s = adx_image_decode(buf, len, path, lim, out, err);
+  uint8_t *buf;
+  size_t len;
+  adx_status s = adx_file_read(path, lim->max_file_bytes > 0 ? lim->max_file_bytes : -1, &buf, &len, err);
+  if (s) return s;
+  s = adx_image_decode(buf, len, path, lim, out, err);
   free(buf);
   return s;
+}
+
+/* ------------------------------------------------------------------ resizing (bilinear, as PyTorch) */
+
+void adx_image_resize(const float *in, int c, int in_h, int in_w, int oh, int ow, int top, int left,
+                      float *out, int out_h, int out_w) {
+  int *x0 = malloc(sizeof(int) * 2 * (size_t)out_w);
+  float *lx = malloc(sizeof(float) * (size_t)out_w);
+  if (!x0 || !lx) { /* tiny tables; fall back to computing per pixel */
+    free(x0);
+    free(lx);
+    x0 = NULL;
+    lx = NULL;
+  }
+  const float rx = (float)in_w / (float)ow, ry = (float)in_h / (float)oh;
+  /* PyTorch's area_pixel_compute_source_index + compute_source_index_and_lambda, in float */
+#define SRC_INDEX(ratio, d, n, i0, i1, lam)                                                                  \
+  do {                                                                                                       \
+    float s_ = (ratio) * ((float)(d) + 0.5f) - 0.5f;                                                         \
+    if (s_ < 0) s_ = 0;                                                                                      \
+    i0 = (int)s_;                                                                                            \
+    if (i0 > (n)-1) i0 = (n)-1;                                                                              \
+    i1 = i0 + (i0 < (n)-1 ? 1 : 0);                                                                          \
+    lam = s_ - (float)i0;                                                                                    \
+    if (lam < 0) lam = 0;                                                                                    \
+    if (lam > 1) lam = 1;                                                                                    \
+  } while (0)
+  if (x0)
+    for (int x = 0; x < out_w; x++) SRC_INDEX(rx, x + left, in_w, x0[2 * x], x0[2 * x + 1], lx[x]);
+  size_t iplane = (size_t)in_h * in_w, oplane = (size_t)out_h * out_w;
+  for (int ch = 0; ch < c; ch++) {
+    const float *src = in + ch * iplane;
+    float *dst = out + ch * oplane;
+    for (int y = 0; y < out_h; y++) {
+      int y0, y1;
+      float ly;
+      SRC_INDEX(ry, y + top, in_h, y0, y1, ly);
+      const float *r0 = src + (size_t)y0 * in_w, *r1 = src + (size_t)y1 * in_w;
+      float h1 = ly, h0 = 1.0f - ly;
+      for (int x = 0; x < out_w; x++) {
+        int a, b;
+        float w1;
+        if (x0)
+          a = x0[2 * x], b = x0[2 * x + 1], w1 = lx[x];
+        else
+          SRC_INDEX(rx, x + left, in_w, a, b, w1);
+        float w0 = 1.0f - w1;
+        dst[(size_t)y * out_w + x] = h0 * (w0 * r0[a] + w1 * r0[b]) + h1 * (w0 * r1[a] + w1 * r1[b]);
+      }
+    }
+  }
+#undef SRC_INDEX
+  free(x0);
+  free(lx);
 }
 
 /* ------------------------------------------------------------------ PNG writing */

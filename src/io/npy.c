@@ -127,115 +127,108 @@ static uint32_t rd_le(const unsigned char *p, int n) {
   return v;
 }
 
-adx_status adx_npy_load(const char *path, adx_tensor *out, adx_error *err) {
-  memset(out, 0, sizeof *out);
-  FILE *f = fopen(path, "rb");
-  if (!f) return adx_fail(err, ADX_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-  adx_status s = ADX_OK;
-  char *hdr = NULL;
-  struct stat sb;
+/* Magic, version and header length; then the header text into *hdr (*hdr_len bytes and a NUL, malloc'd)
+ * and the data offset into *data_off. */
+static adx_status read_header(FILE *f, const char *path, uint64_t fsize, char **hdr, uint64_t *hdr_len,
+                              uint64_t *data_off, adx_error *err) {
   unsigned char pre[12];
-  if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-    s = adx_fail(err, ADX_ERR_IO, "%s: not a regular file", path);
-    goto done;
-  }
-  uint64_t fsize = (uint64_t)sb.st_size;
-  if (fsize < 10 || fread(pre, 1, 10, f) != 10 || memcmp(pre, "\x93NUMPY", 6)) {
-    s = adx_fail(err, ADX_ERR_FORMAT, "%s: not a .npy file (bad magic)", path);
-    goto done;
-  }
+  if (fsize < 10 || fread(pre, 1, 10, f) != 10 || memcmp(pre, "\x93NUMPY", 6))
+    return adx_fail(err, ADX_ERR_FORMAT, "%s: not a .npy file (bad magic)", path);
   int major = pre[6];
   uint64_t hlen, off;
   if (major == 1) {
     hlen = rd_le(pre + 8, 2);
     off = 10;
   } else if (major == 2 || major == 3) {
-    if (fsize < 12 || fread(pre + 10, 1, 2, f) != 2) {
-      s = adx_fail(err, ADX_ERR_FORMAT, "%s: truncated .npy header", path);
-      goto done;
-    }
+    if (fsize < 12 || fread(pre + 10, 1, 2, f) != 2)
+      return adx_fail(err, ADX_ERR_FORMAT, "%s: truncated .npy header", path);
     hlen = rd_le(pre + 8, 4);
     off = 12;
   } else {
-    s = adx_fail(err, ADX_ERR_UNSUPPORTED, "%s: .npy format version %d.%d is not supported", path, major,
-                 pre[7]);
-    goto done;
+    return adx_fail(err, ADX_ERR_UNSUPPORTED, "%s: .npy format version %d.%d is not supported", path, major,
+                    pre[7]);
   }
-  if (hlen == 0 || hlen > NPY_MAX_HEADER || off + hlen > fsize) {
-    s = adx_fail(err, ADX_ERR_FORMAT, "%s: bad .npy header length %llu", path, (unsigned long long)hlen);
-    goto done;
-  }
-  hdr = malloc(hlen + 1);
-  if (!hdr) {
-    s = adx_fail(err, ADX_ERR_NOMEM, "%s: out of memory", path);
-    goto done;
-  }
-  if (fread(hdr, 1, hlen, f) != hlen) {
-    s = adx_fail(err, ADX_ERR_IO, "%s: read error", path);
-    goto done;
-  }
-  hdr[hlen] = '\0';
-  npy_header h;
-  const char *why = parse_header(hdr, hlen, &h);
-  if (why) {
-    s = adx_fail(err, strstr(why, "rank") ? ADX_ERR_LIMIT : ADX_ERR_FORMAT, "%s: malformed .npy header: %s",
-                 path, why);
-    goto done;
-  }
-  int u8 = 0;
-  adx_dtype dt;
-  if (!strcmp(h.descr, "<f4"))
-    dt = ADX_F32;
-  else if (!strcmp(h.descr, "|u1") || !strcmp(h.descr, "<u1") || !strcmp(h.descr, "u1"))
-    dt = ADX_F32, u8 = 1;
-  else if (!strcmp(h.descr, "<i8"))
-    dt = ADX_I64;
-  else {
-    s = adx_fail(err, ADX_ERR_UNSUPPORTED, "%s: .npy dtype '%s' is not supported (%s)", path, h.descr,
-                 h.descr[0] == '>' ? "big-endian" : "use '<f4', '|u1' or '<i8'");
-    goto done;
-  }
-  if (h.fortran) {
-    s = adx_fail(err, ADX_ERR_UNSUPPORTED, "%s: .npy array is in Fortran order; save it in C order", path);
-    goto done;
-  }
-  uint64_t n = 1, esize = u8 ? 1 : adx_dtype_size(dt);
-  for (int i = 0; i < h.ndim; i++) {
-    if (h.dims[i] && n > UINT64_MAX / 8 / (uint64_t)h.dims[i]) {
-      s = adx_fail(err, ADX_ERR_FORMAT, "%s: .npy shape is too large", path);
-      goto done;
-    }
-    n *= (uint64_t)h.dims[i];
+  if (hlen == 0 || hlen > NPY_MAX_HEADER || off + hlen > fsize)
+    return adx_fail(err, ADX_ERR_FORMAT, "%s: bad .npy header length %llu", path, (unsigned long long)hlen);
+  *hdr = malloc(hlen + 1);
+  if (!*hdr) return adx_fail(err, ADX_ERR_NOMEM, "%s: out of memory", path);
+  if (fread(*hdr, 1, hlen, f) != hlen) return adx_fail(err, ADX_ERR_IO, "%s: read error", path);
+  (*hdr)[hlen] = '\0';
+  *hdr_len = hlen;
+  *data_off = off + hlen;
+  return ADX_OK;
+}
+
+/* The parsed header's dtype and element count, checked against the data bytes of the file. */
+static adx_status check_header(const npy_header *h, const char *path, uint64_t data_bytes, adx_dtype *dt,
+                               int *u8, uint64_t *count, adx_error *err) {
+  *u8 = 0;
+  if (!strcmp(h->descr, "<f4"))
+    *dt = ADX_F32;
+  else if (!strcmp(h->descr, "|u1") || !strcmp(h->descr, "<u1") || !strcmp(h->descr, "u1"))
+    *dt = ADX_F32, *u8 = 1;
+  else if (!strcmp(h->descr, "<i8"))
+    *dt = ADX_I64;
+  else
+    return adx_fail(err, ADX_ERR_UNSUPPORTED, "%s: .npy dtype '%s' is not supported (%s)", path, h->descr,
+                    h->descr[0] == '>' ? "big-endian" : "use '<f4', '|u1' or '<i8'");
+  if (h->fortran)
+    return adx_fail(err, ADX_ERR_UNSUPPORTED, "%s: .npy array is in Fortran order; save it in C order", path);
+  uint64_t n = 1, esize = *u8 ? 1 : adx_dtype_size(*dt);
+  for (int i = 0; i < h->ndim; i++) {
+    if (h->dims[i] && n > UINT64_MAX / 8 / (uint64_t)h->dims[i])
+      return adx_fail(err, ADX_ERR_FORMAT, "%s: .npy shape is too large", path);
+    n *= (uint64_t)h->dims[i];
   }
   char dims[256];
-  adx_dims_str(h.dims, h.ndim, dims, sizeof dims);
-  if (fsize - off - hlen != n * esize) {
-    s = adx_fail(err, ADX_ERR_FORMAT, "%s: .npy data is %llu bytes but shape %s of '%s' needs %llu", path,
-                 (unsigned long long)(fsize - off - hlen), dims, h.descr, (unsigned long long)(n * esize));
-    goto done;
-  }
-  if ((s = adx_tensor_alloc(out, dt, h.ndim, h.dims, err)) != ADX_OK) {
-    adx_error_prefix(err, "%s: ", path);
-    goto done;
-  }
+  adx_dims_str(h->dims, h->ndim, dims, sizeof dims);
+  if (data_bytes != n * esize)
+    return adx_fail(err, ADX_ERR_FORMAT, "%s: .npy data is %llu bytes but shape %s of '%s' needs %llu", path,
+                    (unsigned long long)data_bytes, dims, h->descr, (unsigned long long)(n * esize));
+  *count = n;
+  return ADX_OK;
+}
+
+/* n elements into out's data; uint8 data is widened to float. */
+static adx_status read_data(FILE *f, const char *path, int u8, uint64_t n, adx_tensor *out, adx_error *err) {
   if (u8) {
     float *d = adx_f32(out);
     unsigned char buf[4096];
     for (uint64_t i = 0; i < n;) {
       size_t k = n - i < sizeof buf ? (size_t)(n - i) : sizeof buf;
-      if (fread(buf, 1, k, f) != k) {
-        s = adx_fail(err, ADX_ERR_IO, "%s: read error", path);
-        break;
-      }
+      if (fread(buf, 1, k, f) != k) return adx_fail(err, ADX_ERR_IO, "%s: read error", path);
       for (size_t j = 0; j < k; j++) d[i + j] = (float)buf[j];
       i += k;
     }
-  } else if (n && fread(out->data, esize, n, f) != n) {
-    s = adx_fail(err, ADX_ERR_IO, "%s: read error", path);
+  } else if (n && fread(out->data, adx_dtype_size(out->dtype), n, f) != n) {
+    return adx_fail(err, ADX_ERR_IO, "%s: read error", path);
   }
-  if (!s && ferror(f)) s = adx_fail(err, ADX_ERR_IO, "%s: read error", path);
-  if (s) adx_tensor_free(out);
-done:
+  if (ferror(f)) return adx_fail(err, ADX_ERR_IO, "%s: read error", path);
+  return ADX_OK;
+}
+
+adx_status adx_npy_load(const char *path, adx_tensor *out, adx_error *err) {
+  memset(out, 0, sizeof *out);
+  FILE *f = fopen(path, "rb");
+  if (!f) return adx_fail(err, ADX_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+  char *hdr = NULL;
+  struct stat sb;
+  uint64_t hlen = 0, off = 0, n = 0;
+  adx_status s = ADX_OK;
+  if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode))
+    s = adx_fail(err, ADX_ERR_IO, "%s: not a regular file", path);
+  uint64_t fsize = s ? 0 : (uint64_t)sb.st_size;
+  if (!s) s = read_header(f, path, fsize, &hdr, &hlen, &off, err);
+  npy_header h;
+  const char *why = s ? NULL : parse_header(hdr, hlen, &h);
+  if (why)
+    s = adx_fail(err, strstr(why, "rank") ? ADX_ERR_LIMIT : ADX_ERR_FORMAT, "%s: malformed .npy header: %s",
+                 path, why);
+  adx_dtype dt = ADX_F32;
+  int u8 = 0;
+  if (!s) s = check_header(&h, path, fsize - off, &dt, &u8, &n, err);
+  if (!s && (s = adx_tensor_alloc(out, dt, h.ndim, h.dims, err))) adx_error_prefix(err, "%s: ", path);
+  if (!s && (s = read_data(f, path, u8, n, out, err))) adx_tensor_free(out);
   free(hdr);
   fclose(f);
   return s;

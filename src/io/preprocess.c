@@ -4,9 +4,12 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "adx/ad.h"
+#include "adx/graph.h"
 #include "adx/io.h"
 
 #define PREPROC_MAX_SIZE 65536
@@ -102,62 +105,45 @@ adx_status adx_preproc_set(adx_preproc *p, const char *key, const char *value, a
     return adx_fail(err, ADX_ERR_ARG,
                     "unknown preprocessing key '%s' (known: resize, crop, scale, mean, std)", key);
   }
+  static const char *const keys[] = {"resize", "crop", "scale", "mean", "std"};
+  for (unsigned i = 0; i < 5; i++)
+    if (!strcmp(key, keys[i])) p->given |= 1u << i;
   return ADX_OK;
 }
 
-/* ------------------------------------------------------------------ geometry */
-
-void adx_image_resize(const float *in, int c, int in_h, int in_w, int oh, int ow, int top, int left,
-                      float *out, int out_h, int out_w) {
-  int *x0 = malloc(sizeof(int) * 2 * (size_t)out_w);
-  float *lx = malloc(sizeof(float) * (size_t)out_w);
-  if (!x0 || !lx) { /* tiny tables; fall back to computing per pixel */
-    free(x0);
-    free(lx);
-    x0 = NULL;
-    lx = NULL;
-  }
-  const float rx = (float)in_w / (float)ow, ry = (float)in_h / (float)oh;
-  /* PyTorch's area_pixel_compute_source_index + compute_source_index_and_lambda, in float */
-#define SRC_INDEX(ratio, d, n, i0, i1, lam)                                                                  \
-  do {                                                                                                       \
-    float s_ = (ratio) * ((float)(d) + 0.5f) - 0.5f;                                                         \
-    if (s_ < 0) s_ = 0;                                                                                      \
-    i0 = (int)s_;                                                                                            \
-    if (i0 > (n)-1) i0 = (n)-1;                                                                              \
-    i1 = i0 + (i0 < (n)-1 ? 1 : 0);                                                                          \
-    lam = s_ - (float)i0;                                                                                    \
-    if (lam < 0) lam = 0;                                                                                    \
-    if (lam > 1) lam = 1;                                                                                    \
-  } while (0)
-  if (x0)
-    for (int x = 0; x < out_w; x++) SRC_INDEX(rx, x + left, in_w, x0[2 * x], x0[2 * x + 1], lx[x]);
-  size_t iplane = (size_t)in_h * in_w, oplane = (size_t)out_h * out_w;
-  for (int ch = 0; ch < c; ch++) {
-    const float *src = in + ch * iplane;
-    float *dst = out + ch * oplane;
-    for (int y = 0; y < out_h; y++) {
-      int y0, y1;
-      float ly;
-      SRC_INDEX(ry, y + top, in_h, y0, y1, ly);
-      const float *r0 = src + (size_t)y0 * in_w, *r1 = src + (size_t)y1 * in_w;
-      float h1 = ly, h0 = 1.0f - ly;
-      for (int x = 0; x < out_w; x++) {
-        int a, b;
-        float w1;
-        if (x0)
-          a = x0[2 * x], b = x0[2 * x + 1], w1 = lx[x];
-        else
-          SRC_INDEX(rx, x + left, in_w, a, b, w1);
-        float w0 = 1.0f - w1;
-        dst[(size_t)y * out_w + x] = h0 * (w0 * r0[a] + w1 * r0[b]) + h1 * (w0 * r1[a] + w1 * r1[b]);
-      }
+adx_status adx_preproc_from_model(adx_preproc *p, const struct adx_graph *g, adx_error *err) {
+  static const char *const keys[] = {"scale", "mean", "std"};
+  static const unsigned bits[] = {ADX_PREPROC_SCALE, ADX_PREPROC_MEAN, ADX_PREPROC_STD};
+  unsigned given = p->given;
+  for (int i = 0; i < 3; i++) {
+    char name[32];
+    snprintf(name, sizeof name, "preprocess.%s", keys[i]);
+    const char *v = adx_graph_meta(g, name);
+    if (!v || (given & bits[i])) continue;
+    if (adx_preproc_set(p, keys[i], v, err)) {
+      p->given = given;
+      adx_error_prefix(err, "%s: metadata_props %s: ", g->path ? g->path : "model", name);
+      if (err) err->code = ADX_ERR_FORMAT;
+      return ADX_ERR_FORMAT;
     }
   }
-#undef SRC_INDEX
-  free(x0);
-  free(lx);
+  p->given = given; /* the model's values are defaults: a later flag still overrides them */
+  return ADX_OK;
 }
+
+void adx_preproc_norm(const adx_preproc *p, int C, adx_norm *n) {
+  adx_norm_identity(n);
+  n->scale = p->scale;
+  /* one value for every channel unless a per-channel list was given (its count is checked against the
+   * model's channels by adx_preproc_geometry); a list shorter than C falls back to its first value */
+  n->nch = p->nmean <= 1 && p->nstd <= 1 ? 1 : C < 4 ? C : 4;
+  for (int c = 0; c < n->nch; c++) {
+    n->mean[c] = p->nmean <= 0 ? 0.0f : p->mean[c < p->nmean ? c : 0];
+    n->std[c] = p->nstd <= 0 ? 1.0f : p->std[c < p->nstd ? c : 0];
+  }
+}
+
+/* ------------------------------------------------------------------ geometry */
 
 /* round(d / 2) with ties to even, as Python's round() in torchvision's CenterCrop */
 static int half_round_even(int d) {
@@ -237,13 +223,7 @@ adx_status adx_preproc_geometry(const adx_preproc *p, const adx_image *in, int m
 }
 
 void adx_preproc_normalize(const adx_preproc *p, const float *raw, int c, int h, int w, float *out) {
-  size_t plane = (size_t)h * w;
-  for (int k = 0; k < c; k++) {
-    /* one value serves every channel; a per-channel list is indexed (counts were checked by geometry) */
-    float m = p->nmean <= 0 ? 0.0f : p->mean[k < p->nmean && k < 4 ? k : 0];
-    float sd = p->nstd <= 0 ? 1.0f : p->std[k < p->nstd && k < 4 ? k : 0];
-    const float *r = raw + k * plane;
-    float *o = out + k * plane;
-    for (size_t i = 0; i < plane; i++) o[i] = (r[i] * p->scale - m) / sd;
-  }
+  adx_norm n;
+  adx_preproc_norm(p, c, &n);
+  adx_norm_apply(&n, raw, c, h, w, out);
 }

@@ -154,9 +154,8 @@ adx_status adx_results_read_images_columns(adx_results *r, int64_t *index, int32
   return s;
 }
 
-/* Rows first .. first+count-1 of a mode's [N,H,W] dataset (explanation or responsibility). */
-static adx_status read_maps(adx_results *r, int mode, int resp, int64_t first, int64_t count, void *out,
-                            adx_error *err) {
+adx_status adx_results_read_responsibilities(adx_results *r, int mode, int64_t first, int64_t count,
+                                             float *out, adx_error *err) {
   adx_status s = check_open(r, err);
   if (!s) s = check_mode(r, mode, err);
   if (s) return s;
@@ -166,21 +165,10 @@ static adx_status read_maps(adx_results *r, int mode, int resp, int64_t first, i
   if (count == 0) return ADX_OK;
   rs_quiet q;
   adx_rs_quiet_begin(&q);
-  s = adx_rs_rows(r, resp ? r->m[mode].resp : r->m[mode].expl, 0, resp ? H5T_NATIVE_FLOAT : H5T_NATIVE_UINT8,
-                  first, count, (int64_t)r->meta.h * r->meta.w, out, resp ? "responsibility" : "explanation",
-                  err);
+  s = adx_rs_rows(r, r->m[mode].resp, 0, H5T_NATIVE_FLOAT, first, count, (int64_t)r->meta.h * r->meta.w, out,
+                  "responsibility", err);
   adx_rs_quiet_end(&q);
   return s;
-}
-
-adx_status adx_results_read_explanations(adx_results *r, int mode, int64_t first, int64_t count, uint8_t *out,
-                                         adx_error *err) {
-  return read_maps(r, mode, 0, first, count, out, err);
-}
-
-adx_status adx_results_read_responsibilities(adx_results *r, int mode, int64_t first, int64_t count,
-                                             float *out, adx_error *err) {
-  return read_maps(r, mode, 1, first, count, out, err);
 }
 
 adx_status adx_results_read_column(adx_results *r, int mode, const char *metric, double *out,

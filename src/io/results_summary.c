@@ -1,7 +1,8 @@
 /* Results summary: statistics over the images of a run (adx_summarize of the metrics layer: mean, sample
  * std, 95% t interval of the mean, NaN skipped; per-class means) and the relative robustness improvement of
- * AD over each fill mode (delta method). Written into the /summary skeleton that exists since the file was
- * created (attributes are overwritten in place, nothing is allocated), then finished = 1 after a flush. */
+ * AD over each fill mode (adx_rel_improvement of the metrics layer). Written into the /summary skeleton that
+ * exists since the file was created (attributes are overwritten in place, nothing is allocated), then
+ * finished = 1 after a flush. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,34 +10,8 @@
 #include <time.h>
 
 #include "adx/ad.h"
+#include "adx/metrics.h"
 #include "results_internal.h"
-
-void adx_results_rel_improvement(const double *a, const double *f, int64_t n, adx_ad_vs *out) {
-  int64_t k = 0;
-  double sa = 0, sf = 0;
-  for (int64_t i = 0; i < n; i++)
-    if (!isnan(a[i]) && !isnan(f[i])) sa += a[i], sf += f[i], k++;
-  out->n = k;
-  out->improvement = out->ci95_low = out->ci95_high = out->mean_ad = out->mean_fill = NAN;
-  if (k == 0) return;
-  double ma = sa / (double)k, mf = sf / (double)k;
-  out->mean_ad = ma, out->mean_fill = mf;
-  if (mf == 0) return; /* no relative change from zero */
-  double ratio = ma / mf;
-  out->improvement = ratio - 1;
-  if (k < 2) return;
-  /* delta method: Var(ma/mf) ~ Var(a - ratio*f) / (k mf^2) (the sample mean of a - ratio*f is 0) */
-  double ss = 0;
-  for (int64_t i = 0; i < n; i++)
-    if (!isnan(a[i]) && !isnan(f[i])) {
-      double d = a[i] - ratio * f[i];
-      ss += d * d;
-    }
-  double se = sqrt(ss / (double)(k - 1) / (double)k) / fabs(mf);
-  double half = adx_t_quantile(0.975, (double)(k - 1)) * se;
-  out->ci95_low = out->improvement - half;
-  out->ci95_high = out->improvement + half;
-}
 
 /* ------------------------------------------------------------------ writing /summary */
 
@@ -129,7 +104,7 @@ adx_status adx_rs_write_summary(adx_results *r, adx_error *err) {
       if ((s = adx_results_read_column(r, mi, rob[j], col, err))) break;
       gather_done(col, done, n, y);
       adx_ad_vs v;
-      adx_results_rel_improvement(x, y, k, &v);
+      adx_rel_improvement(x, y, k, &v);
       snprintf(gpath, sizeof gpath, "/summary/ad_vs_%s/%s", r->group[mi], rob[j]);
       s = put_ad_vs(r, gpath, &v, err);
     }

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "adx/results.h"
+#include "adx/sha256.h"
 
 typedef struct sha256_ctx {
   uint32_t h[8];

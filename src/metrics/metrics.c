@@ -2,7 +2,7 @@
  *  - size, confidence, drop_off and the insertion/deletion curves ask the explanation's own mode
  *    (one batched oracle call: the explanation mask and the 2(S+1) curve masks);
  *  - robustness (colour, context, @k) pastes pixels onto other backgrounds in raw pixel space and judges
- *    the composites by a plain forward pass (adx_oracle_ask_images), in batches. */
+ *    the composites by a plain forward pass of the oracle (adx_oracle_ask_images), in batches. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,55 +19,6 @@ void adx_metrics_params_default(adx_metrics_params *p) {
 
 /* Composites assembled per plain engine call (bounds the raw staging memory). */
 #define PASTE_CHUNK 32
-
-/* Softmax of one row in double, as the oracle computes it. Non-finite logits -> -1. */
-static int softmax_row(const float *logit, int n, float *out) {
-  double mx = logit[0], sum = 0;
-  for (int k = 0; k < n; k++) {
-    if (!isfinite(logit[k])) return -1;
-    if (logit[k] > mx) mx = logit[k];
-  }
-  for (int k = 0; k < n; k++) sum += exp((double)logit[k] - mx);
-  for (int k = 0; k < n; k++) out[k] = (float)(exp((double)logit[k] - mx) / sum);
-  return 0;
-}
-
-adx_status adx_oracle_ask_images(adx_oracle *o, const float *raw, int B, float *out, adx_error *err) {
-  if (B < 1) return adx_fail(err, ADX_ERR_ARG, "adx_oracle_ask_images: batch must hold at least one image");
-  size_t chw = (size_t)o->C * (size_t)o->H * (size_t)o->W;
-  int chunk = o->max_batch > 0 && o->max_batch < B ? o->max_batch : B;
-  size_t bytes;
-  if (adx_mul_size(chw * sizeof(float), (size_t)chunk, &bytes))
-    return adx_fail(err, ADX_ERR_LIMIT, "adx_oracle_ask_images: batch of %d images is too large", B);
-  float *buf = adx_alloc(bytes);
-  if (!buf) return adx_fail(err, ADX_ERR_NOMEM, "out of memory for %d robustness composites", chunk);
-  adx_status st = ADX_OK;
-  for (int b0 = 0; b0 < B; b0 += chunk) {
-    int nb = B - b0 < chunk ? B - b0 : chunk;
-    for (int j = 0; j < nb; j++)
-      adx_norm_apply(&o->norm, raw + (size_t)(b0 + j) * chw, o->C, o->H, o->W, buf + (size_t)j * chw);
-    adx_tensor in = {.dtype = ADX_F32, .ndim = 4, .dims = {nb, o->C, o->H, o->W}, .data = buf};
-    const adx_tensor *logits;
-    st = adx_engine_run(o->engine, &in, &logits, err);
-    if (st) break;
-    if (adx_tensor_numel(logits) != (int64_t)nb * o->nclasses) {
-      st = adx_fail(err, ADX_ERR_SHAPE,
-                    "adx_oracle_ask_images: model output has %lld values for %d images, "
-                    "expected %d classes each",
-                    (long long)adx_tensor_numel(logits), nb, o->nclasses);
-      break;
-    }
-    for (int j = 0; j < nb && !st; j++)
-      if (softmax_row(adx_f32(logits) + (size_t)j * o->nclasses, o->nclasses,
-                      out + (size_t)(b0 + j) * o->nclasses))
-        st = adx_fail(err, ADX_ERR_RUNTIME,
-                      "adx_oracle_ask_images: the model produced a non-finite logit (image %d)", b0 + j);
-    if (st) break;
-    o->queries += nb;
-  }
-  adx_free(buf);
-  return st;
-}
 
 static int argmax(const float *p, int n) {
   int best = 0;
@@ -178,11 +129,11 @@ static adx_status paste_metrics(adx_oracle *o, int target, const uint8_t *expl, 
   adx_rng rng;
   adx_rng_seed(&rng, adx_seed_mix(seed, ADX_SEED_METRIC_COLOUR));
   for (int i = 0; i < Kc * C; i++) colour[i] = (float)(255.0 * adx_rng_uniform(&rng));
-  /* context: the images whose label differs from the target, in dataset order, then a seeded partial
-   * Fisher-Yates shuffle picks min(K, eligible) of them */
+  /* context: the images whose label differs from the target (the excluded one left out), in dataset
+   * order, then a seeded partial Fisher-Yates shuffle picks min(K, eligible) of them */
   int nel = 0;
   for (int i = 0; i < nbgimg; i++)
-    if (bg->label[i] != target) ctx[nel++] = i;
+    if (bg->label[i] != target && !(bg->exclude_one && i == bg->excluded)) ctx[nel++] = i;
   Kx = p->k_context < nel ? p->k_context : nel;
   adx_rng_seed(&rng, adx_seed_mix(seed, ADX_SEED_METRIC_CONTEXT));
   for (int i = 0; i < Kx; i++) {

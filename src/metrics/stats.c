@@ -1,6 +1,7 @@
 /* Summary statistics for the metrics: trapezoid areas, mean / sample std / 95% t confidence interval,
  * and the Student t quantile behind it (bisection on the t CDF, which is a regularized incomplete beta
- * function evaluated by its continued fraction; Cornish-Fisher expansion for very large dof). */
+ * function evaluated by its continued fraction; Cornish-Fisher expansion for very large dof), and the
+ * relative improvement of paired means with its delta-method interval (adx_rel_improvement). */
 #include <math.h>
 
 #include "adx/metrics.h"
@@ -121,4 +122,31 @@ void adx_summarize(const double *v, int64_t n, adx_summary *s) {
   double half = adx_t_quantile(0.975, (double)(m - 1)) * s->std / sqrt((double)m);
   s->ci95_low = mean - half;
   s->ci95_high = mean + half;
+}
+
+void adx_rel_improvement(const double *a, const double *f, int64_t n, adx_ad_vs *out) {
+  int64_t k = 0;
+  double sa = 0, sf = 0;
+  for (int64_t i = 0; i < n; i++)
+    if (!isnan(a[i]) && !isnan(f[i])) sa += a[i], sf += f[i], k++;
+  out->n = k;
+  out->improvement = out->ci95_low = out->ci95_high = out->mean_ad = out->mean_fill = NAN;
+  if (k == 0) return;
+  double ma = sa / (double)k, mf = sf / (double)k;
+  out->mean_ad = ma, out->mean_fill = mf;
+  if (mf == 0) return; /* no relative change from zero */
+  double ratio = ma / mf;
+  out->improvement = ratio - 1;
+  if (k < 2) return;
+  /* delta method: Var(ma/mf) ~ Var(a - ratio*f) / (k mf^2) (the sample mean of a - ratio*f is 0) */
+  double ss = 0;
+  for (int64_t i = 0; i < n; i++)
+    if (!isnan(a[i]) && !isnan(f[i])) {
+      double d = a[i] - ratio * f[i];
+      ss += d * d;
+    }
+  double se = sqrt(ss / (double)(k - 1) / (double)k) / fabs(mf);
+  double half = adx_t_quantile(0.975, (double)(k - 1)) * se;
+  out->ci95_low = out->improvement - half;
+  out->ci95_high = out->improvement + half;
 }

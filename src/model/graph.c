@@ -48,6 +48,8 @@ void adx_graph_free(adx_graph *g) {
     free(n->attrs);
     adx_free(n->params);
   }
+  for (int i = 0; i < 2 * g->nmeta; i++) free(g->meta[i]);
+  free(g->meta);
   free(g->values);
   free(g->nodes);
   free(g->inputs);
@@ -150,11 +152,10 @@ int adx_attr_ints(const adx_node *n, const char *name, const int64_t **v) {
   return a->n;
 }
 
-int adx_attr_floats(const adx_node *n, const char *name, const float **v) {
-  const adx_attr *a = adx_attr_get(n, name);
-  if (!a || a->type != ADX_ATTR_FLOATS) return -1;
-  *v = a->floats;
-  return a->n;
+const char *adx_graph_meta(const adx_graph *g, const char *key) {
+  for (int i = 0; i < g->nmeta; i++)
+    if (!strcmp(g->meta[2 * i], key)) return g->meta[2 * i + 1];
+  return NULL;
 }
 
 void adx_value_set(adx_value *v, adx_dtype dtype, int ndim, const int64_t *dims, int batched) {

@@ -62,6 +62,13 @@ static void attr_release(adx_attr *a) {
   memset(a, 0, sizeof *a);
 }
 
+/* A malloc'd copy of n elements of es bytes (room for one at least), or NULL. */
+static void *dup_array(const void *src, size_t n, size_t es) {
+  void *d = malloc(es * (n ? n : 1));
+  if (d && n) memcpy(d, src, es * n);
+  return d;
+}
+
 static adx_status convert_attr(const loader *L, const char *node, const char *op,
                                const Onnx__AttributeProto *a, adx_attr *out, adx_error *err) {
   memset(out, 0, sizeof *out);
@@ -86,16 +93,12 @@ static adx_status convert_attr(const loader *L, const char *node, const char *op
     return ADX_OK;
   case ADX_ATTR_FLOATS:
     out->n = (int)a->n_floats;
-    out->floats = malloc(sizeof(float) * (a->n_floats ? a->n_floats : 1));
-    if (!out->floats) return adx_fail(err, ADX_ERR_NOMEM, "out of memory");
-    if (a->n_floats) memcpy(out->floats, a->floats, sizeof(float) * a->n_floats);
-    return ADX_OK;
+    out->floats = dup_array(a->floats, a->n_floats, sizeof(float));
+    return out->floats ? ADX_OK : adx_fail(err, ADX_ERR_NOMEM, "out of memory");
   case ADX_ATTR_INTS:
     out->n = (int)a->n_ints;
-    out->ints = malloc(sizeof(int64_t) * (a->n_ints ? a->n_ints : 1));
-    if (!out->ints) return adx_fail(err, ADX_ERR_NOMEM, "out of memory");
-    if (a->n_ints) memcpy(out->ints, a->ints, sizeof(int64_t) * a->n_ints);
-    return ADX_OK;
+    out->ints = dup_array(a->ints, a->n_ints, sizeof(int64_t));
+    return out->ints ? ADX_OK : adx_fail(err, ADX_ERR_NOMEM, "out of memory");
   default:
     return adx_fail(err, ADX_ERR_UNSUPPORTED,
                     "node '%s' (%s): attribute '%s' has type %s, which adx does not support", node, op, an,
@@ -343,6 +346,19 @@ static adx_status build(const Onnx__ModelProto *m, adx_graph *g, const char *pat
                                                                                                       : "",
            m->producer_version ? m->producer_version : "");
 
+  if (m->n_metadata_props > 65536)
+    return adx_fail(err, ADX_ERR_LIMIT, "%zu metadata_props (at most 65536)", m->n_metadata_props);
+  if (m->n_metadata_props) { /* kept as text: adx_graph_meta (preprocessing: adx_preproc_from_model) */
+    g->meta = calloc(2 * m->n_metadata_props, sizeof *g->meta);
+    if (!g->meta) return adx_fail(err, ADX_ERR_NOMEM, "out of memory");
+    g->nmeta = (int)m->n_metadata_props;
+    for (size_t i = 0; i < m->n_metadata_props; i++) {
+      const Onnx__StringStringEntryProto *e = m->metadata_props[i];
+      g->meta[2 * i] = strdup(e->key ? e->key : "");
+      g->meta[2 * i + 1] = strdup(e->value ? e->value : "");
+      if (!g->meta[2 * i] || !g->meta[2 * i + 1]) return adx_fail(err, ADX_ERR_NOMEM, "out of memory");
+    }
+  }
   loader L = {g, gp, NULL, lim};
   char *dir = path ? adx_path_dir(path) : NULL;
   if (path && !dir) return adx_fail(err, ADX_ERR_NOMEM, "out of memory");
@@ -392,19 +408,14 @@ adx_status adx_model_load_mem(const void *buf, size_t len, const char *path, con
 
 adx_status adx_model_load(const char *path, const adx_model_limits *limits, adx_graph **out, adx_error *err) {
   adx_model_limits def;
-  if (!limits) {
-    adx_model_limits_default(&def);
-    limits = &def;
-  }
-  adx_error local;
-  if (!err) err = &local;
+  if (!limits) adx_model_limits_default(&def);
   *out = NULL;
   if (!path) return adx_fail(err, ADX_ERR_ARG, "no model path given");
   uint8_t *buf;
   size_t len;
-  adx_status s = adx_file_read(path, limits->max_file_bytes, &buf, &len, err);
+  adx_status s = adx_file_read(path, (limits ? limits : &def)->max_file_bytes, &buf, &len, err);
   if (s) return s;
-  s = adx_model_load_mem(buf, len, path, limits, out, err);
+  s = adx_model_load_mem(buf, len, path, limits, out, err); /* NULL limits: the defaults again */
   free(buf);
   return s;
 }

@@ -144,68 +144,42 @@ static int vector_run(const int64_t *xd, const int64_t *od, int r, int64_t *oute
   return 1;
 }
 
-static adx_status run_binary(int op, const adx_node *n, const adx_tensor *const *in, adx_tensor *const *out,
-                             adx_op_ctx *ctx, adx_error *err) {
-  const adx_tensor *A = in[0], *B = in[1];
-  adx_tensor *O = out[0];
-  const int isf = O->dtype == ADX_F32;
-  const kernels *k = isf ? &kern_f[op] : &kern_i[op];
-  const size_t es = adx_dtype_size(O->dtype);
+/* Fast path: `full` has the output's shape, `vec` is a vector of `mid` elements repeated over
+ * outer x mid x inner (a scalar, or equal shapes, as outer = inner = 1). vec_is_b: vec is the second operand.
+ */
+static void run_vector(const kernels *k, size_t es, int nt, const char *full, const char *vec, int vec_is_b,
+                       int64_t outer, int64_t mid, int64_t inner, char *o) {
+  /* inner == 1: rows of `mid` against the whole vector; else rows of `inner` against one element. */
+  row_plan p = inner == 1 ? plan_rows(outer, mid, nt) : plan_rows(outer * mid, inner, nt);
+  const int64_t ntasks = p.rows * p.split;
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
+  for (int64_t t = 0; t < ntasks; t++) {
+    int64_t lo, hi;
+    int64_t row = task_range(&p, t, &lo, &hi);
+    if (hi <= lo) continue;
+    size_t off = (size_t)(row * p.len + lo) * es;
+    const char *vp = inner == 1 ? vec + (size_t)lo * es : vec + (size_t)(row % mid) * es;
+    if (inner == 1) {
+      if (vec_is_b)
+        k->vv(full + off, vp, o + off, hi - lo);
+      else
+        k->vv(vp, full + off, o + off, hi - lo);
+    } else {
+      if (vec_is_b)
+        k->vs(full + off, vp, o + off, hi - lo);
+      else
+        k->sv(vp, full + off, o + off, hi - lo);
+    }
+  }
+}
+
+/* General broadcast of A (dims ad) and B (dims bd, both aligned to O's rank r): per-operand strides, 0
+ * along broadcast dims; rows along the last dim. */
+static void run_broadcast(const kernels *k, size_t es, int nt, const adx_tensor *A, const int64_t *ad,
+                          const adx_tensor *B, const int64_t *bd, adx_tensor *O) {
   const int r = O->ndim;
-  const int64_t total = adx_tensor_numel(O);
-  if (total == 0) return ADX_OK;
-  if (!isf && op == OP_DIV) {
-    const int64_t *bv = adx_i64(B);
-    for (int64_t i = 0, nb = adx_tensor_numel(B); i < nb; i++)
-      if (bv[i] == 0) return adx_node_fail(n, err, ADX_ERR_RUNTIME, "integer division by zero");
-  }
-  int64_t ad[ADX_MAX_DIMS], bd[ADX_MAX_DIMS];
-  for (int i = 0; i < r; i++) {
-    int ia = i - (r - A->ndim), ib = i - (r - B->ndim);
-    ad[i] = ia >= 0 ? A->dims[ia] : 1;
-    bd[i] = ib >= 0 ? B->dims[ib] : 1;
-  }
   const char *a = A->data, *b = B->data;
   char *o = O->data;
-  const int nt = opu_threads(ctx, total);
-  int64_t outer, mid, inner;
-  int a_full = adx_tensor_numel(A) == total, b_full = adx_tensor_numel(B) == total;
-
-  /* Fast path: one operand has the full shape, the other is a repeated vector (or a scalar).
-   * Same shapes come out as outer = inner = 1. */
-  int vec_is_b = -1;
-  if (a_full && vector_run(bd, O->dims, r, &outer, &mid, &inner))
-    vec_is_b = 1;
-  else if (b_full && vector_run(ad, O->dims, r, &outer, &mid, &inner))
-    vec_is_b = 0;
-  if (vec_is_b >= 0) {
-    const char *full = vec_is_b ? a : b, *vec = vec_is_b ? b : a;
-    /* inner == 1: rows of `mid` against the whole vector; else rows of `inner` against one element. */
-    row_plan p = inner == 1 ? plan_rows(outer, mid, nt) : plan_rows(outer * mid, inner, nt);
-    const int64_t ntasks = p.rows * p.split;
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-    for (int64_t t = 0; t < ntasks; t++) {
-      int64_t lo, hi;
-      int64_t row = task_range(&p, t, &lo, &hi);
-      if (hi <= lo) continue;
-      size_t off = (size_t)(row * p.len + lo) * es;
-      const char *vp = inner == 1 ? vec + (size_t)lo * es : vec + (size_t)(row % mid) * es;
-      if (inner == 1) {
-        if (vec_is_b)
-          k->vv(full + off, vp, o + off, hi - lo);
-        else
-          k->vv(vp, full + off, o + off, hi - lo);
-      } else {
-        if (vec_is_b)
-          k->vs(full + off, vp, o + off, hi - lo);
-        else
-          k->sv(vp, full + off, o + off, hi - lo);
-      }
-    }
-    return ADX_OK;
-  }
-
-  /* General broadcast: per-operand strides, 0 along broadcast dims; rows along the last dim. */
   int64_t as[ADX_MAX_DIMS], bs[ADX_MAX_DIMS], sa = 1, sb = 1;
   for (int i = r - 1; i >= 0; i--) {
     as[i] = ad[i] == 1 ? 0 : sa;
@@ -213,7 +187,7 @@ static adx_status run_binary(int op, const adx_node *n, const adx_tensor *const 
     sa *= ad[i];
     sb *= bd[i];
   }
-  const int64_t len = O->dims[r - 1], rows = total / len;
+  const int64_t len = O->dims[r - 1], rows = adx_tensor_numel(O) / len;
   row_plan p = plan_rows(rows, len, nt);
   const int64_t ntasks = p.rows * p.split;
   const int64_t *od = O->dims;
@@ -243,6 +217,37 @@ static adx_status run_binary(int op, const adx_node *n, const adx_tensor *const 
       for (int64_t i = 1; i < cnt; i++) memcpy(po + (size_t)i * es, po, es);
     }
   }
+}
+
+static adx_status run_binary(int op, const adx_node *n, const adx_tensor *const *in, adx_tensor *const *out,
+                             adx_op_ctx *ctx, adx_error *err) {
+  const adx_tensor *A = in[0], *B = in[1];
+  adx_tensor *O = out[0];
+  const int isf = O->dtype == ADX_F32;
+  const kernels *k = isf ? &kern_f[op] : &kern_i[op];
+  const size_t es = adx_dtype_size(O->dtype);
+  const int r = O->ndim;
+  const int64_t total = adx_tensor_numel(O);
+  if (total == 0) return ADX_OK;
+  if (!isf && op == OP_DIV) {
+    const int64_t *bv = adx_i64(B);
+    for (int64_t i = 0, nb = adx_tensor_numel(B); i < nb; i++)
+      if (bv[i] == 0) return adx_node_fail(n, err, ADX_ERR_RUNTIME, "integer division by zero");
+  }
+  int64_t ad[ADX_MAX_DIMS], bd[ADX_MAX_DIMS];
+  for (int i = 0; i < r; i++) {
+    int ia = i - (r - A->ndim), ib = i - (r - B->ndim);
+    ad[i] = ia >= 0 ? A->dims[ia] : 1;
+    bd[i] = ib >= 0 ? B->dims[ib] : 1;
+  }
+  const int nt = opu_threads(ctx, total);
+  int64_t outer, mid, inner;
+  if (adx_tensor_numel(A) == total && vector_run(bd, O->dims, r, &outer, &mid, &inner))
+    run_vector(k, es, nt, A->data, B->data, 1, outer, mid, inner, O->data);
+  else if (adx_tensor_numel(B) == total && vector_run(ad, O->dims, r, &outer, &mid, &inner))
+    run_vector(k, es, nt, B->data, A->data, 0, outer, mid, inner, O->data);
+  else
+    run_broadcast(k, es, nt, A, ad, B, bd, O);
   return ADX_OK;
 }
 

@@ -4,7 +4,8 @@
 
 #include "adx/graph.h"
 
-/* Each operator file defines some of these. registry.c lists them all. */
+/* Each operator file defines some of these. registry.c lists them all; a listed operator without a
+ * definition is a link error (the declarations are strong on purpose). */
 #define ADX_OP_LIST(X)                                                                                       \
   X(Conv, conv)                                                                                              \
   X(MaxPool, maxpool)                                                                                        \
@@ -44,7 +45,7 @@
   X(Dropout, dropout)                                                                                        \
   X(Identity, identity)
 
-#define ADX_OP_DECLARE(onnx, sym) extern const adx_op adx_op_##sym __attribute__((weak));
+#define ADX_OP_DECLARE(onnx, sym) extern const adx_op adx_op_##sym;
 ADX_OP_LIST(ADX_OP_DECLARE)
 #undef ADX_OP_DECLARE
 

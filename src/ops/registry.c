@@ -13,7 +13,7 @@ static const char *const all_names[] = {ADX_OP_LIST(ADX_OP_NAME) NULL};
 
 const adx_op *adx_op_find(const char *op_type) {
   for (size_t i = 0; i < sizeof registry / sizeof registry[0]; i++)
-    if (registry[i] && !strcmp(registry[i]->name, op_type)) return registry[i];
+    if (!strcmp(registry[i]->name, op_type)) return registry[i];
   return NULL;
 }
 

@@ -37,6 +37,15 @@ static adx_status ints_attr_or_input(adx_graph *g, adx_node *n, const char *attr
   return ADX_OK;
 }
 
+/* Input 0 and the int list of attribute `attr` or constant input `idx`, which must exist ("no <what>"). */
+static adx_status input_and_ints(adx_graph *g, adx_node *n, const char *attr, int idx, const char *what,
+                                 adx_value **x, const int64_t **v, int *count, adx_error *err) {
+  adx_status s = need_input(g, n, 0, x, err);
+  if (!s) s = ints_attr_or_input(g, n, attr, idx, v, count, err);
+  if (!s && *count < 0) s = adx_node_fail(n, err, ADX_ERR_ARG, "no %s (input or attribute)", what);
+  return s;
+}
+
 static adx_status run_copy(const adx_node *n, const adx_tensor *const *in, adx_tensor *const *out,
                            adx_op_ctx *ctx, adx_error *err) {
   opu_copy(out[0], in[0]);
@@ -82,13 +91,10 @@ SHAPE_OP(flatten, "Flatten", 1, 1, 1, infer_flatten, run_copy, ADX_AD_PLAIN)
 
 static adx_status infer_reshape(adx_graph *g, adx_node *n, adx_error *err) {
   adx_value *x;
-  adx_status s = need_input(g, n, 0, &x, err);
-  if (s) return s;
   const int64_t *t;
   int nt;
-  if ((s = ints_attr_or_input(g, n, "shape", 1, &t, &nt, err))) return s;
-  if (nt < 0) return adx_node_fail(n, err, ADX_ERR_ARG, "no target shape (input or attribute)");
-  if ((s = check_rank(n, nt, err))) return s;
+  adx_status s = input_and_ints(g, n, "shape", 1, "target shape", &x, &t, &nt, err);
+  if (s || (s = check_rank(n, nt, err))) return s;
   const int allowzero = adx_attr_int(n, "allowzero", 0) != 0;
   const int64_t total = adx_value_numel(x);
   int64_t dims[ADX_MAX_DIMS], known = 1;
@@ -427,12 +433,10 @@ SHAPE_OP(squeeze, "Squeeze", 1, 2, 1, infer_squeeze, run_copy, ADX_AD_PLAIN)
 
 static adx_status infer_unsqueeze(adx_graph *g, adx_node *n, adx_error *err) {
   adx_value *x;
-  adx_status s = need_input(g, n, 0, &x, err);
-  if (s) return s;
   const int64_t *av;
   int na;
-  if ((s = ints_attr_or_input(g, n, "axes", 1, &av, &na, err))) return s;
-  if (na < 0) return adx_node_fail(n, err, ADX_ERR_ARG, "no axes (input or attribute)");
+  adx_status s = input_and_ints(g, n, "axes", 1, "axes", &x, &av, &na, err);
+  if (s) return s;
   const int nd = x->ndim + na;
   if ((s = check_rank(n, nd, err))) return s;
   uint8_t ins[ADX_MAX_DIMS] = {0};

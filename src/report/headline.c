@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "adx/ad.h"
+#include "adx/metrics.h"
 #include "report_internal.h"
 
 const char *const adx_report_stat_metric[ADX_REPORT_ROB_K0] = {
@@ -15,21 +16,21 @@ const char *const adx_report_stat_label[ADX_REPORT_ROB_K0] = {"rob. colour", "ro
                                                               "confidence",  "drop-off",     "ins. AUC",
                                                               "del. AUC",    "queries",      "s/image"};
 
-int rp_is_ad(const char *mode) { return adx_mode_name_is_ad(mode); }
+int adx_report_is_ad(const char *mode) { return adx_mode_name_is_ad(mode); }
 
-int rp_class(const rp_data *d, int64_t i) {
+int adx_report_class(const adx_report_data *d, int64_t i) {
   int C = d->m->nclasses;
   if (d->label[i] >= 0 && d->label[i] < C) return d->label[i];
   if (d->pred[i] >= 0 && d->pred[i] < C) return d->pred[i];
   return -1;
 }
 
-void rp_data_free(rp_data *d) {
+void adx_report_data_free(adx_report_data *d) {
   free(d->done), free(d->index), free(d->label), free(d->pred), free(d->conf), free(d->col);
   memset(d, 0, sizeof *d);
 }
 
-adx_status rp_data_load(adx_results *r, rp_data *d, adx_error *err) {
+adx_status adx_report_data_load(adx_results *r, adx_report_data *d, adx_error *err) {
   memset(d, 0, sizeof *d);
   const adx_results_meta *m = adx_results_get_meta(r);
   d->m = m;
@@ -42,7 +43,7 @@ adx_status rp_data_load(adx_results *r, rp_data *d, adx_error *err) {
   d->conf = malloc(n * sizeof *d->conf);
   d->col = malloc((size_t)m->nmodes * ADX_REPORT_NSTAT * n * sizeof *d->col);
   if (!d->done || !d->index || !d->label || !d->pred || !d->conf || !d->col) {
-    rp_data_free(d);
+    adx_report_data_free(d);
     return adx_fail(err, ADX_ERR_NOMEM, "out of memory for the columns of %lld images", (long long)m->n);
   }
   adx_status s = adx_results_read_done(r, d->done, err);
@@ -53,14 +54,14 @@ adx_status rp_data_load(adx_results *r, rp_data *d, adx_error *err) {
       const char *name = j < ADX_REPORT_ROB_K0
                              ? adx_report_stat_metric[j]
                              : adx_results_metric_name(r, ADX_RESULTS_NSCALAR + j - ADX_REPORT_ROB_K0);
-      s = adx_results_read_column(r, mi, name, (double *)rp_col(d, mi, j), err);
+      s = adx_results_read_column(r, mi, name, (double *)adx_report_col(d, mi, j), err);
     }
   if (!s) s = adx_results_read_images_columns(r, d->index, d->label, d->pred, tmp, err);
   if (!s)
     for (size_t i = 0; i < n; i++) d->conf[i] = tmp[i];
   free(tmp);
   if (s) {
-    rp_data_free(d);
+    adx_report_data_free(d);
     return s;
   }
   for (size_t i = 0; i < n; i++) d->ndone += d->done[i] != 0;
@@ -68,14 +69,14 @@ adx_status rp_data_load(adx_results *r, rp_data *d, adx_error *err) {
 }
 
 /* values of col over the done images into x; returns the count */
-static int64_t gather(const rp_data *d, const double *col, double *x) {
+static int64_t gather(const adx_report_data *d, const double *col, double *x) {
   int64_t k = 0;
   for (int64_t i = 0; i < d->n; i++)
     if (d->done[i]) x[k++] = col[i];
   return k;
 }
 
-adx_status rp_stats(const rp_data *d, adx_report_stats *st, adx_error *err) {
+adx_status adx_report_stats_of(const adx_report_data *d, adx_report_stats *st, adx_error *err) {
   memset(st, 0, sizeof *st);
   int nm = d->m->nmodes;
   st->nmodes = nm;
@@ -92,19 +93,24 @@ adx_status rp_stats(const rp_data *d, adx_report_stats *st, adx_error *err) {
     adx_report_stats_free(st);
     return adx_fail(err, ADX_ERR_NOMEM, "out of memory for the statistics");
   }
+  for (int64_t i = 0; i < d->n; i++)
+    if (d->done[i] && d->label[i] >= 0 && d->label[i] < d->m->nclasses) {
+      st->nlabelled++;
+      st->ncorrect += d->pred[i] == d->label[i];
+    }
   for (int mi = 0; mi < nm; mi++) {
-    st->is_fill[mi] = !rp_is_ad(d->m->modes[mi]);
+    st->is_fill[mi] = !adx_report_is_ad(d->m->modes[mi]);
     for (int j = 0; j < ADX_REPORT_NSTAT; j++)
-      adx_summarize(x, gather(d, rp_col(d, mi, j), x), &st->stat[mi][j]);
+      adx_summarize(x, gather(d, adx_report_col(d, mi, j), x), &st->stat[mi][j]);
     for (int c = 0; c < 2; c++) {
       adx_ad_vs *v = &st->ad_vs[mi][c];
       memset(v, 0, sizeof *v);
       v->improvement = v->ci95_low = v->ci95_high = v->mean_ad = v->mean_fill = NAN;
       if (st->ad_mode < 0 || !st->is_fill[mi]) continue;
       int j = c ? ADX_REPORT_ROB_CONTEXT : ADX_REPORT_ROB_COLOUR;
-      int64_t k = gather(d, rp_col(d, st->ad_mode, j), x);
-      gather(d, rp_col(d, mi, j), y);
-      adx_results_rel_improvement(x, y, k, v);
+      int64_t k = gather(d, adx_report_col(d, st->ad_mode, j), x);
+      gather(d, adx_report_col(d, mi, j), y);
+      adx_rel_improvement(x, y, k, v);
     }
   }
   free(x), free(y);
@@ -117,12 +123,19 @@ void adx_report_stats_free(adx_report_stats *st) {
   memset(st, 0, sizeof *st);
 }
 
+int adx_report_fit_warning(const adx_report_stats *st, char *buf, size_t len) {
+  if (st->nlabelled < ADX_REPORT_FIT_MIN || 2 * st->ncorrect >= st->nlabelled) return 0;
+  snprintf(buf, len, "plain accuracy %.0f%% on these images: is the preprocessing right?",
+           100.0 * (double)st->ncorrect / (double)st->nlabelled);
+  return 1;
+}
+
 adx_status adx_report_stats_compute(adx_results *r, adx_report_stats *st, adx_error *err) {
-  rp_data d;
-  adx_status s = rp_data_load(r, &d, err);
+  adx_report_data d;
+  adx_status s = adx_report_data_load(r, &d, err);
   if (s) return s;
-  s = rp_stats(&d, st, err);
-  rp_data_free(&d);
+  s = adx_report_stats_of(&d, st, err);
+  adx_report_data_free(&d);
   return s;
 }
 
@@ -158,7 +171,7 @@ static void pad(FILE *f, const char *s, int width) {
   fputs(s, f);
 }
 
-adx_status adx_report_print_summary(FILE *f, const char *path, adx_error *err) {
+adx_status adx_report_print_summary(FILE *f, FILE *warn, const char *path, adx_error *err) {
   adx_results *r;
   adx_status s = adx_results_open_read(path, &r, err);
   if (s) return s;
@@ -209,6 +222,8 @@ adx_status adx_report_print_summary(FILE *f, const char *path, adx_error *err) {
     pad(f, adx_report_fmt_mean(&st.stat[k][ADX_REPORT_SECONDS], buf, sizeof buf), 15);
     fprintf(f, "\n");
   }
+  char fit[160];
+  if (warn && adx_report_fit_warning(&st, fit, sizeof fit)) fprintf(warn, "adx: warning: %s\n", fit);
   adx_report_stats_free(&st);
   adx_results_close(r);
   return ADX_OK;

@@ -23,9 +23,9 @@ typedef struct ctx {
   adx_results *r;
   const char *path, *dir;
   const adx_results_meta *m;
-  rp_data d;
+  adx_report_data d;
   adx_report_stats st;
-  rp_source src;
+  adx_report_source src;
   int s; /* display upscale */
   uint8_t *rgb, *pix;
   uint8_t *written; /* [n]: pictures of this row already written */
@@ -52,7 +52,7 @@ static adx_status pictures(ctx *c, int64_t slot, int *have_image, adx_error *err
   adx_image_record rec;
   adx_status st = adx_results_read_image(c->r, slot, &rec, err);
   if (st) return st;
-  *have_image = rp_source_rgb(&c->src, rec.index, c->rgb) == 0;
+  *have_image = adx_report_source_rgb(&c->src, rec.index, c->rgb) == 0;
   if (c->written[slot]) {
     adx_image_record_free(&rec);
     return ADX_OK;
@@ -179,7 +179,8 @@ static adx_status pick_disagree(ctx *c, int want, item *out, int64_t *count, adx
 }
 
 static double rob_of(const ctx *c, int k, int64_t i) {
-  double a = rp_col(&c->d, k, ADX_REPORT_ROB_COLOUR)[i], b = rp_col(&c->d, k, ADX_REPORT_ROB_CONTEXT)[i];
+  double a = adx_report_col(&c->d, k, ADX_REPORT_ROB_COLOUR)[i],
+         b = adx_report_col(&c->d, k, ADX_REPORT_ROB_CONTEXT)[i];
   if (isnan(a)) return b;
   if (isnan(b)) return a;
   return (a + b) / 2;
@@ -212,7 +213,7 @@ static int64_t pick_worst(const ctx *c, int want, item *out, int *ref) {
 
 /* ------------------------------------------------------------------ HTML pieces */
 
-static void esc(FILE *f, const char *s) { rp_html_escape(f, s); }
+static void esc(FILE *f, const char *s) { adx_report_html_escape(f, s); }
 
 static void fmt_seconds(double sec, char *buf, size_t len) {
   if (sec < 120)
@@ -264,7 +265,7 @@ static void run_facts(FILE *f, ctx *c) {
   double sum = 0;
   for (int k = 0; k < m->nmodes; k++)
     for (int64_t i = 0; i < c->d.n; i++) {
-      double v = rp_col(&c->d, k, ADX_REPORT_SECONDS)[i];
+      double v = adx_report_col(&c->d, k, ADX_REPORT_SECONDS)[i];
       if (c->d.done[i] && !isnan(v)) sum += v;
     }
   fmt_seconds(sum, t, sizeof t);
@@ -286,7 +287,7 @@ static void run_facts(FILE *f, ctx *c) {
   fact(f, "seed", buf, 0);
   snprintf(buf, sizeof buf, "%s, adx %s", m->created, m->adx_version);
   fact(f, "created", buf, 0);
-  fprintf(f, "</table>\n<details open><summary>Explainer parameters: the effective settings of the run "
+  fprintf(f, "</table>\n<details><summary>Explainer parameters: the effective settings of the run "
              "(config file and command line)</summary>\n<pre class=\"config\">");
   esc(f, m->config_text);
   fprintf(f, "</pre></details>\n");
@@ -314,7 +315,7 @@ static void headline(FILE *f, ctx *c) {
     fprintf(f, "<tr data-mode=\"");
     esc(f, m->modes[k]);
     fprintf(f, "\"><th class=\"mode\"><span class=\"swatch\" style=\"background:%s\"></span>",
-            rp_mode_colour(k));
+            adx_report_mode_colour(k));
     esc(f, m->modes[k]);
     fprintf(f, "</th><td class=\"num\">%lld</td>", (long long)st->stat[k][ADX_REPORT_ROB_COLOUR].n);
     for (int j = 0; j < ADX_REPORT_NHEAD; j++) num_cell(f, &st->stat[k][j]);
@@ -378,7 +379,8 @@ static adx_status gallery(FILE *f, ctx *c, const char *id, const char *title, co
   }
   fprintf(f, "<div class=\"scroll\"><table class=\"gallery\">\n<thead><tr><th rowspan=\"2\">image</th>");
   for (int k = 0; k < m->nmodes; k++) {
-    fprintf(f, "<th colspan=\"2\" class=\"modehead\" style=\"border-top:4px solid %s\">", rp_mode_colour(k));
+    fprintf(f, "<th colspan=\"2\" class=\"modehead\" style=\"border-top:4px solid %s\">",
+            adx_report_mode_colour(k));
     esc(f, m->modes[k]);
     fprintf(f, "</th>");
   }
@@ -400,8 +402,8 @@ static adx_status gallery(FILE *f, ctx *c, const char *id, const char *title, co
     else
       fprintf(f, "<div class=\"noimg\" style=\"width:%dpx;height:%dpx\">image unavailable</div>", dw, dh);
     char lab[80], prd[80];
-    rp_class_name(&c->src, c->d.label[slot], lab, sizeof lab);
-    rp_class_name(&c->src, c->d.pred[slot], prd, sizeof prd);
+    adx_report_class_name(&c->src, c->d.label[slot], lab, sizeof lab);
+    adx_report_class_name(&c->src, c->d.pred[slot], prd, sizeof prd);
     fprintf(f, "<div class=\"cap\">row %lld · data #%lld<br>label ", (long long)slot,
             (long long)c->d.index[slot]);
     esc(f, c->d.label[slot] >= 0 ? lab : "?");
@@ -411,8 +413,9 @@ static adx_status gallery(FILE *f, ctx *c, const char *id, const char *title, co
     if (score_name && !isnan(it[g].score)) fprintf(f, "<br>%s %.3f", score_name, it[g].score);
     fprintf(f, "</div></td>");
     for (int k = 0; k < m->nmodes; k++) {
-      double sz = rp_col(&c->d, k, ADX_REPORT_SIZE)[slot], rc = rp_col(&c->d, k, ADX_REPORT_ROB_COLOUR)[slot],
-             rx = rp_col(&c->d, k, ADX_REPORT_ROB_CONTEXT)[slot];
+      double sz = adx_report_col(&c->d, k, ADX_REPORT_SIZE)[slot],
+             rc = adx_report_col(&c->d, k, ADX_REPORT_ROB_COLOUR)[slot],
+             rx = adx_report_col(&c->d, k, ADX_REPORT_ROB_CONTEXT)[slot];
       fprintf(f,
               "<td><a href=\"img/r%lld_m%d_heat.png\"><img src=\"img/r%lld_m%d_heat.png\" width=\"%d\" "
               "height=\"%d\" "
@@ -477,16 +480,21 @@ static adx_status page(FILE *f, ctx *c, const adx_report_options *o, adx_error *
             "going "
             "or was stopped; every number and picture below covers the images done so far.</div>\n",
             (long long)c->d.ndone, (long long)c->d.n);
-  fprintf(f,
-          "<nav><a href=\"#run\">Run</a><a href=\"#headline-title\">Headline</a><a href=\"#plots\">Plots</a>"
-          "<a href=\"#galleries\">Galleries</a></nav>\n");
-  run_facts(f, c);
+  char fit[160];
+  if (adx_report_fit_warning(&c->st, fit, sizeof fit)) {
+    fprintf(f, "<div class=\"banner\" id=\"fit\">");
+    esc(f, fit);
+    fprintf(f, " (--scale, --mean, --std or the model's metadata_props: docs/configuration.md)</div>\n");
+  }
+  fprintf(f, "<nav><a href=\"#headline-title\">Headline</a><a href=\"#plots\">Plots</a>"
+             "<a href=\"#galleries\">Galleries</a><a href=\"#run\">Run</a></nav>\n");
+  /* the answer first: the headline table and the plots; the run facts and the config at the end */
   headline(f, c);
   fprintf(f, "<h2 id=\"plots\">Plots</h2>\n");
-  rp_plot_robustness(f, &c->d, &c->st);
-  rp_plot_rob_at_k(f, &c->d, &c->st);
-  rp_plot_histograms(f, &c->d);
-  rp_plot_per_class(f, &c->d, &c->st, &c->src);
+  adx_report_plot_robustness(f, &c->d, &c->st);
+  adx_report_plot_rob_at_k(f, &c->d, &c->st);
+  adx_report_plot_histograms(f, &c->d);
+  adx_report_plot_per_class(f, &c->d, &c->st, &c->src);
 
   fprintf(
       f,
@@ -541,6 +549,7 @@ static adx_status page(FILE *f, ctx *c, const adx_report_options *o, adx_error *
   }
   free(it);
   if (s) return s;
+  run_facts(f, c);
   char now[40];
   time_t t = time(NULL);
   struct tm tm;
@@ -574,15 +583,15 @@ adx_status adx_report_write(const char *path, const char *dir, const adx_report_
   c.written = calloc((size_t)c.m->n, 1);
   FILE *f = NULL;
   if (!c.file || !c.rgb || !c.pix || !c.written) s = adx_fail(err, ADX_ERR_NOMEM, "out of memory");
-  if (!s) s = rp_data_load(c.r, &c.d, err);
-  if (!s) s = rp_stats(&c.d, &c.st, err);
+  if (!s) s = adx_report_data_load(c.r, &c.d, err);
+  if (!s) s = adx_report_stats_of(&c.d, &c.st, err);
   if (!s) s = adx_report_mkdirs(dir, err);
   if (!s) {
     snprintf(c.file, c.file_len, "%s/img", dir);
     s = adx_report_mkdirs(c.file, err);
   }
   if (!s) {
-    rp_source_open(&c.src, c.m, path);
+    adx_report_source_open(&c.src, c.m, path);
     s = colour_bar(&c, err);
   }
   char *html = NULL;
@@ -614,9 +623,9 @@ adx_status adx_report_write(const char *path, const char *dir, const adx_report_
     if (s) remove(html);
   }
   free(html);
-  rp_source_close(&c.src);
+  adx_report_source_close(&c.src);
   adx_report_stats_free(&c.st);
-  rp_data_free(&c.d);
+  adx_report_data_free(&c.d);
   free(c.file), free(c.rgb), free(c.pix), free(c.written);
   adx_results_close(c.r);
   return s;

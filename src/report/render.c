@@ -110,10 +110,8 @@ static void run_preproc(const char *text, adx_preproc *pp) {
   /* the file part only: the command-line comment can be longer than the INI reader's line buffer */
   const char *cl = strstr(text, "# command line:");
   size_t flen = cl ? (size_t)(cl - text) : strlen(text);
-  char *file = malloc(flen + 1);
+  char *file = strndup(text, flen);
   if (!file) return;
-  memcpy(file, text, flen);
-  file[flen] = 0;
   int parsed = adx_config_parse(file, "config attribute", &cfg, &e) == ADX_OK;
   free(file);
   if (parsed) {
@@ -126,10 +124,8 @@ static void run_preproc(const char *text, adx_preproc *pp) {
   cl += strlen("# command line:");
   const char *end = strchr(cl, '\n');
   size_t len = end ? (size_t)(end - cl) : strlen(cl);
-  char *line = malloc(len + 1);
+  char *line = strndup(cl, len);
   if (!line) return;
-  memcpy(line, cl, len);
-  line[len] = 0;
   char *save = NULL, *prev = NULL;
   for (char *tok = strtok_r(line, " ", &save); tok; prev = tok, tok = strtok_r(NULL, " ", &save)) {
     static const char *const keys[] = {"resize", "crop"};
@@ -144,7 +140,7 @@ static void run_preproc(const char *text, adx_preproc *pp) {
   free(line);
 }
 
-void rp_source_open(rp_source *s, const adx_results_meta *m, const char *results_path) {
+void adx_report_source_open(adx_report_source *s, const adx_results_meta *m, const char *results_path) {
   memset(s, 0, sizeof *s);
   s->h = m->h, s->w = m->w;
   s->raw = malloc((size_t)3 * m->h * m->w * sizeof(float));
@@ -176,7 +172,7 @@ void rp_source_open(rp_source *s, const adx_results_meta *m, const char *results
   }
 }
 
-int rp_source_rgb(rp_source *s, int64_t index, uint8_t *rgb) {
+int adx_report_source_rgb(adx_report_source *s, int64_t index, uint8_t *rgb) {
   if (!s->ds) return -1;
   adx_error e = {0};
   if (index < 0 || index >= adx_dataset_size(s->ds)) {
@@ -202,13 +198,13 @@ int rp_source_rgb(rp_source *s, int64_t index, uint8_t *rgb) {
   return 0;
 }
 
-void rp_source_close(rp_source *s) {
+void adx_report_source_close(adx_report_source *s) {
   if (s->ds) adx_dataset_close(s->ds);
   free(s->raw);
   memset(s, 0, sizeof *s);
 }
 
-const char *rp_class_name(const rp_source *s, int k, char *buf, size_t len) {
+const char *adx_report_class_name(const adx_report_source *s, int k, char *buf, size_t len) {
   const char *name = s && s->ds ? adx_dataset_class_name(s->ds, k) : NULL;
   if (name)
     snprintf(buf, len, "%s", name);
@@ -217,7 +213,7 @@ const char *rp_class_name(const rp_source *s, int k, char *buf, size_t len) {
   return buf;
 }
 
-const char *rp_mode_colour(int i) {
+const char *adx_report_mode_colour(int i) {
   /* Okabe-Ito's 8 colour-blind-safe colours, then 8 of Paul Tol's muted and dark sets: 16 modes apart */
   static const char *const pal[] = {"#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9",
                                     "#999999", "#000000", "#882255", "#44AA99", "#DDCC77", "#332288",
@@ -225,7 +221,7 @@ const char *rp_mode_colour(int i) {
   return pal[i % 16];
 }
 
-void rp_html_escape(FILE *f, const char *s) {
+void adx_report_html_escape(FILE *f, const char *s) {
   for (; s && *s; s++) switch (*s) {
     case '&': fputs("&amp;", f); break;
     case '<': fputs("&lt;", f); break;

@@ -11,7 +11,7 @@
 #define ADX_REPORT_DISAGREE_PCT 10
 
 /* Everything per image a report needs except the maps: loaded once. */
-typedef struct rp_data {
+typedef struct adx_report_data {
   const adx_results_meta *m;
   int64_t n, ndone;
   uint8_t *done;         /* [n] */
@@ -19,45 +19,46 @@ typedef struct rp_data {
   int32_t *label, *pred; /* [n] */
   double *conf;          /* [n] */
   double *col;           /* [nmodes][ADX_REPORT_NSTAT][n] */
-} rp_data;
+} adx_report_data;
 
-adx_status rp_data_load(adx_results *r, rp_data *d, adx_error *err);
-void rp_data_free(rp_data *d);
-static inline const double *rp_col(const rp_data *d, int mode, int stat) {
+adx_status adx_report_data_load(adx_results *r, adx_report_data *d, adx_error *err);
+void adx_report_data_free(adx_report_data *d);
+static inline const double *adx_report_col(const adx_report_data *d, int mode, int stat) {
   return d->col + ((size_t)mode * ADX_REPORT_NSTAT + (size_t)stat) * (size_t)d->n;
 }
 /* The statistics of adx_report_stats from loaded columns. */
-adx_status rp_stats(const rp_data *d, adx_report_stats *st, adx_error *err);
+adx_status adx_report_stats_of(const adx_report_data *d, adx_report_stats *st, adx_error *err);
 /* 1 for "ad" and "ad:..." */
-int rp_is_ad(const char *mode);
+int adx_report_is_ad(const char *mode);
 /* Class of image i: its label, or its prediction where the label is unknown; -1 if neither is in range. */
-int rp_class(const rp_data *d, int64_t i);
+int adx_report_class(const adx_report_data *d, int64_t i);
 
 /* The original images of a run, re-read from its data for display. */
-typedef struct rp_source {
+typedef struct adx_report_source {
   adx_dataset *ds; /* NULL when unavailable */
   char why[1100];  /* why not, when ds is NULL */
   int h, w;
   float *raw; /* 3*h*w scratch */
-} rp_source;
+} adx_report_source;
 /* Never fails: a dataset that cannot be opened leaves ds NULL with the reason in why. */
-void rp_source_open(rp_source *s, const adx_results_meta *m, const char *results_path);
+void adx_report_source_open(adx_report_source *s, const adx_results_meta *m, const char *results_path);
 /* 8-bit interleaved RGB (h*w*3) of dataset item index; -1 (with the reason in why) when unavailable. */
-int rp_source_rgb(rp_source *s, int64_t index, uint8_t *rgb);
-void rp_source_close(rp_source *s);
+int adx_report_source_rgb(adx_report_source *s, int64_t index, uint8_t *rgb);
+void adx_report_source_close(adx_report_source *s);
 
 /* Text output */
-void rp_html_escape(FILE *f, const char *s);
+void adx_report_html_escape(FILE *f, const char *s);
 /* A class label for dataset class k: the class folder name, or the number. */
-const char *rp_class_name(const rp_source *s, int k, char *buf, size_t len);
+const char *adx_report_class_name(const adx_report_source *s, int k, char *buf, size_t len);
 
 /* Categorical colour of mode i (Okabe-Ito palette). */
-const char *rp_mode_colour(int i);
+const char *adx_report_mode_colour(int i);
 
 /* Inline SVG plots of the report (svg.c). Each writes one <figure> with an <svg> and a caption. */
-void rp_plot_robustness(FILE *f, const rp_data *d, const adx_report_stats *st);
-void rp_plot_rob_at_k(FILE *f, const rp_data *d, const adx_report_stats *st);
-void rp_plot_histograms(FILE *f, const rp_data *d);
-void rp_plot_per_class(FILE *f, const rp_data *d, const adx_report_stats *st, const rp_source *src);
+void adx_report_plot_robustness(FILE *f, const adx_report_data *d, const adx_report_stats *st);
+void adx_report_plot_rob_at_k(FILE *f, const adx_report_data *d, const adx_report_stats *st);
+void adx_report_plot_histograms(FILE *f, const adx_report_data *d);
+void adx_report_plot_per_class(FILE *f, const adx_report_data *d, const adx_report_stats *st,
+                               const adx_report_source *src);
 
 #endif

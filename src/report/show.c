@@ -38,7 +38,7 @@ adx_status adx_report_show(const char *path, int64_t image, const char *mode, co
   int rows = only >= 0 ? 1 : m->nmodes;
   int W = 3 * tw + 3 * gap + barw, H = rows * th + (rows - 1) * gap;
   uint8_t *rgb = NULL, *tile = NULL, *out = NULL;
-  rp_source src;
+  adx_report_source src;
   memset(&src, 0, sizeof src);
   if (!s) {
     rgb = malloc((size_t)h * w * 3);
@@ -49,8 +49,8 @@ adx_status adx_report_show(const char *path, int64_t image, const char *mode, co
   int have = 0;
   if (!s) {
     memset(out, 255, (size_t)H * W * 3);
-    rp_source_open(&src, m, path);
-    have = rp_source_rgb(&src, rec.index, rgb) == 0;
+    adx_report_source_open(&src, m, path);
+    have = adx_report_source_rgb(&src, rec.index, rgb) == 0;
     size_t hw = (size_t)h * w;
     for (int row = 0; row < rows; row++) {
       int k = only >= 0 ? only : row, y0 = row * (th + gap);
@@ -85,7 +85,7 @@ adx_status adx_report_show(const char *path, int64_t image, const char *mode, co
                "(outlined yellow, rest dimmed)",
                have ? "" : " (unavailable: grey)");
   }
-  rp_source_close(&src);
+  adx_report_source_close(&src);
   free(rgb), free(tile), free(out);
   adx_image_record_free(&rec);
   adx_results_close(r);

@@ -16,7 +16,7 @@ static void svg_begin(FILE *f, int w, int h, const char *label) {
           "role=\"img\" "
           "aria-label=\"",
           w, h, w, h);
-  rp_html_escape(f, label);
+  adx_report_html_escape(f, label);
   fprintf(f, "\">\n<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"#ffffff\"/>\n", w, h);
 }
 
@@ -24,7 +24,7 @@ static void text(FILE *f, double x, double y, const char *anchor, int size, cons
                  const char *s) {
   fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\" font-size=\"%d\" " FONT "%s%s>", x, y, anchor,
           size, extra ? " " : "", extra ? extra : "");
-  rp_html_escape(f, s);
+  adx_report_html_escape(f, s);
   fprintf(f, "</text>\n");
 }
 
@@ -48,22 +48,22 @@ static void y_axis01(FILE *f, double x0, double x1, double ytop, double ybot, co
 
 static void caption(FILE *f, const char *title, const char *body) {
   fprintf(f, "<figcaption><b>");
-  rp_html_escape(f, title);
+  adx_report_html_escape(f, title);
   fprintf(f, "</b> ");
-  rp_html_escape(f, body);
+  adx_report_html_escape(f, body);
   fprintf(f, "</figcaption>\n</figure>\n");
 }
 
 static void no_data(FILE *f, const char *title, const char *why) {
   fprintf(f, "<figure>\n<p class=\"note\">");
-  rp_html_escape(f, why);
+  adx_report_html_escape(f, why);
   fprintf(f, "</p>\n");
   caption(f, title, "");
 }
 
 /* ------------------------------------------------------------------ robustness per mode */
 
-void rp_plot_robustness(FILE *f, const rp_data *d, const adx_report_stats *st) {
+void adx_report_plot_robustness(FILE *f, const adx_report_data *d, const adx_report_stats *st) {
   const char *title = "Robustness per mode.";
   if (d->ndone == 0) {
     no_data(f, title, "No image is done yet.");
@@ -89,9 +89,9 @@ void rp_plot_robustness(FILE *f, const rp_data *d, const adx_report_stats *st) {
             f,
             "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\" fill-opacity=\"0.85\">"
             "<title>",
-            cx - bw / 2, yv, bw, yb - yv, rp_mode_colour(k));
+            cx - bw / 2, yv, bw, yb - yv, adx_report_mode_colour(k));
         char buf[64];
-        rp_html_escape(f, d->m->modes[k]);
+        adx_report_html_escape(f, d->m->modes[k]);
         fprintf(f, ": %s</title></rect>\n", adx_report_fmt_mean(s, buf, sizeof buf));
         if (!isnan(s->ci95_low)) {
           double ylo = yb - ph * clamp01(s->ci95_low), yhi = yb - ph * clamp01(s->ci95_high);
@@ -108,7 +108,7 @@ void rp_plot_robustness(FILE *f, const rp_data *d, const adx_report_stats *st) {
       }
       char tr[96];
       snprintf(tr, sizeof tr, "transform=\"rotate(-30 %.1f %.1f)\" fill=\"%s\"", cx, yb + 14,
-               rp_mode_colour(k));
+               adx_report_mode_colour(k));
       text(f, cx, yb + 14, "end", 12, tr, d->m->modes[k]);
     }
   }
@@ -122,7 +122,7 @@ void rp_plot_robustness(FILE *f, const rp_data *d, const adx_report_stats *st) {
 
 /* ------------------------------------------------------------------ robustness@k */
 
-void rp_plot_rob_at_k(FILE *f, const rp_data *d, const adx_report_stats *st) {
+void adx_report_plot_rob_at_k(FILE *f, const adx_report_data *d, const adx_report_stats *st) {
   const char *title = "Robustness at fixed size k.";
   if (d->ndone == 0) {
     no_data(f, title, "No image is done yet.");
@@ -152,7 +152,8 @@ void rp_plot_rob_at_k(FILE *f, const rp_data *d, const adx_report_stats *st) {
     int ok = 1;
     for (int j = 0; j < ADX_ROB_K; j++) ok &= !isnan(st->stat[k][ADX_REPORT_ROB_K0 + j].ci95_low);
     if (!ok) continue;
-    fprintf(f, "<polygon fill=\"%s\" fill-opacity=\"0.15\" stroke=\"none\" points=\"", rp_mode_colour(k));
+    fprintf(f, "<polygon fill=\"%s\" fill-opacity=\"0.15\" stroke=\"none\" points=\"",
+            adx_report_mode_colour(k));
     for (int j = 0; j < ADX_ROB_K; j++)
       fprintf(f, "%.1f,%.1f ", KX(j), VY(st->stat[k][ADX_REPORT_ROB_K0 + j].ci95_high));
     for (int j = ADX_ROB_K - 1; j >= 0; j--)
@@ -161,9 +162,9 @@ void rp_plot_rob_at_k(FILE *f, const rp_data *d, const adx_report_stats *st) {
   }
   for (int k = 0; k < nm; k++) {
     /* fill modes dashed, AD modes solid: the two families apart even where colours are close */
-    const char *dash = rp_is_ad(d->m->modes[k]) ? "" : " stroke-dasharray=\"7 4\"";
-    fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2.5\"%s points=\"", rp_mode_colour(k),
-            dash);
+    const char *dash = adx_report_is_ad(d->m->modes[k]) ? "" : " stroke-dasharray=\"7 4\"";
+    fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2.5\"%s points=\"",
+            adx_report_mode_colour(k), dash);
     for (int j = 0; j < ADX_ROB_K; j++)
       if (!isnan(st->stat[k][ADX_REPORT_ROB_K0 + j].mean))
         fprintf(f, "%.1f,%.1f ", KX(j), VY(st->stat[k][ADX_REPORT_ROB_K0 + j].mean));
@@ -173,14 +174,14 @@ void rp_plot_rob_at_k(FILE *f, const rp_data *d, const adx_report_stats *st) {
       if (isnan(s->mean)) continue;
       char buf[64];
       fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" fill=\"%s\"><title>", KX(j), VY(s->mean),
-              rp_mode_colour(k));
-      rp_html_escape(f, d->m->modes[k]);
+              adx_report_mode_colour(k));
+      adx_report_html_escape(f, d->m->modes[k]);
       fprintf(f, " at k=%g%%: %s</title></circle>\n", (double)d->m->rob_k[j],
               adx_report_fmt_mean(s, buf, sizeof buf));
     }
     double ly = top + 14 + 22 * k, lx = x0 + pw + 25;
     fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"3\"%s/>\n",
-            lx, ly - 4, lx + 22, ly - 4, rp_mode_colour(k), dash);
+            lx, ly - 4, lx + 22, ly - 4, adx_report_mode_colour(k), dash);
     text(f, lx + 28, ly, "start", 12, NULL, d->m->modes[k]);
   }
 #undef KX
@@ -195,7 +196,7 @@ void rp_plot_rob_at_k(FILE *f, const rp_data *d, const adx_report_stats *st) {
 
 /* ------------------------------------------------------------------ histograms */
 
-void rp_plot_histograms(FILE *f, const rp_data *d) {
+void adx_report_plot_histograms(FILE *f, const adx_report_data *d) {
   const char *title = "Distributions per mode.";
   if (d->ndone == 0) {
     no_data(f, title, "No image is done yet.");
@@ -215,7 +216,7 @@ void rp_plot_histograms(FILE *f, const rp_data *d) {
   double hi[NCOL] = {0.1, 1, 1};
   for (int k = 0; k < nm; k++)
     for (int64_t i = 0; i < d->n; i++) {
-      double v = rp_col(d, k, ADX_REPORT_SIZE)[i];
+      double v = adx_report_col(d, k, ADX_REPORT_SIZE)[i];
       if (d->done[i] && !isnan(v) && v > hi[0]) hi[0] = v;
     }
   hi[0] = ceil(hi[0] * 10 - 1e-9) / 10;
@@ -229,7 +230,7 @@ void rp_plot_histograms(FILE *f, const rp_data *d) {
   }
   for (int k = 0; k < nm; k++)
     for (int c = 0; c < NCOL; c++) {
-      const double *v = rp_col(d, k, cols[c]);
+      const double *v = adx_report_col(d, k, cols[c]);
       int64_t cnt = 0;
       double sum = 0;
       double *h = fr + ((size_t)k * NCOL + c) * NB;
@@ -254,7 +255,7 @@ void rp_plot_histograms(FILE *f, const rp_data *d) {
   for (int k = 0; k < nm; k++) {
     double y0 = top + k * rowh, yb = y0 + ch;
     char fill[64];
-    snprintf(fill, sizeof fill, "fill=\"%s\" font-weight=\"bold\"", rp_mode_colour(k));
+    snprintf(fill, sizeof fill, "fill=\"%s\" font-weight=\"bold\"", adx_report_mode_colour(k));
     text(f, labw - 10, y0 + ch / 2.0 + 4, "end", 12, fill, d->m->modes[k]);
     for (int c = 0; c < NCOL; c++) {
       double x0 = labw + c * (cw + gap), bw = (double)cw / NB;
@@ -264,7 +265,7 @@ void rp_plot_histograms(FILE *f, const rp_data *d) {
         fprintf(f,
                 "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\" stroke=\"#ffffff\" "
                 "stroke-width=\"0.5\"><title>%.2f..%.2f: %.0f%% of images</title></rect>\n",
-                x0 + b * bw, yb - bh, bw, bh, rp_mode_colour(k), hi[c] * b / NB, hi[c] * (b + 1) / NB,
+                x0 + b * bw, yb - bh, bw, bh, adx_report_mode_colour(k), hi[c] * b / NB, hi[c] * (b + 1) / NB,
                 100 * h[b]);
       }
       fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#555555\"/>\n", x0, yb,
@@ -300,7 +301,103 @@ void rp_plot_histograms(FILE *f, const rp_data *d) {
 
 /* ------------------------------------------------------------------ per class */
 
-void rp_plot_per_class(FILE *f, const rp_data *d, const adx_report_stats *st, const rp_source *src) {
+/* Mean per class of each mode's colour (p 0) and context (p 1) robustness over the done images:
+ * pc[(p * nm + k) * C + c], NaN for a class without images, with the image counts in cnt. */
+static void per_class_means(const adx_report_data *d, double *pc, int64_t *cnt) {
+  int nm = d->m->nmodes, C = d->m->nclasses;
+  for (int p = 0; p < 2; p++)
+    for (int k = 0; k < nm; k++) {
+      const double *v = adx_report_col(d, k, p ? ADX_REPORT_ROB_CONTEXT : ADX_REPORT_ROB_COLOUR);
+      for (int64_t i = 0; i < d->n; i++) {
+        int c = adx_report_class(d, i);
+        if (!d->done[i] || c < 0 || isnan(v[i])) continue;
+        pc[((size_t)p * nm + k) * C + c] += v[i], cnt[((size_t)p * nm + k) * C + c]++;
+      }
+    }
+  for (size_t i = 0; i < (size_t)2 * nm * C; i++) pc[i] = cnt[i] ? pc[i] / (double)cnt[i] : NAN;
+}
+
+/* The fill mode with the highest overall mean of statistic j, or -1. */
+static int best_fill(const adx_report_stats *st, int j) {
+  int best = -1;
+  for (int k = 0; k < st->nmodes; k++)
+    if (st->is_fill[k] && !isnan(st->stat[k][j].mean) &&
+        (best < 0 || st->stat[k][j].mean > st->stat[best][j].mean))
+      best = k;
+  return best;
+}
+
+/* One panel of per-class bars: AD (va) and the best fill mode (vb) side by side for each class. */
+typedef struct class_panel {
+  const adx_report_data *d;
+  const adx_report_source *src;
+  const double *va, *vb;  /* [C] means of AD and of the best fill mode */
+  const int64_t *na, *nb; /* [C] their image counts */
+  int ad, best, p;
+  double x0, x1, top, yb, ph;
+} class_panel;
+
+static void class_bars(FILE *f, const class_panel *cp) {
+  int C = cp->d->m->nclasses;
+  double pw = cp->x1 - cp->x0, yb = cp->yb, ph = cp->ph;
+  y_axis01(f, cp->x0, cp->x1, cp->top, yb, cp->p ? "robustness (context)" : "robustness (colour)");
+  double slot = pw / C, bw = slot * 0.36;
+  for (int c = 0; c < C; c++) {
+    double cx = cp->x0 + slot * (c + 0.5);
+    const double vals[2] = {cp->va[c], cp->vb[c]};
+    const int64_t counts[2] = {cp->na[c], cp->nb[c]};
+    const int modes[2] = {cp->ad, cp->best};
+    for (int q = 0; q < 2; q++) {
+      if (isnan(vals[q])) continue;
+      double y = yb - ph * clamp01(vals[q]);
+      if (yb - y < 2) y = yb - 2; /* a zero stays visible (absent classes have no bar at all) */
+      fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"><title>class %d, ",
+              cx - bw + q * bw, y, bw, yb - y, adx_report_mode_colour(modes[q]), c);
+      adx_report_html_escape(f, cp->d->m->modes[modes[q]]);
+      fprintf(f, ": %.3f over %lld images</title></rect>\n", vals[q], (long long)counts[q]);
+    }
+    char name[80];
+    adx_report_class_name(cp->src, c, name, sizeof name);
+    if (isnan(vals[0]) && isnan(vals[1])) text(f, cx, yb - 4, "middle", 9, "fill=\"#999999\"", "none");
+    if (C > 12) {
+      char tr[96];
+      snprintf(tr, sizeof tr, "transform=\"rotate(-45 %.1f %.1f)\"", cx, yb + 14);
+      text(f, cx, yb + 14, "end", 10, tr, name);
+    } else {
+      text(f, cx, yb + 15, "middle", 11, NULL, name);
+    }
+  }
+  text(f, (cp->x0 + cp->x1) / 2, yb + (C > 12 ? 52 : 34), "middle", 12, NULL,
+       "class (label; prediction where unknown)");
+}
+
+/* Many classes: one point per class, AD on y against the best fill mode on x. */
+static void class_scatter(FILE *f, const class_panel *cp) {
+  int C = cp->d->m->nclasses;
+  double pw = cp->x1 - cp->x0, s = pw < cp->ph ? pw : cp->ph, x0 = cp->x0, top = cp->top;
+  y_axis01(f, x0, x0 + s, top, top + s, cp->d->m->modes[cp->ad]);
+  fprintf(f,
+          "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#999999\" stroke-dasharray=\"4 "
+          "3\"/>\n",
+          x0, top + s, x0 + s, top);
+  for (int c = 0; c < C; c++)
+    if (!isnan(cp->va[c]) && !isnan(cp->vb[c]))
+      fprintf(f,
+              "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"%s\" fill-opacity=\"0.6\"><title>class "
+              "%d</title></circle>\n",
+              x0 + s * clamp01(cp->vb[c]), top + s - s * clamp01(cp->va[c]), adx_report_mode_colour(cp->ad),
+              c);
+  text(f, x0 + s / 2, top + s + 30, "middle", 12, NULL, cp->d->m->modes[cp->best]);
+}
+
+static void legend_item(FILE *f, double x, double y, int mode, const char *name) {
+  fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"12\" height=\"12\" fill=\"%s\"/>\n", x, y - 10,
+          adx_report_mode_colour(mode));
+  text(f, x + 16, y, "start", 12, NULL, name);
+}
+
+void adx_report_plot_per_class(FILE *f, const adx_report_data *d, const adx_report_stats *st,
+                               const adx_report_source *src) {
   const char *title = "Robustness per class: AD against the best fill mode.";
   int nm = d->m->nmodes, C = d->m->nclasses, ad = st->ad_mode;
   int nfill = 0;
@@ -320,88 +417,28 @@ void rp_plot_per_class(FILE *f, const rp_data *d, const adx_report_stats *st, co
     no_data(f, title, "out of memory");
     return;
   }
-  for (int p = 0; p < 2; p++)
-    for (int k = 0; k < nm; k++) {
-      const double *v = rp_col(d, k, p ? ADX_REPORT_ROB_CONTEXT : ADX_REPORT_ROB_COLOUR);
-      for (int64_t i = 0; i < d->n; i++) {
-        int c = rp_class(d, i);
-        if (!d->done[i] || c < 0 || isnan(v[i])) continue;
-        pc[((size_t)p * nm + k) * C + c] += v[i], cnt[((size_t)p * nm + k) * C + c]++;
-      }
-    }
-  for (size_t i = 0; i < (size_t)2 * nm * C; i++) pc[i] = cnt[i] ? pc[i] / (double)cnt[i] : NAN;
+  per_class_means(d, pc, cnt);
   int bars = C <= 30, left = 60, top = 30, ph = 200, bottom = bars ? 60 : 50;
   int pw = bars ? (C * 44 < 360 ? 360 : C * 44) : 300;
   int W = left + 2 * (pw + left) + 10, H = top + ph + bottom + 24;
   fprintf(f, "<figure>\n");
   svg_begin(f, W, H, "per-class robustness, AD against the best fill mode");
   for (int p = 0; p < 2; p++) {
-    int j = p ? ADX_REPORT_ROB_CONTEXT : ADX_REPORT_ROB_COLOUR, best = -1;
-    for (int k = 0; k < nm; k++)
-      if (st->is_fill[k] && !isnan(st->stat[k][j].mean) &&
-          (best < 0 || st->stat[k][j].mean > st->stat[best][j].mean))
-        best = k;
+    int best = best_fill(st, p ? ADX_REPORT_ROB_CONTEXT : ADX_REPORT_ROB_COLOUR);
     double x0 = left + p * (pw + left), x1 = x0 + pw, yb = top + ph;
     char head[300];
     snprintf(head, sizeof head, "%s: %s vs %s", p ? "context" : "colour", d->m->modes[ad],
              best >= 0 ? d->m->modes[best] : "(no fill value)");
     text(f, (x0 + x1) / 2, 18, "middle", 13, "font-weight=\"bold\"", head);
     if (best < 0) continue;
-    const double *va = pc + ((size_t)p * nm + ad) * C, *vb = pc + ((size_t)p * nm + best) * C;
-    if (bars) {
-      y_axis01(f, x0, x1, top, yb, p ? "robustness (context)" : "robustness (colour)");
-      double slot = (double)pw / C, bw = slot * 0.36;
-      for (int c = 0; c < C; c++) {
-        double cx = x0 + slot * (c + 0.5);
-        const double vals[2] = {va[c], vb[c]};
-        const int modes[2] = {ad, best};
-        for (int q = 0; q < 2; q++) {
-          if (isnan(vals[q])) continue;
-          double y = yb - ph * clamp01(vals[q]);
-          if (yb - y < 2) y = yb - 2; /* a zero stays visible (absent classes have no bar at all) */
-          fprintf(f,
-                  "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"><title>class %d, ",
-                  cx - bw + q * bw, y, bw, yb - y, rp_mode_colour(modes[q]), c);
-          rp_html_escape(f, d->m->modes[modes[q]]);
-          fprintf(f, ": %.3f over %lld images</title></rect>\n", vals[q],
-                  (long long)cnt[((size_t)p * nm + modes[q]) * C + c]);
-        }
-        char name[80];
-        rp_class_name(src, c, name, sizeof name);
-        if (isnan(va[c]) && isnan(vb[c])) text(f, cx, yb - 4, "middle", 9, "fill=\"#999999\"", "none");
-        if (C > 12) {
-          char tr[96];
-          snprintf(tr, sizeof tr, "transform=\"rotate(-45 %.1f %.1f)\"", cx, yb + 14);
-          text(f, cx, yb + 14, "end", 10, tr, name);
-        } else {
-          text(f, cx, yb + 15, "middle", 11, NULL, name);
-        }
-      }
-      text(f, (x0 + x1) / 2, yb + (C > 12 ? 52 : 34), "middle", 12, NULL,
-           "class (label; prediction where unknown)");
-    } else { /* many classes: one point per class, AD on y against the best fill on x */
-      double s = pw < ph ? pw : ph;
-      y_axis01(f, x0, x0 + s, top, top + s, d->m->modes[ad]);
-      fprintf(f,
-              "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#999999\" stroke-dasharray=\"4 "
-              "3\"/>\n",
-              x0, top + s, x0 + s, (double)top);
-      for (int c = 0; c < C; c++)
-        if (!isnan(va[c]) && !isnan(vb[c]))
-          fprintf(f,
-                  "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"%s\" fill-opacity=\"0.6\"><title>class "
-                  "%d</title></circle>\n",
-                  x0 + s * clamp01(vb[c]), top + s - s * clamp01(va[c]), rp_mode_colour(ad), c);
-      text(f, x0 + s / 2, top + s + 30, "middle", 12, NULL, d->m->modes[best]);
-    }
-    /* legend */
-    double ly = H - 10;
-    fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"12\" height=\"12\" fill=\"%s\"/>\n", x0, ly - 10,
-            rp_mode_colour(ad));
-    text(f, x0 + 16, ly, "start", 12, NULL, d->m->modes[ad]);
-    fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"12\" height=\"12\" fill=\"%s\"/>\n", x0 + 130, ly - 10,
-            rp_mode_colour(best));
-    text(f, x0 + 146, ly, "start", 12, NULL, d->m->modes[best]);
+    size_t oa = ((size_t)p * nm + ad) * C, ob = ((size_t)p * nm + best) * C;
+    class_panel cp = {d, src, pc + oa, pc + ob, cnt + oa, cnt + ob, ad, best, p, x0, x1, top, yb, ph};
+    if (bars)
+      class_bars(f, &cp);
+    else
+      class_scatter(f, &cp);
+    legend_item(f, x0, H - 10, ad, d->m->modes[ad]);
+    legend_item(f, x0 + 130, H - 10, best, d->m->modes[best]);
   }
   fprintf(f, "</svg>\n");
   free(pc), free(cnt);

@@ -19,4 +19,16 @@ double tu_max_abs_diff(const float *a, const float *b, size_t n);
 /* Integer value of the first "key": after the text `anchor` (NULL = start) in a JSON file, or -1. */
 long tu_json_int(const char *path, const char *anchor, const char *key);
 
+/* For a test that runs MPI: Open MPI keeps (and leaks at MPI_Finalize) its own allocations, so
+ * LeakSanitizer is told to ignore what is allocated under Open MPI's libraries and plugins (kept loaded
+ * so their names are known). Use once, at file scope, in the test's main file. */
+#define TU_LSAN_IGNORE_MPI                                                                                   \
+  const char *__lsan_default_suppressions(void);                                                             \
+  const char *__lsan_default_suppressions(void) {                                                            \
+    return "leak:libmpi.so\nleak:libopen-pal.so\nleak:libopen-rte.so\nleak:libpmix.so\nleak:/openmpi/\n"     \
+           "leak:libhwloc.so\nleak:libevent\n";                                                              \
+  }                                                                                                          \
+  const char *__lsan_default_options(void);                                                                  \
+  const char *__lsan_default_options(void) { return "fast_unwind_on_malloc=0"; }
+
 #endif

@@ -31,7 +31,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "adx/metrics.h"
 #include "adx/results.h"
+#include "adx/sha256.h"
 #include "common/testutil.h"
 
 extern char **environ;
@@ -397,7 +399,7 @@ static void test_rel_improvement(void **state) {
   double half;
   adx_ad_vs r;
   double a[] = {1, 2, 3, 4}, f1[] = {2, 2, 2, 2}, f2[] = {1, 3, 2, 4};
-  adx_results_rel_improvement(a, f1, 4, &r);
+  adx_rel_improvement(a, f1, 4, &r);
   /* f constant: Var(ma/mf) = Var(a)/(n mf^2) = (5/3)/(4*4) */
   assert_true(fabs(r.improvement - 0.25) < 1e-12);
   half = 3.182446 * sqrt(5.0 / 3.0 / 4.0) / 2.0;
@@ -405,16 +407,16 @@ static void test_rel_improvement(void **state) {
   assert_true(r.mean_ad == 2.5 && r.mean_fill == 2 && r.n == 4);
   /* textbook delta method, var_a = var_f = 5/3, cov = 4/3, means 2.5:
    * Var(R) = (1/4)(var_a/mf^2 - 2 ma cov/mf^3 + ma^2 var_f/mf^4) = 0.0266667 */
-  adx_results_rel_improvement(a, f2, 4, &r);
+  adx_rel_improvement(a, f2, 4, &r);
   double var = 0.25 * ((5.0 / 3) / 6.25 - 2 * 2.5 * (4.0 / 3) / 15.625 + 6.25 * (5.0 / 3) / 39.0625);
   half = 3.182446 * sqrt(var);
   assert_true(fabs(r.improvement) < 1e-12);
   assert_true(fabs(r.ci95_low + half) < 1e-5 && fabs(r.ci95_high - half) < 1e-5);
   double z[] = {0, 0};
-  adx_results_rel_improvement(a, z, 2, &r); /* relative to zero: undefined */
+  adx_rel_improvement(a, z, 2, &r); /* relative to zero: undefined */
   assert_true(isnan(r.improvement) && r.n == 2 && r.mean_fill == 0);
   double an[] = {1, NAN, 3}, fn[] = {2, 5, NAN};
-  adx_results_rel_improvement(an, fn, 3, &r); /* NaN pairs skipped; one pair: no CI */
+  adx_rel_improvement(an, fn, 3, &r); /* NaN pairs skipped; one pair: no CI */
   assert_true(r.n == 1 && r.improvement == -0.5 && isnan(r.ci95_low) && isnan(r.ci95_high));
 }
 
@@ -1223,15 +1225,7 @@ static int complete_check(const char *p) {
 
 /* ------------------------------------------------------------------ main */
 
-/* Open MPI keeps (and leaks at MPI_Finalize) its own allocations: LeakSanitizer is told to ignore what is
- * allocated under Open MPI's libraries and plugins (kept loaded so their names are known). */
-const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void) {
-  return "leak:libmpi.so\nleak:libopen-pal.so\nleak:libopen-rte.so\nleak:libpmix.so\nleak:/openmpi/\n"
-         "leak:libhwloc.so\nleak:libevent\n";
-}
-const char *__lsan_default_options(void);
-const char *__lsan_default_options(void) { return "fast_unwind_on_malloc=0"; }
+TU_LSAN_IGNORE_MPI
 
 static int rm_tree(const char *dir) {
   DIR *d = opendir(dir);

@@ -28,19 +28,11 @@
 #include "adx/metrics.h"
 #include "adx/model.h"
 #include "common/testutil.h"
+#include "common/attr.h"
 
 #define HW 16
 
 /* ---- the brightness model ---- */
-static adx_attr ints_attr(const char *name, int n, const int64_t *v) {
-  adx_attr at = {0};
-  at.name = strdup(name);
-  at.type = ADX_ATTR_INTS;
-  at.n = n;
-  at.ints = malloc(sizeof(int64_t) * (size_t)n);
-  memcpy(at.ints, v, sizeof(int64_t) * (size_t)n);
-  return at;
-}
 
 static int const_value(adx_graph *g, const char *name, int ndim, const int64_t *dims, const float *v) {
   int id = adx_graph_value(g, name);
@@ -63,7 +55,7 @@ static adx_graph *bright_model(float a, float b) {
       gc = const_value(g, "gc", 1, cd, cb);
   adx_attr *ca = malloc(sizeof *ca);
   int64_t ks[2] = {1, 1};
-  ca[0] = ints_attr("kernel_shape", 2, ks);
+  ca[0] = tu_attr_ints("kernel_shape", 2, ks);
   int cin[2] = {x, w}, gin[3] = {f, gb, gc};
   adx_graph_add_node(g, "conv", "Conv", 2, cin, 1, &y, 1, ca);
   adx_graph_add_node(g, "gap", "GlobalAveragePool", 1, &y, 1, &p, 0, NULL);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "adx/io.h"
 #include "adx/model.h"
 #include "common/testutil.h"
 
@@ -227,6 +228,34 @@ static void test_resnet_bn_matches_torch_folding(void **state) {
   adx_graph_free(b);
 }
 
+/* The fixture carries its preprocessing in metadata_props (scripts/make_fixtures.py); a flag or config
+ * key given before wins over the model's value, and a bad value names the model and the key. */
+static void test_metadata_preprocess(void **state) {
+  (void)state;
+  char p[1024];
+  tu_data(p, sizeof p, "fashion_resnet.onnx");
+  adx_graph *g = NULL;
+  adx_error err = {0};
+  if (adx_model_load(p, NULL, &g, &err) == ADX_ERR_IO) skip();
+  if (err.code) fail_msg("%s", err.msg);
+  assert_string_equal(adx_graph_meta(g, "preprocess.mean"), "0.2860");
+  assert_null(adx_graph_meta(g, "preprocess.resize"));
+  adx_preproc pp;
+  adx_preproc_default(&pp);
+  assert_int_equal(adx_preproc_set(&pp, "mean", "0.5", &err), ADX_OK);
+  assert_int_equal(adx_preproc_from_model(&pp, g, &err), ADX_OK);
+  assert_true(pp.mean[0] == 0.5f && pp.nmean == 1);  /* the flag wins */
+  assert_true(pp.std[0] == 0.3530f && pp.nstd == 1); /* the model's */
+  assert_true(pp.scale == 1.0f / 255.0f);            /* "1/255" */
+  assert_int_equal(pp.given, ADX_PREPROC_MEAN);
+  free(g->meta[2 * 2 + 1]); /* preprocess.std */
+  g->meta[2 * 2 + 1] = strdup("-1");
+  adx_preproc_default(&pp);
+  assert_int_equal(adx_preproc_from_model(&pp, g, &err), ADX_ERR_FORMAT);
+  assert_non_null(strstr(err.msg, "fashion_resnet.onnx: metadata_props preprocess.std: "));
+  adx_graph_free(g);
+}
+
 /* ---- models that must be refused ---- */
 
 static void test_unsupported_op(void **state) {
@@ -306,6 +335,7 @@ int main(void) {
       cmocka_unit_test(test_passthrough),
       cmocka_unit_test(test_load_mem),
       cmocka_unit_test(test_resnet_bn_matches_torch_folding),
+      cmocka_unit_test(test_metadata_preprocess),
       cmocka_unit_test(test_unsupported_op),
       cmocka_unit_test(test_truncated),
       cmocka_unit_test(test_escaping_external_data),

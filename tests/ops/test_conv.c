@@ -15,43 +15,9 @@
 #include "../../src/ops/conv.h"
 #include "adx/graph.h"
 #include "adx/model.h"
+#include "common/attr.h"
 
 /* ---------- graph building helpers ---------- */
-
-static adx_attr a_ints(const char *name, int n, const int64_t *v) {
-  adx_attr a;
-  memset(&a, 0, sizeof a);
-  a.name = strdup(name);
-  a.type = ADX_ATTR_INTS;
-  a.n = n;
-  a.ints = malloc(sizeof(int64_t) * (size_t)n);
-  memcpy(a.ints, v, sizeof(int64_t) * (size_t)n);
-  return a;
-}
-static adx_attr a_int(const char *name, int64_t v) {
-  adx_attr a;
-  memset(&a, 0, sizeof a);
-  a.name = strdup(name);
-  a.type = ADX_ATTR_INT;
-  a.i = v;
-  return a;
-}
-static adx_attr a_float(const char *name, float v) {
-  adx_attr a;
-  memset(&a, 0, sizeof a);
-  a.name = strdup(name);
-  a.type = ADX_ATTR_FLOAT;
-  a.f = v;
-  return a;
-}
-static adx_attr a_str(const char *name, const char *s) {
-  adx_attr a;
-  memset(&a, 0, sizeof a);
-  a.name = strdup(name);
-  a.type = ADX_ATTR_STRING;
-  a.s = strdup(s);
-  return a;
-}
 
 static int add_input(adx_graph *g, const char *name, int nd, const int64_t *dims) {
   int v = adx_graph_value(g, name);
@@ -158,14 +124,14 @@ static adx_graph *build_conv(const conv_case *c, const float *w, const float *b,
   int na = 0;
   int64_t s[2] = {c->sh, c->sw}, d[2] = {c->dh, c->dw}, k[2] = {c->kh, c->kw},
           p[4] = {c->pt, c->pl, c->pb, c->pr};
-  at[na++] = a_ints("strides", 2, s);
-  at[na++] = a_ints("dilations", 2, d);
-  at[na++] = a_int("group", c->group);
-  if (c->give_kernel_shape) at[na++] = a_ints("kernel_shape", 2, k);
+  at[na++] = tu_attr_ints("strides", 2, s);
+  at[na++] = tu_attr_ints("dilations", 2, d);
+  at[na++] = tu_attr_int("group", c->group);
+  if (c->give_kernel_shape) at[na++] = tu_attr_ints("kernel_shape", 2, k);
   if (c->auto_pad)
-    at[na++] = a_str("auto_pad", c->auto_pad);
+    at[na++] = tu_attr_str("auto_pad", c->auto_pad);
   else
-    at[na++] = a_ints("pads", 4, p);
+    at[na++] = tu_attr_ints("pads", 4, p);
   *ni = adx_graph_add_node(g, "conv_under_test", "Conv", nin, in, 1, out, na, at);
   assert_true(*ni >= 0);
   assert_non_null(g->nodes[*ni].op);
@@ -347,9 +313,9 @@ static void test_conv_onnx(void **state) {
     int out[1] = {adx_graph_value(g, "y")};
     adx_attr *at = calloc(3, sizeof *at);
     int64_t ks[2] = {3, 3};
-    at[0] = a_ints("kernel_shape", 2, ks);
-    at[1] = a_ints("strides", 2, t[i].strides);
-    at[2] = t[i].auto_pad ? a_str("auto_pad", t[i].auto_pad) : a_ints("pads", 4, t[i].pads);
+    at[0] = tu_attr_ints("kernel_shape", 2, ks);
+    at[1] = tu_attr_ints("strides", 2, t[i].strides);
+    at[2] = t[i].auto_pad ? tu_attr_str("auto_pad", t[i].auto_pad) : tu_attr_ints("pads", 4, t[i].pads);
     int ni = adx_graph_add_node(g, t[i].name, "Conv", 2, in, 1, out, 3, at);
     adx_error err = {0};
     if (g->nodes[ni].op->infer(g, &g->nodes[ni], &err)) fail_msg("%s: %s", t[i].name, err.msg);
@@ -437,13 +403,13 @@ static void test_conv_fused_activation(void **state) {
   (void)state;
   act_case("Relu", 0, NULL, NULL, 0, 0, 0, 0, ADX_ACT_RELU);
   adx_attr *at = calloc(2, sizeof *at);
-  at[0] = a_float("min", -0.5f);
-  at[1] = a_float("max", 1.5f);
+  at[0] = tu_attr_float("min", -0.5f);
+  at[1] = tu_attr_float("max", 1.5f);
   act_case("Clip", 2, at, NULL, 0, -0.5f, 1.5f, 0, ADX_ACT_CLIP);
   float bounds[2] = {0.0f, 2.0f};
   act_case("Clip", 0, NULL, bounds, 1, 0.0f, 2.0f, 0, ADX_ACT_CLIP);
   at = calloc(1, sizeof *at);
-  at[0] = a_float("alpha", 0.1f);
+  at[0] = tu_attr_float("alpha", 0.1f);
   act_case("LeakyRelu", 1, at, NULL, 0, 0, 0, 0.1f, ADX_ACT_LEAKYRELU);
   act_case("Sigmoid", 0, NULL, NULL, 0, 0, 0, 0, -1);
   /* Clip with input bounds cannot be fused without the graph */
@@ -488,20 +454,20 @@ static void test_conv_errors(void **state) {
   assert_non_null(strstr(err.msg, "constant"));
   adx_attr *at = calloc(1, sizeof *at);
   int64_t ks[2] = {5, 5};
-  at[0] = a_ints("kernel_shape", 2, ks);
+  at[0] = tu_attr_ints("kernel_shape", 2, ks);
   assert_int_equal(infer_err(4, x, 4, wok, 1, 1, at, &err), ADX_ERR_SHAPE);
   assert_non_null(strstr(err.msg, "kernel_shape"));
   int64_t wbig[4] = {2, 3, 9, 9};
   assert_int_equal(infer_err(4, x, 4, wbig, 1, 0, NULL, &err), ADX_ERR_SHAPE);
   at = calloc(1, sizeof *at);
-  at[0] = a_int("group", 2);
+  at[0] = tu_attr_int("group", 2);
   assert_int_equal(infer_err(4, x, 4, wok, 1, 1, at, &err), ADX_ERR_SHAPE); /* 3 channels, group 2 */
   at = calloc(1, sizeof *at);
-  at[0] = a_str("auto_pad", "SAME_SIDEWAYS");
+  at[0] = tu_attr_str("auto_pad", "SAME_SIDEWAYS");
   assert_int_equal(infer_err(4, x, 4, wok, 1, 1, at, &err), ADX_ERR_UNSUPPORTED);
   at = calloc(1, sizeof *at);
   int64_t st0[2] = {0, 1};
-  at[0] = a_ints("strides", 2, st0);
+  at[0] = tu_attr_ints("strides", 2, st0);
   assert_int_equal(infer_err(4, x, 4, wok, 1, 1, at, &err), ADX_ERR_FORMAT);
 
   /* bias of the wrong size */

@@ -16,33 +16,7 @@
 #include "../../src/ops/conv.h"
 #include "adx/graph.h"
 #include "adx/model.h"
-
-static adx_attr a_ints(const char *name, int n, const int64_t *v) {
-  adx_attr a;
-  memset(&a, 0, sizeof a);
-  a.name = strdup(name);
-  a.type = ADX_ATTR_INTS;
-  a.n = n;
-  a.ints = malloc(sizeof(int64_t) * (size_t)n);
-  memcpy(a.ints, v, sizeof(int64_t) * (size_t)n);
-  return a;
-}
-static adx_attr a_int(const char *name, int64_t v) {
-  adx_attr a;
-  memset(&a, 0, sizeof a);
-  a.name = strdup(name);
-  a.type = ADX_ATTR_INT;
-  a.i = v;
-  return a;
-}
-static adx_attr a_str(const char *name, const char *s) {
-  adx_attr a;
-  memset(&a, 0, sizeof a);
-  a.name = strdup(name);
-  a.type = ADX_ATTR_STRING;
-  a.s = strdup(s);
-  return a;
-}
+#include "common/attr.h"
 
 static uint64_t rng_state = 0x2545F4914F6CDD1Dull;
 static float frand(void) {
@@ -71,24 +45,24 @@ static adx_graph *build_pool(const pool_case *c, int nd, const int64_t *xd, int 
   int na = 0;
   if (c->kh) {
     int64_t k[2] = {c->kh, c->kw};
-    at[na++] = a_ints("kernel_shape", 2, k);
+    at[na++] = tu_attr_ints("kernel_shape", 2, k);
   }
   if (c->sh) {
     int64_t s[2] = {c->sh, c->sw};
-    at[na++] = a_ints("strides", 2, s);
+    at[na++] = tu_attr_ints("strides", 2, s);
   }
   if (c->dh) {
     int64_t d[2] = {c->dh, c->dw};
-    at[na++] = a_ints("dilations", 2, d);
+    at[na++] = tu_attr_ints("dilations", 2, d);
   }
   if (c->auto_pad) {
-    at[na++] = a_str("auto_pad", c->auto_pad);
+    at[na++] = tu_attr_str("auto_pad", c->auto_pad);
   } else if (c->pt || c->pl || c->pb || c->pr) {
     int64_t p[4] = {c->pt, c->pl, c->pb, c->pr};
-    at[na++] = a_ints("pads", 4, p);
+    at[na++] = tu_attr_ints("pads", 4, p);
   }
-  if (c->ceil_mode) at[na++] = a_int("ceil_mode", 1);
-  if (c->cip) at[na++] = a_int("count_include_pad", 1);
+  if (c->ceil_mode) at[na++] = tu_attr_int("ceil_mode", 1);
+  if (c->cip) at[na++] = tu_attr_int("count_include_pad", 1);
   *ni = adx_graph_add_node(g, "pool_under_test", c->op, 1, in, 1, out, na, at);
   assert_true(*ni >= 0);
   assert_non_null(g->nodes[*ni].op);
@@ -464,7 +438,7 @@ static void test_pool_errors(void **state) {
     adx_node *n = &g->nodes[ni];
     adx_attr *na = realloc(n->attrs, sizeof(adx_attr) * (size_t)(n->nattrs + 1));
     n->attrs = na;
-    n->attrs[n->nattrs++] = a_int("storage_order", 1);
+    n->attrs[n->nattrs++] = tu_attr_int("storage_order", 1);
     assert_int_equal(n->op->infer(g, n, &err), ADX_ERR_UNSUPPORTED);
     assert_non_null(strstr(err.msg, "pool_under_test"));
     assert_non_null(strstr(err.msg, "storage_order"));
@@ -478,7 +452,7 @@ static void test_pool_errors(void **state) {
     int out[2] = {adx_graph_value(g, "y"), adx_graph_value(g, "idx")};
     adx_attr *at = calloc(1, sizeof *at);
     int64_t k[2] = {2, 2};
-    at[0] = a_ints("kernel_shape", 2, k);
+    at[0] = tu_attr_ints("kernel_shape", 2, k);
     ni = adx_graph_add_node(g, "mp_idx", "MaxPool", 1, in, 2, out, 1, at);
     assert_int_equal(g->nodes[ni].op->infer(g, &g->nodes[ni], &err), ADX_ERR_UNSUPPORTED);
     assert_non_null(strstr(err.msg, "mp_idx"));

@@ -345,7 +345,7 @@ static void test_html_unfinished(void **state) {
 
   /* the terminal table: the same cells */
   FILE *f = tmpfile();
-  TU_OK(adx_report_print_summary(f, p, err));
+  TU_OK(adx_report_print_summary(f, NULL, p, err));
   fseek(f, 0, SEEK_SET);
   char text[8192];
   size_t n = fread(text, 1, sizeof text - 1, f);

@@ -1,0 +1,42 @@
+/* adx record: what is kept per image and per run of the metrics -- the metric record of one explanation,
+ * the summary of a column, AD against another mode. Defined by the metrics layer (adx/metrics.h computes
+ * them); stored and read by the results file (adx/results.h) and the report, which need no more of the
+ * metrics layer than these types. */
+#ifndef ADX_RECORD_H
+#define ADX_RECORD_H
+
+#include <stdint.h>
+
+#define ADX_ROB_K 4 /* robustness@k at k = 5, 10, 20, 40 % of pixels */
+extern const float adx_rob_k[ADX_ROB_K];
+
+typedef struct adx_metrics {
+  float size;               /* explanation pixels / all pixels */
+  float confidence;         /* p(target) with only the explanation visible, in the mode */
+  float drop_off;           /* (p_full - confidence) / p_full */
+  float robustness_colour;  /* fraction of K solid-colour pastes that keep the target top-1 (plain pass) */
+  float robustness_context; /* same over K other-class images */
+  float insertion_auc;      /* normalised by p_full, trapezoid over fraction in [0,1] */
+  float deletion_auc;
+  float robustness_at_k[ADX_ROB_K];
+  float seconds;          /* set by the caller (adx_metrics_compute leaves it alone) */
+  int64_t queries;        /* set by the caller: the explainer's mutant queries (left alone here) */
+  int64_t metric_queries; /* mutants evaluated by adx_metrics_compute itself (both oracles' counters) */
+} adx_metrics;
+
+/* Summary of n values (adx_summarize): mean, sample std, and a 95% CI for the mean (t distribution). NaN
+ * values are skipped (s->n counts the others). n = 0 -> all NaN; n = 1 -> std 0 and NaN CI bounds. */
+typedef struct adx_summary {
+  double mean, std, ci95_low, ci95_high;
+  int64_t n;
+} adx_summary;
+
+/* AD against another mode on one metric (the /summary/ad_vs_<mode>/<metric> groups of a results file). */
+typedef struct adx_ad_vs {
+  double improvement; /* (mean_ad - mean_fill) / mean_fill */
+  double ci95_low, ci95_high;
+  double mean_ad, mean_fill;
+  int64_t n; /* images paired */
+} adx_ad_vs;
+
+#endif
