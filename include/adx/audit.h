@@ -26,23 +26,23 @@ typedef struct adx_audit_options {
   adx_explainer x;
   adx_metrics_params mp;
   int nmodes;
-  const adx_mode *modes;          /* [nmodes], none of them plain */
-  const char *const *mode_names;  /* [nmodes], the names written to the file */
+  const adx_mode *modes;            /* [nmodes], none of them plain */
+  const char *const *mode_names;    /* [nmodes], the names written to the file */
   const char *const *mode_variants; /* [nmodes], what each mode computes (adx_mode_str), or NULL */
-  int64_t limit, offset, sample;  /* image selection, as adx_dataset_select */
-  int64_t backgrounds;            /* dataset images kept as context backgrounds (default 100) */
-  uint64_t seed;                  /* run seed; per-image seeds derive from it and the image index */
-  int threads;                    /* OpenMP threads per rank as recorded (0: adx_threads_get) */
-  int batch;                      /* mutants per engine call (default 64) */
-  int resume, force;              /* as adx_results_open_resume / adx_results_create */
-  adx_model_limits model_limits;  /* default adx_model_limits_default */
-  adx_dataset_limits data_limits; /* default: the dataset defaults */
-  MPI_Comm comm;                  /* default MPI_COMM_WORLD; MPI must be initialised */
-  adx_schedule sched;             /* image distribution (default dynamic) */
-  int64_t chunk;                  /* images per draw from the counter (default 1) */
-  adx_progress_style progress;    /* rank 0's progress on log */
-  FILE *log;                      /* the run line, progress, a failing rank's last words (default stderr) */
-  const char *name;               /* prefix of the log lines (default "adx audit") */
+  int64_t limit, offset, sample;    /* image selection, as adx_dataset_select */
+  int64_t backgrounds;              /* dataset images kept as context backgrounds (default 100) */
+  uint64_t seed;                    /* run seed; per-image seeds derive from it and the image index */
+  int threads;                      /* OpenMP threads per rank as recorded (0: adx_threads_get) */
+  int batch;                        /* mutants per engine call (default 64) */
+  int resume, force;                /* as adx_results_open_resume / adx_results_create */
+  adx_model_limits model_limits;    /* default adx_model_limits_default */
+  adx_dataset_limits data_limits;   /* default: the dataset defaults */
+  MPI_Comm comm;                    /* default MPI_COMM_WORLD; MPI must be initialised */
+  adx_schedule sched;               /* image distribution (default dynamic) */
+  int64_t chunk;                    /* images per draw from the counter (default 1) */
+  adx_progress_style progress;      /* rank 0's progress on log */
+  FILE *log;                        /* the run line, progress, a failing rank's last words (default stderr) */
+  const char *name;                 /* prefix of the log lines (default "adx audit") */
   const volatile sig_atomic_t
       *stop; /* non-zero (a signal arrived): stop after the current image; may be NULL */
 } adx_audit_options;

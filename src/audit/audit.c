@@ -128,10 +128,11 @@ static adx_status explain_one(audit *a, image_work *w, int64_t slot, adx_image_r
     w->met[m].queries = q;
     if (!s && mode.kind == ADX_MODE_AD && !a->warned_fallback && adx_engine_ad_fallback(a->e)) {
       if (a->rank == 0)
-        fprintf(o->log ? o->log : stderr,
-                "adx explain: warning: AD follows %s only up to node '%s'; from there on it computes plainly on "
-                "the deactivated zeros (see docs/ad.md)\n",
-                o->model, adx_engine_ad_fallback(a->e));
+        fprintf(
+            o->log ? o->log : stderr,
+            "adx explain: warning: AD follows %s only up to node '%s'; from there on it computes plainly on "
+            "the deactivated zeros (see docs/ad.md)\n",
+            o->model, adx_engine_ad_fallback(a->e));
       a->warned_fallback = 1;
     }
     w->met[m].seconds = (float)(adx_now() - t0);

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../ops/conv.h"
 #include "adx/ad.h"
+#include "adx/bench.h"
 #include "adx/engine.h"
 #include "adx/model.h"
 #include "args.h"
@@ -196,16 +196,13 @@ int adx_cmd_bench(int argc, char **argv) {
     double tot_flops = 0, tot_adx[8] = {0}, tot_sg[8] = {0};
     for (int i = 0; i < g->nnodes; i++) {
       const adx_node *n = &g->nodes[i];
-      if (n->dead || strcmp(n->op_type, "Conv")) continue;
-      const adx_conv_params *p = adx_conv_params_of(n);
-      if (!p) continue;
-      double fl = 2.0 * p->M * p->OH * p->OW * (double)p->K * maxb;
-      char shape[64];
-      snprintf(shape, sizeof shape, "%dx%dx%d->%d (%d,%d,%d)", p->C, p->H, p->W, p->M, p->win.kh, p->win.sh,
-               p->group);
-      printf("%-28.28s %-22s %8.3f", n->name, shape, fl / 1e9);
+      adx_conv_timing ct;
+      if (n->dead || adx_conv_node_bench(g, i, maxb, (int)threads[0], seconds / 4, &ct)) continue;
+      double fl = ct.gflop * 1e9;
+      printf("%-28.28s %-22s %8.3f", n->name, ct.shape, ct.gflop);
       for (int t = 0; t < nt; t++) {
-        double sg = 0, ad = adx_conv_bench_gflops(p, maxb, (int)threads[t], seconds / 4, &sg);
+        if (t > 0) adx_conv_node_bench(g, i, maxb, (int)threads[t], seconds / 4, &ct);
+        double sg = ct.sgemm_gflops, ad = ct.adx_gflops;
         printf("  %7.1f %9.1f %5.2f", ad, sg, sg > 0 ? ad / sg : 0);
         if (ad > 0) tot_adx[t] += fl / ad;
         if (sg > 0) tot_sg[t] += fl / sg;

@@ -257,10 +257,11 @@ static adx_status parse_modes(run *r, adx_error *err) {
   }
   if (!r->nmodes) return adx_fail(err, ADX_ERR_ARG, "--modes: no mode given");
   if (adx_cli_ad_any(&r->ad) && !has_bare)
-    return adx_fail(err, ADX_ERR_ARG,
-                    "--ad-rule, --ad-pool, --ad-renorm and --ad-at set what a bare 'ad' mode means, and --modes "
-                    "has none (%s)",
-                    list);
+    return adx_fail(
+        err, ADX_ERR_ARG,
+        "--ad-rule, --ad-pool, --ad-renorm and --ad-at set what a bare 'ad' mode means, and --modes "
+        "has none (%s)",
+        list);
   return ADX_OK;
 }
 

@@ -2,8 +2,10 @@
 #include <cblas.h>
 #include <omp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "adx/bench.h"
 #include "conv.h"
 
 /* Deterministic fill in [-1, 1). */
@@ -84,4 +86,16 @@ done:
   adx_free(scr);
   adx_free(bm);
   return gf;
+}
+
+int adx_conv_node_bench(const adx_graph *g, int node, int batch, int threads, double seconds,
+                        adx_conv_timing *t) {
+  const adx_conv_params *p = adx_conv_params_of(&g->nodes[node]);
+  if (!p) return -1;
+  t->gflop = 2.0 * p->M * p->OH * p->OW * (double)p->K * batch / 1e9;
+  snprintf(t->shape, sizeof t->shape, "%dx%dx%d->%d (%d,%d,%d)", p->C, p->H, p->W, p->M, p->win.kh, p->win.sh,
+           p->group);
+  t->sgemm_gflops = 0;
+  t->adx_gflops = adx_conv_bench_gflops(p, batch, threads, seconds, &t->sgemm_gflops);
+  return 0;
 }

@@ -16,19 +16,10 @@
 #include "adx/engine.h"
 #include "adx/io.h"
 #include "adx/model.h"
+#include "common/attr.h"
 #include "common/testutil.h"
 
 /* ---- the tiny model: x[1,1,4,4] -> Conv(3x3 ones, pad 1, no bias) -> GlobalAveragePool -> Flatten ---- */
-static adx_attr ints_attr(const char *name, int n, const int64_t *v) {
-  adx_attr a = {0};
-  a.name = strdup(name);
-  a.type = ADX_ATTR_INTS;
-  a.n = n;
-  a.ints = malloc(sizeof(int64_t) * (size_t)n);
-  memcpy(a.ints, v, sizeof(int64_t) * (size_t)n);
-  return a;
-}
-
 static adx_graph *tiny_model(void) {
   adx_graph *g = adx_graph_new();
   int x = adx_graph_value(g, "x"), w = adx_graph_value(g, "w"), y = adx_graph_value(g, "y");
@@ -43,8 +34,8 @@ static adx_graph *tiny_model(void) {
   g->values[w].is_const = 1;
   adx_attr *ca = malloc(2 * sizeof *ca);
   int64_t pads[4] = {1, 1, 1, 1}, ks[2] = {3, 3};
-  ca[0] = ints_attr("pads", 4, pads);
-  ca[1] = ints_attr("kernel_shape", 2, ks);
+  ca[0] = tu_attr_ints("pads", 4, pads);
+  ca[1] = tu_attr_ints("kernel_shape", 2, ks);
   int cin[2] = {x, w};
   adx_graph_add_node(g, "conv", "Conv", 2, cin, 1, &y, 2, ca);
   adx_graph_add_node(g, "gap", "GlobalAveragePool", 1, &y, 1, &p, 0, NULL);

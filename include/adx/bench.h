@@ -1,0 +1,20 @@
+/* adx bench's timing of one convolution layer against a same-run cblas_sgemm of the same M, N, K
+ * (src/ops/conv_bench.c): the public face of the conv kernels, so that the CLI needs no ops internals. */
+#ifndef ADX_BENCH_H
+#define ADX_BENCH_H
+
+#include "adx/graph.h"
+
+typedef struct adx_conv_timing {
+  char shape[64];      /* "CxHxW->M (k,s,g)" */
+  double gflop;        /* per batch */
+  double adx_gflops;   /* the conv kernel; < 0 when out of memory */
+  double sgemm_gflops; /* cblas_sgemm of the same M, N = OH*OW, K, per sample */
+} adx_conv_timing;
+
+/* Time node `node` of g at `batch` with `threads` threads for about `seconds` each (the graph prepared
+ * at some batch). Returns 0 and fills *t for a Conv, -1 for any other node. */
+int adx_conv_node_bench(const adx_graph *g, int node, int batch, int threads, double seconds,
+                        adx_conv_timing *t);
+
+#endif
