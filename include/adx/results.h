@@ -101,6 +101,11 @@ adx_status adx_results_set_durable(adx_results *r, int on, adx_error *err);
  * follow. */
 adx_status adx_results_finish(adx_results *r, adx_error *err);
 
+/* Collective: note every rank's host name (MPI_Get_processor_name). finish then writes them as the root
+ * attribute `hosts` ("RANK HOST" lines), next to `build_cpu` (the CPU features adx was compiled for), which
+ * finish always writes. Both describe the session that last finished, like wall_seconds. */
+adx_status adx_results_record_hosts(adx_results *r, adx_error *err);
+
 /* Close and free (collective while a parallel file is open). NULL is fine. */
 void adx_results_close(adx_results *r);
 

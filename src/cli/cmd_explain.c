@@ -531,6 +531,7 @@ static adx_status audit(run *r, adx_error *err) {
     if (!s && !todo) s = adx_fail(err, ADX_ERR_NOMEM, "out of memory");
     for (int64_t i = 0; i < ntodo && todo; i++) todo[i] = i;
   }
+  if (!s) s = adx_results_record_hosts(r->res, err); /* provenance: the host of every rank */
   if (s) {
     adx_free(todo);
     return s;
