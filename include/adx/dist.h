@@ -31,7 +31,9 @@ void adx_dist_add_done(adx_dist *d, int64_t n);
 int64_t adx_dist_done(adx_dist *d);
 /* Which implementation this run uses (the same on every rank). */
 adx_counter_kind adx_dist_counter(const adx_dist *d);
-/* Collective: free the window, or (p2p) collect the last messages. */
+/* Collective: free the window, or (p2p) collect the last messages. Call it as soon as the work loop
+ * ends, before any other collective: with the p2p counter a rank waiting for work depends on rank 0
+ * calling into this module (next, add_done, done or free) to answer it. */
 void adx_dist_free(adx_dist *d);
 
 /* Progress lines: a live bar on a terminal, plain periodic lines otherwise (batch logs). */

@@ -91,6 +91,23 @@ adx_status adx_results_write_images(adx_results *r, const adx_image_result *imgs
                                     adx_error *err);
 adx_status adx_results_write_image(adx_results *r, const adx_image_result *img, adx_error *err);
 
+/* A bounded per-rank write buffer (results_buffer.c; docs/scaling.md): images are copied in and written
+ * together by adx_results_write_images when max_images are held, when the oldest has waited max_seconds
+ * (checked at each add), and at flush. Flush before adx_results_finish (at the end of the work and after
+ * a SIGTERM); free does not flush. A SIGKILL loses only the images held: their done flags are still 0,
+ * so --resume redoes them. Memory: max_images x modes x H x W x 5 bytes. */
+#define ADX_FLUSH_IMAGES_DEFAULT 16
+#define ADX_FLUSH_SECONDS_DEFAULT 60.0
+typedef struct adx_results_buffer adx_results_buffer;
+adx_status adx_results_buffer_create(adx_results *r, int max_images, double max_seconds,
+                                     adx_results_buffer **out, adx_error *err);
+adx_status adx_results_buffer_add(adx_results_buffer *b, const adx_image_result *img, adx_error *err);
+adx_status adx_results_buffer_flush(adx_results_buffer *b, adx_error *err);
+int adx_results_buffer_held(const adx_results_buffer *b);
+/* Flushes done so far and the images they wrote. */
+void adx_results_buffer_stats(const adx_results_buffer *b, int64_t *flushes, int64_t *images);
+void adx_results_buffer_free(adx_results_buffer *b);
+
 /* Durable mode: fsync the file after the data of each write call and before its done flags, so that the
  * order also holds across a machine crash (not only a process kill). Off by default. */
 adx_status adx_results_set_durable(adx_results *r, int on, adx_error *err);

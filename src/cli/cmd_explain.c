@@ -53,6 +53,8 @@ enum {
   O_BACKGROUNDS,
   O_SCHEDULE,
   O_CHUNK,
+  O_FLUSH_IMAGES,
+  O_FLUSH_SECONDS,
   O_PROGRESS,
   O_RESIZE,
   O_CROP,
@@ -98,6 +100,8 @@ static const adx_opt opts[] = {
     {"backgrounds", 0, 1, "N", "dataset images kept as context backgrounds (default 100)"},
     {"schedule", 0, 1, "S", "dynamic (default: shared counter) or static (block split)"},
     {"chunk", 0, 1, "N", "images per draw from the counter (default 1)"},
+    {"flush-images", 0, 1, "N", "write buffer: flush every N images (default 16; 1 = write each image)"},
+    {"flush-seconds", 0, 1, "S", "write buffer: flush when the oldest image waited S s (default 60)"},
     {"progress", 0, 1, "P", "auto (default), bar, lines or off"},
     {"resize", 0, 1, "N", "preprocess: shorter side to N"},
     {"crop", 0, 1, "N|HxW", "preprocess: centre crop"},
@@ -115,7 +119,8 @@ typedef struct run {
   adx_preproc pp;
   adx_explainer x;
   adx_metrics_params mp;
-  int64_t limit, offset, sample, backgrounds, chunk;
+  int64_t limit, offset, sample, backgrounds, chunk, flush_images;
+  double flush_seconds;
   adx_cli_caps caps; /* resource caps */
   uint64_t seed;
   int threads, batch, resume, force;
@@ -220,6 +225,18 @@ static adx_status set_option(run *r, int opt, const char *v, adx_error *err) {
   case O_CHUNK:
     if (!(s = adx_arg_int("chunk", v, 1, 1000000, &l, err))) r->chunk = l;
     break;
+  case O_FLUSH_IMAGES:
+    if (!(s = adx_arg_int("flush-images", v, 1, 1000000, &l, err))) r->flush_images = l;
+    break;
+  case O_FLUSH_SECONDS: {
+    char *end = NULL;
+    double x = strtod(v, &end);
+    if (end == v || *end || !(x >= 0) || x > 1e9)
+      s = adx_fail(err, ADX_ERR_ARG, "--flush-seconds: '%s' is not a number of seconds >= 0", v);
+    else
+      r->flush_seconds = x;
+    break;
+  }
   case O_PROGRESS:
     if (adx_progress_parse(v, &r->progress))
       s = adx_fail(err, ADX_ERR_ARG, "--progress: '%s' is not auto, bar, lines or off", v);
@@ -329,6 +346,8 @@ static char *effective_config(int argc, char **argv, const char *cfg_path) {
                                           "--progress",
                                           "--schedule",
                                           "--chunk",
+                                          "--flush-images",
+                                          "--flush-seconds",
                                           "-t",
                                           "-o",
                                           "--output",
@@ -550,6 +569,8 @@ static adx_status audit(run *r, adx_error *err) {
   w.order = malloc(sizeof(int32_t) * hw);
   if (!w.raw || !w.resp || !w.expl || !w.order) s = adx_fail(err, ADX_ERR_NOMEM, "out of memory");
   adx_dist *dist = NULL;
+  adx_results_buffer *wbuf = NULL; /* images reach the file in batches (docs/scaling.md) */
+  if (!s) s = adx_results_buffer_create(r->res, (int)r->flush_images, r->flush_seconds, &wbuf, err);
   if (!s) s = adx_dist_create(MPI_COMM_WORLD, ntodo, r->chunk, r->sched, &dist, err);
   adx_progress prog;
   adx_progress_init(&prog, stderr, r->rank == 0 ? r->progress : ADX_PROGRESS_OFF, r->nsel, r->nsel - ntodo);
@@ -558,7 +579,7 @@ static adx_status audit(run *r, adx_error *err) {
   while (!local_fail && !stop_requested && adx_dist_next(dist, &a, &b)) {
     for (int64_t t = a; t < b && !local_fail; t++) {
       adx_image_result res;
-      if ((s = explain_one(r, &w, todo[t], &res, err)) || (s = adx_results_write_image(r->res, &res, err))) {
+      if ((s = explain_one(r, &w, todo[t], &res, err)) || (s = adx_results_buffer_add(wbuf, &res, err))) {
         local_fail = 1;
         break;
       }
@@ -567,8 +588,12 @@ static adx_status audit(run *r, adx_error *err) {
       if (stop_requested) break;
     }
   }
+  /* at the end of the work, and after a SIGTERM: what the buffer holds goes to the file now */
+  if (!local_fail && (s = adx_results_buffer_flush(wbuf, err))) local_fail = 1;
   if (local_fail) {
     /* A rank that cannot go on stops the run: the file keeps every image already marked done. */
+    adx_error e2 = {0}; /* keep what the buffer holds, if the file still takes it */
+    adx_results_buffer_flush(wbuf, &e2);
     fprintf(stderr, "adx explain: rank %d: %s\n", r->rank, err->msg);
     fprintf(stderr, "adx explain: stopping; completed images are kept, rerun with --resume to finish\n");
     fflush(stderr);
@@ -582,10 +607,12 @@ static adx_status audit(run *r, adx_error *err) {
       if (d >= ntodo) break;
       usleep(200000);
     }
+  int64_t final_done = r->rank == 0 && dist ? adx_dist_done(dist) : -1;
+  adx_dist_free(dist); /* before any other collective: the p2p counter answers its last requests here */
   int stopped = stop_requested, any_stopped;
   MPI_Allreduce(&stopped, &any_stopped, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-  if (r->rank == 0 && dist) adx_progress_end(&prog, r->nsel - ntodo + adx_dist_done(dist));
-  adx_dist_free(dist);
+  if (final_done >= 0) adx_progress_end(&prog, r->nsel - ntodo + final_done);
+  adx_results_buffer_free(wbuf);
   free(w.raw);
   free(w.resp);
   free(w.expl);
@@ -622,6 +649,8 @@ int adx_cmd_explain(int argc, char **argv) {
   r.batch = 64;
   r.backgrounds = 100;
   r.chunk = 1;
+  r.flush_images = ADX_FLUSH_IMAGES_DEFAULT;
+  r.flush_seconds = ADX_FLUSH_SECONDS_DEFAULT;
   adx_status s = adx_args_parse(argc, argv, opts, &a, &err);
   if (!s && adx_args_last(&a, O_HELP)) {
     if (r.rank == 0)

@@ -48,12 +48,12 @@ static void draw_all(const char *counter, adx_schedule sched, int64_t ntasks, in
     }
     assert_int_equal(done, ntasks);
   }
+  adx_dist_free(d); /* before any other collective: in p2p mode rank 0 answers the last requests there */
   MPI_Allreduce(hits, all, (int)ntasks, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
   for (int64_t i = 0; i < ntasks; i++) assert_int_equal(all[i], 1);
   int64_t total = 0;
   MPI_Allreduce(&mine, &total, 1, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);
   assert_int_equal(total, ntasks);
-  adx_dist_free(d);
   free(hits);
   free(all);
 }
@@ -83,10 +83,10 @@ static void test_p2p_stop_early(void **st) {
   assert_int_equal(adx_dist_create(MPI_COMM_WORLD, 100, 1, ADX_SCHEDULE_DYNAMIC, &d, &err), ADX_OK);
   unsetenv("ADX_COUNTER");
   int64_t a, b;
-  assert_int_equal(adx_dist_next(d, &a, &b), 1);
-  adx_dist_add_done(d, 1);
-  MPI_Barrier(MPI_COMM_WORLD);
+  /* a rank whose first request reaches rank 0 only after rank 0 stopped gets no work: that is fine */
+  if (adx_dist_next(d, &a, &b)) adx_dist_add_done(d, b - a);
   adx_dist_free(d); /* must neither hang nor leave messages behind */
+  MPI_Barrier(MPI_COMM_WORLD);
 }
 static void test_counter_name(void **st) {
   (void)st;
