@@ -26,7 +26,7 @@ TEST_COMMON := $(wildcard tests/common/*.c)
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_REPLAY   = $(patsubst %,$(B)/fuzz/replay_%,$(FUZZ_TARGETS))
 
-.PHONY: all deps check check-unit check-asan check-integration demo bench clean format fixtures fuzz fuzz-build
+.PHONY: bench-store all deps check check-unit check-asan check-integration demo bench clean format fixtures fuzz fuzz-build
 all: bin/adx
 
 bin/adx: $(B)/adx
@@ -62,6 +62,11 @@ $(B)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz_comm
 	$(CC) $(BASEFLAGS) $(CFLAGS) -Itests/fuzz -o $@ $< tests/fuzz/replay.c $(B)/libadx.a $(LDLIBS)
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
+
+# the results store under load (docs/scaling.md): build/release/bench_store FILE IMAGES FLUSH_IMAGES MODES
+bench-store: $(B)/bench_store
+$(B)/bench_store: scripts/bench_store.c $(B)/libadx.a
+	$(CC) $(BASEFLAGS) $(CFLAGS) -o $@ $< $(B)/libadx.a $(LDLIBS)
 
 deps:
 	scripts/install-deps.sh
