@@ -126,6 +126,11 @@ adx_status adx_results_record_hosts(adx_results *r, adx_error *err);
 /* Close and free (collective while a parallel file is open). NULL is fine. */
 void adx_results_close(adx_results *r);
 
+/* Merge finished results files of one audit split by --offset/--limit (a job array) into OUT, images
+ * sorted by dataset index (results_merge.c). ADX_ERR_ARG with the reason for an unfinished or foreign
+ * input, inputs from different models or settings, overlapping inputs, or an existing OUT without force. */
+adx_status adx_results_merge(const char *out, const char *const *in, int nin, int force, adx_error *err);
+
 /* ---- reading (serial: no MPI needed; works on the file of a killed run) ---- */
 
 adx_status adx_results_open_read(const char *path, adx_results **out, adx_error *err);

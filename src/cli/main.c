@@ -18,6 +18,7 @@ static const command commands[] = {
     {"summary", adx_cmd_summary, "summary RESULTS.h5               the headline table of a results file"},
     {"report", adx_cmd_report, "report RESULTS.h5 -o DIR         HTML report: tables, plots, galleries"},
     {"show", adx_cmd_show, "show RESULTS.h5 --image I -o x.png  one image's panel in every mode"},
+    {"merge", adx_cmd_merge, "merge OUT.h5 IN.h5...          combine the results files of a job array"},
     {"bench", adx_cmd_bench, "bench --model M.onnx [--batch B] throughput with a same-run SGEMM reference"},
 };
 
