@@ -9,8 +9,10 @@
 #   2. SIGKILL of every process of one node mid-run, then --resume across both: equals the single-host run;
 #   3. Slurm across them: slurmctld, one slurmd per namespace (NodeName adxn1, adxn2), munged shared
 #      through its socket; jobs/audit.sbatch with -N 2 through srun --mpi=pmix equals the single-host run;
-#   4. SIGKILL of one node's slurmd and its job's processes mid-run; slurmd restarted, the job resubmitted:
-#      audit.sbatch resumes the file and it equals the single-host run, nothing lost.
+#   4. SIGKILL of one node's slurmd and its job's processes mid-run (a job submitted as one config file,
+#      whose log prints the exact resume command); Slurm requeues it, slurmd is restarted, the job resumes
+#      the file by itself and it equals the single-host run, nothing lost;
+#   5. a job array (jobs/audit-array.sbatch, 2 tasks) and adx merge of its parts: equals the single-host run.
 # Not covered here: cgroups (proctrack/linuxproc and task/none: no cgroup hierarchy is set up for the
 # namespaced slurmds), separate file systems per node, and Slurm's own node-failure requeue (slurmctld
 # takes SlurmdTimeout to declare a node dead). Needs root, ip, unshare,
@@ -254,6 +256,32 @@ sub() { # log out args...: sbatch -N 2 jobs/audit.sbatch from node A; prints the
   on "$HA" sbatch --parsable -N 2 --ntasks-per-node=1 --cpus-per-task=1 --output="$log" \
     jobs/audit.sbatch "$ROOT/tests/data/fashion_resnet.onnx" "$DATA" "$out" "${common[@]:4}" "$@"
 }
+# the same audits as config files, as users submit them: sbatch jobs/audit.sbatch AUDIT.ini
+write_ini() { # file output limit iters
+  cat >"$1" <<INI
+[preprocess]
+scale = 1/255
+mean = 0.2860
+std = 0.3530
+[explain]
+model = $ROOT/tests/data/fashion_resnet.onnx
+data = $DATA
+output = $2
+limit = $3
+iters = $4
+modes = ad,fill:zero
+k-colour = 3
+k-context = 3
+backgrounds = 10
+seed = 11
+threads = 1
+INI
+}
+sub_ini() { # log ini [sbatch options...]
+  local log=$1 ini=$2
+  shift 2
+  on "$HA" sbatch --parsable -N 2 --ntasks-per-node=1 --cpus-per-task=1 --output="$log" "$@" jobs/audit.sbatch "$ini"
+}
 job_state() { on "$HA" scontrol show job "$1" 2>/dev/null | grep -oE "JobState=[A-Z_]+" | cut -d= -f2; }
 job_wait() { # id seconds: wait until the job has ended; prints its state and exit code
   local i st
@@ -276,7 +304,8 @@ same "$T/ref.h5" "$T/slurm.h5" "the Slurm two-node file"
 # audit.sbatch asks for --requeue, requeues it. Once the node is back the requeued job starts again (made
 # eligible at once here; Slurm would wait about two minutes) and audit.sbatch resumes the file by itself.
 # Should Slurm end the job instead (FAILED), the same job is resubmitted, which resumes the same way.
-j=$(sub "$T/job2.log" "$T/slurm_kill.h5" "${slow[@]}")
+write_ini "$T/kill.ini" "$T/slurm_kill.h5" "$NS" 4
+j=$(sub_ini "$T/job2.log" "$T/kill.ini")
 for ((i = 0; i < 600; i++)); do
   [ "$(ndone "$T/slurm_kill.h5")" -ge 2 ] && break
   sleep 0.1
@@ -287,6 +316,8 @@ for ((i = 0; i < 600; i++)); do
   case "$st" in RUNNING | CONFIGURING | COMPLETING) sleep 0.2 ;; *) break ;; esac
 done
 d=$(ndone "$T/slurm_kill.h5")
+grep -q "to resume this run if it stops: cd .* && .*sbatch --nodes=2 --ntasks=2 --cpus-per-task=1 .*audit.sbatch $T/kill.ini" "$T/job2.log" &&
+  ok "the job log printed the exact resume command" || { bad "no resume command in the job log"; grep "to resume" "$T/job2.log"; }
 case "$st" in
   COMPLETED) bad "job $j finished before its node was killed" ;;
   *) ok "SIGKILL of $HB's slurmd and job processes mid-run: job $j is $st with $d of $NS images done" ;;
@@ -308,7 +339,7 @@ if [ "$st" = PENDING ]; then
   log=$T/job2.log
 else
   echo "note: Slurm ended job $j ($st) instead of requeueing it: resubmitting"
-  j=$(sub "$T/job3.log" "$T/slurm_kill.h5" "${slow[@]}")
+  j=$(sub_ini "$T/job3.log" "$T/kill.ini")
   log=$T/job3.log
 fi
 r=$(job_wait "$j" 300)
@@ -317,4 +348,21 @@ grep -q "unfinished: resuming" "$log" && ok "audit.sbatch resumed the file by it
 grep -q "$NS images ($((NS - d)) to do)" "$log" && ok "the resume redid exactly the $((NS - d)) missing images" ||
   { bad "the resume did not redo exactly the missing images"; grep "images (" "$log"; }
 same "$T/ref_slow.h5" "$T/slurm_kill.h5" "the Slurm killed and resumed file"
+
+# ---------------------------------------------------------------- 5. a job array and adx merge
+write_ini "$T/arr.ini" "$T/arr.h5" 8 2
+j=$(on "$HA" sbatch --parsable --array=0-1 --ntasks=1 --cpus-per-task=1 --output="$T/arr-%a.log" jobs/audit-array.sbatch "$T/arr.ini")
+for ((i = 0; i < 1500; i++)); do
+  [ -z "$(on "$HA" squeue -h -j "$j" 2>/dev/null)" ] && break
+  sleep 0.2
+done
+if [ -e "$T/arr.part0.h5" ] && [ -e "$T/arr.part1.h5" ]; then
+  ok "job array $j: two tasks wrote arr.part0.h5 and arr.part1.h5"
+  mc=$(grep -h "when every task is done:" "$T/arr-0.log" | sed 's/.*when every task is done: //')
+  [ -n "$mc" ] && eval "$mc" >"$T/merge.log" 2>&1 && ok "the merge command the tasks printed: $mc" || { bad "merge of the array's parts"; cat "$T/merge.log" "$T/arr-0.log"; }
+  same "$T/ref.h5" "$T/arr.h5" "the merged job-array file"
+else
+  bad "job array $j did not write both parts"
+  tail -5 "$T"/arr-*.log
+fi
 finish
