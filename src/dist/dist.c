@@ -101,9 +101,9 @@ static int window_try(adx_dist *d, int *mpi_err) {
     MPI_Win_set_errhandler(d->win, MPI_ERRORS_ARE_FATAL);
     return 1;
   }
-  /* Some rank failed: those that succeeded give their window back (collective over the successful
-   * ranks only in practice; osc components fail on every rank alike, so this is the rare case). */
-  if (ok) MPI_Win_free(&d->win);
+  /* Some rank failed. A rank that did get a window keeps it unfreed: MPI_Win_free is collective over the
+   * window's group, and the ranks that failed are not in it, so freeing could hang; a leaked 16-byte
+   * window is the lesser harm (osc components fail on every rank alike, so this is the rare case). */
   d->win = MPI_WIN_NULL;
   return 0;
 }
