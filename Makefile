@@ -3,6 +3,17 @@
 
 CC      := mpicc
 ARCH    ?= -march=native
+# Named targets for building on a login node whose CPU differs from the compute nodes' (docs/cluster.md):
+#   ARCH=portable   any x86-64 of the last 15 years (x86-64-v2: SSE4.2, POPCNT)
+#   ARCH=x86-64-v3  AVX2 + FMA (Intel Haswell and later, AMD Zen and later)
+#   ARCH=x86-64-v4  AVX-512 (Skylake-SP and later, Zen 4)
+# Use a build directory per target, e.g. make B=build/v3 ARCH=x86-64-v3. `adx info --build` prints what a
+# binary was built for; adx refuses to start on a CPU that lacks it. OpenBLAS picks its kernels at run time.
+ifeq ($(ARCH),portable)
+  override ARCH := -march=x86-64-v2 -mtune=generic
+else ifneq ($(filter x86-64-v2 x86-64-v3 x86-64-v4,$(ARCH)),)
+  override ARCH := -march=$(ARCH) -mtune=generic
+endif
 OPT     ?= -O3
 PKGS    := hdf5-openmpi openblas libprotobuf-c inih libpng libjpeg zlib
 WARN    := -Wall -Wextra -Werror -Wno-unused-parameter
@@ -26,7 +37,7 @@ TEST_COMMON := $(wildcard tests/common/*.c)
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_REPLAY   = $(patsubst %,$(B)/fuzz/replay_%,$(FUZZ_TARGETS))
 
-.PHONY: all deps deps-check check check-unit check-asan check-integration demo bench clean format fixtures fuzz fuzz-build
+.PHONY: bench-store all deps deps-check check check-unit check-asan check-integration demo bench clean format fixtures fuzz fuzz-build
 all: bin/adx
 
 bin/adx: $(B)/adx
@@ -62,6 +73,11 @@ $(B)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz_comm
 	$(CC) $(BASEFLAGS) $(CFLAGS) -Itests/fuzz -o $@ $< tests/fuzz/replay.c $(B)/libadx.a $(LDLIBS)
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
+
+# the results store under load (docs/scaling.md): build/release/bench_store FILE IMAGES FLUSH_IMAGES MODES
+bench-store: $(B)/bench_store
+$(B)/bench_store: scripts/bench_store.c $(B)/libadx.a
+	$(CC) $(BASEFLAGS) $(CFLAGS) -o $@ $< $(B)/libadx.a $(LDLIBS)
 
 deps:
 	scripts/install-deps.sh

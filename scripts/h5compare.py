@@ -3,7 +3,7 @@
 
 usage: h5compare.py A.h5 B.h5
 Every dataset and attribute must be equal, except run metadata that legitimately differs between runs
-(created, ranks, threads_per_rank, wall_seconds, finished_at) and wall-clock timings (the 'seconds' metric and its summary).
+(created, ranks, threads_per_rank, wall_seconds, finished_at, hosts) and wall-clock timings (the 'seconds' metric and its summary).
 Prints the first differences and exits 1 if any.
 """
 import sys
@@ -11,7 +11,7 @@ import sys
 import h5py
 import numpy as np
 
-SKIP_ATTRS = {"created", "ranks", "threads_per_rank", "config", "wall_seconds", "finished_at"}
+SKIP_ATTRS = {"created", "ranks", "threads_per_rank", "config", "wall_seconds", "finished_at", "hosts"}
 TIMING = "seconds"
 
 

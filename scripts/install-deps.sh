@@ -23,7 +23,7 @@ for arg in "$@"; do
   case "$arg" in
     --with-python) pkgs+=(python3-h5py python3-matplotlib python3-skimage python3-torchvision) ;;
     --with-report-test) pkgs+=(chromium) ;;
-    --with-slurm) pkgs+=(slurm-wlm slurmctld slurmd slurm-client munge) ;;
+    --with-slurm) pkgs+=(slurm-wlm slurmctld slurmd slurm-client munge iproute2) ;; # iproute2: test_two_nodes
     --with-fuzz) pkgs+=(clang-14 libclang-rt-14-dev libomp-14-dev) ;; # make fuzz: libFuzzer, ASan, OpenMP
     *) echo "install-deps.sh: unknown option '$arg'" >&2; exit 2 ;;
   esac

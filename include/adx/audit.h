@@ -40,6 +40,8 @@ typedef struct adx_audit_options {
   MPI_Comm comm;                    /* default MPI_COMM_WORLD; MPI must be initialised */
   adx_schedule sched;               /* image distribution (default dynamic) */
   int64_t chunk;                    /* images per draw from the counter (default 1) */
+  int flush_images;                 /* write buffer: flush every N images (ADX_FLUSH_IMAGES_DEFAULT) */
+  double flush_seconds;             /* ... or when the oldest waited S s (ADX_FLUSH_SECONDS_DEFAULT) */
   adx_progress_style progress;      /* rank 0's progress on log */
   FILE *log;                        /* the run line, progress, a failing rank's last words (default stderr) */
   const char *name;                 /* prefix of the log lines (default "adx audit") */

@@ -106,4 +106,11 @@ uint64_t adx_seed_mix(uint64_t a, uint64_t b);
 /* Monotonic wall-clock seconds. */
 double adx_now(void);
 
+/* The CPU the binary was built for (src/core/build.c): "x86-64", and with the extensions the compiler
+ * was allowed to use (make ARCH=...), e.g. "x86-64 ssse3 sse4.2 popcnt avx avx2 fma bmi2". */
+const char *adx_build_cpu(void);
+size_t adx_build_cpu_features(char *buf, size_t len);
+/* How many of those extensions this CPU lacks (0: the binary can run here); their names go to buf. */
+int adx_build_cpu_missing(char *buf, size_t len);
+
 #endif

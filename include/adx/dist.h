@@ -1,6 +1,8 @@
 /* adx dist: MPI work distribution and progress reporting for dataset audits (docs/scaling.md).
  * Work items are handed out in chunks by a shared counter (MPI one-sided fetch-and-add on rank 0), so a
- * rank that drew cheap images simply draws more. A static block split is available for comparison. */
+ * rank that drew cheap images simply draws more. Where the MPI library cannot create the one-sided window
+ * (Open MPI 4.1 over TCP alone), the counter falls back to rank 0 serving chunks by point-to-point
+ * messages, and says so on stderr. A static block split is available for comparison. */
 #ifndef ADX_DIST_H
 #define ADX_DIST_H
 
@@ -13,6 +15,11 @@ typedef enum adx_schedule { ADX_SCHEDULE_DYNAMIC = 0, ADX_SCHEDULE_STATIC } adx_
 
 typedef struct adx_dist adx_dist;
 
+/* How the counter is implemented: an MPI window, or messages served by rank 0 (the fallback; also forced
+ * by ADX_COUNTER=p2p in rank 0's environment). */
+typedef enum adx_counter_kind { ADX_COUNTER_WINDOW = 0, ADX_COUNTER_P2P } adx_counter_kind;
+const char *adx_counter_name(adx_counter_kind k);
+
 /* Collective over comm. ntasks items, handed out `chunk` at a time. */
 adx_status adx_dist_create(MPI_Comm comm, int64_t ntasks, int64_t chunk, adx_schedule sched, adx_dist **out,
                            adx_error *err);
@@ -22,7 +29,11 @@ int adx_dist_next(adx_dist *d, int64_t *start, int64_t *end);
 void adx_dist_add_done(adx_dist *d, int64_t n);
 /* The global count of finished items, as last seen (exact on the calling rank's own additions). */
 int64_t adx_dist_done(adx_dist *d);
-/* Collective: free the windows. */
+/* Which implementation this run uses (the same on every rank). */
+adx_counter_kind adx_dist_counter(const adx_dist *d);
+/* Collective: free the window, or (p2p) collect the last messages. Call it as soon as the work loop
+ * ends, before any other collective: with the p2p counter a rank waiting for work depends on rank 0
+ * calling into this module (next, add_done, done or free) to answer it. */
 void adx_dist_free(adx_dist *d);
 
 /* Progress lines: a live bar on a terminal, plain periodic lines otherwise (batch logs). */

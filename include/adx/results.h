@@ -95,6 +95,23 @@ adx_status adx_results_write_images(adx_results *r, const adx_image_result *imgs
                                     adx_error *err);
 adx_status adx_results_write_image(adx_results *r, const adx_image_result *img, adx_error *err);
 
+/* A bounded per-rank write buffer (results_buffer.c; docs/scaling.md): images are copied in and written
+ * together by adx_results_write_images when max_images are held, when the oldest has waited max_seconds
+ * (checked at each add), and at flush. Flush before adx_results_finish (at the end of the work and after
+ * a SIGTERM); free does not flush. A SIGKILL loses only the images held: their done flags are still 0,
+ * so --resume redoes them. Memory: max_images x modes x H x W x 5 bytes. */
+#define ADX_FLUSH_IMAGES_DEFAULT 16
+#define ADX_FLUSH_SECONDS_DEFAULT 60.0
+typedef struct adx_results_buffer adx_results_buffer;
+adx_status adx_results_buffer_create(adx_results *r, int max_images, double max_seconds,
+                                     adx_results_buffer **out, adx_error *err);
+adx_status adx_results_buffer_add(adx_results_buffer *b, const adx_image_result *img, adx_error *err);
+adx_status adx_results_buffer_flush(adx_results_buffer *b, adx_error *err);
+int adx_results_buffer_held(const adx_results_buffer *b);
+/* Flushes done so far and the images they wrote. */
+void adx_results_buffer_stats(const adx_results_buffer *b, int64_t *flushes, int64_t *images);
+void adx_results_buffer_free(adx_results_buffer *b);
+
 /* Durable mode: fsync the file after the data of each write call and before its done flags, so that the
  * order also holds across a machine crash (not only a process kill). Off by default. Library API for
  * programs that write results files themselves (docs/output-format.md); the adx command does not use it. */
@@ -106,8 +123,18 @@ adx_status adx_results_set_durable(adx_results *r, int on, adx_error *err);
  * follow. */
 adx_status adx_results_finish(adx_results *r, adx_error *err);
 
+/* Collective: note every rank's host name (MPI_Get_processor_name). finish then writes them as the root
+ * attribute `hosts` ("RANK HOST" lines), next to `build_cpu` (the CPU features adx was compiled for), which
+ * finish always writes. Both describe the session that last finished, like wall_seconds. */
+adx_status adx_results_record_hosts(adx_results *r, adx_error *err);
+
 /* Close and free (collective while a parallel file is open). NULL is fine. */
 void adx_results_close(adx_results *r);
+
+/* Merge finished results files of one audit split by --offset/--limit (a job array) into OUT, images
+ * sorted by dataset index (results_merge.c). ADX_ERR_ARG with the reason for an unfinished or foreign
+ * input, inputs from different models or settings, overlapping inputs, or an existing OUT without force. */
+adx_status adx_results_merge(const char *out, const char *const *in, int nin, int force, adx_error *err);
 
 /* ---- reading (serial: no MPI needed; works on the file of a killed run) ---- */
 

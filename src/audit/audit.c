@@ -20,6 +20,8 @@ void adx_audit_options_default(adx_audit_options *o) {
   o->batch = 64;
   o->backgrounds = 100;
   o->chunk = 1;
+  o->flush_images = ADX_FLUSH_IMAGES_DEFAULT;
+  o->flush_seconds = ADX_FLUSH_SECONDS_DEFAULT;
   o->comm = MPI_COMM_WORLD;
   o->sched = ADX_SCHEDULE_DYNAMIC;
   o->progress = ADX_PROGRESS_AUTO;
@@ -219,6 +221,7 @@ static adx_status open_results(audit *a, int64_t **todo, int64_t *ntodo, adx_err
     if (!s && !*todo) s = adx_fail(err, ADX_ERR_NOMEM, "out of memory");
     for (int64_t i = 0; i < *ntodo && *todo; i++) (*todo)[i] = i;
   }
+  if (!s) s = adx_results_record_hosts(a->res, err); /* provenance: the host of every rank */
   if (s) {
     adx_free(*todo);
     *todo = NULL;
@@ -242,6 +245,8 @@ static int work(audit *a, const int64_t *todo, int64_t ntodo, adx_error *err) {
   adx_status s = ADX_OK;
   if (!w.raw || !w.resp || !w.expl || !w.order) s = adx_fail(err, ADX_ERR_NOMEM, "out of memory");
   adx_dist *dist = NULL;
+  adx_results_buffer *wbuf = NULL; /* images reach the file in batches (docs/scaling.md) */
+  if (!s) s = adx_results_buffer_create(a->res, o->flush_images, o->flush_seconds, &wbuf, err);
   if (!s) s = adx_dist_create(o->comm, ntodo, o->chunk, o->sched, &dist, err);
   adx_progress prog;
   adx_progress_init(&prog, o->log, a->rank == 0 ? o->progress : ADX_PROGRESS_OFF, a->nsel, a->nsel - ntodo);
@@ -254,7 +259,7 @@ static int work(audit *a, const int64_t *todo, int64_t ntodo, adx_error *err) {
   while (!local_fail && !stop_requested(a) && adx_dist_next(dist, &lo, &hi)) {
     for (int64_t t = lo; t < hi && !local_fail; t++) {
       adx_image_result res;
-      if ((s = explain_one(a, &w, todo[t], &res, err)) || (s = adx_results_write_image(a->res, &res, err))) {
+      if ((s = explain_one(a, &w, todo[t], &res, err)) || (s = adx_results_buffer_add(wbuf, &res, err))) {
         local_fail = 1;
         break;
       }
@@ -268,8 +273,12 @@ static int work(audit *a, const int64_t *todo, int64_t ntodo, adx_error *err) {
       if (stop_requested(a)) break;
     }
   }
+  /* at the end of the work, and after a SIGTERM: what the buffer holds goes to the file now */
+  if (!local_fail && (s = adx_results_buffer_flush(wbuf, err))) local_fail = 1;
   if (local_fail) {
     /* A rank that cannot go on stops the run: the file keeps every image already marked done. */
+    adx_error e2 = {0}; /* keep what the buffer holds, if the file still takes it */
+    adx_results_buffer_flush(wbuf, &e2);
     fprintf(o->log, "%s: rank %d: %s\n", o->name, a->rank, err ? err->msg : adx_status_name(s));
     fprintf(o->log, "%s: stopping; completed images are kept, rerun with --resume to finish\n", o->name);
     fflush(o->log);
@@ -283,10 +292,12 @@ static int work(audit *a, const int64_t *todo, int64_t ntodo, adx_error *err) {
       if (d >= ntodo) break;
       usleep(200000);
     }
+  int64_t final_done = a->rank == 0 && dist ? adx_dist_done(dist) : -1;
+  adx_dist_free(dist); /* before any other collective: the p2p counter answers its last requests here */
   int stopped = stop_requested(a), any_stopped;
   MPI_Allreduce(&stopped, &any_stopped, 1, MPI_INT, MPI_MAX, o->comm);
-  if (a->rank == 0 && dist) adx_progress_end(&prog, a->nsel - ntodo + adx_dist_done(dist));
-  adx_dist_free(dist);
+  if (final_done >= 0) adx_progress_end(&prog, a->nsel - ntodo + final_done);
+  adx_results_buffer_free(wbuf);
   free(w.raw);
   free(w.resp);
   free(w.expl);

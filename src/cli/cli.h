@@ -16,6 +16,7 @@ int adx_cmd_explain(int argc, char **argv);
 int adx_cmd_summary(int argc, char **argv);
 int adx_cmd_report(int argc, char **argv);
 int adx_cmd_show(int argc, char **argv);
+int adx_cmd_merge(int argc, char **argv);
 
 /* The headline table of a results file (adx_report_print_summary): one row per mode, mean ±95% CI per
  * metric, and AD's relative robustness improvement over each fill mode. Says so when the run is unfinished;

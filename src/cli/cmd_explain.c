@@ -47,6 +47,8 @@ enum {
   O_BACKGROUNDS,
   O_SCHEDULE,
   O_CHUNK,
+  O_FLUSH_IMAGES,
+  O_FLUSH_SECONDS,
   O_PROGRESS,
   ADX_CLI_PREPROC_IDS,
   ADX_CLI_CAP_IDS,
@@ -85,6 +87,8 @@ static const adx_opt opts[] = {
     {"backgrounds", 0, 1, "N", "dataset images kept as context backgrounds (default 100)"},
     {"schedule", 0, 1, "S", "dynamic (default: shared counter) or static (block split)"},
     {"chunk", 0, 1, "N", "images per draw from the counter (default 1)"},
+    {"flush-images", 0, 1, "N", "write buffer: flush every N images (default 16; 1 = write each image)"},
+    {"flush-seconds", 0, 1, "S", "write buffer: flush when the oldest image waited S s (default 60)"},
     {"progress", 0, 1, "P", "auto (default), bar, lines or off"},
     ADX_CLI_PREPROC_OPTS,
     ADX_CLI_CAP_OPTS,
@@ -136,7 +140,8 @@ static adx_status set_number(run *r, int opt, const char *v, adx_error *err) {
   case O_K_CONTEXT: lo = 1, hi = 100000; break;
   case O_AUC_STEPS: lo = 2, hi = 100000; break;
   case O_BACKGROUNDS: hi = 1000000; break;
-  case O_CHUNK: lo = 1, hi = 1000000; break;
+  case O_CHUNK:
+  case O_FLUSH_IMAGES: lo = 1, hi = 1000000; break;
   case O_LIMIT:
   case O_OFFSET:
   case O_SAMPLE:
@@ -157,6 +162,7 @@ static adx_status set_number(run *r, int opt, const char *v, adx_error *err) {
   case O_AUC_STEPS: r->o.mp.auc_steps = (int)l; break;
   case O_BACKGROUNDS: r->o.backgrounds = l; break;
   case O_CHUNK: r->o.chunk = l; break;
+  case O_FLUSH_IMAGES: r->o.flush_images = (int)l; break;
   default: break;
   }
   return ADX_OK;
@@ -173,6 +179,14 @@ static adx_status set_option(run *r, int opt, const char *v, adx_error *err) {
   const char *xkey = explainer_key(opt);
   if (xkey) return adx_explainer_set(&r->o.x, xkey, v, err);
   adx_status s = ADX_OK;
+  if (opt == O_FLUSH_SECONDS) {
+    char *end = NULL;
+    double x = strtod(v, &end);
+    if (end == v || *end || !(x >= 0) || x > 1e9)
+      return adx_fail(err, ADX_ERR_ARG, "--flush-seconds: '%s' is not a number of seconds >= 0", v);
+    r->o.flush_seconds = x;
+    return ADX_OK;
+  }
   switch (opt) {
   case O_MODEL: r->o.model = v; break;
   case O_DATA: r->o.data = v; break;
@@ -288,6 +302,8 @@ static char *effective_config(int argc, char **argv, const char *cfg_path) {
                                           "--progress",
                                           "--schedule",
                                           "--chunk",
+                                          "--flush-images",
+                                          "--flush-seconds",
                                           "-t",
                                           "-o",
                                           "--output",

@@ -8,10 +8,12 @@
 #include "cli.h"
 
 static void usage(FILE *f) {
-  fprintf(f, "usage: adx info [--json] MODEL.onnx\n\n"
+  fprintf(f, "usage: adx info [--json] MODEL.onnx\n       adx info --build\n\n"
              "Prints the model's inputs and outputs (N = batch), operator counts after constant and\n"
              "BatchNorm folding, parameter count and FLOPs per image.\n\n"
              "  --json     one JSON object instead of text\n"
+             "  --build    the CPU features this binary was compiled for (make ARCH=...), and whether\n"
+             "             this CPU has them (exit 1 if not); no model needed\n"
              "  --help     this help\n\n"
              "Exit status: 0 ok, 1 run failed, 2 bad input.\n");
 }
@@ -70,6 +72,20 @@ static void print_values(FILE *f, const adx_graph *g, const int *idx, int n, int
   }
 }
 
+/* adx info --build: what the binary was compiled for, and whether this CPU can run it. */
+static int print_build(FILE *f) {
+  char feat[512], missing[512];
+  adx_build_cpu_features(feat, sizeof feat);
+  int n = adx_build_cpu_missing(missing, sizeof missing);
+  fprintf(f, "adx %s\nbuilt for:   %s\ncompiler:    %s\n", ADX_VERSION, feat, __VERSION__);
+  if (n) {
+    fprintf(f, "this CPU:    lacks %s: rebuild with a portable ARCH (docs/cluster.md)\n", missing);
+    return 1;
+  }
+  fprintf(f, "this CPU:    has every feature above\n");
+  return 0;
+}
+
 int adx_cmd_info(int argc, char **argv) {
   const char *path = NULL;
   int json = 0;
@@ -79,6 +95,8 @@ int adx_cmd_info(int argc, char **argv) {
       return 0;
     } else if (!strcmp(argv[i], "--json")) {
       json = 1;
+    } else if (!strcmp(argv[i], "--build")) {
+      return print_build(stdout);
     } else if (argv[i][0] == '-' && argv[i][1]) {
       fprintf(stderr, "adx info: unknown option '%s'\n", argv[i]);
       usage(stderr);

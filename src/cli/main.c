@@ -18,6 +18,7 @@ static const command commands[] = {
     {"summary", adx_cmd_summary, "summary RESULTS.h5               the headline table of a results file"},
     {"report", adx_cmd_report, "report RESULTS.h5 -o DIR         HTML report: tables, plots, galleries"},
     {"show", adx_cmd_show, "show RESULTS.h5 --image I -o x.png  one image's panel in every mode"},
+    {"merge", adx_cmd_merge, "merge OUT.h5 IN.h5...          combine the results files of a job array"},
     {"bench", adx_cmd_bench, "bench --model M.onnx [--batch B] throughput with a same-run SGEMM reference"},
 };
 
@@ -43,6 +44,18 @@ int main(int argc, char **argv) {
   if (!strcmp(argv[1], "--version")) {
     printf("adx %s\n", ADX_VERSION);
     return 0;
+  }
+  /* A binary built for a newer CPU (make on a login node with ARCH=-march=native) says so here rather
+   * than dying with SIGILL later; main itself is kept free of wide vector code by its simplicity. */
+  char missing[256];
+  if (adx_build_cpu_missing(missing, sizeof missing)) {
+    char feat[512];
+    adx_build_cpu_features(feat, sizeof feat);
+    fprintf(stderr,
+            "adx: this binary was built for '%s', but this CPU lacks %s; rebuild on this node or with a "
+            "portable ARCH, e.g. make ARCH=-march=x86-64-v2 (docs/cluster.md)\n",
+            feat, missing);
+    return 1;
   }
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
     if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 1, argv + 1);

@@ -267,42 +267,67 @@ static adx_status check_image(const adx_results *r, const adx_image_result *im, 
   return ADX_OK;
 }
 
-/* The one-dimensional rows (and robustness_at_k) of images p[0..cnt), whose slots are contiguous. */
-static adx_status write_run_rows(adx_results *r, const adx_image_result *const *p, int64_t cnt, write_bufs *b,
-                                 adx_error *err) {
-  int64_t first = p[0]->slot;
+/* Write rows of the images p[0..cnt) (sorted by slot) in ONE H5Dwrite: the file selection is the union of
+ * the runs of consecutive slots, the memory buffer holds the rows in slot order. One write call per
+ * dataset and flush, however scattered the slots: that is what makes the buffer pay on a parallel file
+ * system (docs/scaling.md). */
+static adx_status rows_set(adx_results *r, hid_t ds, hid_t memtype, const adx_image_result *const *p,
+                           int64_t cnt, int64_t row_elems, const void *buf, const char *what,
+                           adx_error *err) {
+  hid_t fs = H5Dget_space(ds);
+  int nd = H5Sget_simple_extent_ndims(fs);
+  hsize_t dims[3] = {0, 0, 0};
+  H5Sget_simple_extent_dims(fs, dims, NULL);
+  herr_t e = H5Sselect_none(fs);
+  for (int64_t i = 0, j; i < cnt && e >= 0; i = j) {
+    for (j = i + 1; j < cnt && p[j]->slot == p[j - 1]->slot + 1; j++) continue;
+    hsize_t start[3] = {(hsize_t)p[i]->slot, 0, 0}, c[3] = {(hsize_t)(j - i), dims[1], dims[2]};
+    (void)nd;
+    e = H5Sselect_hyperslab(fs, H5S_SELECT_OR, start, NULL, c, NULL);
+  }
+  hsize_t melems = (hsize_t)(cnt * row_elems);
+  hid_t ms = H5Screate_simple(1, &melems, NULL);
+  errno = 0;
+  if (e >= 0) e = H5Dwrite(ds, memtype, ms, fs, H5P_DEFAULT, buf);
+  adx_status s = ADX_OK;
+  if (e < 0) {
+    char msg[200];
+    snprintf(msg, sizeof msg, "writing %s of images %lld..%lld (%lld images)", what, (long long)p[0]->slot,
+             (long long)p[cnt - 1]->slot, (long long)cnt);
+    s = adx_rs_h5fail(err, r->path, msg);
+  }
+  H5Sclose(ms);
+  H5Sclose(fs);
+  return s;
+}
+
+/* The one-dimensional rows (and robustness_at_k) of images p[0..cnt). */
+static adx_status write_rows(adx_results *r, const adx_image_result *const *p, int64_t cnt, write_bufs *b,
+                             adx_error *err) {
   adx_status s;
   for (int64_t i = 0; i < cnt; i++) b->i64[i] = p[i]->index;
-  if ((s = adx_rs_rows(r, r->d_index, 1, H5T_NATIVE_INT64, first, cnt, 1, b->i64, "/images/index", err)))
-    return s;
+  if ((s = rows_set(r, r->d_index, H5T_NATIVE_INT64, p, cnt, 1, b->i64, "/images/index", err))) return s;
   for (int64_t i = 0; i < cnt; i++) b->i32[i] = p[i]->label;
-  if ((s = adx_rs_rows(r, r->d_label, 1, H5T_NATIVE_INT32, first, cnt, 1, b->i32, "/images/label", err)))
-    return s;
+  if ((s = rows_set(r, r->d_label, H5T_NATIVE_INT32, p, cnt, 1, b->i32, "/images/label", err))) return s;
   for (int64_t i = 0; i < cnt; i++) b->i32[i] = p[i]->pred;
-  if ((s = adx_rs_rows(r, r->d_pred, 1, H5T_NATIVE_INT32, first, cnt, 1, b->i32, "/images/pred", err)))
-    return s;
+  if ((s = rows_set(r, r->d_pred, H5T_NATIVE_INT32, p, cnt, 1, b->i32, "/images/pred", err))) return s;
   for (int64_t i = 0; i < cnt; i++) b->f32[i] = p[i]->conf;
-  if ((s = adx_rs_rows(r, r->d_conf, 1, H5T_NATIVE_FLOAT, first, cnt, 1, b->f32, "/images/conf", err)))
-    return s;
+  if ((s = rows_set(r, r->d_conf, H5T_NATIVE_FLOAT, p, cnt, 1, b->f32, "/images/conf", err))) return s;
   for (int64_t i = 0; i < cnt; i++) b->u8[i] = p[i]->flags;
-  if ((s = adx_rs_rows(r, r->d_flags, 1, H5T_NATIVE_UINT8, first, cnt, 1, b->u8, "/images/flags", err)))
-    return s;
+  if ((s = rows_set(r, r->d_flags, H5T_NATIVE_UINT8, p, cnt, 1, b->u8, "/images/flags", err))) return s;
   for (int m = 0; m < r->meta.nmodes; m++) {
     rs_mode_ds *d = &r->m[m];
     for (int j = 0; j < RS_NFLOAT; j++) {
       for (int64_t i = 0; i < cnt; i++)
         b->f32[i] = *(const float *)((const char *)&p[i]->metrics[m] + adx_rs_float_offset[j]);
-      if ((s = adx_rs_rows(r, d->scal[j], 1, H5T_NATIVE_FLOAT, first, cnt, 1, b->f32, adx_rs_scalar_names[j],
-                           err)))
+      if ((s = rows_set(r, d->scal[j], H5T_NATIVE_FLOAT, p, cnt, 1, b->f32, adx_rs_scalar_names[j], err)))
         return s;
     }
     for (int64_t i = 0; i < cnt; i++) b->i64[i] = p[i]->metrics[m].queries;
-    if ((s = adx_rs_rows(r, d->queries, 1, H5T_NATIVE_INT64, first, cnt, 1, b->i64, "queries", err)))
-      return s;
+    if ((s = rows_set(r, d->queries, H5T_NATIVE_INT64, p, cnt, 1, b->i64, "queries", err))) return s;
     for (int64_t i = 0; i < cnt; i++)
       memcpy(b->f32 + i * ADX_ROB_K, p[i]->metrics[m].robustness_at_k, sizeof(float) * ADX_ROB_K);
-    if ((s = adx_rs_rows(r, d->rob_k, 1, H5T_NATIVE_FLOAT, first, cnt, ADX_ROB_K, b->f32, "robustness_at_k",
-                         err)))
+    if ((s = rows_set(r, d->rob_k, H5T_NATIVE_FLOAT, p, cnt, ADX_ROB_K, b->f32, "robustness_at_k", err)))
       return s;
   }
   return ADX_OK;
@@ -321,10 +346,14 @@ adx_status adx_results_write_images(adx_results *r, const adx_image_result *imgs
   rs_quiet q;
   adx_rs_quiet_begin(&q);
   const adx_image_result **p = sorted_images(imgs, count);
+  int64_t hw = (int64_t)r->meta.h * r->meta.w;
   write_bufs b = {malloc((size_t)count * sizeof(int64_t)), malloc((size_t)count * sizeof(int32_t)),
                   malloc((size_t)count * ADX_ROB_K * sizeof(float)), malloc((size_t)count)};
+  /* the maps of one mode for all images, contiguous (one write per mode and map) */
+  float *maps = count > 1 ? malloc((size_t)count * (size_t)hw * sizeof(float)) : NULL;
+  uint8_t *masks = count > 1 ? malloc((size_t)count * (size_t)hw) : NULL;
   adx_status s = ADX_OK;
-  if (!p || !b.i64 || !b.i32 || !b.f32 || !b.u8) {
+  if (!p || !b.i64 || !b.i32 || !b.f32 || !b.u8 || (count > 1 && (!maps || !masks))) {
     s = adx_fail(err, ADX_ERR_NOMEM, "%s: out of memory for %lld images", r->path, (long long)count);
     goto out;
   }
@@ -334,32 +363,30 @@ adx_status adx_results_write_images(adx_results *r, const adx_image_result *imgs
                    (long long)p[i]->slot);
       goto out;
     }
-  /* 1. one-dimensional rows, one contiguous run of slots at a time (each write is one contiguous block) */
-  for (int64_t i = 0, j; i < count && !s; i = j) {
-    for (j = i + 1; j < count && p[j]->slot == p[j - 1]->slot + 1; j++) continue;
-    s = write_run_rows(r, p + i, j - i, &b, err);
-  }
-  /* 2. the maps: one chunk per image and mode, straight from the caller's buffers */
-  int64_t hw = (int64_t)r->meta.h * r->meta.w;
-  for (int64_t i = 0; i < count && !s; i++)
-    for (int m = 0; m < r->meta.nmodes && !s; m++) {
-      s = adx_rs_rows(r, r->m[m].resp, 1, H5T_NATIVE_FLOAT, p[i]->slot, 1, hw,
-                      (void *)p[i]->responsibility[m], "responsibility", err);
-      if (!s)
-        s = adx_rs_rows(r, r->m[m].expl, 1, H5T_NATIVE_UINT8, p[i]->slot, 1, hw, (void *)p[i]->explanation[m],
-                        "explanation", err);
+  /* 1. one-dimensional rows */
+  s = write_rows(r, p, count, &b, err);
+  /* 2. the maps: one chunk per image and mode, one write call per mode and map */
+  for (int m = 0; m < r->meta.nmodes && !s; m++) {
+    const void *rb = p[0]->responsibility[m], *eb = p[0]->explanation[m];
+    if (count > 1) {
+      for (int64_t i = 0; i < count; i++) {
+        memcpy(maps + i * hw, p[i]->responsibility[m], (size_t)hw * sizeof(float));
+        memcpy(masks + i * hw, p[i]->explanation[m], (size_t)hw);
+      }
+      rb = maps, eb = masks;
     }
+    s = rows_set(r, r->m[m].resp, H5T_NATIVE_FLOAT, p, count, hw, rb, "responsibility", err);
+    if (!s) s = rows_set(r, r->m[m].expl, H5T_NATIVE_UINT8, p, count, hw, eb, "explanation", err);
+  }
   if (!s && r->durable_fd >= 0 && fsync(r->durable_fd) != 0)
     s = adx_fail(err, ADX_ERR_IO, "%s: fsync: %s", r->path, strerror(errno));
   /* 3. only now the done flags */
   memset(b.u8, 1, (size_t)count);
-  for (int64_t i = 0, j; i < count && !s; i = j) {
-    for (j = i + 1; j < count && p[j]->slot == p[j - 1]->slot + 1; j++) continue;
-    s = adx_rs_rows(r, r->d_done, 1, H5T_NATIVE_UINT8, p[i]->slot, j - i, 1, b.u8, "/images/done", err);
-  }
+  if (!s) s = rows_set(r, r->d_done, H5T_NATIVE_UINT8, p, count, 1, b.u8, "/images/done", err);
 out:
   free(p);
   free(b.i64), free(b.i32), free(b.f32), free(b.u8);
+  free(maps), free(masks);
   adx_rs_quiet_end(&q);
   return s;
 }

@@ -142,6 +142,7 @@ void adx_rs_handle_free(adx_results *r) {
   free(r->group);
   free(r->m);
   meta_free(&r->meta);
+  free(r->hosts);
   free(r->path);
   free(r);
 }
@@ -520,6 +521,21 @@ static adx_status root_attrs(build_ctx *b, hid_t f, const adx_run_info *run, adx
   if (!(s = attr_put(f, "wall_seconds", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 0, NULL, &wall, sp, err)))
     s = attr_put(f, "finished_at", ft, ft, 0, NULL, at, sp, err);
   H5Tclose(ft);
+  /* provenance (results_prov.c): fixed sizes, so that finish overwrites them in place */
+  char cpu[ADX_RS_BUILD_LEN] = {0};
+  char *hosts = calloc(1, ADX_RS_HOSTS_LEN); /* empty until a finish */
+  if (!hosts) return adx_fail(err, ADX_ERR_NOMEM, "%s: out of memory", sp);
+  adx_build_cpu_features(cpu, sizeof cpu);
+  hid_t ct = H5Tcopy(H5T_C_S1), ht = H5Tcopy(H5T_C_S1);
+  H5Tset_size(ct, ADX_RS_BUILD_LEN);
+  H5Tset_strpad(ct, H5T_STR_NULLTERM);
+  H5Tset_size(ht, ADX_RS_HOSTS_LEN);
+  H5Tset_strpad(ht, H5T_STR_NULLTERM);
+  if (!s) s = attr_put(f, "build_cpu", ct, ct, 0, NULL, cpu, sp, err);
+  if (!s) s = attr_put(f, "hosts", ht, ht, 0, NULL, hosts, sp, err);
+  H5Tclose(ct);
+  H5Tclose(ht);
+  free(hosts);
   return s;
 }
 

@@ -7,8 +7,10 @@
 
 #include "adx/results.h"
 
-#define ADX_RS_TIME_LEN 20 /* "YYYY-MM-DDTHH:MM:SSZ": the fixed-length root attribute finished_at */
-#define RS_NFLOAT 8        /* float32 per-image metrics: size .. seconds; queries is metric RS_NFLOAT */
+#define ADX_RS_TIME_LEN 20     /* "YYYY-MM-DDTHH:MM:SSZ": the fixed-length root attribute finished_at */
+#define ADX_RS_BUILD_LEN 256   /* root attribute build_cpu (fixed length) */
+#define ADX_RS_HOSTS_LEN 16384 /* root attribute hosts (fixed length; longer lists end in "...") */
+#define RS_NFLOAT 8            /* float32 per-image metrics: size .. seconds; queries is metric RS_NFLOAT */
 
 typedef struct rs_mode_ds {
   hid_t resp, expl, scal[RS_NFLOAT], queries, rob_k;
@@ -28,6 +30,7 @@ struct adx_results {
   int durable_fd; /* -1 unless durable */
   double t_start; /* adx_now() when create/open_resume began (wall_seconds is measured from it) */
   char metric_names[ADX_RESULTS_NMETRICS][32];
+  char *hosts; /* "RANK HOST" lines (adx_results_record_hosts, rank 0), or NULL */
 };
 
 extern const char *const adx_rs_scalar_names[ADX_RESULTS_NSCALAR];
@@ -73,6 +76,9 @@ adx_status adx_rs_attr_write(hid_t obj, const char *name, hid_t memtype, const v
                              adx_error *err);
 adx_status adx_rs_attr_read(hid_t obj, const char *name, hid_t memtype, void *v, const char *path,
                             adx_error *err);
+
+/* Root attributes build_cpu and hosts (results_prov.c): rank 0, file open serially for writing. */
+adx_status adx_rs_write_provenance(adx_results *r, adx_error *err);
 
 /* Compute the summary from the per-image datasets of r (opened serially, writable) and write /summary. */
 adx_status adx_rs_write_summary(adx_results *r, adx_error *err);

@@ -126,6 +126,7 @@ adx_status adx_rs_write_summary(adx_results *r, adx_error *err) {
     s = adx_rs_attr_write(r->file, "finished_at", ft, at, r->path, err);
     H5Tclose(ft);
   }
+  if (!s) s = adx_rs_write_provenance(r, err);
   /* the summary reaches the file before finished says it is there */
   if (!s && H5Fflush(r->file, H5F_SCOPE_GLOBAL) < 0) s = adx_rs_h5fail(err, r->path, "flushing the summary");
   int32_t fin = all_done;

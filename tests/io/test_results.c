@@ -245,7 +245,7 @@ typedef struct attr_ctx {
 /* Root attributes that legitimately differ between two runs of the same audit. */
 static int root_varies(const char *name) {
   return !strcmp(name, "created") || !strcmp(name, "ranks") || !strcmp(name, "wall_seconds") ||
-         !strcmp(name, "finished_at");
+         !strcmp(name, "finished_at") || !strcmp(name, "hosts");
 }
 
 static herr_t attr_cb(hid_t loc, const char *name, const H5A_info_t *info, void *data) {
@@ -537,9 +537,9 @@ static void test_layout(void **state) {
   hid_t f = H5Fopen(p, H5F_ACC_RDONLY, H5P_DEFAULT);
   assert_true(f >= 0);
   static const char *const root_attrs[] = {
-      "adx_version", "created", "model_path", "model_sha256", "data_path",        "config",
-      "explainer",   "modes",   "seed",       "ranks",        "threads_per_rank", "finished",
-      "n",           "height",  "width",      "nclasses",     "wall_seconds",     "finished_at"};
+      "adx_version", "created",  "model_path",   "model_sha256",     "data_path", "config", "explainer",
+      "modes",       "seed",     "ranks",        "threads_per_rank", "finished",  "n",      "height",
+      "width",       "nclasses", "wall_seconds", "finished_at",      "build_cpu", "hosts"};
   for (size_t i = 0; i < sizeof root_attrs / sizeof *root_attrs; i++)
     assert_true(H5Aexists(f, root_attrs[i]) > 0);
   /* mode group names: '/' escaped as %2F, ':' kept; the real name in attribute "mode" */
