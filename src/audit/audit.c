@@ -265,7 +265,11 @@ static int work(audit *a, const int64_t *todo, int64_t ntodo, adx_error *err) {
       }
       adx_dist_add_done(dist, 1);
       if (a->rank == 0) adx_progress_update(&prog, a->nsel - ntodo + adx_dist_done(dist), 0);
-      if (dbg_ms > 0 && !stop_requested(a)) {
+      if (dbg_ms > 0 && !stop_requested(a)) { /* the image is in the file when the hook says so */
+        if ((s = adx_results_buffer_flush(wbuf, err))) {
+          local_fail = 1;
+          break;
+        }
         fprintf(stderr, "adx: debug: rank %d wrote image %lld\n", a->rank, (long long)todo[t]);
         fflush(stderr);
         usleep((useconds_t)(dbg_ms > 60000 ? 60000 : dbg_ms) * 1000);

@@ -68,6 +68,8 @@ static const char *differs(const adx_results_meta *a, const adx_results_meta *b)
   if (a->nmodes != b->nmodes) return "different modes";
   for (int i = 0; i < a->nmodes; i++)
     if (strcmp(a->modes[i], b->modes[i])) return "different modes";
+  for (int i = 0; i < a->nmodes; i++) /* e.g. one written before AD isolated hidden pixels */
+    if (strcmp(a->variants[i], b->variants[i])) return "different AD variants (mode_variants)";
   if (a->seed != b->seed) return "different seeds";
   if (a->h != b->h || a->w != b->w) return "different model input sizes";
   if (a->nclasses != b->nclasses) return "different numbers of classes";
@@ -166,6 +168,7 @@ adx_status adx_results_merge(const char *out, const char *const *in, int nin, in
                           .explainer = m->explainer,
                           .nmodes = m->nmodes,
                           .modes = (const char *const *)m->modes,
+                          .variants = (const char *const *)m->variants,
                           .seed = m->seed,
                           .ranks = 1,
                           .threads_per_rank = m->threads_per_rank,
