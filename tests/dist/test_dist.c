@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "adx/dist.h"
+#include "common/testutil.h"
 
 /* Draw everything (each rank a different pace), then check every item was drawn exactly once. */
 static void draw_all(const char *counter, adx_schedule sched, int64_t ntasks, int64_t chunk,
@@ -93,6 +94,8 @@ static void test_counter_name(void **st) {
   assert_string_equal(adx_counter_name(ADX_COUNTER_WINDOW), "window");
   assert_string_equal(adx_counter_name(ADX_COUNTER_P2P), "p2p");
 }
+
+TU_LSAN_IGNORE_MPI
 
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
