@@ -11,7 +11,6 @@
 #include <cmocka.h>
 
 #include "adx/dist.h"
-#include "common/testutil.h"
 
 /* Draw everything (each rank a different pace), then check every item was drawn exactly once. */
 static void draw_all(const char *counter, adx_schedule sched, int64_t ntasks, int64_t chunk,
@@ -95,7 +94,12 @@ static void test_counter_name(void **st) {
   assert_string_equal(adx_counter_name(ADX_COUNTER_P2P), "p2p");
 }
 
-TU_LSAN_IGNORE_MPI
+/* Under ASan, LeakSanitizer's tracer crashes at this test's exit ("Tracer caught signal 11", gcc 12), with
+ * or without TLS scanning; without Open MPI's suppressions it reports only Open MPI's own allocations. So
+ * leak checking is off for this binary; the counter's code is leak-checked by the ASan integration pass
+ * (test_counter.sh, adx explain under mpirun). Address and UB checks stay on. */
+const char *__lsan_default_options(void);
+const char *__lsan_default_options(void) { return "detect_leaks=0"; }
 
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
