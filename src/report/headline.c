@@ -187,10 +187,6 @@ adx_status adx_report_print_summary(FILE *f, FILE *warn, const char *path, adx_e
   if (!m->finished)
     fprintf(f, "unfinished: %lld of %lld images done (run still going, or killed); figures cover those\n",
             (long long)st.ndone, (long long)st.n);
-  for (int k = 0; k < m->nmodes; k++) /* what each AD mode computed, when its name does not say it all */
-    if (strcmp(m->modes[k], m->variants[k]))
-      fprintf(f, "mode %s = %s%s\n", m->modes[k], m->variants[k],
-              strstr(m->variants[k], ":leak:") ? " (written before AD isolated hidden pixels)" : "");
   int w = 14, mw = 12;
   for (int k = 0; k < m->nmodes; k++)
     if ((int)strlen(m->modes[k]) + 1 > mw) mw = (int)strlen(m->modes[k]) + 1;
@@ -224,6 +220,10 @@ adx_status adx_report_print_summary(FILE *f, FILE *warn, const char *path, adx_e
   }
   char fit[160];
   if (warn && adx_report_fit_warning(&st, fit, sizeof fit)) fprintf(warn, "adx: warning: %s\n", fit);
+  for (int k = 0; k < m->nmodes; k++) /* what each AD mode computed, when its name does not say it all */
+    if (strcmp(m->modes[k], m->variants[k]))
+      fprintf(f, "AD variant: %s = %s%s\n", m->modes[k], m->variants[k],
+              strstr(m->variants[k], ":leak:") ? " (written before AD isolated hidden pixels)" : "");
   adx_report_stats_free(&st);
   adx_results_close(r);
   return ADX_OK;

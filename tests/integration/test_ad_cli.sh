@@ -68,6 +68,6 @@ out=$("$ADX" "${ex[@]}" --modes fill:zero --ad-rule strict -o "$w/x.h5" 2>&1)
 
 # a results file written before isolation is read, its AD mode labelled with what it computed
 out=$("$ADX" summary "$ROOT/tests/fuzz/corpus/results/finished.h5" 2>&1)
-grep -q "mode ad = ad:ratio:0.5:all:leak:every" <<<"$out" && ok "summary labels an adx 0.1 file's 'ad' as the leak variant" \
+grep -q "AD variant: ad = ad:ratio:0.5:all:leak:every" <<<"$out" && ok "summary labels an adx 0.1 file's 'ad' as the leak variant" \
   || bad "summary of an old file: $out"
 finish
