@@ -17,35 +17,22 @@ with adx's plain pass, A2/A4/A5 are invariances, the small-box case compares wit
 import itertools
 import json
 import os
-import struct
 import subprocess
 import sys
 import tempfile
-import zlib
 
 import numpy as np
 import torch
 import torch.nn as nn
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from check_ad_torch import write_png_grey  # noqa: E402
 
 RULES = ("strict", "ratio:0.5", "ratio:0.25", "loose")
 ALL = [f"ad:{r}:{p}:{n}:{a}" for r, p, n, a in
        itertools.product(RULES, ("all", "active"), ("none", "partial", "leak"), ("every", "checkpoints"))]
 if os.environ.get("ADX_SANITIZED"):  # under ASan+UBSan (make check-asan) every 5th variant: the code paths, not the grid
     ALL = ALL[::5]
-
-
-def write_png_grey(path, img):
-    h, w = img.shape
-    raw = b"".join(b"\x00" + img[y].astype(np.uint8).tobytes() for y in range(h))
-
-    def chunk(tag, data):
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
-
-    with open(path, "wb") as f:
-        f.write(b"\x89PNG\r\n\x1a\n")
-        f.write(chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)))
-        f.write(chunk(b"IDAT", zlib.compress(raw)))
-        f.write(chunk(b"IEND", b""))
 
 
 class Res(nn.Module):
