@@ -20,7 +20,7 @@ WARN    := -Wall -Wextra -Werror -Wno-unused-parameter
 CFLAGS  ?= $(OPT) $(ARCH) -g
 BASEFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -fopenmp $(WARN) -Iinclude -I$(GEN) \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS  = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+LDLIBS  = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ldnnl -lm
 B       ?= build/release
 GEN     := build/gen
 ONNX_PROTO ?= /usr/include/onnx/onnx.proto

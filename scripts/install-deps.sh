@@ -7,7 +7,7 @@ set -euo pipefail
 pkgs=(
   build-essential pkg-config make
   openmpi-bin libopenmpi-dev
-  libopenblas-dev
+  libopenblas-dev libdnnl-dev
   libhdf5-openmpi-dev hdf5-tools
   libcmocka-dev
   libprotobuf-c-dev protobuf-c-compiler libonnx-dev

@@ -154,6 +154,7 @@ typedef struct adx_ad_host {
   size_t scratch_bytes;
   void *eng;
   adx_status (*run_node)(void *eng, int node, adx_error *err);
+  int lib; /* convolutions through oneDNN (see adx_op_ctx.lib) */
 } adx_ad_host;
 
 /* The runner's own buffers (masks, active lists, the isolated input), reused across runs. */

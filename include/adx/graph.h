@@ -75,6 +75,7 @@ typedef struct adx_op_ctx {
   void *scratch; /* at least op->scratch() bytes, 64-byte aligned */
   size_t scratch_bytes;
   int threads; /* OpenMP threads the op may use */
+  int lib;     /* 1: library kernels (oneDNN) where the op has them; 0: the BLAS reference path */
 } adx_op_ctx;
 
 typedef struct adx_op {
@@ -96,6 +97,8 @@ typedef struct adx_op {
   adx_ad_kind ad;
   /* For ADX_AD_CONV and ADX_AD_POOL: fill the window geometry (valid after infer). */
   void (*window)(const struct adx_node *n, adx_window *w);
+  /* Release what node->params owns besides itself (NULL: nothing); node->params is then freed. */
+  void (*release)(void *params);
 } adx_op;
 
 typedef struct adx_node {

@@ -252,6 +252,46 @@ static adx_status mask_window(run *r, const adx_node *n, int conv, float *scale,
   return ADX_OK;
 }
 
+/* step_conv through oneDNN: every sample's full output from the layer's primitive (the plain path's
+ * own), then the deactivated positions zeroed; under `partial`, samples with something hidden take the
+ * raw sum instead, rescaled before the bias and activation. Active positions read exactly what the
+ * BLAS path's active-only kernel reads, so the two paths differ only in rounding. */
+static adx_status conv_lib(run *r, const adx_node *n, const float *x, float *y, int zero, int partial,
+                           adx_error *err) {
+  adx_ad_state *st = r->st;
+  const adx_conv_params *p = adx_conv_params_of(n);
+  int B = (int)r->g->values[n->out[0]].dims[0];
+  const uint8_t *infull = st->vm[n->in[0]].full;
+  size_t ohw = (size_t)p->OH * (size_t)p->OW;
+  size_t xs = (size_t)p->C * (size_t)p->H * (size_t)p->W, ys = (size_t)p->M * ohw;
+  int lt = r->h->threads < B ? r->h->threads : B;
+  if (lt < 1) lt = 1;
+  int raw = 0;
+  for (int b = 0; b < B; b++) raw |= partial && !infull[b];
+  const adx_conv_lib *lf = NULL, *lr = NULL;
+  adx_status s = adx_conv_lib_of(n, 0, lt, &lf, err);
+  if (!s && raw) s = adx_conv_lib_of(n, 1, lt, &lr, err);
+  if (s) return s;
+  const int *nact = st->nact;
+  int bad = 0;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(lt) reduction(| : bad)
+  for (int b = 0; b < B; b++) {
+    const float *xb = x + (size_t)b * xs;
+    float *yb = y + (size_t)b * ys;
+    const int32_t *list = nact[b] < 0 ? NULL : st->active + (size_t)b * ohw;
+    int tid = omp_get_thread_num();
+    if (partial && !infull[b]) {
+      bad |= adx_conv_lib_sample(lr, tid, xb, yb);
+      adx_conv_finish(p, yb, list, nact[b], st->scale + (size_t)b * ohw);
+    } else {
+      bad |= adx_conv_lib_sample(lf, tid, xb, yb);
+      if (list) adx_conv_keep_active(p, yb, list, nact[b]);
+    }
+  }
+  st->vm[n->out[0]].zeroed = zero;
+  return bad ? adx_node_fail(n, err, ADX_ERR_INTERNAL, "oneDNN convolution failed") : ADX_OK;
+}
+
 /* Conv: a sample with nothing hidden takes the plain path (A1, bit for bit); otherwise the active
  * positions only (when the output is zeroed anyway) or all of them, each rescaled under `partial`. */
 static adx_status step_conv(run *r, int node, adx_error *err) {
@@ -291,6 +331,7 @@ static adx_status step_conv(run *r, int node, adx_error *err) {
   if (sf * sizeof(float) * (size_t)r->h->threads > r->h->scratch_bytes)
     return adx_node_fail(n, err, ADX_ERR_INTERNAL, "scratch too small for the AD conv path");
   const float *scale = partial ? st->scale : NULL;
+  if (r->h->lib) return conv_lib(r, n, x, y, zero, partial, err);
 #pragma omp parallel num_threads(r->h->threads)
   {
     float *scratch = (float *)r->h->scratch + sf * (size_t)omp_get_thread_num();

@@ -38,6 +38,13 @@ adx_status adx_engine_create(adx_graph *g, int threads, adx_engine **out, adx_er
   if (!e) return adx_fail(err, ADX_ERR_NOMEM, "out of memory");
   e->g = g;
   e->threads = threads > 0 ? threads : adx_threads_get();
+  const char *conv = getenv("ADX_CONV");
+  if (conv && *conv && strcmp(conv, "dnnl") && strcmp(conv, "blas")) {
+    free(e);
+    return adx_fail(err, ADX_ERR_ARG, "ADX_CONV is '%s'; it must be 'dnnl' (oneDNN, the default) or 'blas'",
+                    conv);
+  }
+  e->lib = !(conv && !strcmp(conv, "blas"));
   size_t nv = (size_t)g->nvalues;
   e->vt = calloc(nv, sizeof *e->vt);
   e->offset = calloc(nv, sizeof *e->offset);
@@ -252,7 +259,7 @@ adx_status adx_engine_run_node(adx_engine *e, int idx, adx_error *err) {
   adx_tensor **outs = e->outs;
   for (int k = 0; k < n->nin; k++) ins[k] = n->in[k] >= 0 ? &e->vt[n->in[k]] : NULL;
   for (int k = 0; k < n->nout; k++) outs[k] = &e->vt[n->out[k]];
-  adx_op_ctx ctx = {e->scratch, e->scratch_bytes, e->threads};
+  adx_op_ctx ctx = {e->scratch, e->scratch_bytes, e->threads, e->lib};
   return n->op->run(n, ins, outs, &ctx, err);
 }
 

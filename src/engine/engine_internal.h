@@ -10,6 +10,7 @@
 struct adx_engine {
   adx_graph *g;
   int threads;
+  int lib;          /* convolutions through oneDNN (1) or the BLAS reference path (0): ADX_CONV */
   int64_t capacity; /* batch size the arena is planned for */
   adx_tensor *vt;   /* per value: its tensor at the current batch (views into arena or constants) */
   size_t *offset;   /* per value: byte offset in arena */

@@ -21,7 +21,7 @@ adx_status adx_engine_run_ad(adx_engine *e, const adx_tensor *input, const uint8
   if (s) return s;
   if (!e->ad && !(e->ad = adx_ad_state_new()))
     return adx_fail(err, ADX_ERR_NOMEM, "out of memory for AD state");
-  adx_ad_host h = {g, e->vt, e->threads, e->scratch, e->scratch_bytes, e, run_node};
+  adx_ad_host h = {g, e->vt, e->threads, e->scratch, e->scratch_bytes, e, run_node, e->lib};
   if ((s = adx_ad_run(e->ad, &h, masks, o, err))) return s;
   *output = &e->vt[g->outputs[0]];
   return ADX_OK;

@@ -46,6 +46,7 @@ void adx_graph_free(adx_graph *g) {
     free(n->out);
     for (int k = 0; k < n->nattrs; k++) attr_free(&n->attrs[k]);
     free(n->attrs);
+    if (n->op && n->op->release && n->params) n->op->release(n->params);
     adx_free(n->params);
   }
   for (int i = 0; i < 2 * g->nmeta; i++) free(g->meta[i]);

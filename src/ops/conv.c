@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <math.h>
 #include <omp.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "conv.h"
@@ -537,7 +538,9 @@ static adx_status conv_infer(adx_graph *g, adx_node *n, adx_error *err) {
   q.b = b ? adx_f32(&b->cval) : NULL;
   adx_conv_params *p = conv_params_get(n);
   if (!p) return adx_fail(err, ADX_ERR_NOMEM, "out of memory");
-  q.act = p->act; /* a fused activation outlives re-inference */
+  q.act = p->act;       /* a fused activation outlives re-inference */
+  q.lib[0] = p->lib[0]; /* remade on next use if anything it depends on changed */
+  q.lib[1] = p->lib[1];
   *p = q;
   int64_t od[4] = {x->dims[0], M, OH, OW};
   adx_value_set(adx_node_out(g, n, 0), ADX_F32, 4, od, x->batched);
@@ -572,6 +575,18 @@ static adx_status conv_run(const adx_node *n, const adx_tensor *const *in, adx_t
   float *yd = adx_f32(y);
   float *scr = ctx ? ctx->scratch : NULL;
   const size_t xs = (size_t)p.C * p.H * p.W, ys = (size_t)p.M * p.OH * p.OW;
+  if (ctx && ctx->lib) {
+    int lt = ctx->threads > 0 ? ctx->threads : 1;
+    if (N < lt) lt = (int)N;
+    const adx_conv_lib *l;
+    adx_status s = adx_conv_lib_of(n, 0, lt, &l, err);
+    if (s) return s;
+    int bad = 0;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(lt) reduction(| : bad)
+    for (int64_t s = 0; s < N; s++)
+      bad |= adx_conv_lib_sample(l, omp_get_thread_num(), xd + s * xs, yd + s * ys);
+    return bad ? adx_node_fail(n, err, ADX_ERR_INTERNAL, "oneDNN convolution failed") : ADX_OK;
+  }
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
   for (int64_t t = 0; t < total; t++) {
     int64_t s = t / nt;
@@ -593,6 +608,55 @@ static double conv_flops(const adx_graph *g, const adx_node *n) {
   return 2.0 * (double)g->values[n->out[0]].dims[0] * p->M * p->OH * p->OW * (double)p->K;
 }
 
+static void conv_release(void *params) {
+  adx_conv_params *p = params;
+  for (int k = 0; k < 2; k++) {
+    adx_conv_lib_free(p->lib[k]);
+    p->lib[k] = NULL;
+  }
+}
+
+adx_status adx_conv_lib_of(const adx_node *n, int raw, int threads, const adx_conv_lib **out,
+                           adx_error *err) {
+  *out = NULL;
+  if (!adx_conv_params_of(n)) return adx_node_fail(n, err, ADX_ERR_INTERNAL, "conv parameters missing");
+  adx_conv_params *p = n->params;
+  adx_status s = adx_conv_lib_prepare(&p->lib[raw ? 1 : 0], p, raw, threads, err);
+  if (s) {
+    char why[sizeof err->msg];
+    snprintf(why, sizeof why, "%s", err ? err->msg : "oneDNN failed");
+    return adx_node_fail(n, err, s, "%s", why);
+  }
+  *out = p->lib[raw ? 1 : 0];
+  return ADX_OK;
+}
+
+void adx_conv_keep_active(const adx_conv_params *p, float *y, const int32_t *active, int nactive) {
+  size_t ohw = (size_t)p->OH * (size_t)p->OW;
+  zero_gaps(y, ohw, p->M, 0, (int)ohw, active, nactive);
+}
+
+void adx_conv_finish(const adx_conv_params *p, float *y, const int32_t *active, int nactive,
+                     const float *scale) {
+  const size_t ohw = (size_t)p->OH * (size_t)p->OW;
+  for (int m = 0; m < p->M; m++) {
+    float *ym = y + (size_t)m * ohw;
+    float bv = p->b ? p->b[m] : 0.0f;
+    if (!active) {
+      for (size_t i = 0; i < ohw; i++) ym[i] = act_apply(&p->act, (scale ? scale[i] * ym[i] : ym[i]) + bv);
+      continue;
+    }
+    int prev = 0;
+    for (int k = 0; k < nactive; k++) {
+      int pos = active[k];
+      if (pos > prev) memset(ym + prev, 0, sizeof(float) * (size_t)(pos - prev));
+      ym[pos] = act_apply(&p->act, (scale ? scale[pos] * ym[pos] : ym[pos]) + bv);
+      prev = pos + 1;
+    }
+    if ((size_t)prev < ohw) memset(ym + prev, 0, sizeof(float) * (ohw - (size_t)prev));
+  }
+}
+
 static void conv_window(const adx_node *n, adx_window *w) {
   const adx_conv_params *p = adx_conv_params_of(n);
   if (p)
@@ -611,4 +675,5 @@ const adx_op adx_op_conv = {.name = "Conv",
                             .scratch = conv_scratch,
                             .flops = conv_flops,
                             .ad = ADX_AD_CONV,
-                            .window = conv_window};
+                            .window = conv_window,
+                            .release = conv_release};

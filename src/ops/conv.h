@@ -46,6 +46,7 @@ typedef struct adx_act {
 } adx_act;
 
 /* ---- Conv ---- */
+typedef struct adx_conv_lib adx_conv_lib; /* a layer's oneDNN primitive (conv_lib.c) */
 typedef struct adx_conv_params {
   int C, H, W;   /* input channels and spatial size (per sample) */
   int M, OH, OW; /* output channels and spatial size */
@@ -63,6 +64,8 @@ typedef struct adx_conv_params {
   int ntiles;    /* ceil(OH*OW / tile) */
   int mblock;    /* output channels per task (within a group) */
   int nmblocks;  /* ceil(Mg / mblock) */
+  /* library path, made on first use and kept across re-infers: [0] bias + activation fused, [1] raw sum */
+  adx_conv_lib *lib[2];
 } adx_conv_params;
 
 /* The parsed parameters of a Conv node (valid after infer), or NULL. */
@@ -102,6 +105,28 @@ double adx_conv_bench_gflops(const adx_conv_params *p, int batch, int threads, d
 /* Fill the geometry-dependent fields of p (Cg, Mg, K, plan) from C,H,W,M,group,win; computes OH, OW
  * from win (explicit pads). Returns 0, or -1 when the geometry is invalid. Used by the bench and tests. */
 int adx_conv_plan(adx_conv_params *p);
+
+/* ---- Conv through oneDNN (conv_lib.c) ----
+ * One primitive per layer for a single sample, made with oneDNN's threading at 1 and run one sample per
+ * OpenMP thread, so results do not depend on the batch or the thread count. raw = 1: no bias and no
+ * activation (the bare sum). */
+/* Make (or remake, when p's geometry, weights or activation changed) *lib, with `threads` thread slots. */
+adx_status adx_conv_lib_prepare(adx_conv_lib **lib, const adx_conv_params *p, int raw, int threads,
+                                adx_error *err);
+/* One sample x [C,H,W] -> y [M,OH,OW] on thread slot `slot`. Returns 0, or -1 on a oneDNN failure. */
+int adx_conv_lib_sample(const adx_conv_lib *lib, int slot, const float *x, float *y);
+void adx_conv_lib_free(adx_conv_lib *lib);
+/* oneDNN's name for the kernel it chose ("brgconv:avx512_core", ...). */
+const char *adx_conv_lib_impl(const adx_conv_lib *lib);
+/* The library flavour of a Conv node, made ready for `threads` threads; an error names the node when
+ * oneDNN cannot run it. */
+adx_status adx_conv_lib_of(const adx_node *n, int raw, int threads, const adx_conv_lib **out, adx_error *err);
+/* Set every output position of y [M,OH,OW] not in the sorted list active[0..nactive) to 0. */
+void adx_conv_keep_active(const adx_conv_params *p, float *y, const int32_t *active, int nactive);
+/* After a raw sum of one sample: y = act(scale[pos] * y + b) at the listed positions (active NULL: all),
+ * every other position 0. scale NULL: 1. */
+void adx_conv_finish(const adx_conv_params *p, float *y, const int32_t *active, int nactive,
+                     const float *scale);
 
 /* ---- pooling ---- */
 typedef struct adx_pool_params {

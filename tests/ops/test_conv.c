@@ -17,6 +17,20 @@
 #include "adx/model.h"
 #include "common/attr.h"
 
+/* Which path run_node takes: 0 the BLAS reference path, 1 oneDNN (conv_lib.c). Set by each test's setup;
+ * the cases that run through run_node are registered once per path. */
+static int use_lib;
+static int setup_blas(void **state) {
+  (void)state;
+  use_lib = 0;
+  return 0;
+}
+static int setup_lib(void **state) {
+  (void)state;
+  use_lib = 1;
+  return 0;
+}
+
 /* ---------- graph building helpers ---------- */
 
 static int add_input(adx_graph *g, const char *name, int nd, const int64_t *dims) {
@@ -49,7 +63,7 @@ static adx_status run_node(adx_graph *g, int ni, const adx_tensor *x, int thread
   assert_int_equal(adx_tensor_alloc(y, ADX_F32, ov->ndim, ov->dims, NULL), ADX_OK);
   size_t sb = n->op->scratch ? n->op->scratch(g, n, threads) : 0;
   void *scr = sb ? adx_alloc(sb) : NULL;
-  adx_op_ctx ctx = {scr, sb, threads};
+  adx_op_ctx ctx = {scr, sb, threads, use_lib};
   adx_tensor *outs[1] = {y};
   adx_status s = n->op->run(n, in, outs, &ctx, err);
   adx_free(scr);
@@ -706,13 +720,26 @@ static void test_conv_bench(void **state) {
   assert_int_equal(adx_conv_plan(&p), -1);
 }
 
+/* The same test through oneDNN, named so in the report. */
+#define LIB_TEST(f)                                                                                          \
+  { #f " (oneDNN)", f, setup_lib, NULL, NULL }
+
 int main(void) {
   adx_threads_set(2);
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_conv_hand),   cmocka_unit_test(test_conv_reference_cases),
-      cmocka_unit_test(test_conv_onnx),   cmocka_unit_test(test_conv_fused_activation),
-      cmocka_unit_test(test_conv_errors), cmocka_unit_test(test_conv_metadata),
-      cmocka_unit_test(test_conv_active), cmocka_unit_test(test_conv_bitexact),
+      cmocka_unit_test_setup(test_conv_hand, setup_blas),
+      cmocka_unit_test_setup(test_conv_reference_cases, setup_blas),
+      cmocka_unit_test_setup(test_conv_onnx, setup_blas),
+      cmocka_unit_test_setup(test_conv_fused_activation, setup_blas),
+      cmocka_unit_test_setup(test_conv_bitexact, setup_blas),
+      LIB_TEST(test_conv_hand),
+      LIB_TEST(test_conv_reference_cases),
+      LIB_TEST(test_conv_onnx),
+      LIB_TEST(test_conv_fused_activation),
+      LIB_TEST(test_conv_bitexact),
+      cmocka_unit_test(test_conv_errors),
+      cmocka_unit_test(test_conv_metadata),
+      cmocka_unit_test(test_conv_active),
       cmocka_unit_test(test_conv_bench),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,258 @@
+/* Conv through oneDNN's convolution primitive (the "library" path; docs/performance.md).
+ *
+ * One primitive per layer, made for a single sample (mb = 1) with oneDNN's threading fixed at 1 while it
+ * is created, and always executed inside an OpenMP parallel region (one sample per thread). A sample's
+ * result therefore never depends on the batch it is in or on the thread count, exactly as on the BLAS
+ * path. Layouts of the activations and weights are left to the library: activations are reordered from
+ * and to NCHW per sample when it picks a blocked layout, the weights once when the primitive is made.
+ *
+ * Two flavours per layer: "fused" (bias + the fused activation as post-ops: the plain forward) and "raw"
+ * (the bare sum, no bias: AD's partial renormalisation scales it before adding the bias). */
+#include <oneapi/dnnl/dnnl.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conv.h"
+#include "ops.h"
+
+typedef struct slot {
+  dnnl_stream_t st;
+  dnnl_memory_t usrc, udst; /* NCHW views of the caller's sample (handle set per call) */
+  dnnl_memory_t src, dst;   /* the library's layout (== usrc/udst when no reorder is needed) */
+  dnnl_memory_t scr;        /* per-thread scratchpad */
+} slot;
+
+struct adx_conv_lib {
+  /* what the primitive was made for: rebuilt when any of it changes */
+  adx_conv_params key;
+  int raw;
+  dnnl_engine_t eng;
+  dnnl_primitive_t conv, rsrc, rdst; /* reorders: NULL when the library takes NCHW as is */
+  dnnl_memory_desc_t usrc_md, udst_md, src_md, dst_md, scr_md;
+  dnnl_memory_t wmem, bmem;
+  int nslots;
+  slot *slots;
+  char impl[64];
+};
+
+static int same_geometry(const adx_conv_params *a, const adx_conv_params *b) {
+  return a->C == b->C && a->H == b->H && a->W == b->W && a->M == b->M && a->OH == b->OH && a->OW == b->OW &&
+         a->group == b->group && !memcmp(&a->win, &b->win, sizeof a->win) && a->w == b->w && a->b == b->b &&
+         !memcmp(&a->act, &b->act, sizeof a->act);
+}
+
+static void slot_free(slot *s) {
+  if (s->src && s->src != s->usrc) dnnl_memory_destroy(s->src);
+  if (s->dst && s->dst != s->udst) dnnl_memory_destroy(s->dst);
+  if (s->usrc) dnnl_memory_destroy(s->usrc);
+  if (s->udst) dnnl_memory_destroy(s->udst);
+  if (s->scr) dnnl_memory_destroy(s->scr);
+  if (s->st) dnnl_stream_destroy(s->st);
+  memset(s, 0, sizeof *s);
+}
+
+void adx_conv_lib_free(adx_conv_lib *l) {
+  if (!l) return;
+  for (int i = 0; i < l->nslots; i++) slot_free(&l->slots[i]);
+  free(l->slots);
+  if (l->conv) dnnl_primitive_destroy(l->conv);
+  if (l->rsrc) dnnl_primitive_destroy(l->rsrc);
+  if (l->rdst) dnnl_primitive_destroy(l->rdst);
+  if (l->wmem) dnnl_memory_destroy(l->wmem);
+  if (l->bmem) dnnl_memory_destroy(l->bmem);
+  if (l->eng) dnnl_engine_destroy(l->eng);
+  free(l);
+}
+
+const char *adx_conv_lib_impl(const adx_conv_lib *l) { return l ? l->impl : ""; }
+
+#define DN(call)                                                                                             \
+  do {                                                                                                       \
+    dnnl_status_t st_ = (call);                                                                              \
+    if (st_ != dnnl_success) {                                                                               \
+      snprintf(why, sizeof why, "%.200s (oneDNN status %d)", #call, (int)st_);                                   \
+      goto fail;                                                                                             \
+    }                                                                                                        \
+  } while (0)
+
+/* Post-ops for the fused activation; 0 when it cannot be expressed. */
+static int act_post_ops(const adx_act *a, dnnl_post_ops_t po) {
+  switch (a->kind) {
+  case ADX_ACT_NONE: return 1;
+  case ADX_ACT_RELU: return dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f) == 0;
+  case ADX_ACT_LEAKYRELU:
+    return dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, a->alpha, 0.0f) == 0;
+  case ADX_ACT_CLIP: return dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_clip, a->lo, a->hi) == 0;
+  }
+  return 0;
+}
+
+/* A reorder from `from` to `to` with a user scratchpad (none is needed for these layouts). */
+static dnnl_status_t make_reorder(dnnl_engine_t eng, const dnnl_memory_desc_t *from,
+                                  const dnnl_memory_desc_t *to, dnnl_primitive_t *out) {
+  dnnl_primitive_desc_t pd = NULL;
+  dnnl_status_t s = dnnl_reorder_primitive_desc_create(&pd, from, eng, to, eng, NULL);
+  if (s == dnnl_success) s = dnnl_primitive_create(out, pd);
+  if (pd) dnnl_primitive_desc_destroy(pd);
+  return s;
+}
+
+static adx_status build(adx_conv_lib *l, const adx_conv_params *p, int raw, adx_error *err) {
+  char why[256] = "";
+  dnnl_primitive_attr_t attr = NULL;
+  dnnl_post_ops_t po = NULL;
+  dnnl_primitive_desc_t pd = NULL;
+  dnnl_primitive_t wr = NULL;
+  dnnl_memory_t wsrc = NULL;
+  const adx_window *w = &p->win;
+  const int G = p->group;
+  dnnl_dims_t sd = {1, p->C, p->H, p->W}, dd = {1, p->M, p->OH, p->OW}, bd = {p->M};
+  dnnl_dims_t wd5 = {G, p->Mg, p->Cg, w->kh, w->kw}, wd4 = {p->M, p->Cg, w->kh, w->kw};
+  dnnl_dims_t strides = {w->sh, w->sw}, dil = {w->dh - 1, w->dw - 1}, pl = {w->ph0, w->pw0},
+              pr = {w->ph1, w->pw1};
+  dnnl_memory_desc_t any_s, any_d, any_w, bmd, uw;
+  l->key = *p;
+  l->raw = raw;
+  DN(dnnl_engine_create(&l->eng, dnnl_cpu, 0));
+  DN(dnnl_memory_desc_init_by_tag(&l->usrc_md, 4, sd, dnnl_f32, dnnl_nchw));
+  DN(dnnl_memory_desc_init_by_tag(&l->udst_md, 4, dd, dnnl_f32, dnnl_nchw));
+  DN(dnnl_memory_desc_init_by_tag(&any_s, 4, sd, dnnl_f32, dnnl_format_tag_any));
+  DN(dnnl_memory_desc_init_by_tag(&any_d, 4, dd, dnnl_f32, dnnl_format_tag_any));
+  if (G > 1) {
+    DN(dnnl_memory_desc_init_by_tag(&any_w, 5, wd5, dnnl_f32, dnnl_format_tag_any));
+    DN(dnnl_memory_desc_init_by_tag(&uw, 5, wd5, dnnl_f32, dnnl_goihw));
+  } else {
+    DN(dnnl_memory_desc_init_by_tag(&any_w, 4, wd4, dnnl_f32, dnnl_format_tag_any));
+    DN(dnnl_memory_desc_init_by_tag(&uw, 4, wd4, dnnl_f32, dnnl_oihw));
+  }
+  int bias = !raw && p->b;
+  if (bias) DN(dnnl_memory_desc_init_by_tag(&bmd, 1, bd, dnnl_f32, dnnl_x));
+  dnnl_convolution_desc_t cd;
+  DN(dnnl_dilated_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct, &any_s,
+                                                &any_w, bias ? &bmd : NULL, &any_d, strides, dil, pl, pr));
+  DN(dnnl_primitive_attr_create(&attr));
+  DN(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user));
+  if (!raw) {
+    DN(dnnl_post_ops_create(&po));
+    if (!act_post_ops(&p->act, po)) {
+      snprintf(why, sizeof why, "activation %d cannot be a oneDNN post-op", (int)p->act.kind);
+      goto fail;
+    }
+    DN(dnnl_primitive_attr_set_post_ops(attr, po));
+  }
+  /* The primitive is made for one thread, whatever the caller's OpenMP setting: its blocking (and so
+   * the order of every sum) must not depend on the thread count. */
+  int saved = omp_get_max_threads();
+  omp_set_num_threads(1);
+  dnnl_status_t cs = dnnl_primitive_desc_create(&pd, &cd, attr, l->eng, NULL);
+  if (cs == dnnl_success) cs = dnnl_primitive_create(&l->conv, pd);
+  omp_set_num_threads(saved);
+  DN(cs);
+  const char *impl = NULL;
+  DN(dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl));
+  snprintf(l->impl, sizeof l->impl, "%s", impl ? impl : "?");
+  l->src_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
+  l->dst_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
+  l->scr_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+  const dnnl_memory_desc_t *wmd = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+  if (!dnnl_memory_desc_equal(&l->src_md, &l->usrc_md))
+    DN(make_reorder(l->eng, &l->usrc_md, &l->src_md, &l->rsrc));
+  if (!dnnl_memory_desc_equal(&l->dst_md, &l->udst_md))
+    DN(make_reorder(l->eng, &l->dst_md, &l->udst_md, &l->rdst));
+  /* weights: reordered once into the library's layout */
+  DN(dnnl_memory_create(&l->wmem, wmd, l->eng, DNNL_MEMORY_ALLOCATE));
+  DN(dnnl_memory_create(&wsrc, &uw, l->eng, (void *)p->w));
+  DN(make_reorder(l->eng, &uw, wmd, &wr));
+  {
+    dnnl_stream_t st = NULL;
+    DN(dnnl_stream_create(&st, l->eng, dnnl_stream_default_flags));
+    dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, wsrc}, {DNNL_ARG_TO, l->wmem}};
+    dnnl_status_t es = dnnl_primitive_execute(wr, st, 2, a);
+    if (es == dnnl_success) es = dnnl_stream_wait(st);
+    dnnl_stream_destroy(st);
+    DN(es);
+  }
+  if (bias) DN(dnnl_memory_create(&l->bmem, &bmd, l->eng, (void *)p->b));
+  dnnl_primitive_destroy(wr);
+  dnnl_memory_destroy(wsrc);
+  dnnl_primitive_desc_destroy(pd);
+  dnnl_primitive_attr_destroy(attr);
+  if (po) dnnl_post_ops_destroy(po);
+  return ADX_OK;
+fail:
+  if (wr) dnnl_primitive_destroy(wr);
+  if (wsrc) dnnl_memory_destroy(wsrc);
+  if (pd) dnnl_primitive_desc_destroy(pd);
+  if (attr) dnnl_primitive_attr_destroy(attr);
+  if (po) dnnl_post_ops_destroy(po);
+  return adx_fail(err, ADX_ERR_UNSUPPORTED, "oneDNN cannot run this convolution: %s", why);
+}
+
+static adx_status slots_ensure(adx_conv_lib *l, int n, adx_error *err) {
+  if (n <= l->nslots) return ADX_OK;
+  char why[256] = "";
+  slot *s = realloc(l->slots, sizeof *s * (size_t)n);
+  if (!s) return adx_fail(err, ADX_ERR_NOMEM, "out of memory for oneDNN thread slots");
+  l->slots = s;
+  for (int i = l->nslots; i < n; i++) {
+    slot *t = &s[i];
+    memset(t, 0, sizeof *t);
+    l->nslots = i + 1; /* freed with the rest on failure */
+    DN(dnnl_stream_create(&t->st, l->eng, dnnl_stream_default_flags));
+    DN(dnnl_memory_create(&t->usrc, &l->usrc_md, l->eng, DNNL_MEMORY_NONE));
+    DN(dnnl_memory_create(&t->udst, &l->udst_md, l->eng, DNNL_MEMORY_NONE));
+    if (l->rsrc)
+      DN(dnnl_memory_create(&t->src, &l->src_md, l->eng, DNNL_MEMORY_ALLOCATE));
+    else
+      t->src = t->usrc;
+    if (l->rdst)
+      DN(dnnl_memory_create(&t->dst, &l->dst_md, l->eng, DNNL_MEMORY_ALLOCATE));
+    else
+      t->dst = t->udst;
+    DN(dnnl_memory_create(&t->scr, &l->scr_md, l->eng, DNNL_MEMORY_ALLOCATE));
+  }
+  return ADX_OK;
+fail:
+  return adx_fail(err, ADX_ERR_NOMEM, "oneDNN thread slot: %s", why);
+}
+
+adx_status adx_conv_lib_prepare(adx_conv_lib **lp, const adx_conv_params *p, int raw, int threads,
+                                adx_error *err) {
+  adx_conv_lib *l = *lp;
+  if (l && (!same_geometry(&l->key, p) || l->raw != raw)) {
+    adx_conv_lib_free(l);
+    *lp = l = NULL;
+  }
+  if (!l) {
+    if (!(l = calloc(1, sizeof *l))) return adx_fail(err, ADX_ERR_NOMEM, "out of memory");
+    adx_status s = build(l, p, raw, err);
+    if (s) {
+      adx_conv_lib_free(l);
+      return s;
+    }
+    *lp = l;
+  }
+  return slots_ensure(l, threads > 0 ? threads : 1, err);
+}
+
+int adx_conv_lib_sample(const adx_conv_lib *l, int slot_i, const float *x, float *y) {
+  const slot *t = &l->slots[slot_i];
+  if (dnnl_memory_set_data_handle(t->usrc, (void *)x) || dnnl_memory_set_data_handle(t->udst, y)) return -1;
+  if (l->rsrc) {
+    dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, t->usrc}, {DNNL_ARG_TO, t->src}};
+    if (dnnl_primitive_execute(l->rsrc, t->st, 2, a)) return -1;
+  }
+  dnnl_exec_arg_t a[5] = {{DNNL_ARG_SRC, t->src},
+                          {DNNL_ARG_WEIGHTS, l->wmem},
+                          {DNNL_ARG_DST, t->dst},
+                          {DNNL_ARG_SCRATCHPAD, t->scr},
+                          {DNNL_ARG_BIAS, l->bmem}};
+  if (dnnl_primitive_execute(l->conv, t->st, l->bmem ? 5 : 4, a)) return -1;
+  if (l->rdst) {
+    dnnl_exec_arg_t b[2] = {{DNNL_ARG_FROM, t->dst}, {DNNL_ARG_TO, t->udst}};
+    if (dnnl_primitive_execute(l->rdst, t->st, 2, b)) return -1;
+  }
+  return dnnl_stream_wait(t->st) == dnnl_success ? 0 : -1;
+}
