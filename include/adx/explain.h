@@ -15,10 +15,12 @@ typedef struct adx_oracle {
   const float *raw;   /* the image, raw pixels [C,H,W] at model input size */
   float *fill_source; /* [C,H,W], for fill modes (owned by the oracle) */
   int C, H, W, nclasses;
-  int max_batch;   /* masks per engine call; larger requests are split */
-  int64_t queries; /* mutants evaluated so far (the cost measure) */
-  float *probs;    /* [max_batch, nclasses] results of the last call */
-  float *full;     /* [nclasses] probabilities with every pixel visible (= plain, by A1), from init */
+  int max_batch;     /* masks per engine call; larger requests are split */
+  int64_t queries;   /* mutants asked so far (the cost measure, comparable across tools) */
+  int64_t evaluated; /* of those, the ones the engine ran: the rest were answered from the cache */
+  float *probs;      /* [max_batch, nclasses] results of the last call */
+  float *full;       /* [nclasses] probabilities with every pixel visible (= plain, by A1), from init */
+  struct adx_qcache *cache; /* answers by mask, for this image and mode (NULL: no cache) */
 } adx_oracle;
 
 #define ADX_ORACLE_DEFAULT_BATCH 64
@@ -30,7 +32,10 @@ adx_status adx_oracle_init(adx_oracle *o, adx_engine *e, const adx_mode *m, cons
                            const float *raw, int max_batch, adx_error *err);
 void adx_oracle_free(adx_oracle *o);
 /* Probabilities (softmax of the logits, computed in double) of B mutants: out[b*nclasses + k].
- * out must hold B*nclasses floats. B may exceed max_batch (split into engine calls). */
+ * out must hold B*nclasses floats. B may exceed max_batch (split into engine calls). A mask asked before
+ * for this image (or twice in one call) is answered from a per-oracle cache, keyed by a 128-bit hash of
+ * the mask: the engine is batch-invariant, so the answer is the same bits a new evaluation would give.
+ * queries counts every mask asked, evaluated only those the engine ran. */
 adx_status adx_oracle_ask(adx_oracle *o, const uint8_t *masks, int B, float *out, adx_error *err);
 /* Probabilities (softmax in double) of B whole raw images [B,C,H,W] at the oracle's size, under a PLAIN
  * forward pass of the oracle's engine with the oracle's normalisation, whatever the oracle's mode (used

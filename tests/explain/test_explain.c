@@ -57,6 +57,53 @@ static double fr_p(const fr *f, int visible) {
 }
 
 /* ---- oracle ---- */
+/* The answer cache: repeats (within one call and across calls) are not evaluated again, every mask is
+ * still counted in queries, answers are the evaluated ones bit for bit, and one flipped pixel is a miss. */
+static void test_oracle_cache(void **state) {
+  fr f;
+  fr_open(&f, 10, 10, 20.0f, 0.35f, 4);
+  enum { HW = 100 };
+  /* visible counts: m0 10, m1 30, m2 50, m3 70, m4 = m0 with one more pixel visible (11) */
+  uint8_t m[5][HW], ask[5 * HW], ones[HW];
+  const int vis[5] = {10, 30, 50, 70, 11};
+  for (int k = 0; k < 5; k++)
+    for (int i = 0; i < HW; i++) m[k][i] = i < vis[k];
+  memset(ones, 1, HW);
+  float p[5 * 2];
+  const int order1[5] = {0, 1, 0, 2, 1};
+  for (int b = 0; b < 5; b++) memcpy(ask + b * HW, m[order1[b]], HW);
+  TU_OK(adx_oracle_ask(&f.o, ask, 5, p, err));
+  assert_int_equal(f.o.queries, 5);
+  assert_int_equal(f.o.evaluated, 3);
+  for (int b = 0; b < 5; b++) assert_float_equal(p[2 * b + 1], fr_p(&f, vis[order1[b]]), 1e-5);
+  assert_memory_equal(p + 0, p + 4, 2 * sizeof(float)); /* row 2 repeats row 0 */
+  assert_memory_equal(p + 2, p + 8, 2 * sizeof(float)); /* row 4 repeats row 1 */
+  float first2[2];
+  memcpy(first2, p + 6, sizeof first2);
+  /* across calls: m2 is cached, the all-visible mask was seeded by init, m3 and m4 are new */
+  memcpy(ask, m[2], HW);
+  memcpy(ask + HW, ones, HW);
+  memcpy(ask + 2 * HW, m[3], HW);
+  memcpy(ask + 3 * HW, m[4], HW);
+  TU_OK(adx_oracle_ask(&f.o, ask, 4, p, err));
+  assert_int_equal(f.o.queries, 9);
+  assert_int_equal(f.o.evaluated, 5);
+  assert_memory_equal(p, first2, sizeof first2);
+  assert_memory_equal(p + 2, f.o.full, 2 * sizeof(float));
+  assert_float_equal(p[5], fr_p(&f, 70), 1e-5);
+  assert_float_equal(p[7], fr_p(&f, 11), 1e-5);
+  assert_true(p[7] != fr_p(&f, 10) || p[7] != p[1]);
+  /* a second oracle without history evaluates m4 to the same bits */
+  fr g;
+  fr_open(&g, 10, 10, 20.0f, 0.35f, 4);
+  float q[2];
+  TU_OK(adx_oracle_ask(&g.o, m[4], 1, q, err));
+  assert_int_equal(g.o.evaluated, 1);
+  assert_memory_equal(q, p + 6, sizeof q);
+  fr_close(&g);
+  fr_close(&f);
+}
+
 static void test_oracle(void **state) {
   fr f;
   fr_open(&f, 10, 10, 20.0f, 0.35f, 5);
@@ -432,8 +479,10 @@ static void test_params(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_oracle),     cmocka_unit_test(test_rank_ties),    cmocka_unit_test(test_extract),
-      cmocka_unit_test(test_rex_credit), cmocka_unit_test(test_sliding_hand), cmocka_unit_test(test_params),
+      cmocka_unit_test(test_oracle),     cmocka_unit_test(test_oracle_cache),
+      cmocka_unit_test(test_rank_ties),  cmocka_unit_test(test_extract),
+      cmocka_unit_test(test_rex_credit), cmocka_unit_test(test_sliding_hand),
+      cmocka_unit_test(test_params),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
