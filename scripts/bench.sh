@@ -79,32 +79,37 @@ best() { # current new -> max, ignoring empty
   if [ -z "$2" ]; then echo "$1"; elif [ -z "$1" ]; then echo "$2"; else awk -v a="$1" -v b="$2" 'BEGIN {print (b > a) ? b : a}'; fi
 }
 
-declare -A RA RO RT
+declare -A RA RB RO RT
+# (model, batch, threads) cases: ResNet-18 at BATCHES x THREADS, the Fashion ResNet fixture at batch 64 and
+# 256 with 2 threads. adx = the engine's default path (oneDNN convolutions); adx-blas = ADX_CONV=blas.
+CASES=()
+for b in $BATCHES; do for t in $THREADS; do CASES+=("resnet18:$R18:$b:$t"); done; done
+for b in ${FASHION_BATCHES:-64 256}; do CASES+=("fashion:$FASHION:$b:2"); done
 echo
-echo "== ResNet-18 224x224 whole model, images/s (raw, per round) =="
-printf '%-6s %-5s %-7s %10s %10s %10s\n' round batch threads adx ort torch
+echo "== whole model, images/s (raw, per round) =="
+printf '%-6s %-9s %-5s %-7s %10s %10s %10s %10s\n' round model batch threads adx adx-blas ort torch
 for r in $(seq 1 "$ROUNDS"); do
-  for b in $BATCHES; do
-    for t in $THREADS; do
-      k="$b,$t"
-      a=$(adx_rate "$R18" "$b" "$t")
-      o=""; [ $have_ort = 1 ] && o=$(ort_rate "$R18" "$b" "$t")
-      p=""; [ $have_torch = 1 ] && p=$(torch_rate "$R18" "$b" "$t")
-      printf '%-6s %-5s %-7s %10s %10s %10s\n' "$r" "$b" "$t" "${a:-fail}" "${o:-n/a}" "${p:-n/a}"
-      RA[$k]=$(best "${RA[$k]:-}" "$a"); RO[$k]=$(best "${RO[$k]:-}" "$o"); RT[$k]=$(best "${RT[$k]:-}" "$p")
-    done
+  for c in "${CASES[@]}"; do
+    IFS=: read -r name model b t <<<"$c"
+    k="$name,$b,$t"
+    a=$(adx_rate "$model" "$b" "$t")
+    l=$(ADX_CONV=blas adx_rate "$model" "$b" "$t")
+    o=""; [ $have_ort = 1 ] && o=$(ort_rate "$model" "$b" "$t")
+    p=""; [ $have_torch = 1 ] && p=$(torch_rate "$model" "$b" "$t")
+    printf '%-6s %-9s %-5s %-7s %10s %10s %10s %10s\n' "$r" "$name" "$b" "$t" "${a:-fail}" "${l:-fail}" "${o:-n/a}" "${p:-n/a}"
+    RA[$k]=$(best "${RA[$k]:-}" "$a"); RB[$k]=$(best "${RB[$k]:-}" "$l")
+    RO[$k]=$(best "${RO[$k]:-}" "$o"); RT[$k]=$(best "${RT[$k]:-}" "$p")
   done
 done
 ratio() { if [ -n "$1" ] && [ -n "$2" ]; then awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "n/a"}'; else echo n/a; fi; }
 echo
-echo "== ResNet-18 224x224 whole model, images/s (best of $ROUNDS) =="
-printf '%-5s %-7s %10s %10s %10s %8s %9s\n' batch threads adx ORT torch adx/ORT adx/torch
-for b in $BATCHES; do
-  for t in $THREADS; do
-    k="$b,$t"
-    printf '%-5s %-7s %10s %10s %10s %8s %9s\n' "$b" "$t" "${RA[$k]:-fail}" "${RO[$k]:-n/a}" "${RT[$k]:-n/a}" \
-      "$(ratio "${RA[$k]:-}" "${RO[$k]:-}")" "$(ratio "${RA[$k]:-}" "${RT[$k]:-}")"
-  done
+echo "== whole model, images/s (best of $ROUNDS) =="
+printf '%-9s %-5s %-7s %10s %10s %10s %10s %8s %9s\n' model batch threads adx adx-blas ORT torch adx/ORT adx/torch
+for c in "${CASES[@]}"; do
+  IFS=: read -r name model b t <<<"$c"
+  k="$name,$b,$t"
+  printf '%-9s %-5s %-7s %10s %10s %10s %10s %8s %9s\n' "$name" "$b" "$t" "${RA[$k]:-fail}" "${RB[$k]:-fail}" "${RO[$k]:-n/a}" "${RT[$k]:-n/a}" \
+    "$(ratio "${RA[$k]:-}" "${RO[$k]:-}")" "$(ratio "${RA[$k]:-}" "${RT[$k]:-}")"
 done
 
 # ---- 2. conv layers vs SGEMM ---------------------------------------------------------------------
@@ -131,6 +136,38 @@ OMP_NUM_THREADS=2 "$ADX" bench --model "$R18" --batch 16 --threads 2 --mode ad,a
   >"$AD2" 2>&1 || echo "bench.sh: adx bench (AD, resnet18) failed"
 cat "$AD2"
 
+# ---- 3b. the ReX comparison, from adx's side ---------------------------------------------------------
+# The 16 Fashion-MNIST test images ReX 0.3.1 was timed on (docs/performance.md), at ReX's default budget
+# (20 iterations, depth 10), minimum box 10 px and 2 px, batch 64, 2 threads, metrics included.
+REX_IDX="31 414 471 600 1042 1174 1380 1394 1619 1703 1716 1782 1929 2221 2405 2511"
+REX16=$OUT/rex16.h5
+if [ ! -f "$REX16" ]; then
+  $PY - "$REX16" $REX_IDX <<'PYEOF' || echo "bench.sh: could not write $REX16 (python3-numpy, python3-h5py)"
+import gzip, sys
+import h5py, numpy as np
+out, idx = sys.argv[1], [int(i) for i in sys.argv[2:]]
+d = "/usr/share/datasets/fashion-mnist/"
+im = np.frombuffer(gzip.open(d + "t10k-images-idx3-ubyte.gz").read(), np.uint8, offset=16).reshape(-1, 28, 28)
+lb = np.frombuffer(gzip.open(d + "t10k-labels-idx1-ubyte.gz").read(), np.uint8, offset=8)
+with h5py.File(out, "w") as f:
+    f["images"] = im[idx]
+    f["labels"] = lb[idx].astype(np.int64)
+PYEOF
+fi
+echo
+echo "== one explanation per image, the 16 ReX images, fashion_resnet, batch 64, 2 threads (metrics included) =="
+printf '%-8s %-10s %12s %12s %10s\n' min-box mode queries/img s/img wall
+for mb in 10 2; do
+  res=$OUT/rex16_mb$mb.h5
+  t0=$(date +%s.%N)
+  OMP_NUM_THREADS=2 "$ADX" explain --model "$FASHION" --data "$REX16" --modes ad,fill:zero --iters 20 --tree-depth 10 \
+    --min-box-size "$mb" --batch 64 --threads 2 --progress off --force -o "$res" >"$OUT/rex16_mb$mb.txt" 2>&1 ||
+    { echo "bench.sh: adx explain (ReX images, min box $mb) failed"; continue; }
+  wall=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}')
+  awk -v mb="$mb" -v wall="$wall" '/^cost per image/ {w = 1; next} /^AD variant/ || NF == 0 {w = 0} w && NF >= 4 {printf "%-8s %-10s %12s %12s %9ss\n", mb, $1, $2, $4, wall}' "$OUT/rex16_mb$mb.txt"
+done
+echo "(ReX 0.3.1 with PyTorch, measured on these images by the issue's author, not by this script: 0.38-0.42 s per explanation)"
+
 # ---- 4. targets -----------------------------------------------------------------------------------
 check() { # label value op threshold  (value empty -> n/a)
   if ! [[ "$2" =~ ^[0-9]+(\.[0-9]*)?$ ]]; then printf -- '---- %s: n/a\n' "$1"; return; fi
@@ -145,12 +182,12 @@ mut_rate() { awk -v m="$2" -v v="$3" '/^mutants\/s, mode/ {w = ($3 ~ "^" m)} /^w
 plain_rate() { awk -v b="$2" '/^whole model/ {w = 1; next} /^mutants/ {w = 0} w && $1 == b {print $2; exit}' "$1"; }
 conv_ratio() { awk -v t="$2" '$1 == "all" && $2 == "conv" && $4 == t {gsub(/,/, "", $NF); print $NF; exit}' "$1"; }
 worst_conv() { # worst per-layer adx/sgemm ratio at thread column c (1-based) -> "ratio node"
-  awk -v c="$2" '/^conv layers/ {w = 1; getline; next} /^all conv/ {w = 0} w && NF >= 6 {r = $(4 + 3 * c) + 0; if (!n++ || r < m) {m = r; nm = $1}} END {if (n) printf "%.2f %s\n", m, nm}' "$1"
+  awk -v c="$2" '/^conv layers/ {w = 1; getline; next} /^all conv/ {w = 0} w && NF >= 7 {r = $(4 + 4 * c) + 0; if (!n++ || r < m) {m = r; nm = $1}} END {if (n) printf "%.2f %s\n", m, nm}' "$1"
 }
 
 echo
 echo "== targets =="
-k="16,2"
+k="resnet18,16,2"
 check "conv layers (all, 1 thread) adx/sgemm GFLOP/s" "$(conv_ratio "$CONV" 1)" ">=" 0.80
 check "conv layers (all, 2 threads) adx/sgemm GFLOP/s" "$(conv_ratio "$CONV" 2)" ">=" 0.80
 for c in 1 2; do
@@ -159,6 +196,10 @@ for c in 1 2; do
 done
 check "ResNet-18 b16 t2 adx/ORT images/s" "$(ratio "${RA[$k]:-}" "${RO[$k]:-}")" ">=" 1.2
 check "ResNet-18 b16 t2 adx/torch images/s" "$(ratio "${RA[$k]:-}" "${RT[$k]:-}")" ">=" 2.0
+for b in ${FASHION_BATCHES:-64 256}; do
+  k="fashion,$b,2"
+  check "Fashion ResNet b$b t2 adx/ORT images/s" "$(ratio "${RA[$k]:-}" "${RO[$k]:-}")" ">=" 1.0
+done
 for f in "$AD1:fashion_resnet b64" "$AD2:resnet18 b16"; do
   file=${f%%:*} name=${f#*:}
   # the default (isolating) AD, and adx 0.x's leaking AD measured in the same run as the "before"
@@ -166,7 +207,8 @@ for f in "$AD1:fashion_resnet b64" "$AD2:resnet18 b16"; do
   leak50=$(mut_rate "$file" ad:ratio:0.5:all:leak:every 0.5)
   ad100=$(mut_rate "$file" ad:ratio:0.5:all:none:every 1) plain=$(plain_rate "$file" "${name##* b}")
   r_new=$(ratio "$ad50" "$fill50") r_old=$(ratio "$leak50" "$fill50")
-  check "$name t2 AD/fill:zero mutants/s at 50% visible" "$r_new" ">=" 1.6
+  th=1.5; [ "${name%% *}" = resnet18 ] && th=1.9
+  check "$name t2 AD/fill:zero mutants/s at 50% visible" "$r_new" ">=" "$th"
   check "$name t2 isolating AD keeps the leaking AD's ratio to fill (leak: $r_old)" "$r_new" ">=" "${r_old:-0}"
   check "$name t2 AD at 100% visible / plain images/s" "$(ratio "$ad100" "$plain")" ">=" 0.90
 done

@@ -7,6 +7,10 @@ dir=${1:?usage: run-valgrind.sh DIR}
 . "$(dirname "$0")/skips.sh"
 export ADX_TEST_DATA=${ADX_TEST_DATA:-$(pwd)/tests/data}
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 ADX_VALGRIND=1
+# Engine-level tests take the BLAS reference path here: oneDNN's JIT kernels under valgrind cost minutes
+# per test. The oneDNN path itself is still run under valgrind by ops/test_conv (its oneDNN cases set the
+# path explicitly) and under ASan by the whole suite.
+export ADX_CONV=blas
 pass=0; fail=0
 for layer in core model ops ad engine io explain metrics report; do
   [ -d "$dir/$layer" ] || continue

@@ -7,14 +7,17 @@
 
 typedef struct adx_conv_timing {
   char shape[64];      /* "CxHxW->M (k,s,g)" */
+  char impl[48];       /* oneDNN's kernel name ("" when only the BLAS path was timed) */
   double gflop;        /* per batch */
-  double adx_gflops;   /* the conv kernel; < 0 when out of memory */
+  double adx_gflops;   /* the path the engine takes (oneDNN, or BLAS under ADX_CONV=blas); < 0: failed */
+  double blas_gflops;  /* the BLAS reference path (im2col + cblas_sgemm) */
   double sgemm_gflops; /* cblas_sgemm of the same M, N = OH*OW, K, per sample */
 } adx_conv_timing;
 
 /* Time node `node` of g at `batch` with `threads` threads for about `seconds` each (the graph prepared
- * at some batch). Returns 0 and fills *t for a Conv, -1 for any other node. */
-int adx_conv_node_bench(const adx_graph *g, int node, int batch, int threads, double seconds,
+ * at some batch), alternating the paths so that load from other processes hits all alike. lib: also time
+ * the oneDNN path and report it as adx_gflops. Returns 0 and fills *t for a Conv, -1 for any other node. */
+int adx_conv_node_bench(const adx_graph *g, int node, int batch, int threads, double seconds, int lib,
                         adx_conv_timing *t);
 
 #endif

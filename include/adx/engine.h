@@ -8,6 +8,10 @@
 
 typedef struct adx_engine adx_engine;
 
+/* The convolution path ADX_CONV selects: 1 oneDNN (unset or "dnnl"), 0 the BLAS reference path ("blas"),
+ * -1 anything else (adx_engine_create then fails). */
+int adx_conv_backend(void);
+
 /* threads <= 0: adx_threads_get(). The engine borrows g; g must outlive it. */
 adx_status adx_engine_create(adx_graph *g, int threads, adx_engine **out, adx_error *err);
 void adx_engine_free(adx_engine *e);

@@ -188,27 +188,32 @@ int adx_cmd_bench(int argc, char **argv) {
   for (size_t i = 0; i < chw; i++) raw[i] = (float)adx_rng_uniform(&rng) * 2.0f - 1.0f;
   printf("adx bench: %s  input [N,%d,%d,%d]  %.3f GFLOPs/image\n", model, C, H, W, adx_graph_flops(g) / 1e9);
 
+  int lib = adx_conv_backend() == 1;
   if (!adx_args_last(&a, O_NO_CONV)) {
-    printf("\nconv layers at batch %d (GFLOP/s; sgemm = cblas_sgemm of the same M,N,K, same run)\n", maxb);
+    printf(
+        "\nconv layers at batch %d (GFLOP/s; adx = the engine's path (%s), blas = the im2col + cblas_sgemm "
+        "reference path, sgemm = cblas_sgemm of the same M,N,K; same run; ratio = adx/sgemm)\n",
+        maxb, lib ? "oneDNN" : "BLAS, ADX_CONV=blas");
     printf("%-28s %-22s %8s", "node", "shape CxHxW->M (k,s,g)", "GFLOPs");
-    for (int t = 0; t < nt; t++) printf("  adx@%-3d sgemm@%-3d ratio", (int)threads[t], (int)threads[t]);
-    printf("\n");
+    for (int t = 0; t < nt; t++)
+      printf("  adx@%-3d blas@%-3d sgemm@%-3d ratio", (int)threads[t], (int)threads[t], (int)threads[t]);
+    printf("  kernel\n");
     double tot_flops = 0, tot_adx[8] = {0}, tot_sg[8] = {0};
     for (int i = 0; i < g->nnodes; i++) {
       const adx_node *n = &g->nodes[i];
       adx_conv_timing ct;
-      if (n->dead || adx_conv_node_bench(g, i, maxb, (int)threads[0], seconds / 4, &ct)) continue;
+      if (n->dead || adx_conv_node_bench(g, i, maxb, (int)threads[0], seconds / 4, lib, &ct)) continue;
       double fl = ct.gflop * 1e9;
       printf("%-28.28s %-22s %8.3f", n->name, ct.shape, ct.gflop);
       for (int t = 0; t < nt; t++) {
-        if (t > 0) adx_conv_node_bench(g, i, maxb, (int)threads[t], seconds / 4, &ct);
+        if (t > 0) adx_conv_node_bench(g, i, maxb, (int)threads[t], seconds / 4, lib, &ct);
         double sg = ct.sgemm_gflops, ad = ct.adx_gflops;
-        printf("  %7.1f %9.1f %5.2f", ad, sg, sg > 0 ? ad / sg : 0);
+        printf("  %7.1f %8.1f %9.1f %5.2f", ad, ct.blas_gflops, sg, sg > 0 ? ad / sg : 0);
         if (ad > 0) tot_adx[t] += fl / ad;
         if (sg > 0) tot_sg[t] += fl / sg;
       }
       tot_flops += fl;
-      printf("\n");
+      printf("  %s\n", ct.impl[0] ? ct.impl : "blas");
     }
     for (int t = 0; t < nt && tot_flops > 0; t++)
       printf("all conv layers, %d thread(s): adx %.1f GFLOP/s, sgemm %.1f GFLOP/s, ratio %.2f\n",

@@ -30,6 +30,12 @@ void adx_engine_free(adx_engine *e) {
   free(e);
 }
 
+int adx_conv_backend(void) {
+  const char *conv = getenv("ADX_CONV");
+  if (!conv || !*conv || !strcmp(conv, "dnnl")) return 1;
+  return strcmp(conv, "blas") ? -1 : 0;
+}
+
 adx_status adx_engine_create(adx_graph *g, int threads, adx_engine **out, adx_error *err) {
   *out = NULL;
   if (g->ninputs < 1 || g->noutputs < 1)
@@ -38,13 +44,12 @@ adx_status adx_engine_create(adx_graph *g, int threads, adx_engine **out, adx_er
   if (!e) return adx_fail(err, ADX_ERR_NOMEM, "out of memory");
   e->g = g;
   e->threads = threads > 0 ? threads : adx_threads_get();
-  const char *conv = getenv("ADX_CONV");
-  if (conv && *conv && strcmp(conv, "dnnl") && strcmp(conv, "blas")) {
+  e->lib = adx_conv_backend();
+  if (e->lib < 0) {
     free(e);
     return adx_fail(err, ADX_ERR_ARG, "ADX_CONV is '%s'; it must be 'dnnl' (oneDNN, the default) or 'blas'",
-                    conv);
+                    getenv("ADX_CONV"));
   }
-  e->lib = !(conv && !strcmp(conv, "blas"));
   size_t nv = (size_t)g->nvalues;
   e->vt = calloc(nv, sizeof *e->vt);
   e->offset = calloc(nv, sizeof *e->offset);

@@ -30,6 +30,15 @@ static void conv_batch(const adx_conv_params *p, const float *x, float *y, int b
   }
 }
 
+static int lib_batch(const adx_conv_lib *l, const adx_conv_params *p, const float *x, float *y, int batch,
+                     int threads) {
+  const size_t xs = (size_t)p->C * p->H * p->W, ys = (size_t)p->M * p->OH * p->OW;
+  int bad = 0;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) reduction(| : bad)
+  for (int s = 0; s < batch; s++) bad |= adx_conv_lib_sample(l, omp_get_thread_num(), x + s * xs, y + s * ys);
+  return bad;
+}
+
 static void sgemm_batch(int M, int N, int K, const float *a, const float *b, float *c, int batch,
                         int threads) {
 #pragma omp parallel for schedule(static) num_threads(threads)
@@ -38,9 +47,11 @@ static void sgemm_batch(int M, int N, int K, const float *a, const float *b, flo
                 c + (size_t)s * M * N, N);
 }
 
-double adx_conv_bench_gflops(const adx_conv_params *p, int batch, int threads, double seconds,
-                             double *sgemm_gflops_out) {
+/* The BLAS path and SGEMM, and (lib_out != NULL) the oneDNN path, alternated. */
+static double bench3(const adx_conv_params *p, int batch, int threads, double seconds,
+                     double *sgemm_gflops_out, double *lib_out, char *impl, size_t impl_size) {
   if (sgemm_gflops_out) *sgemm_gflops_out = 0;
+  if (lib_out) *lib_out = -1;
   if (!p || batch < 1 || !p->K) return -1;
   if (threads < 1) threads = 1;
   adx_threads_set(0); /* BLAS at 1 thread, as in the engine */
@@ -61,6 +72,12 @@ double adx_conv_bench_gflops(const adx_conv_params *p, int batch, int threads, d
   if (!q.w) q.w = w;
   if (!q.b) q.b = bias;
   const double flops = 2.0 * batch * (double)q.M * N * q.K;
+  adx_conv_lib *lib = NULL;
+  q.lib[0] = q.lib[1] = NULL; /* the bench's own primitive, never the node's */
+  if (lib_out && adx_conv_lib_prepare(&lib, &q, 0, threads, NULL)) lib_out = NULL;
+  if (lib && impl) snprintf(impl, impl_size, "%s", adx_conv_lib_impl(lib));
+  if (lib) lib_batch(lib, &q, x, y, batch, threads);
+  double tl = 0;
 
   /* warm up, then alternate the two so that load from other processes hits both alike */
   conv_batch(&q, x, y, batch, threads, scr, per);
@@ -73,11 +90,18 @@ double adx_conv_bench_gflops(const adx_conv_params *p, int batch, int threads, d
     double t1 = adx_now();
     sgemm_batch(q.M, N, q.K, w, bm, y, batch, threads);
     tc += t1 - t0;
-    ts += adx_now() - t1;
+    double t2 = adx_now();
+    ts += t2 - t1;
+    if (lib) {
+      lib_batch(lib, &q, x, y, batch, threads);
+      tl += adx_now() - t2;
+    }
     reps++;
   } while (tc + ts < 2 * seconds);
   gf = flops * reps / tc * 1e-9;
   if (sgemm_gflops_out) *sgemm_gflops_out = flops * reps / ts * 1e-9;
+  if (lib && lib_out) *lib_out = flops * reps / tl * 1e-9;
+  adx_conv_lib_free(lib);
 done:
   adx_free(x);
   adx_free(y);
@@ -88,7 +112,12 @@ done:
   return gf;
 }
 
-int adx_conv_node_bench(const adx_graph *g, int node, int batch, int threads, double seconds,
+double adx_conv_bench_gflops(const adx_conv_params *p, int batch, int threads, double seconds,
+                             double *sgemm_gflops_out) {
+  return bench3(p, batch, threads, seconds, sgemm_gflops_out, NULL, NULL, 0);
+}
+
+int adx_conv_node_bench(const adx_graph *g, int node, int batch, int threads, double seconds, int lib,
                         adx_conv_timing *t) {
   const adx_conv_params *p = adx_conv_params_of(&g->nodes[node]);
   if (!p) return -1;
@@ -96,6 +125,10 @@ int adx_conv_node_bench(const adx_graph *g, int node, int batch, int threads, do
   snprintf(t->shape, sizeof t->shape, "%dx%dx%d->%d (%d,%d,%d)", p->C, p->H, p->W, p->M, p->win.kh, p->win.sh,
            p->group);
   t->sgemm_gflops = 0;
-  t->adx_gflops = adx_conv_bench_gflops(p, batch, threads, seconds, &t->sgemm_gflops);
+  t->impl[0] = 0;
+  double lg = -1;
+  t->blas_gflops =
+      bench3(p, batch, threads, seconds, &t->sgemm_gflops, lib ? &lg : NULL, t->impl, sizeof t->impl);
+  t->adx_gflops = lib ? lg : t->blas_gflops;
   return 0;
 }
