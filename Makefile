@@ -90,6 +90,8 @@ deps-check:
 # No skip is a pass here (ADX_CHECK=1, scripts/skips.sh): a test that cannot run its check fails, and only
 # the skips listed in tests/allowed-skips.txt are allowed; their count is printed at the end.
 check: export ADX_CHECK := 1
+# test binaries wait passively at OpenMP barriers, as adx itself does (src/cli/main.c): CI shares 2 cores
+check: export OMP_WAIT_POLICY ?= passive
 check: export ADX_SKIP_LOG := $(CURDIR)/build/skips.log
 check: deps-check
 	@mkdir -p build && rm -f build/skips.log

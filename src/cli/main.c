@@ -1,6 +1,8 @@
 /* adx: explain image classifiers with Activation-Deactivation and fill-value occlusion. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -36,7 +38,21 @@ int adx_cli_report(const char *cmd, const adx_error *err) {
   return adx_exit_code(err->code);
 }
 
+/* OpenMP threads that wait at a barrier spin by default (libgomp: up to about a second's worth of spins).
+ * On a core shared with another process -- a second MPI rank, a neighbour's job -- a spinning thread
+ * takes the core from the one it waits for, and adx's many short parallel regions ran up to 10x slower
+ * (docs/performance.md). libgomp reads its wait policy once, before main, so adx re-executes itself
+ * with OMP_WAIT_POLICY=passive unless the user chose a policy (OMP_WAIT_POLICY or GOMP_SPINCOUNT).
+ * execv keeps the process id, so mpirun, srun and PMIx see the same process. */
+static void wait_policy(char **argv) {
+  if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT")) return;
+  if (setenv("OMP_WAIT_POLICY", "passive", 1)) return;
+  execv("/proc/self/exe", argv);
+  /* no /proc: carry on with the default policy */
+}
+
 int main(int argc, char **argv) {
+  wait_policy(argv);
   if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
     usage(argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
