@@ -61,6 +61,10 @@ echo "adx benchmark report  $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')," \
   "$(awk '/MemTotal/ {printf "%.1f GiB RAM", $2/1048576}' /proc/meminfo), load avg $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "adx: $ADX ($(git rev-parse --short HEAD 2>/dev/null || echo '?'))  OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}"
+blas_core=$(OPENBLAS_VERBOSE=2 "$ADX" --version 2>&1 | sed -n 's/^Core: //p' | head -1)
+dnnl_isa=$(ONEDNN_VERBOSE=1 OMP_NUM_THREADS=1 "$ADX" bench --model "$FASHION" --batch 1 --threads 1 --no-conv --seconds 0.01 2>&1 |
+  sed -n 's/.*info,cpu,isa://p' | head -1)
+echo "kernels: OpenBLAS core ${blas_core:-?}, oneDNN ISA ${dnnl_isa:-?}, ADX_CONV=${ADX_CONV:-dnnl (default)}"
 echo "peers: onnxruntime-node $([ $have_ort = 1 ] && node -p "require('./$PEERS/node_modules/onnxruntime-node/package.json').version" 2>/dev/null || echo n/a)," \
   "torch $([ $have_torch = 1 ] && $PY -c 'import torch; print(torch.__version__)' 2>/dev/null || echo n/a)," \
   "node $(node --version 2>/dev/null || echo n/a)"
