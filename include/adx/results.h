@@ -77,7 +77,15 @@ typedef struct adx_results_meta {
  *   ADX_ERR_ARG "PATH exists (finished run); use --force to overwrite"
  *   ADX_ERR_ARG "PATH exists (unfinished run); use --resume to complete it or --force to overwrite".
  * The file is built by rank 0 as PATH.creating and renamed into place once complete, so PATH never holds
- * a half-created file. */
+ * a half-created file.
+ * One writer per file: rank 0 first takes an fcntl lock on PATH.lock and the handle holds it until
+ * adx_results_close, which removes PATH.lock. While another process holds it, create and open_resume
+ * (force or not) are refused before PATH is looked at, on every rank:
+ *   ADX_ERR_ARG "PATH is in use by another adx job (host H, pid P, since T; lock file PATH.lock); wait
+ *   for it to end or write to another file".
+ * A PATH.lock left by a killed process is not locked and blocks nothing. The lock is per process (two
+ * handles of one process on one PATH do not exclude each other). ADX_NO_LOCK=1 in the environment skips
+ * it (file systems without locks; docs/cluster.md#one-writer-per-results-file). */
 adx_status adx_results_create(const char *path, const adx_run_info *run, MPI_Comm comm, int force,
                               adx_results **out, adx_error *err);
 
@@ -133,7 +141,8 @@ void adx_results_close(adx_results *r);
 
 /* Merge finished results files of one audit split by --offset/--limit (a job array) into OUT, images
  * sorted by dataset index (results_merge.c). ADX_ERR_ARG with the reason for an unfinished or foreign
- * input, inputs from different models or settings, overlapping inputs, or an existing OUT without force. */
+ * input, inputs from different models or settings, overlapping inputs, an existing OUT without force, or
+ * an OUT that another adx job is writing (the lock of adx_results_create). */
 adx_status adx_results_merge(const char *out, const char *const *in, int nin, int force, adx_error *err);
 
 /* ---- reading (serial: no MPI needed; works on the file of a killed run) ---- */

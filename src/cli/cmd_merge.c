@@ -17,7 +17,8 @@ int adx_cmd_merge(int argc, char **argv) {
     adx_args_usage(stdout, "merge", "OUT.h5 IN1.h5 IN2.h5 ...", opts);
     printf("\nCombines finished results files of one audit split with --offset/--limit (e.g. a Slurm job\n"
            "array, jobs/audit-array.sbatch) into OUT.h5, as if one run had done every image. Refuses\n"
-           "unfinished inputs, inputs from different models or settings, and overlapping inputs (exit 2).\n");
+           "unfinished inputs, inputs from different models or settings, overlapping inputs, and an OUT\n"
+           "that another adx job is writing (exit 2).\n");
     adx_args_free(&a);
     return 0;
   }

@@ -119,23 +119,14 @@ static adx_status refuse_existing(const char *path, adx_error *err) {
 
 /* Rank 0: build the file as PATH.creating and rename it into place. */
 static adx_status build_and_rename(const char *path, const adx_run_info *run, adx_error *err) {
+  /* adx creates the file, never its folder: say so plainly rather than through HDF5's message */
+  adx_status s = adx_rs_check_folder(path, err);
+  if (s) return s;
   size_t len = strlen(path) + 16;
   char *tmp = malloc(len);
   if (!tmp) return adx_fail(err, ADX_ERR_NOMEM, "%s: out of memory", path);
-  /* adx creates the file, never its folder: say so plainly rather than through HDF5's message */
-  const char *slash = strrchr(path, '/');
-  if (slash && slash != path) {
-    snprintf(tmp, len, "%.*s", (int)(slash - path), path);
-    struct stat st;
-    if (stat(tmp, &st) != 0 || !S_ISDIR(st.st_mode)) {
-      adx_status s = adx_fail(err, ADX_ERR_ARG, "%s: cannot create: the folder %s %s", path, tmp,
-                              stat(tmp, &st) != 0 ? "does not exist (create it first)" : "is not a folder");
-      free(tmp);
-      return s;
-    }
-  }
   snprintf(tmp, len, "%s.creating", path);
-  adx_status s = adx_rs_build_file(tmp, path, run, err);
+  s = adx_rs_build_file(tmp, path, run, err);
   if (!s && rename(tmp, path) != 0)
     s = adx_fail(err, ADX_ERR_IO, "%s: cannot move %s into place: %s", path, tmp, strerror(errno));
   if (s) unlink(tmp);
@@ -150,14 +141,23 @@ adx_status adx_results_create(const char *path, const adx_run_info *run, MPI_Com
   *out = NULL;
   double t0 = adx_now();
   adx_status s = adx_rs_check_run(path, run, err);
+  rs_lock *lock = NULL;
   if (!s && comm_rank(comm) == 0) {
+    /* the writer's lock first: a job refused here has not touched PATH */
+    s = adx_rs_check_folder(path, err);
+    if (!s) s = adx_rs_lock(path, &lock, err);
     struct stat st;
-    if (!force && stat(path, &st) == 0) s = refuse_existing(path, err);
+    if (!s && !force && stat(path, &st) == 0) s = refuse_existing(path, err);
     if (!s) s = build_and_rename(path, run, err);
   }
   s = agree(comm, s, err);
   if (!s) s = open_write(path, comm, out, err);
-  if (!s) (*out)->t_start = t0;
+  if (!s) {
+    (*out)->t_start = t0;
+    (*out)->lock = lock;
+  } else {
+    adx_rs_unlock(lock);
+  }
   adx_rs_quiet_end(&q);
   return s;
 }
@@ -173,11 +173,15 @@ adx_status adx_results_open_resume(const char *path, const adx_run_info *run, MP
   adx_status s = adx_rs_check_run(path, run, err);
   uint8_t *done = s ? NULL : adx_calloc((size_t)run->n);
   if (!s && !done) s = adx_fail(err, ADX_ERR_NOMEM, "%s: out of memory", path);
+  rs_lock *lock = NULL;
   if (!s && comm_rank(comm) == 0) {
+    /* the writer's lock first: a job refused here has not touched PATH */
+    s = adx_rs_check_folder(path, err);
+    if (!s) s = adx_rs_lock(path, &lock, err);
     struct stat st;
-    if (stat(path, &st) != 0) {
+    if (!s && stat(path, &st) != 0) {
       s = build_and_rename(path, run, err); /* nothing to resume: start the run */
-    } else {
+    } else if (!s) {
       adx_results *old = NULL;
       s = adx_results_open_read(path, &old, err);
       if (!s) s = adx_rs_compare_run(old, run, err);
@@ -193,6 +197,10 @@ adx_status adx_results_open_resume(const char *path, const adx_run_info *run, MP
   s = agree(comm, s, err);
   if (!s) bcast_bytes(comm, done, run->n);
   if (!s) s = open_write(path, comm, out, err);
+  if (s)
+    adx_rs_unlock(lock);
+  else
+    (*out)->lock = lock; /* released by adx_results_close, also on the failure below */
   if (!s) {
     int64_t n = 0;
     for (int64_t i = 0; i < run->n; i++) n += !done[i];
@@ -441,6 +449,7 @@ void adx_results_close(adx_results *r) {
   r->durable_fd = -1;
   adx_rs_close_file(r);
   if (r->comm != MPI_COMM_NULL) MPI_Comm_free(&r->comm);
+  adx_rs_unlock(r->lock); /* after the file is closed on every rank */
   adx_rs_handle_free(r);
   adx_rs_quiet_end(&q);
 }

@@ -30,7 +30,8 @@ struct adx_results {
   int durable_fd; /* -1 unless durable */
   double t_start; /* adx_now() when create/open_resume began (wall_seconds is measured from it) */
   char metric_names[ADX_RESULTS_NMETRICS][32];
-  char *hosts; /* "RANK HOST" lines (adx_results_record_hosts, rank 0), or NULL */
+  char *hosts;          /* "RANK HOST" lines (adx_results_record_hosts, rank 0), or NULL */
+  struct rs_lock *lock; /* rank 0 of a writer: PATH.lock, held until adx_results_close */
 };
 
 extern const char *const adx_rs_scalar_names[ADX_RESULTS_NSCALAR];
@@ -76,6 +77,17 @@ adx_status adx_rs_attr_write(hid_t obj, const char *name, hid_t memtype, const v
                              adx_error *err);
 adx_status adx_rs_attr_read(hid_t obj, const char *name, hid_t memtype, void *v, const char *path,
                             adx_error *err);
+
+/* The writer's lock of PATH (results_lock.c): rank 0 takes it before PATH is created, resumed or
+ * overwritten, and the handle holds it until adx_results_close. ADX_ERR_ARG "PATH is in use by another adx
+ * job (host H, pid P, since T; lock file PATH.lock); ..." when another process holds it. *out stays NULL
+ * when ADX_NO_LOCK=1. */
+typedef struct rs_lock rs_lock;
+adx_status adx_rs_lock(const char *path, rs_lock **out, adx_error *err);
+/* Remove PATH.lock (if it is still ours) and let go; NULL is a no-op. */
+void adx_rs_unlock(rs_lock *lk);
+/* ADX_ERR_ARG "PATH: cannot create: the folder D does not exist (create it first)" / "is not a folder". */
+adx_status adx_rs_check_folder(const char *path, adx_error *err);
 
 /* Root attributes build_cpu and hosts (results_prov.c): rank 0, file open serially for writing. */
 adx_status adx_rs_write_provenance(adx_results *r, adx_error *err);

@@ -5,7 +5,8 @@
  *   - inputs from different runs: model (sha256), data path, explainer, modes, seed, input size, classes,
  *     robustness@k values, or settings (the config text without --offset/--limit, which split the data);
  *   - overlapping inputs: one dataset image in two of them;
- *   - an existing OUT without force.
+ *   - an existing OUT without force;
+ *   - an OUT that another adx job is writing (the writer's lock on OUT.lock, taken by adx_results_create).
  * The output's images are sorted by dataset index, so merging the slices [0,a) [a,b) ... of a dataset
  * gives the file a single run over [0,b) gives (docs/output-format.md: `config` records the inputs). */
 #include <stdio.h>
@@ -205,8 +206,8 @@ adx_status adx_results_merge(const char *out, const char *const *in, int nin, in
     adx_image_record_free(&rec);
   }
   if (!s) s = adx_results_finish(w, err);
+  if (s && w) unlink(out); /* never leave a half-merged file under the output name (still locked here) */
   adx_results_close(w);
-  if (s && w) unlink(out); /* never leave a half-merged file under the output name */
   for (int i = 0; i < nin && r; i++) adx_results_close(r[i]);
   free(r), free(set0), free(config), free(img);
   return s;

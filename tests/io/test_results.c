@@ -8,6 +8,7 @@
  * Extra entry points (used by tests/integration/test_results_mpi.sh):
  *   test_results --kill-child DIR serial|mpi SPEC   write DIR/kill.h5, dying as SPEC says
  *   test_results --complete-check FILE              check a killed file, resume it, compare with a reference
+ *   test_results --lock-child DIR                   create DIR/locked.h5 and hold it until killed
  * ADX_RESULTS_TEST_DIR=DIR keeps the files in DIR (for h5dump / h5py checks); ADX_RESULTS_TEST_VERBOSE=1
  * reports how many images each killed run had done. */
 #include <setjmp.h>
@@ -1112,6 +1113,77 @@ static int run_child(const char *mode, const char *spec, long kill_after_us) {
   return -1;
 }
 
+/* --lock-child DIR: create DIR/locked.h5 (serial driver) and keep the handle, and with it the writer's
+ * lock, until killed (the test SIGKILLs it). */
+static int lock_child(char **argv) {
+  char p[600];
+  snprintf(p, sizeof p, "%s/locked.h5", argv[2]);
+  adx_run_info run = make_run(4, 3, 3, 2);
+  adx_results *r = NULL;
+  adx_error e = {0};
+  if (adx_results_create(p, &run, MPI_COMM_NULL, 1, &r, &e)) {
+    fprintf(stderr, "lock child: %s\n", e.msg);
+    return 3;
+  }
+  /* a parent that fails half-way never kills us: go when it is gone, or after two minutes */
+  pid_t parent = getppid();
+  for (int i = 0; i < 1200 && getppid() == parent; i++) usleep(100000);
+  adx_results_close(r);
+  return 0;
+}
+
+/* One writer per file: while another process holds the handle of locked.h5, create (even with force) and
+ * resume are refused with ADX_ERR_ARG naming its pid, and the file is left as it was; once that process is
+ * SIGKILLed, the PATH.lock it leaves behind blocks nothing, and the next writer removes it at close. */
+static void test_writer_lock(void **state) {
+  (void)state;
+  if (g_rank != 0) return;
+  char p[600], lp[640], want[64];
+  tpath(p, sizeof p, "locked.h5");
+  snprintf(lp, sizeof lp, "%s.lock", p);
+  remove_file(p);
+  unlink(lp);
+  char *args[] = {g_self, "--lock-child", g_dir, NULL};
+  char **env = child_env();
+  pid_t pid;
+  assert_int_equal(posix_spawn(&pid, g_self, NULL, NULL, args, env), 0);
+  free(env);
+  /* the child holds the lock once locked.h5 exists (it is renamed into place under the lock) */
+  for (int i = 0; i < 600 && access(p, F_OK) != 0; i++) usleep(50000);
+  assert_int_equal(access(p, F_OK), 0);
+  size_t la, lb;
+  char *a = slurp(p, &la);
+  snprintf(want, sizeof want, "pid %ld, since ", (long)pid);
+  adx_run_info run = make_run(4, 3, 3, 2);
+  adx_results *r = NULL;
+  adx_error e = {0};
+  int64_t *todo = NULL, ntodo = 0;
+  MPI_Comm comms[2] = {MPI_COMM_NULL, g_one};
+  for (int c = 0; c < 2; c++) {
+    expect_msg(adx_results_create(p, &run, comms[c], 1, &r, &e), ADX_ERR_ARG, &e,
+               "is in use by another adx job (host ");
+    if (!strstr(e.msg, want)) fail_msg("'%s' does not name the holder ('%s')", e.msg, want);
+    assert_null(r);
+    expect_msg(adx_results_open_resume(p, &run, comms[c], 0, &r, &todo, &ntodo, &e), ADX_ERR_ARG, &e, want);
+    assert_null(r);
+  }
+  char *b = slurp(p, &lb);
+  assert_int_equal(la, lb);
+  assert_memory_equal(a, b, la); /* the refused calls did not touch the file */
+  free(a), free(b);
+  assert_int_equal(access(lp, F_OK), 0);
+  kill(pid, SIGKILL);
+  int st;
+  assert_int_equal(waitpid(pid, &st, 0), pid);
+  assert_int_equal(access(lp, F_OK), 0); /* left behind by the killed holder, unlocked */
+  TU_OK(adx_results_open_resume(p, &run, g_one, 0, &r, &todo, &ntodo, err));
+  assert_int_equal(ntodo, 4);
+  adx_free(todo);
+  adx_results_close(r);
+  assert_int_equal(access(lp, F_OK), -1); /* the writer removes it when it lets go */
+  remove_file(p);
+}
+
 static void make_kill_reference(const char *ref) {
   int saved = g_size;
   g_size = 1;
@@ -1246,6 +1318,7 @@ int main(int argc, char **argv) {
   setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 0);
   if (!realpath(argv[0], g_self)) snprintf(g_self, sizeof g_self, "%s", argv[0]);
   if (argc == 5 && !strcmp(argv[1], "--kill-child")) return kill_child(argv);
+  if (argc == 3 && !strcmp(argv[1], "--lock-child")) return lock_child(argv);
   g_mpi = !getenv("ADX_VALGRIND");
   g_light = !g_mpi || getenv("ADX_SANITIZED");
   if (g_mpi) {
@@ -1284,6 +1357,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_raw_only),         cmocka_unit_test(test_summary_values),
         cmocka_unit_test(test_refuse_overwrite), cmocka_unit_test(test_write_errors),
         cmocka_unit_test(test_resume),           cmocka_unit_test(test_kill_safety),
+        cmocka_unit_test(test_writer_lock),
     };
     rc = cmocka_run_group_tests(tests, NULL, NULL);
     if (g_mpi) {
