@@ -55,12 +55,16 @@ enum {
   O_HELP
 };
 
+/* The modes of an audit when neither --modes nor a config names them: AD against four fills (fill:min is
+ * left out: on images with a black background it repeats fill:zero bit for bit). */
+#define DEFAULT_MODES "ad,fill:zero,fill:mean,fill:blur,fill:max"
+
 static const adx_opt opts[] = {
     {"model", 'm', 1, "FILE", "ONNX model (required)"},
     {"data", 'd', 1, "PATH", "IDX file, folder of class folders, HDF5 file (/images, /labels) or list file"},
     {"config", 'c', 1, "FILE", "INI file: [preprocess] and [explain] sections (keys = these options)"},
     {"output", 'o', 1, "FILE", "results file (HDF5), required"},
-    {"modes", 0, 1, "LIST", "default ad,fill:zero,fill:mean,fill:min,fill:max"},
+    {"modes", 0, 1, "LIST", "default " DEFAULT_MODES},
     {"explainer", 0, 1, "NAME", "rex (default) or sliding"},
     {"limit", 0, 1, "N", "at most N images (after --offset)"},
     {"offset", 0, 1, "N", "skip the first N images"},
@@ -244,7 +248,7 @@ static adx_status apply_config(run *r, const adx_config *cfg, adx_error *err) {
 }
 
 static adx_status parse_modes(run *r, adx_error *err) {
-  const char *list = r->modes_arg ? r->modes_arg : "ad,fill:zero,fill:mean,fill:min,fill:max";
+  const char *list = r->modes_arg ? r->modes_arg : DEFAULT_MODES;
   char buf[1024];
   snprintf(buf, sizeof buf, "%s", list);
   r->nmodes = 0;
