@@ -4,7 +4,7 @@
 #ifndef ADX_AD_H
 #define ADX_AD_H
 
-#include "adx/graph.h"
+#include "adx/ir.h"
 
 /* When a window position counts as deactivated. */
 typedef enum adx_ad_rule_kind {

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "adx/ad.h"
-#include "adx/graph.h"
+#include "adx/ir.h"
 #include "adx/io.h"
 
 #define PREPROC_MAX_SIZE 65536

@@ -611,4 +611,5 @@ const adx_op adx_op_conv = {.name = "Conv",
                             .scratch = conv_scratch,
                             .flops = conv_flops,
                             .ad = ADX_AD_CONV,
-                            .window = conv_window};
+                            .window = conv_window,
+                            .fuse = adx_conv_fuse_activation_graph};

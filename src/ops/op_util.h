@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-#include "adx/graph.h"
+#include "adx/ir.h"
 
 /* Elementwise loops go parallel only above this many elements (below it threads cost more). */
 #define ADX_OP_PAR_MIN 32768
