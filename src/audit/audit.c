@@ -7,7 +7,7 @@
 
 #include "adx/audit.h"
 #include "adx/engine.h"
-#include "adx/results.h"
+#include "adx/results_mpi.h"
 #include "adx/sha256.h"
 
 void adx_audit_options_default(adx_audit_options *o) {

@@ -5,7 +5,7 @@
 
 #include <hdf5.h>
 
-#include "adx/results.h"
+#include "adx/results_mpi.h"
 
 #define ADX_RESULTS_TIME_LEN 20     /* "YYYY-MM-DDTHH:MM:SSZ": the fixed-length root attribute finished_at */
 #define ADX_RESULTS_BUILD_LEN 256   /* root attribute build_cpu (fixed length) */
