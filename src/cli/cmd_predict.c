@@ -219,11 +219,11 @@ static adx_status load_mask(predict *p, adx_error *err) {
   return ADX_OK;
 }
 
-static void norm_of(const predict *p, int slot, int C, adx_norm *n) {
+static void norm_of(const predict *p, int slot, adx_norm *n) {
   if (p->is_npy[slot]) /* arrays are fed as is: fill values are in the array's own units */
     adx_norm_identity(n);
   else
-    adx_preproc_norm(&p->pp, C, n);
+    *n = p->pp.norm;
 }
 
 static adx_status predict_forward(predict *p, const adx_tensor *in, const adx_tensor **out, adx_error *err) {
@@ -245,7 +245,7 @@ static adx_status predict_forward(predict *p, const adx_tensor *in, const adx_te
     int C = (int)p->sdims[0], H = (int)p->sdims[1], W = (int)p->sdims[2];
     for (int64_t b = 0; b < in->dims[0]; b++) {
       adx_norm n;
-      norm_of(p, (int)b, C, &n);
+      norm_of(p, (int)b, &n);
       const float *raw = p->raw + (size_t)b * p->snumel;
       if ((s = adx_fill_source(&p->mode, raw, C, H, W, p->source, err))) return s;
       adx_fill_apply(&n, raw, p->source, p->masks, 1, C, H, W, adx_f32(in) + (size_t)b * p->snumel);
