@@ -67,8 +67,8 @@ adx_status adx_npy_save(const char *path, const adx_tensor *t, adx_error *err);
 
 /* Geometry then normalisation, in the order torchvision's Resize(int) -> CenterCrop -> ToTensor ->
  * Normalize applies them (resize is bilinear without antialiasing, see adx_image_resize). These are the
- * settings as given (flags, config, model metadata); the normalisation the engine and the modes apply is
- * their adx_norm (adx/ad.h), made by adx_preproc_norm and nowhere else. */
+ * settings as given (flags, config, model metadata); their normalisation part is the adx_norm (adx/ad.h)
+ * that the engine, the oracle and the modes take as it is. */
 typedef struct adx_preproc {
   int resize; /* resize so the shorter side is this (the longer one keeps the aspect, truncated); 0 = none */
   int crop_h, crop_w; /* centre crop to this size; 0 = none */
