@@ -27,10 +27,7 @@ enum {
   O_BATCH,
   O_RESUME,
   O_FORCE,
-  O_AD_RULE,
-  O_AD_POOL,
-  O_AD_RENORM,
-  O_AD_AT,
+  ADX_CLI_AD_IDS,
   O_ITERS,
   O_TREE_DEPTH,
   O_MIN_BOX,
@@ -228,23 +225,16 @@ static adx_status set_option(run *r, int opt, const char *v, adx_error *err) {
   return s;
 }
 
-/* The [explain] section's keys are the long options (either '-' or '_' spelling). */
+static adx_status set_from_config(void *r, int opt, const char *v, adx_error *err) {
+  return set_option(r, opt, v, err);
+}
+
+/* The [explain] section's keys are the long options less config and help; an empty value keeps the
+ * default. */
 static adx_status apply_config(run *r, const adx_config *cfg, adx_error *err) {
+  static const int except[] = {O_CONFIG, O_HELP, -1};
   adx_status s = adx_config_apply_preprocess(cfg, &r->o.pp, err);
-  for (int i = 0; i < cfg->n && !s; i++) {
-    const adx_config_entry *en = &cfg->entries[i];
-    if (strcmp(en->section, "explain") || !en->value[0]) continue; /* empty value: keep the default */
-    char key[64];
-    snprintf(key, sizeof key, "%s", en->key);
-    for (char *c = key; *c; c++)
-      if (*c == '_') *c = '-';
-    int opt = adx_args_find(opts, key);
-    if (opt < 0 || opt == O_CONFIG || opt == O_HELP)
-      s = adx_fail(err, ADX_ERR_ARG, "%s:%d: unknown key '%s' in [explain]", cfg->path, en->line, en->key);
-    else if ((s = set_option(r, opt, en->value, err)))
-      adx_error_prefix(err, "%s:%d: ", cfg->path, en->line);
-  }
-  return s;
+  return s ? s : adx_cli_config_section(cfg, "explain", opts, except, 1, set_from_config, r, err);
 }
 
 static adx_status parse_modes(run *r, adx_error *err) {

@@ -156,18 +156,26 @@ static hid_t vlstr_type(void) {
   return t;
 }
 
+/* Write v to (write) or read it from the opened or created attribute a (< 0: that failed), then close a.
+ * A failure says "PATH: <doing> attribute 'NAME': <HDF5 error>". */
+static adx_status attr_io(hid_t a, int write, hid_t mtype, void *v, const char *doing, const char *name,
+                          const char *path, adx_error *err) {
+  adx_status s = ADX_OK;
+  if (a < 0 || (write ? H5Awrite(a, mtype, v) : H5Aread(a, mtype, v)) < 0) {
+    char what[96];
+    snprintf(what, sizeof what, "%s attribute '%s'", doing, name);
+    s = adx_results_h5fail(err, path, what);
+  }
+  if (a >= 0) H5Aclose(a);
+  return s;
+}
+
 /* Write attribute `name` (created with file type ftype, dims ndims/dims or scalar) from memory type mtype. */
 static adx_status attr_put(hid_t obj, const char *name, hid_t ftype, hid_t mtype, int ndims,
                            const hsize_t *dims, const void *v, const char *path, adx_error *err) {
   hid_t sp = ndims ? H5Screate_simple(ndims, dims, NULL) : H5Screate(H5S_SCALAR);
   hid_t a = H5Acreate2(obj, name, ftype, sp, H5P_DEFAULT, H5P_DEFAULT);
-  adx_status s = ADX_OK;
-  if (a < 0 || H5Awrite(a, mtype, v) < 0) {
-    char what[96];
-    snprintf(what, sizeof what, "writing attribute '%s'", name);
-    s = adx_results_h5fail(err, path, what);
-  }
-  if (a >= 0) H5Aclose(a);
+  adx_status s = attr_io(a, 1, mtype, (void *)v, "writing", name, path, err);
   H5Sclose(sp);
   return s;
 }
@@ -182,15 +190,7 @@ static adx_status attr_str(hid_t obj, const char *name, const char *v, const cha
 
 adx_status adx_results_attr_write(hid_t obj, const char *name, hid_t memtype, const void *v, const char *path,
                                   adx_error *err) {
-  hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-  adx_status s = ADX_OK;
-  if (a < 0 || H5Awrite(a, memtype, v) < 0) {
-    char what[96];
-    snprintf(what, sizeof what, "updating attribute '%s'", name);
-    s = adx_results_h5fail(err, path, what);
-  }
-  if (a >= 0) H5Aclose(a);
-  return s;
+  return attr_io(H5Aopen(obj, name, H5P_DEFAULT), 1, memtype, (void *)v, "updating", name, path, err);
 }
 
 static adx_status not_ours(const char *path, const char *what, adx_error *err) {
@@ -204,15 +204,7 @@ adx_status adx_results_attr_read(hid_t obj, const char *name, hid_t memtype, voi
     snprintf(what, sizeof what, "no attribute '%s'", name);
     return not_ours(path, what, err);
   }
-  hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-  adx_status s = ADX_OK;
-  if (a < 0 || H5Aread(a, memtype, v) < 0) {
-    char what[96];
-    snprintf(what, sizeof what, "reading attribute '%s'", name);
-    s = adx_results_h5fail(err, path, what);
-  }
-  if (a >= 0) H5Aclose(a);
-  return s;
+  return attr_io(H5Aopen(obj, name, H5P_DEFAULT), 0, memtype, v, "reading", name, path, err);
 }
 
 /* Read string attribute(s): variable- or fixed-length; *out gets count malloc'ed strings. */
