@@ -88,7 +88,7 @@ static adx_status convert_attr(const loader *L, const char *node, const char *op
   case ADX_ATTR_TENSOR:
     if (!a->t)
       return adx_fail(err, ADX_ERR_FORMAT, "node '%s' (%s): attribute '%s' has no tensor", node, op, an);
-    if (adx_pb_tensor_decode(a->t, L->base_dir, L->lim->max_tensor_elems, &out->t, err))
+    if (adx_model_tensor_decode(a->t, L->base_dir, L->lim->max_tensor_elems, &out->t, err))
       return adx_error_prefix(err, "node '%s' (%s): attribute '%s': ", node, op, an);
     return ADX_OK;
   case ADX_ATTR_FLOATS:
@@ -149,7 +149,7 @@ static adx_status add_initializers(const loader *L, adx_error *err) {
     int idx = adx_graph_value(g, tp->name);
     if (idx < 0) return adx_fail(err, ADX_ERR_NOMEM, "out of memory");
     adx_value *v = &g->values[idx];
-    adx_status s = adx_pb_tensor_decode(tp, L->base_dir, L->lim->max_tensor_elems, &v->cval, err);
+    adx_status s = adx_model_tensor_decode(tp, L->base_dir, L->lim->max_tensor_elems, &v->cval, err);
     if (s) return adx_error_prefix(err, "initializer ");
     adx_value_set(v, v->cval.dtype, v->cval.ndim, v->cval.dims, 0);
     v->is_const = 1;
