@@ -1,7 +1,9 @@
 /* Summary statistics for the metrics: trapezoid areas, mean / sample std / 95% t confidence interval,
  * and the Student t quantile behind it (bisection on the t CDF, which is a regularized incomplete beta
  * function evaluated by its continued fraction; Cornish-Fisher expansion for very large dof), and the
- * relative improvement of paired means with its delta-method interval (adx_rel_improvement). */
+ * relative improvement of paired means with its delta-method interval (adx_rel_improvement); and the same
+ * over the images of a run (done flags, per-class means), the one computation behind a results file's
+ * /summary and adx summary / adx report. */
 #include <math.h>
 
 #include "adx/metrics.h"
