@@ -39,7 +39,7 @@ adx_status adx_cli_config_section(const adx_config *cfg, const char *section, co
       adx_status s = ADX_OK;
       if (pass == 0 && opt < 0 && !(s = adx_config_check_keys(cfg, section, known, err)))
         s = adx_fail(err, ADX_ERR_ARG, "%s:%d: unknown key '%s' in [%s]", cfg->path, en->line, en->key,
-                     section); /* not reached: check_keys names it */
+                     section); /* check_keys found none (a key too long to look up) */
       if (pass == 1 && (s = set(ctx, opt, en->value, err)))
         adx_error_prefix(err, "%s:%d: ", cfg->path, en->line);
       if (s) return s;
