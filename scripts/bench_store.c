@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "adx/dist.h"
-#include "adx/results.h"
+#include "adx/results_mpi.h"
 
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);

@@ -4,7 +4,7 @@
 #ifndef ADX_AD_H
 #define ADX_AD_H
 
-#include "adx/graph.h"
+#include "adx/ir.h"
 
 /* When a window position counts as deactivated. */
 typedef enum adx_ad_rule_kind {
@@ -111,12 +111,16 @@ int adx_mode_name_is_ad(const char *name);
  * "ad" was ratio:0.5:all, and every variant read hidden pixels as they are (leak). */
 adx_status adx_mode_parse_legacy(const char *s, adx_mode *m, adx_error *err);
 
-/* Normalisation from raw pixels: x = (raw * scale - mean[c]) / std[c]. */
+/* Normalisation of raw pixels, x = (raw * scale - mean[c]) / std[c]: the one description of it, held by the
+ * preprocessing settings (adx_preproc.norm, adx/io.h) and taken by the engine's queries, the oracle and the
+ * AD and fill modes. A count of 0 means the default (mean 0, std 1), 1 the same value for every channel,
+ * more one value per channel (adx_preproc_geometry checks that count against the model's channels). */
 typedef struct adx_norm {
   float scale;
-  int nch;
+  int nmean, nstd;
   float mean[4], std[4];
 } adx_norm;
+/* scale 1, mean 0, std 1: raw values are fed as they are. */
 void adx_norm_identity(adx_norm *n);
 void adx_norm_apply(const adx_norm *n, const float *raw, int c, int h, int w, float *out);
 

@@ -3,7 +3,7 @@
 #ifndef ADX_BENCH_H
 #define ADX_BENCH_H
 
-#include "adx/graph.h"
+#include "adx/ir.h"
 
 typedef struct adx_conv_timing {
   char shape[64];      /* "CxHxW->M (k,s,g)" */

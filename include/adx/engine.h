@@ -4,7 +4,7 @@
 #ifndef ADX_ENGINE_H
 #define ADX_ENGINE_H
 
-#include "adx/graph.h"
+#include "adx/ir.h"
 
 typedef struct adx_engine adx_engine;
 

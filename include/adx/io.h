@@ -4,6 +4,7 @@
 #ifndef ADX_IO_H
 #define ADX_IO_H
 
+#include "adx/ad.h" /* adx_norm */
 #include "adx/core.h"
 
 /* ------------------------------------------------------------------ images */
@@ -66,15 +67,13 @@ adx_status adx_npy_save(const char *path, const adx_tensor *t, adx_error *err);
 
 /* Geometry then normalisation, in the order torchvision's Resize(int) -> CenterCrop -> ToTensor ->
  * Normalize applies them (resize is bilinear without antialiasing, see adx_image_resize). These are the
- * settings as given (flags, config, model metadata); the normalisation the engine and the modes apply is
- * their adx_norm (adx/ad.h), made by adx_preproc_norm and nowhere else. */
+ * settings as given (flags, config, model metadata); their normalisation part is the adx_norm (adx/ad.h)
+ * that the engine, the oracle and the modes take as it is. */
 typedef struct adx_preproc {
   int resize; /* resize so the shorter side is this (the longer one keeps the aspect, truncated); 0 = none */
   int crop_h, crop_w; /* centre crop to this size; 0 = none */
-  float scale;        /* raw 0..255 pixels are multiplied by this (default 1/255) */
-  int nmean, nstd;    /* 0 = defaults (mean 0, std 1), 1 = same for every channel, else one per channel */
-  float mean[4], std[4];
-  unsigned given; /* bit ADX_PREPROC_<KEY> for each key set by adx_preproc_set (a flag or a config key) */
+  adx_norm norm;      /* scale (raw 0..255 pixels are multiplied by it; default 1/255), mean and std */
+  unsigned given;     /* bit ADX_PREPROC_<KEY> for each key set by adx_preproc_set (a flag or a config key) */
 } adx_preproc;
 enum {
   ADX_PREPROC_RESIZE = 1,
@@ -95,9 +94,6 @@ struct adx_graph;
  * preprocess.std, values as for adx_preproc_set) where no flag or config key gave them. A bad value ->
  * ADX_ERR_FORMAT naming the model and the key. */
 adx_status adx_preproc_from_model(adx_preproc *p, const struct adx_graph *g, adx_error *err);
-struct adx_norm;
-/* The normalisation of p for a C-channel input, as the AD and fill modes take it (adx/ad.h). */
-void adx_preproc_norm(const adx_preproc *p, int C, struct adx_norm *out);
 
 /* Raw geometry stage: convert channels and resize/crop `in` to the model's C x H x W, giving raw
  * pixels (0..255 units) in *out_raw (allocated here; free with adx_image_free). This raw stage is where
@@ -111,7 +107,8 @@ void adx_preproc_norm(const adx_preproc *p, int C, struct adx_norm *out);
  *  - the mean/std counts are checked against model_c (1 or model_c values). */
 adx_status adx_preproc_geometry(const adx_preproc *p, const adx_image *in, int model_c, int model_h,
                                 int model_w, adx_image *out_raw, adx_error *err);
-/* out[c][i] = (raw[c][i] * scale - mean[c]) / std[c]; raw and out are CHW (may be the same buffer). */
+/* out[c][i] = (raw[c][i] * scale - mean[c]) / std[c] with p->norm (adx_norm_apply); raw and out are CHW
+ * (may be the same buffer). */
 void adx_preproc_normalize(const adx_preproc *p, const float *raw_chw, int c, int h, int w, float *out);
 
 /* ------------------------------------------------------------------ configuration (INI) */

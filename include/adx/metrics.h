@@ -53,4 +53,20 @@ void adx_summarize(const double *v, int64_t n, adx_summary *s);
  * Pairs where either value is NaN are skipped; mean f = 0 gives a NaN improvement; n < 2 a NaN CI. */
 void adx_rel_improvement(const double *a, const double *f, int64_t n, adx_ad_vs *out);
 
+/* ---- statistics over the images of a run: computed here once for a results file's /summary (io/) and for
+ * adx summary and adx report (report/). col[i] is image i's value of one metric (n images); only the images
+ * with done[i] != 0 count. */
+/* adx_summarize of col over the images done. scratch: n doubles. */
+void adx_summarize_done(const double *col, const uint8_t *done, int64_t n, double *scratch, adx_summary *s);
+/* adx_rel_improvement of AD's column over a fill mode's, paired over the images done. scratch: 2n doubles. */
+void adx_rel_improvement_done(const double *ad, const double *fill, const uint8_t *done, int64_t n,
+                              double *scratch, adx_ad_vs *v);
+/* The class an image counts for: its label, or its prediction where the label is unknown; -1 when neither
+ * is in [0, nclasses). */
+int adx_image_class(int32_t label, int32_t pred, int nclasses);
+/* Mean of col per class (adx_image_class) over the images done, NaN values skipped: mean[c] and the count
+ * of values count[c] for c < nclasses; NaN for a class without values. */
+void adx_class_means(const double *col, const uint8_t *done, const int32_t *label, const int32_t *pred,
+                     int64_t n, int nclasses, double *mean, int64_t *count);
+
 #endif

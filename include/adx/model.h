@@ -2,7 +2,7 @@
 #ifndef ADX_MODEL_H
 #define ADX_MODEL_H
 
-#include "adx/graph.h"
+#include "adx/ir.h"
 
 /* Resource caps, checked before anything is allocated; a model over a cap -> ADX_ERR_LIMIT naming the file
  * and the initializer, graph input or node output (and its shape) at fault. */
@@ -26,6 +26,11 @@ adx_status adx_model_load(const char *path, const adx_model_limits *limits, adx_
 /* Same, from bytes in memory (path is used in messages and for external data lookup; may be NULL). */
 adx_status adx_model_load_mem(const void *buf, size_t len, const char *path, const adx_model_limits *limits,
                               adx_graph **out, adx_error *err);
+
+/* Run the load-time passes (model/passes.c) on a graph built by hand or by the loader: shape inference,
+ * constant folding, BatchNorm folding, Identity/Dropout removal, dead-node removal, operator fusion (asked
+ * of each operator through its adx_op.fuse hook). */
+adx_status adx_graph_prepare(adx_graph *g, adx_error *err);
 
 /* Decode an ONNX TensorProto file (the input_N.pb / output_N.pb of ONNX's test data). */
 adx_status adx_tensor_load_pb(const char *path, adx_tensor *t, adx_error *err);

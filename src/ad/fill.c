@@ -7,19 +7,14 @@
 
 void adx_norm_identity(adx_norm *n) {
   memset(n, 0, sizeof *n);
-  n->scale = 1.0f;
-  n->nch = 0; /* no per-channel mean/std: mean 0, std 1 */
+  n->scale = 1.0f; /* nmean = nstd = 0: mean 0, std 1 */
 }
 
 void adx_norm_apply(const adx_norm *n, const float *raw, int c, int h, int w, float *out) {
   size_t hw = (size_t)h * (size_t)w;
   for (int ch = 0; ch < c; ch++) {
-    float mean = 0.0f, std = 1.0f;
-    if (n->nch > 0) {
-      int k = n->nch == 1 ? 0 : ch;
-      mean = n->mean[k];
-      std = n->std[k];
-    }
+    float mean = n->nmean <= 0 ? 0.0f : n->mean[ch < n->nmean ? ch : 0];
+    float std = n->nstd <= 0 ? 1.0f : n->std[ch < n->nstd ? ch : 0];
     const float *r = raw + (size_t)ch * hw;
     float *o = out + (size_t)ch * hw;
     for (size_t i = 0; i < hw; i++) o[i] = (r[i] * n->scale - mean) / std;

@@ -7,7 +7,7 @@
 
 #include "adx/audit.h"
 #include "adx/engine.h"
-#include "adx/results.h"
+#include "adx/results_mpi.h"
 #include "adx/sha256.h"
 
 void adx_audit_options_default(adx_audit_options *o) {
@@ -171,7 +171,7 @@ static adx_status setup(audit *a, adx_error *err) {
                               &a->nsel, err)))
     return s;
   if (a->nsel == 0) return adx_fail(err, ADX_ERR_ARG, "%s: no image selected", o->data);
-  adx_preproc_norm(&a->pp, a->C, &a->norm);
+  a->norm = a->pp.norm;
   /* number of classes from one plain pass */
   adx_tensor in;
   int64_t d[4] = {1, a->C, a->H, a->W};

@@ -115,6 +115,15 @@ void adx_args_usage(FILE *f, const char *cmd, const char *synopsis, const adx_op
   }
 }
 
+int adx_args_help(adx_args *a, int help_opt, const char *cmd, const char *synopsis, const adx_opt *opts,
+                  const char *more) {
+  if (!adx_args_last(a, help_opt)) return 0;
+  adx_args_usage(stdout, cmd, synopsis, opts);
+  if (more) printf("\n%s", more);
+  adx_args_free(a);
+  return 1;
+}
+
 adx_status adx_arg_int(const char *opt, const char *s, long lo, long hi, long *out, adx_error *err) {
   char *end;
   errno = 0;

@@ -52,6 +52,10 @@ const char *adx_args_last(const adx_args *a, int opt);
 
 /* "usage: adx CMD SYNOPSIS" then one line per option. */
 void adx_args_usage(FILE *f, const char *cmd, const char *synopsis, const adx_opt *opts);
+/* When option help_opt was given: the usage on stdout, then a blank line and `more` (NULL: nothing), a
+ * freed, and 1 (the command then returns 0); else 0. */
+int adx_args_help(adx_args *a, int help_opt, const char *cmd, const char *synopsis, const adx_opt *opts,
+                  const char *more);
 
 /* Value parsers; errors name the option ("--top: 'x' is not an integer in 0..100"). */
 adx_status adx_arg_int(const char *opt, const char *s, long lo, long hi, long *out, adx_error *err);

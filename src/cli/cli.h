@@ -8,6 +8,7 @@
 #include "adx/core.h"
 #include "adx/io.h"
 #include "adx/model.h"
+#include "args.h"
 
 int adx_cmd_info(int argc, char **argv);
 int adx_cmd_predict(int argc, char **argv);
@@ -51,6 +52,8 @@ void adx_cli_caps_apply(const adx_cli_caps *c, adx_model_limits *model, adx_imag
   {"ad-at", 0, 1, "AT", "bare 'ad' mode: deactivate at every layer (default) or at checkpoints"}
 #define ADX_CLI_AD_KEYS "ad-rule", "ad-pool", "ad-renorm", "ad-at"
 /* clang-format on */
+/* Their enum names, at the same place in the command's option enum. */
+#define ADX_CLI_AD_IDS O_AD_RULE, O_AD_POOL, O_AD_RENORM, O_AD_AT
 typedef struct adx_cli_ad {
   const char *v[4]; /* the values of the ADX_CLI_AD_OPTS options, NULL when not given */
 } adx_cli_ad;
@@ -74,6 +77,17 @@ int adx_cli_ad_any(const adx_cli_ad *a);
 /* clang-format on */
 /* Set preprocessing option k (0..4: the order of ADX_CLI_PREPROC_OPTS); errors name "--<key>". */
 adx_status adx_cli_preproc_set(adx_preproc *p, int k, const char *v, adx_error *err);
+
+/* Apply a config file's command section ([explain], [predict]) entry by entry, in file order. A key names a
+ * long option of opts in either spelling (max_image_pixels or max-image-pixels); the options listed in
+ * except (ended by -1: config, help, and those with a section of their own) are not keys. Every key is
+ * checked first: an unknown one -> ADX_ERR_ARG "FILE:LINE: unknown key 'K' in [SECTION] (known: ...)". Then
+ * set(ctx, opt, value, err) applies each entry (its errors get "FILE:LINE: " in front); an entry with an
+ * empty value is left out altogether when skip_empty. */
+typedef adx_status (*adx_cli_set_fn)(void *ctx, int opt, const char *value, adx_error *err);
+adx_status adx_cli_config_section(const adx_config *cfg, const char *section, const adx_opt *opts,
+                                  const int *except, int skip_empty, adx_cli_set_fn set, void *ctx,
+                                  adx_error *err);
 
 /* s as a JSON string (NULL as ""): control characters escaped, invalid UTF-8 bytes as U+FFFD. */
 void adx_cli_json_str(FILE *f, const char *s);

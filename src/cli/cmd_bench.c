@@ -11,20 +11,7 @@
 #include "args.h"
 #include "cli.h"
 
-enum {
-  O_MODEL,
-  O_BATCH,
-  O_THREADS,
-  O_MODE,
-  O_VISIBLE,
-  O_SECONDS,
-  O_AD_RULE,
-  O_AD_POOL,
-  O_AD_RENORM,
-  O_AD_AT,
-  O_NO_CONV,
-  O_HELP
-};
+enum { O_MODEL, O_BATCH, O_THREADS, O_MODE, O_VISIBLE, O_SECONDS, ADX_CLI_AD_IDS, O_NO_CONV, O_HELP };
 static const adx_opt opts[] = {
     {"model", 'm', 1, "FILE", "ONNX model"},
     {"batch", 'b', 1, "LIST", "batch sizes for whole-model throughput (default 1,16)"},
@@ -96,11 +83,7 @@ int adx_cmd_bench(int argc, char **argv) {
   adx_error err = {0};
   adx_args a;
   if (adx_args_parse(argc, argv, opts, &a, &err)) return adx_cli_report("bench", &err);
-  if (adx_args_last(&a, O_HELP)) {
-    adx_args_usage(stdout, "bench", "--model M.onnx [options]", opts);
-    adx_args_free(&a);
-    return 0;
-  }
+  if (adx_args_help(&a, O_HELP, "bench", "--model M.onnx [options]", opts, NULL)) return 0;
   const char *model = adx_args_last(&a, O_MODEL);
   double batches[8] = {1, 16}, threads[8] = {1, 2}, vis[8] = {0.25, 0.5, 0.75, 1.0}, seconds = 1.0;
   int nb = 2, nt = 2, nv = 4, rc = 0;

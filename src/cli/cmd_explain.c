@@ -27,10 +27,7 @@ enum {
   O_BATCH,
   O_RESUME,
   O_FORCE,
-  O_AD_RULE,
-  O_AD_POOL,
-  O_AD_RENORM,
-  O_AD_AT,
+  ADX_CLI_AD_IDS,
   O_ITERS,
   O_TREE_DEPTH,
   O_MIN_BOX,
@@ -55,12 +52,16 @@ enum {
   O_HELP
 };
 
+/* The modes of an audit when neither --modes nor a config names them: AD against four fills (fill:min is
+ * left out: on images with a black background it repeats fill:zero bit for bit). */
+#define DEFAULT_MODES "ad,fill:zero,fill:mean,fill:blur,fill:max"
+
 static const adx_opt opts[] = {
     {"model", 'm', 1, "FILE", "ONNX model (required)"},
     {"data", 'd', 1, "PATH", "IDX file, folder of class folders, HDF5 file (/images, /labels) or list file"},
     {"config", 'c', 1, "FILE", "INI file: [preprocess] and [explain] sections (keys = these options)"},
     {"output", 'o', 1, "FILE", "results file (HDF5), required"},
-    {"modes", 0, 1, "LIST", "default ad,fill:zero,fill:mean,fill:min,fill:max"},
+    {"modes", 0, 1, "LIST", "default " DEFAULT_MODES},
     {"explainer", 0, 1, "NAME", "rex (default) or sliding"},
     {"limit", 0, 1, "N", "at most N images (after --offset)"},
     {"offset", 0, 1, "N", "skip the first N images"},
@@ -224,27 +225,20 @@ static adx_status set_option(run *r, int opt, const char *v, adx_error *err) {
   return s;
 }
 
-/* The [explain] section's keys are the long options (either '-' or '_' spelling). */
+static adx_status set_from_config(void *r, int opt, const char *v, adx_error *err) {
+  return set_option(r, opt, v, err);
+}
+
+/* The [explain] section's keys are the long options less config and help; an empty value keeps the
+ * default. */
 static adx_status apply_config(run *r, const adx_config *cfg, adx_error *err) {
+  static const int except[] = {O_CONFIG, O_HELP, -1};
   adx_status s = adx_config_apply_preprocess(cfg, &r->o.pp, err);
-  for (int i = 0; i < cfg->n && !s; i++) {
-    const adx_config_entry *en = &cfg->entries[i];
-    if (strcmp(en->section, "explain") || !en->value[0]) continue; /* empty value: keep the default */
-    char key[64];
-    snprintf(key, sizeof key, "%s", en->key);
-    for (char *c = key; *c; c++)
-      if (*c == '_') *c = '-';
-    int opt = adx_args_find(opts, key);
-    if (opt < 0 || opt == O_CONFIG || opt == O_HELP)
-      s = adx_fail(err, ADX_ERR_ARG, "%s:%d: unknown key '%s' in [explain]", cfg->path, en->line, en->key);
-    else if ((s = set_option(r, opt, en->value, err)))
-      adx_error_prefix(err, "%s:%d: ", cfg->path, en->line);
-  }
-  return s;
+  return s ? s : adx_cli_config_section(cfg, "explain", opts, except, 1, set_from_config, r, err);
 }
 
 static adx_status parse_modes(run *r, adx_error *err) {
-  const char *list = r->modes_arg ? r->modes_arg : "ad,fill:zero,fill:mean,fill:min,fill:max";
+  const char *list = r->modes_arg ? r->modes_arg : DEFAULT_MODES;
   char buf[1024];
   snprintf(buf, sizeof buf, "%s", list);
   r->nmodes = 0;

@@ -13,15 +13,13 @@ int adx_cmd_merge(int argc, char **argv) {
   adx_error err = {0};
   adx_args a;
   if (adx_args_parse(argc, argv, opts, &a, &err)) return adx_cli_report("merge", &err);
-  if (adx_args_last(&a, O_HELP)) {
-    adx_args_usage(stdout, "merge", "OUT.h5 IN1.h5 IN2.h5 ...", opts);
-    printf("\nCombines finished results files of one audit split with --offset/--limit (e.g. a Slurm job\n"
-           "array, jobs/audit-array.sbatch) into OUT.h5, as if one run had done every image. Refuses\n"
-           "unfinished inputs, inputs from different models or settings, overlapping inputs, and an OUT\n"
-           "that another adx job is writing (exit 2).\n");
-    adx_args_free(&a);
+  if (adx_args_help(
+          &a, O_HELP, "merge", "OUT.h5 IN1.h5 IN2.h5 ...", opts,
+          "Combines finished results files of one audit split with --offset/--limit (e.g. a Slurm job\n"
+          "array, jobs/audit-array.sbatch) into OUT.h5, as if one run had done every image. Refuses\n"
+          "unfinished inputs, inputs from different models or settings, overlapping inputs, and an OUT\n"
+          "that another adx job is writing (exit 2).\n"))
     return 0;
-  }
   adx_status s = ADX_OK;
   if (a.npos < 2)
     s = adx_fail(&err, ADX_ERR_ARG, "expected OUT.h5 and at least one input (see --help)");

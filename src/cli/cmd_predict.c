@@ -24,10 +24,7 @@ enum {
   O_BATCH,
   O_MODE,
   O_MASK,
-  O_AD_RULE,
-  O_AD_POOL,
-  O_AD_RENORM,
-  O_AD_AT,
+  ADX_CLI_AD_IDS,
   O_SEED,
   ADX_CLI_CAP_IDS,
   O_HELP
@@ -49,21 +46,6 @@ static const adx_opt opts[] = {
     ADX_CLI_CAP_OPTS,
     {"help", 'h', 0, NULL, "show this help"},
     {NULL, 0, 0, NULL, NULL}};
-
-/* Keys accepted in the config file's [predict] section (the long options, less config and help). */
-static const char *const predict_keys[] = {"model",
-                                           "top",
-                                           "logits",
-                                           "threads",
-                                           "batch",
-                                           "mode",
-                                           "mask",
-                                           ADX_CLI_AD_KEYS,
-                                           "seed",
-                                           "max-tensor-elems",
-                                           "max-activation-mem",
-                                           "max-image-pixels",
-                                           NULL};
 
 typedef struct cls_prob {
   double p;
@@ -146,20 +128,15 @@ static adx_status set_option(predict *p, int opt, const char *v, adx_error *err)
 
 /* Config file first ([preprocess], then [predict]); the command line overrides it. Other sections
  * belong to other commands and are left alone. */
+static adx_status set_from_config(void *p, int opt, const char *v, adx_error *err) {
+  return set_option(p, opt, v, err);
+}
+
+/* The [predict] keys are the long options less config, help and the [preprocess] keys. */
 static adx_status apply_config(predict *p, const adx_config *cfg, adx_error *err) {
+  static const int except[] = {O_CONFIG, ADX_CLI_PREPROC_IDS, O_HELP, -1};
   adx_status s = adx_config_apply_preprocess(cfg, &p->pp, err);
-  if (!s) s = adx_config_check_keys(cfg, "predict", predict_keys, err);
-  for (int i = 0; i < cfg->n && !s; i++) {
-    const adx_config_entry *en = &cfg->entries[i];
-    if (strcmp(en->section, "predict")) continue;
-    char key[64]; /* either spelling: max_image_pixels or max-image-pixels */
-    snprintf(key, sizeof key, "%s", en->key);
-    for (char *c = key; *c; c++)
-      if (*c == '_') *c = '-';
-    if ((s = set_option(p, adx_args_find(opts, key), en->value, err)))
-      adx_error_prefix(err, "%s:%d: ", cfg->path, en->line);
-  }
-  return s;
+  return s ? s : adx_cli_config_section(cfg, "predict", opts, except, 0, set_from_config, p, err);
 }
 
 /* ------------------------------------------------------------------ modes */
@@ -219,11 +196,11 @@ static adx_status load_mask(predict *p, adx_error *err) {
   return ADX_OK;
 }
 
-static void norm_of(const predict *p, int slot, int C, adx_norm *n) {
+static void norm_of(const predict *p, int slot, adx_norm *n) {
   if (p->is_npy[slot]) /* arrays are fed as is: fill values are in the array's own units */
     adx_norm_identity(n);
   else
-    adx_preproc_norm(&p->pp, C, n);
+    *n = p->pp.norm;
 }
 
 static adx_status predict_forward(predict *p, const adx_tensor *in, const adx_tensor **out, adx_error *err) {
@@ -245,7 +222,7 @@ static adx_status predict_forward(predict *p, const adx_tensor *in, const adx_te
     int C = (int)p->sdims[0], H = (int)p->sdims[1], W = (int)p->sdims[2];
     for (int64_t b = 0; b < in->dims[0]; b++) {
       adx_norm n;
-      norm_of(p, (int)b, C, &n);
+      norm_of(p, (int)b, &n);
       const float *raw = p->raw + (size_t)b * p->snumel;
       if ((s = adx_fill_source(&p->mode, raw, C, H, W, p->source, err))) return s;
       adx_fill_apply(&n, raw, p->source, p->masks, 1, C, H, W, adx_f32(in) + (size_t)b * p->snumel);
@@ -470,14 +447,12 @@ int adx_cmd_predict(int argc, char **argv) {
   p.batch = 16;
   adx_status s = adx_args_parse(argc, argv, opts, &a, &err);
   if (s) return adx_cli_report("predict", &err);
-  if (adx_args_last(&a, O_HELP)) {
-    adx_args_usage(stdout, "predict", "--model M.onnx [options] IMAGE...", opts);
-    printf("\nIMAGE: PNG or JPEG (preprocessed), or a .npy float32/uint8 array shaped (C,H,W) or (N,C,H,W)\n"
-           "fed as is. One JSON object per line: {\"image\": ..., \"top\": [[class, prob], ...], \"probs\": "
-           "[...]}.\n");
-    adx_args_free(&a);
+  if (adx_args_help(
+          &a, O_HELP, "predict", "--model M.onnx [options] IMAGE...", opts,
+          "IMAGE: PNG or JPEG (preprocessed), or a .npy float32/uint8 array shaped (C,H,W) or (N,C,H,W)\n"
+          "fed as is. One JSON object per line: {\"image\": ..., \"top\": [[class, prob], ...], "
+          "\"probs\": [...]}.\n"))
     return 0;
-  }
   const char *cfg_path = adx_args_last(&a, O_CONFIG);
   if (cfg_path) {
     if (!(s = adx_config_load(cfg_path, &cfg, &err))) s = apply_config(&p, &cfg, &err);

@@ -23,11 +23,7 @@ int adx_cmd_report(int argc, char **argv) {
   long g = 0;
   double seed = 0;
   adx_status s = ADX_OK;
-  if (adx_args_last(&a, O_HELP)) {
-    adx_args_usage(stdout, "report", "RESULTS.h5 -o DIR [options]", opts);
-    adx_args_free(&a);
-    return 0;
-  }
+  if (adx_args_help(&a, O_HELP, "report", "RESULTS.h5 -o DIR [options]", opts, NULL)) return 0;
   if (a.npos != 1)
     s = adx_fail(&err, ADX_ERR_ARG, "expected one RESULTS.h5 (see --help)");
   else if (!dir)

@@ -16,11 +16,7 @@ int adx_cmd_show(int argc, char **argv) {
   adx_error err = {0};
   adx_args a;
   if (adx_args_parse(argc, argv, opts, &a, &err)) return adx_cli_report("show", &err);
-  if (adx_args_last(&a, O_HELP)) {
-    adx_args_usage(stdout, "show", "RESULTS.h5 --image I [--mode M] -o FILE.png", opts);
-    adx_args_free(&a);
-    return 0;
-  }
+  if (adx_args_help(&a, O_HELP, "show", "RESULTS.h5 --image I [--mode M] -o FILE.png", opts, NULL)) return 0;
   const char *img = adx_args_last(&a, O_IMAGE), *out = adx_args_last(&a, O_OUT);
   long i = 0;
   adx_status s = ADX_OK;

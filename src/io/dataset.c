@@ -212,7 +212,7 @@ static adx_status open_idx(adx_dataset *d, adx_error *err) {
 }
 
 static adx_status open_hdf5(adx_dataset *d, adx_error *err) {
-  adx_status s = adx_ds_h5_open(d, err);
+  adx_status s = adx_dataset_h5_open(d, err);
   if (s) return s;
   set_nclasses_from_labels(d);
   return uniform_setup(d, err);
@@ -501,7 +501,7 @@ adx_status adx_dataset_get(adx_dataset *d, int64_t i, float *raw, int32_t *label
   const size_t plane = (size_t)d->src_h * d->src_w;
   float *dst = d->src.data;
   if (d->h5) {
-    s = adx_ds_h5_read(d, i, err);
+    s = adx_dataset_h5_read(d, i, err);
     if (s) return s;
     for (size_t p = 0; p < plane; p++)
       for (int k = 0; k < c; k++) dst[(size_t)k * plane + p] = d->hwc[p * c + k];
@@ -515,7 +515,7 @@ adx_status adx_dataset_get(adx_dataset *d, int64_t i, float *raw, int32_t *label
 
 void adx_dataset_close(adx_dataset *d) {
   if (!d) return;
-  adx_ds_h5_close(d);
+  adx_dataset_h5_close(d);
   adx_idx_free(&d->idx);
   if (d->files)
     for (int64_t i = 0; i < d->n; i++) free(d->files[i]);

@@ -9,7 +9,7 @@
 
 #include "dataset_internal.h"
 
-struct adx_ds_h5 {
+struct adx_dataset_h5 {
   hid_t file, images, fspace, mspace;
   int ndim;
 };
@@ -47,7 +47,7 @@ static void close_id(hid_t *id, herr_t (*fn)(hid_t)) {
   *id = H5I_INVALID_HID;
 }
 
-static void h5_release(adx_ds_h5 *h) {
+static void h5_release(adx_dataset_h5 *h) {
   if (!h) return;
   close_id(&h->mspace, H5Sclose);
   close_id(&h->fspace, H5Sclose);
@@ -62,7 +62,7 @@ static const char *dims_text(const hsize_t *dims, int nd, char *buf, size_t len)
   return adx_dims_str(d, nd > ADX_MAX_DIMS ? ADX_MAX_DIMS : nd, buf, len);
 }
 
-static adx_status read_labels(adx_dataset *d, adx_ds_h5 *h, adx_error *err) {
+static adx_status read_labels(adx_dataset *d, adx_dataset_h5 *h, adx_error *err) {
   const char *path = d->path;
   htri_t ex = H5Lexists(h->file, "labels", H5P_DEFAULT);
   if (ex < 0) return h5fail(err, ADX_ERR_FORMAT, path, "cannot look up /labels");
@@ -125,7 +125,7 @@ done:
   return s;
 }
 
-static adx_status h5_open(adx_dataset *d, adx_ds_h5 *h, adx_error *err) {
+static adx_status h5_open(adx_dataset *d, adx_dataset_h5 *h, adx_error *err) {
   const char *path = d->path;
   h->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
   if (h->file < 0) return h5fail(err, ADX_ERR_FORMAT, path, "cannot open as an HDF5 file");
@@ -187,8 +187,8 @@ static adx_status h5_open(adx_dataset *d, adx_ds_h5 *h, adx_error *err) {
   return read_labels(d, h, err);
 }
 
-adx_status adx_ds_h5_open(adx_dataset *d, adx_error *err) {
-  adx_ds_h5 *h = calloc(1, sizeof *h);
+adx_status adx_dataset_h5_open(adx_dataset *d, adx_error *err) {
+  adx_dataset_h5 *h = calloc(1, sizeof *h);
   if (!h) return adx_fail(err, ADX_ERR_NOMEM, "%s: out of memory", d->path);
   h->file = h->images = h->fspace = h->mspace = H5I_INVALID_HID;
   quiet q;
@@ -203,8 +203,8 @@ adx_status adx_ds_h5_open(adx_dataset *d, adx_error *err) {
   return s;
 }
 
-adx_status adx_ds_h5_read(adx_dataset *d, int64_t i, adx_error *err) {
-  adx_ds_h5 *h = d->h5;
+adx_status adx_dataset_h5_read(adx_dataset *d, int64_t i, adx_error *err) {
+  adx_dataset_h5 *h = d->h5;
   hsize_t start[4] = {(hsize_t)i, 0, 0, 0};
   hsize_t count[4] = {1, (hsize_t)d->src_h, (hsize_t)d->src_w, (hsize_t)d->src_c};
   quiet q;
@@ -220,7 +220,7 @@ adx_status adx_ds_h5_read(adx_dataset *d, int64_t i, adx_error *err) {
   return s;
 }
 
-void adx_ds_h5_close(adx_dataset *d) {
+void adx_dataset_h5_close(adx_dataset *d) {
   if (!d->h5) return;
   quiet q;
   quiet_begin(&q);

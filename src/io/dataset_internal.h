@@ -5,7 +5,7 @@
 
 #include "adx/dataset.h"
 
-typedef struct adx_ds_h5 adx_ds_h5;
+typedef struct adx_dataset_h5 adx_dataset_h5;
 
 struct adx_dataset {
   const char *kind; /* "idx", "folder", "hdf5", "list" */
@@ -22,13 +22,13 @@ struct adx_dataset {
   int src_c, src_h, src_w; /* idx, hdf5: size of every stored image */
   float *hwc;              /* idx, hdf5: one stored image as read (H*W*C floats, channels last) */
   adx_image src;           /* idx, hdf5: the same planar (CHW), input of the geometry stage */
-  adx_ds_h5 *h5;
+  adx_dataset_h5 *h5;
 };
 
 /* HDF5 source: check the file and fill n, src_*, labels, h5 (d->path is set). */
-adx_status adx_ds_h5_open(adx_dataset *d, adx_error *err);
+adx_status adx_dataset_h5_open(adx_dataset *d, adx_error *err);
 /* Read stored image i as float, channels last, into d->hwc. */
-adx_status adx_ds_h5_read(adx_dataset *d, int64_t i, adx_error *err);
-void adx_ds_h5_close(adx_dataset *d);
+adx_status adx_dataset_h5_read(adx_dataset *d, int64_t i, adx_error *err);
+void adx_dataset_h5_close(adx_dataset *d);
 
 #endif

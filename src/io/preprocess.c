@@ -9,14 +9,14 @@
 #include <string.h>
 
 #include "adx/ad.h"
-#include "adx/graph.h"
+#include "adx/ir.h"
 #include "adx/io.h"
 
 #define PREPROC_MAX_SIZE 65536
 
 void adx_preproc_default(adx_preproc *p) {
   memset(p, 0, sizeof *p);
-  p->scale = 1.0f / 255.0f;
+  p->norm.scale = 1.0f / 255.0f;
 }
 
 /* ------------------------------------------------------------------ parsing settings */
@@ -88,19 +88,19 @@ adx_status adx_preproc_set(adx_preproc *p, const char *key, const char *value, a
         !(b > 0) || !(a / b > 0) || a / b > 3.4e38)
       return adx_fail(err, ADX_ERR_ARG, "scale: '%s' is not a positive number or fraction (e.g. 1/255)",
                       value);
-    p->scale = (float)(a / b);
+    p->norm.scale = (float)(a / b);
   } else if (!strcmp(key, "mean")) {
     float v[4];
     int n = parse_list(value, v, 0);
     if (n < 0) return adx_fail(err, ADX_ERR_ARG, "mean: '%s' is not a list of 1 to 4 numbers", value);
-    p->nmean = n;
-    memcpy(p->mean, v, sizeof v);
+    p->norm.nmean = n;
+    memcpy(p->norm.mean, v, sizeof v);
   } else if (!strcmp(key, "std")) {
     float v[4];
     int n = parse_list(value, v, 1);
     if (n < 0) return adx_fail(err, ADX_ERR_ARG, "std: '%s' is not a list of 1 to 4 positive numbers", value);
-    p->nstd = n;
-    memcpy(p->std, v, sizeof v);
+    p->norm.nstd = n;
+    memcpy(p->norm.std, v, sizeof v);
   } else {
     return adx_fail(err, ADX_ERR_ARG,
                     "unknown preprocessing key '%s' (known: resize, crop, scale, mean, std)", key);
@@ -131,18 +131,6 @@ adx_status adx_preproc_from_model(adx_preproc *p, const struct adx_graph *g, adx
   return ADX_OK;
 }
 
-void adx_preproc_norm(const adx_preproc *p, int C, adx_norm *n) {
-  adx_norm_identity(n);
-  n->scale = p->scale;
-  /* one value for every channel unless a per-channel list was given (its count is checked against the
-   * model's channels by adx_preproc_geometry); a list shorter than C falls back to its first value */
-  n->nch = p->nmean <= 1 && p->nstd <= 1 ? 1 : C < 4 ? C : 4;
-  for (int c = 0; c < n->nch; c++) {
-    n->mean[c] = p->nmean <= 0 ? 0.0f : p->mean[c < p->nmean ? c : 0];
-    n->std[c] = p->nstd <= 0 ? 1.0f : p->std[c < p->nstd ? c : 0];
-  }
-}
-
 /* ------------------------------------------------------------------ geometry */
 
 /* round(d / 2) with ties to even, as Python's round() in torchvision's CenterCrop */
@@ -161,10 +149,10 @@ adx_status adx_preproc_geometry(const adx_preproc *p, const adx_image *in, int m
   int ic = in->channels, luma = ic == 3 && mc == 1;
   if (!(ic == mc || ic == 1 || luma))
     return adx_fail(err, ADX_ERR_SHAPE, "image has %d channels but the model expects %d", ic, mc);
-  if (p->nmean > 1 && p->nmean != mc)
-    return adx_fail(err, ADX_ERR_ARG, "mean has %d values but the model has %d channels", p->nmean, mc);
-  if (p->nstd > 1 && p->nstd != mc)
-    return adx_fail(err, ADX_ERR_ARG, "std has %d values but the model has %d channels", p->nstd, mc);
+  if (p->norm.nmean > 1 && p->norm.nmean != mc)
+    return adx_fail(err, ADX_ERR_ARG, "mean has %d values but the model has %d channels", p->norm.nmean, mc);
+  if (p->norm.nstd > 1 && p->norm.nstd != mc)
+    return adx_fail(err, ADX_ERR_ARG, "std has %d values but the model has %d channels", p->norm.nstd, mc);
   int h = in->height, w = in->width, rh = h, rw = w;
   if (p->resize > 0) {
     if (h <= w)
@@ -223,7 +211,5 @@ adx_status adx_preproc_geometry(const adx_preproc *p, const adx_image *in, int m
 }
 
 void adx_preproc_normalize(const adx_preproc *p, const float *raw, int c, int h, int w, float *out) {
-  adx_norm n;
-  adx_preproc_norm(p, c, &n);
-  adx_norm_apply(&n, raw, c, h, w, out);
+  adx_norm_apply(&p->norm, raw, c, h, w, out);
 }

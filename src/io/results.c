@@ -59,10 +59,10 @@ static int comm_rank(MPI_Comm comm) {
 /* Open an existing complete file for writing: MPI-IO over comm, or the serial driver if comm is NULL. */
 static adx_status open_write(const char *path, MPI_Comm comm, adx_results **out, adx_error *err) {
   *out = NULL;
-  adx_results *r = adx_rs_handle_new(path);
+  adx_results *r = adx_results_handle_new(path);
   adx_status s = agree(comm, r ? ADX_OK : adx_fail(err, ADX_ERR_NOMEM, "%s: out of memory", path), err);
   if (s) {
-    adx_rs_handle_free(r);
+    adx_results_handle_free(r);
     return s;
   }
   if (comm != MPI_COMM_NULL) {
@@ -85,13 +85,13 @@ static adx_status open_write(const char *path, MPI_Comm comm, adx_results **out,
   }
   r->file = H5Fopen(path, H5F_ACC_RDWR, fapl);
   H5Pclose(fapl);
-  if (r->file < 0) s = adx_rs_h5fail(err, path, "cannot open for writing");
+  if (r->file < 0) s = adx_results_h5fail(err, path, "cannot open for writing");
   s = agree(r->comm, s, err);
-  if (!s) s = agree(r->comm, adx_rs_load_meta(r, err), err);
+  if (!s) s = agree(r->comm, adx_results_load_meta(r, err), err);
   if (!s) {
     hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
     H5Pset_chunk_cache(dapl, 0, 0, 1.0); /* no raw-data chunk cache: a written image is in the file */
-    s = agree(r->comm, adx_rs_open_datasets(r, dapl, err), err);
+    s = agree(r->comm, adx_results_open_datasets(r, dapl, err), err);
     H5Pclose(dapl);
   }
   if (s) {
@@ -120,13 +120,13 @@ static adx_status refuse_existing(const char *path, adx_error *err) {
 /* Rank 0: build the file as PATH.creating and rename it into place. */
 static adx_status build_and_rename(const char *path, const adx_run_info *run, adx_error *err) {
   /* adx creates the file, never its folder: say so plainly rather than through HDF5's message */
-  adx_status s = adx_rs_check_folder(path, err);
+  adx_status s = adx_results_check_folder(path, err);
   if (s) return s;
   size_t len = strlen(path) + 16;
   char *tmp = malloc(len);
   if (!tmp) return adx_fail(err, ADX_ERR_NOMEM, "%s: out of memory", path);
   snprintf(tmp, len, "%s.creating", path);
-  s = adx_rs_build_file(tmp, path, run, err);
+  s = adx_results_build_file(tmp, path, run, err);
   if (!s && rename(tmp, path) != 0)
     s = adx_fail(err, ADX_ERR_IO, "%s: cannot move %s into place: %s", path, tmp, strerror(errno));
   if (s) unlink(tmp);
@@ -136,16 +136,16 @@ static adx_status build_and_rename(const char *path, const adx_run_info *run, ad
 
 adx_status adx_results_create(const char *path, const adx_run_info *run, MPI_Comm comm, int force,
                               adx_results **out, adx_error *err) {
-  rs_quiet q;
-  adx_rs_quiet_begin(&q);
+  adx_results_quiet q;
+  adx_results_quiet_begin(&q);
   *out = NULL;
   double t0 = adx_now();
-  adx_status s = adx_rs_check_run(path, run, err);
-  rs_lock *lock = NULL;
+  adx_status s = adx_results_check_run(path, run, err);
+  adx_results_writer_lock *lock = NULL;
   if (!s && comm_rank(comm) == 0) {
     /* the writer's lock first: a job refused here has not touched PATH */
-    s = adx_rs_check_folder(path, err);
-    if (!s) s = adx_rs_lock(path, &lock, err);
+    s = adx_results_check_folder(path, err);
+    if (!s) s = adx_results_lock(path, &lock, err);
     struct stat st;
     if (!s && !force && stat(path, &st) == 0) s = refuse_existing(path, err);
     if (!s) s = build_and_rename(path, run, err);
@@ -156,35 +156,35 @@ adx_status adx_results_create(const char *path, const adx_run_info *run, MPI_Com
     (*out)->t_start = t0;
     (*out)->lock = lock;
   } else {
-    adx_rs_unlock(lock);
+    adx_results_unlock(lock);
   }
-  adx_rs_quiet_end(&q);
+  adx_results_quiet_end(&q);
   return s;
 }
 
 adx_status adx_results_open_resume(const char *path, const adx_run_info *run, MPI_Comm comm, int force,
                                    adx_results **out, int64_t **todo, int64_t *ntodo, adx_error *err) {
-  rs_quiet q;
-  adx_rs_quiet_begin(&q);
+  adx_results_quiet q;
+  adx_results_quiet_begin(&q);
   *out = NULL;
   *todo = NULL;
   *ntodo = 0;
   double t0 = adx_now();
-  adx_status s = adx_rs_check_run(path, run, err);
+  adx_status s = adx_results_check_run(path, run, err);
   uint8_t *done = s ? NULL : adx_calloc((size_t)run->n);
   if (!s && !done) s = adx_fail(err, ADX_ERR_NOMEM, "%s: out of memory", path);
-  rs_lock *lock = NULL;
+  adx_results_writer_lock *lock = NULL;
   if (!s && comm_rank(comm) == 0) {
     /* the writer's lock first: a job refused here has not touched PATH */
-    s = adx_rs_check_folder(path, err);
-    if (!s) s = adx_rs_lock(path, &lock, err);
+    s = adx_results_check_folder(path, err);
+    if (!s) s = adx_results_lock(path, &lock, err);
     struct stat st;
     if (!s && stat(path, &st) != 0) {
       s = build_and_rename(path, run, err); /* nothing to resume: start the run */
     } else if (!s) {
       adx_results *old = NULL;
       s = adx_results_open_read(path, &old, err);
-      if (!s) s = adx_rs_compare_run(old, run, err);
+      if (!s) s = adx_results_compare_run(old, run, err);
       if (!s && old->meta.finished && !force)
         s = adx_fail(err, ADX_ERR_ARG,
                      "%s is a finished run; nothing to resume (use --force to reopen it, or --force without "
@@ -198,7 +198,7 @@ adx_status adx_results_open_resume(const char *path, const adx_run_info *run, MP
   if (!s) bcast_bytes(comm, done, run->n);
   if (!s) s = open_write(path, comm, out, err);
   if (s)
-    adx_rs_unlock(lock);
+    adx_results_unlock(lock);
   else
     (*out)->lock = lock; /* released by adx_results_close, also on the failure below */
   if (!s) {
@@ -220,7 +220,7 @@ adx_status adx_results_open_resume(const char *path, const adx_run_info *run, MP
     }
   }
   adx_free(done);
-  adx_rs_quiet_end(&q);
+  adx_results_quiet_end(&q);
   return s;
 }
 
@@ -302,7 +302,7 @@ static adx_status rows_set(adx_results *r, hid_t ds, hid_t memtype, const adx_im
     char msg[200];
     snprintf(msg, sizeof msg, "writing %s of images %lld..%lld (%lld images)", what, (long long)p[0]->slot,
              (long long)p[cnt - 1]->slot, (long long)cnt);
-    s = adx_rs_h5fail(err, r->path, msg);
+    s = adx_results_h5fail(err, r->path, msg);
   }
   H5Sclose(ms);
   H5Sclose(fs);
@@ -324,11 +324,12 @@ static adx_status write_rows(adx_results *r, const adx_image_result *const *p, i
   for (int64_t i = 0; i < cnt; i++) b->u8[i] = p[i]->flags;
   if ((s = rows_set(r, r->d_flags, H5T_NATIVE_UINT8, p, cnt, 1, b->u8, "/images/flags", err))) return s;
   for (int m = 0; m < r->meta.nmodes; m++) {
-    rs_mode_ds *d = &r->m[m];
-    for (int j = 0; j < RS_NFLOAT; j++) {
+    adx_results_mode_ds *d = &r->m[m];
+    for (int j = 0; j < ADX_RESULTS_NFLOAT; j++) {
       for (int64_t i = 0; i < cnt; i++)
-        b->f32[i] = *(const float *)((const char *)&p[i]->metrics[m] + adx_rs_float_offset[j]);
-      if ((s = rows_set(r, d->scal[j], H5T_NATIVE_FLOAT, p, cnt, 1, b->f32, adx_rs_scalar_names[j], err)))
+        b->f32[i] = *(const float *)((const char *)&p[i]->metrics[m] + adx_results_float_offset[j]);
+      if ((s = rows_set(r, d->scal[j], H5T_NATIVE_FLOAT, p, cnt, 1, b->f32, adx_results_scalar_names[j],
+                        err)))
         return s;
     }
     for (int64_t i = 0; i < cnt; i++) b->i64[i] = p[i]->metrics[m].queries;
@@ -351,8 +352,8 @@ adx_status adx_results_write_images(adx_results *r, const adx_image_result *imgs
     adx_status s = check_image(r, &imgs[i], err);
     if (s) return s;
   }
-  rs_quiet q;
-  adx_rs_quiet_begin(&q);
+  adx_results_quiet q;
+  adx_results_quiet_begin(&q);
   const adx_image_result **p = sorted_images(imgs, count);
   int64_t hw = (int64_t)r->meta.h * r->meta.w;
   write_bufs b = {malloc((size_t)count * sizeof(int64_t)), malloc((size_t)count * sizeof(int32_t)),
@@ -395,7 +396,7 @@ out:
   free(p);
   free(b.i64), free(b.i32), free(b.f32), free(b.u8);
   free(maps), free(masks);
-  adx_rs_quiet_end(&q);
+  adx_results_quiet_end(&q);
   return s;
 }
 
@@ -407,8 +408,8 @@ adx_status adx_results_write_image(adx_results *r, const adx_image_result *img, 
 
 adx_status adx_results_finish(adx_results *r, adx_error *err) {
   if (!r) return adx_fail(err, ADX_ERR_ARG, "results: no file to finish");
-  rs_quiet q;
-  adx_rs_quiet_begin(&q);
+  adx_results_quiet q;
+  adx_results_quiet_begin(&q);
   adx_status s =
       r->writable && r->file >= 0 ? ADX_OK : adx_fail(err, ADX_ERR_ARG, "%s: not open for writing", r->path);
   s = agree(r->comm, s, err);
@@ -416,7 +417,7 @@ adx_status adx_results_finish(adx_results *r, adx_error *err) {
   if (r->durable_fd >= 0) close(r->durable_fd);
   r->durable_fd = -1;
   /* every rank's raw data is in the file once the collective close returns */
-  adx_rs_close_file(r);
+  adx_results_close_file(r);
   free(r->m);
   r->m = NULL;
   r->writable = 0;
@@ -428,28 +429,28 @@ adx_status adx_results_finish(adx_results *r, adx_error *err) {
     errno = 0;
     r->file = H5Fopen(r->path, H5F_ACC_RDWR, fapl);
     H5Pclose(fapl);
-    if (r->file < 0) s = adx_rs_h5fail(err, r->path, "reopening to write the summary");
-    if (!s) s = adx_rs_open_datasets(r, H5P_DEFAULT, err);
-    if (!s) s = adx_rs_write_summary(r, err);
-    adx_rs_close_file(r);
+    if (r->file < 0) s = adx_results_h5fail(err, r->path, "reopening to write the summary");
+    if (!s) s = adx_results_open_datasets(r, H5P_DEFAULT, err);
+    if (!s) s = adx_results_write_summary(r, err);
+    adx_results_close_file(r);
     free(r->m);
     r->m = NULL;
   }
   s = agree(r->comm, s, err);
 out:
-  adx_rs_quiet_end(&q);
+  adx_results_quiet_end(&q);
   return s;
 }
 
 void adx_results_close(adx_results *r) {
   if (!r) return;
-  rs_quiet q;
-  adx_rs_quiet_begin(&q);
+  adx_results_quiet q;
+  adx_results_quiet_begin(&q);
   if (r->durable_fd >= 0) close(r->durable_fd);
   r->durable_fd = -1;
-  adx_rs_close_file(r);
+  adx_results_close_file(r);
   if (r->comm != MPI_COMM_NULL) MPI_Comm_free(&r->comm);
-  adx_rs_unlock(r->lock); /* after the file is closed on every rank */
-  adx_rs_handle_free(r);
-  adx_rs_quiet_end(&q);
+  adx_results_unlock(r->lock); /* after the file is closed on every rank */
+  adx_results_handle_free(r);
+  adx_results_quiet_end(&q);
 }

@@ -12,38 +12,38 @@
 #include "adx/ad.h"
 #include "results_internal.h"
 
-const char *const adx_rs_scalar_names[ADX_RESULTS_NSCALAR] = {
+const char *const adx_results_scalar_names[ADX_RESULTS_NSCALAR] = {
     "size",         "confidence", "drop_off", "robustness_colour", "robustness_context", "insertion_auc",
     "deletion_auc", "seconds",    "queries"};
 
-const size_t adx_rs_float_offset[RS_NFLOAT] = {offsetof(adx_metrics, size),
-                                               offsetof(adx_metrics, confidence),
-                                               offsetof(adx_metrics, drop_off),
-                                               offsetof(adx_metrics, robustness_colour),
-                                               offsetof(adx_metrics, robustness_context),
-                                               offsetof(adx_metrics, insertion_auc),
-                                               offsetof(adx_metrics, deletion_auc),
-                                               offsetof(adx_metrics, seconds)};
+const size_t adx_results_float_offset[ADX_RESULTS_NFLOAT] = {offsetof(adx_metrics, size),
+                                                             offsetof(adx_metrics, confidence),
+                                                             offsetof(adx_metrics, drop_off),
+                                                             offsetof(adx_metrics, robustness_colour),
+                                                             offsetof(adx_metrics, robustness_context),
+                                                             offsetof(adx_metrics, insertion_auc),
+                                                             offsetof(adx_metrics, deletion_auc),
+                                                             offsetof(adx_metrics, seconds)};
 
 static const float default_rob_k[ADX_ROB_K] = {5, 10, 20, 40};
 
 /* ------------------------------------------------------------------ errors */
 
-void adx_rs_quiet_begin(rs_quiet *q) {
+void adx_results_quiet_begin(adx_results_quiet *q) {
   q->func = NULL;
   q->data = NULL;
   H5Eget_auto2(H5E_DEFAULT, &q->func, &q->data);
   H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 }
 
-void adx_rs_quiet_end(const rs_quiet *q) { H5Eset_auto2(H5E_DEFAULT, q->func, q->data); }
+void adx_results_quiet_end(const adx_results_quiet *q) { H5Eset_auto2(H5E_DEFAULT, q->func, q->data); }
 
 static herr_t innermost_cb(unsigned n, const H5E_error2_t *e, void *data) {
   if (n == 0 && e->desc) snprintf((char *)data, 400, "%s", e->desc);
   return 0;
 }
 
-adx_status adx_rs_h5fail(adx_error *err, const char *path, const char *what) {
+adx_status adx_results_h5fail(adx_error *err, const char *path, const char *what) {
   int e = errno; /* the system call under a failed HDF5 write or open, when that is what failed */
   char detail[400] = "", sys[160] = "";
   H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost_cb, detail);
@@ -55,7 +55,7 @@ adx_status adx_rs_h5fail(adx_error *err, const char *path, const char *what) {
 
 /* ------------------------------------------------------------------ names */
 
-void adx_rs_escape(const char *mode, char *out, size_t len) {
+void adx_results_escape(const char *mode, char *out, size_t len) {
   size_t o = 0;
   if (!strcmp(mode, ".") || !strcmp(mode, "..")) {
     snprintf(out, len, "%s", mode[1] ? "%2E%2E" : "%2E");
@@ -78,7 +78,7 @@ static int find_ad_mode(int nmodes, const char *const *modes) {
 
 static void set_metric_names(adx_results *r) {
   for (int i = 0; i < ADX_RESULTS_NSCALAR; i++)
-    snprintf(r->metric_names[i], sizeof r->metric_names[i], "%s", adx_rs_scalar_names[i]);
+    snprintf(r->metric_names[i], sizeof r->metric_names[i], "%s", adx_results_scalar_names[i]);
   for (int j = 0; j < ADX_ROB_K; j++)
     snprintf(r->metric_names[ADX_RESULTS_NSCALAR + j], sizeof r->metric_names[0], "robustness_at_k/k=%g",
              (double)r->meta.rob_k[j]);
@@ -86,7 +86,7 @@ static void set_metric_names(adx_results *r) {
 
 /* ------------------------------------------------------------------ handles */
 
-adx_results *adx_rs_handle_new(const char *path) {
+adx_results *adx_results_handle_new(const char *path) {
   adx_results *r = calloc(1, sizeof *r);
   if (!r) return NULL;
   r->path = strdup(path);
@@ -110,14 +110,14 @@ static void close_ds(hid_t *d) {
   *d = H5I_INVALID_HID;
 }
 
-void adx_rs_close_file(adx_results *r) {
+void adx_results_close_file(adx_results *r) {
   close_ds(&r->d_index), close_ds(&r->d_label), close_ds(&r->d_pred);
   close_ds(&r->d_conf), close_ds(&r->d_flags), close_ds(&r->d_done);
   if (r->m) {
     for (int i = 0; i < r->meta.nmodes; i++) {
-      rs_mode_ds *m = &r->m[i];
+      adx_results_mode_ds *m = &r->m[i];
       close_ds(&m->resp), close_ds(&m->expl), close_ds(&m->queries), close_ds(&m->rob_k);
-      for (int j = 0; j < RS_NFLOAT; j++) close_ds(&m->scal[j]);
+      for (int j = 0; j < ADX_RESULTS_NFLOAT; j++) close_ds(&m->scal[j]);
     }
   }
   if (r->file >= 0) H5Fclose(r->file);
@@ -135,7 +135,7 @@ static void meta_free(adx_results_meta *m) {
   m->ad_mode = -1;
 }
 
-void adx_rs_handle_free(adx_results *r) {
+void adx_results_handle_free(adx_results *r) {
   if (!r) return;
   if (r->group)
     for (int i = 0; i < r->meta.nmodes; i++) free(r->group[i]);
@@ -156,18 +156,26 @@ static hid_t vlstr_type(void) {
   return t;
 }
 
+/* Write v to (write) or read it from the opened or created attribute a (< 0: that failed), then close a.
+ * A failure says "PATH: <doing> attribute 'NAME': <HDF5 error>". */
+static adx_status attr_io(hid_t a, int write, hid_t mtype, void *v, const char *doing, const char *name,
+                          const char *path, adx_error *err) {
+  adx_status s = ADX_OK;
+  if (a < 0 || (write ? H5Awrite(a, mtype, v) : H5Aread(a, mtype, v)) < 0) {
+    char what[96];
+    snprintf(what, sizeof what, "%s attribute '%s'", doing, name);
+    s = adx_results_h5fail(err, path, what);
+  }
+  if (a >= 0) H5Aclose(a);
+  return s;
+}
+
 /* Write attribute `name` (created with file type ftype, dims ndims/dims or scalar) from memory type mtype. */
 static adx_status attr_put(hid_t obj, const char *name, hid_t ftype, hid_t mtype, int ndims,
                            const hsize_t *dims, const void *v, const char *path, adx_error *err) {
   hid_t sp = ndims ? H5Screate_simple(ndims, dims, NULL) : H5Screate(H5S_SCALAR);
   hid_t a = H5Acreate2(obj, name, ftype, sp, H5P_DEFAULT, H5P_DEFAULT);
-  adx_status s = ADX_OK;
-  if (a < 0 || H5Awrite(a, mtype, v) < 0) {
-    char what[96];
-    snprintf(what, sizeof what, "writing attribute '%s'", name);
-    s = adx_rs_h5fail(err, path, what);
-  }
-  if (a >= 0) H5Aclose(a);
+  adx_status s = attr_io(a, 1, mtype, (void *)v, "writing", name, path, err);
   H5Sclose(sp);
   return s;
 }
@@ -180,39 +188,23 @@ static adx_status attr_str(hid_t obj, const char *name, const char *v, const cha
   return s;
 }
 
-adx_status adx_rs_attr_write(hid_t obj, const char *name, hid_t memtype, const void *v, const char *path,
-                             adx_error *err) {
-  hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-  adx_status s = ADX_OK;
-  if (a < 0 || H5Awrite(a, memtype, v) < 0) {
-    char what[96];
-    snprintf(what, sizeof what, "updating attribute '%s'", name);
-    s = adx_rs_h5fail(err, path, what);
-  }
-  if (a >= 0) H5Aclose(a);
-  return s;
+adx_status adx_results_attr_write(hid_t obj, const char *name, hid_t memtype, const void *v, const char *path,
+                                  adx_error *err) {
+  return attr_io(H5Aopen(obj, name, H5P_DEFAULT), 1, memtype, (void *)v, "updating", name, path, err);
 }
 
 static adx_status not_ours(const char *path, const char *what, adx_error *err) {
   return adx_fail(err, ADX_ERR_FORMAT, "%s is not an adx results file (%s)", path, what);
 }
 
-adx_status adx_rs_attr_read(hid_t obj, const char *name, hid_t memtype, void *v, const char *path,
-                            adx_error *err) {
+adx_status adx_results_attr_read(hid_t obj, const char *name, hid_t memtype, void *v, const char *path,
+                                 adx_error *err) {
   if (H5Aexists(obj, name) <= 0) {
     char what[96];
     snprintf(what, sizeof what, "no attribute '%s'", name);
     return not_ours(path, what, err);
   }
-  hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-  adx_status s = ADX_OK;
-  if (a < 0 || H5Aread(a, memtype, v) < 0) {
-    char what[96];
-    snprintf(what, sizeof what, "reading attribute '%s'", name);
-    s = adx_rs_h5fail(err, path, what);
-  }
-  if (a >= 0) H5Aclose(a);
-  return s;
+  return attr_io(H5Aopen(obj, name, H5P_DEFAULT), 0, memtype, v, "reading", name, path, err);
 }
 
 /* Read string attribute(s): variable- or fixed-length; *out gets count malloc'ed strings. */
@@ -229,7 +221,7 @@ static adx_status attr_read_strs(hid_t obj, const char *name, int want_array, ch
   adx_status s = ADX_OK;
   snprintf(what, sizeof what, "reading attribute '%s'", name);
   if (a < 0 || ft < 0 || sp < 0) {
-    s = adx_rs_h5fail(err, path, what);
+    s = adx_results_h5fail(err, path, what);
     goto done;
   }
   if (H5Tget_class(ft) != H5T_STRING) {
@@ -254,7 +246,7 @@ static adx_status attr_read_strs(hid_t obj, const char *name, int want_array, ch
     if (!raw)
       s = adx_fail(err, ADX_ERR_NOMEM, "%s: out of memory", path);
     else if (H5Aread(a, mt, raw) < 0)
-      s = adx_rs_h5fail(err, path, what);
+      s = adx_results_h5fail(err, path, what);
     for (hssize_t i = 0; raw && s == ADX_OK && i < n; i++) {
       strs[i] = strdup(raw[i] ? raw[i] : "");
       if (!strs[i]) s = adx_fail(err, ADX_ERR_NOMEM, "%s: out of memory", path);
@@ -270,7 +262,7 @@ static adx_status attr_read_strs(hid_t obj, const char *name, int want_array, ch
     if (!buf)
       s = adx_fail(err, ADX_ERR_NOMEM, "%s: out of memory", path);
     else if (H5Aread(a, mt, buf) < 0)
-      s = adx_rs_h5fail(err, path, what);
+      s = adx_results_h5fail(err, path, what);
     for (hssize_t i = 0; buf && s == ADX_OK && i < n; i++) {
       strs[i] = strndup(buf + (size_t)i * len, len);
       if (!strs[i]) s = adx_fail(err, ADX_ERR_NOMEM, "%s: out of memory", path);
@@ -305,7 +297,7 @@ static adx_status attr_read_str(hid_t obj, const char *name, char **out, const c
 
 /* ------------------------------------------------------------------ run checks */
 
-adx_status adx_rs_check_run(const char *path, const adx_run_info *run, adx_error *err) {
+adx_status adx_results_check_run(const char *path, const adx_run_info *run, adx_error *err) {
   if (!path || !path[0]) return adx_fail(err, ADX_ERR_ARG, "results: no output file name");
   if (!run) return adx_fail(err, ADX_ERR_ARG, "%s: no run description", path);
   if (run->n < 1)
@@ -379,7 +371,7 @@ static void first_line_diff(const char *a, const char *b, int *line, char *la, c
   *line = ln;
 }
 
-adx_status adx_rs_compare_run(const adx_results *r, const adx_run_info *run, adx_error *err) {
+adx_status adx_results_compare_run(const adx_results *r, const adx_run_info *run, adx_error *err) {
   const adx_results_meta *m = &r->meta;
   const char *p = r->path;
   if (strcmp(m->model_sha256, nz(run->model_sha256)))
@@ -441,7 +433,7 @@ static hid_t mkgroup(build_ctx *b, hid_t loc, const char *name, adx_error *err, 
   if (g < 0) {
     char what[800];
     snprintf(what, sizeof what, "creating group '%s'", name);
-    *s = adx_rs_h5fail(err, b->shown, what);
+    *s = adx_results_h5fail(err, b->shown, what);
   }
   return g;
 }
@@ -467,7 +459,7 @@ static adx_status mkds(build_ctx *b, hid_t loc, const char *name, hid_t ftype, i
   if (d < 0) {
     char what[300];
     snprintf(what, sizeof what, "creating dataset '%s'", name);
-    s = adx_rs_h5fail(err, b->shown, what);
+    s = adx_results_h5fail(err, b->shown, what);
   }
   H5Sclose(sp);
   H5Pclose(dcpl);
@@ -514,22 +506,22 @@ static adx_status root_attrs(build_ctx *b, hid_t f, const adx_run_info *run, adx
     return s;
   /* written by finish: exist now at their final size, so that finish only overwrites values in place */
   double wall = NAN;
-  char at[ADX_RS_TIME_LEN] = {0};
+  char at[ADX_RESULTS_TIME_LEN] = {0};
   hid_t ft = H5Tcopy(H5T_C_S1);
-  H5Tset_size(ft, ADX_RS_TIME_LEN);
+  H5Tset_size(ft, ADX_RESULTS_TIME_LEN);
   H5Tset_strpad(ft, H5T_STR_NULLPAD);
   if (!(s = attr_put(f, "wall_seconds", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 0, NULL, &wall, sp, err)))
     s = attr_put(f, "finished_at", ft, ft, 0, NULL, at, sp, err);
   H5Tclose(ft);
   /* provenance (results_prov.c): fixed sizes, so that finish overwrites them in place */
-  char cpu[ADX_RS_BUILD_LEN] = {0};
-  char *hosts = calloc(1, ADX_RS_HOSTS_LEN); /* empty until a finish */
+  char cpu[ADX_RESULTS_BUILD_LEN] = {0};
+  char *hosts = calloc(1, ADX_RESULTS_HOSTS_LEN); /* empty until a finish */
   if (!hosts) return adx_fail(err, ADX_ERR_NOMEM, "%s: out of memory", sp);
   adx_build_cpu_features(cpu, sizeof cpu);
   hid_t ct = H5Tcopy(H5T_C_S1), ht = H5Tcopy(H5T_C_S1);
-  H5Tset_size(ct, ADX_RS_BUILD_LEN);
+  H5Tset_size(ct, ADX_RESULTS_BUILD_LEN);
   H5Tset_strpad(ct, H5T_STR_NULLTERM);
-  H5Tset_size(ht, ADX_RS_HOSTS_LEN);
+  H5Tset_size(ht, ADX_RESULTS_HOSTS_LEN);
   H5Tset_strpad(ht, H5T_STR_NULLTERM);
   if (!s) s = attr_put(f, "build_cpu", ct, ct, 0, NULL, cpu, sp, err);
   if (!s) s = attr_put(f, "hosts", ht, ht, 0, NULL, hosts, sp, err);
@@ -561,7 +553,7 @@ static adx_status images_group(build_ctx *b, hid_t f, const adx_run_info *run, a
 static adx_status mode_group(build_ctx *b, hid_t modes, const char *mode, const adx_run_info *run,
                              const float *k, adx_error *err) {
   char gname[640];
-  adx_rs_escape(mode, gname, sizeof gname);
+  adx_results_escape(mode, gname, sizeof gname);
   adx_status s = ADX_OK;
   hid_t g = mkgroup(b, modes, gname, err, &s);
   if (g < 0) return s;
@@ -574,8 +566,8 @@ static adx_status mode_group(build_ctx *b, hid_t modes, const char *mode, const 
       (s = mkds(b, g, "responsibility", H5T_IEEE_F32LE, 3, img, 1, H5T_NATIVE_FLOAT, &zf, 0, NULL, err)) ||
       (s = mkds(b, g, "explanation", H5T_STD_U8LE, 3, img, 1, H5T_NATIVE_UINT8, &z8, 0, NULL, err)))
     goto out;
-  for (int j = 0; j < RS_NFLOAT; j++)
-    if ((s = mkds(b, g, adx_rs_scalar_names[j], H5T_IEEE_F32LE, 1, &n, 0, H5T_NATIVE_FLOAT, &zf, 1, NULL,
+  for (int j = 0; j < ADX_RESULTS_NFLOAT; j++)
+    if ((s = mkds(b, g, adx_results_scalar_names[j], H5T_IEEE_F32LE, 1, &n, 0, H5T_NATIVE_FLOAT, &zf, 1, NULL,
                   err)))
       goto out;
   if ((s = mkds(b, g, "queries", H5T_STD_I64LE, 1, &n, 0, H5T_NATIVE_INT64, &z64, 1, NULL, err)) ||
@@ -614,12 +606,12 @@ static adx_status summary_group(build_ctx *b, hid_t f, const adx_run_info *run, 
   if (sum < 0) return s;
   char gname[640], kname[32];
   for (int i = 0; i < run->nmodes && !s; i++) {
-    adx_rs_escape(run->modes[i], gname, sizeof gname);
+    adx_results_escape(run->modes[i], gname, sizeof gname);
     hid_t g = mkgroup(b, sum, gname, err, &s);
     if (g < 0) break;
     s = attr_str(g, "mode", run->modes[i], b->shown, err);
     for (int j = 0; j < ADX_RESULTS_NSCALAR && !s; j++)
-      s = summary_metric(b, g, adx_rs_scalar_names[j], run->nclasses, err);
+      s = summary_metric(b, g, adx_results_scalar_names[j], run->nclasses, err);
     hid_t rk = s ? H5I_INVALID_HID : mkgroup(b, g, "robustness_at_k", err, &s);
     if (rk >= 0) {
       hsize_t kk = ADX_ROB_K;
@@ -636,7 +628,7 @@ static adx_status summary_group(build_ctx *b, hid_t f, const adx_run_info *run, 
   for (int i = 0; ad >= 0 && i < run->nmodes && !s; i++) {
     if (adx_mode_name_is_ad(run->modes[i])) continue;
     char name[700];
-    adx_rs_escape(run->modes[i], gname, sizeof gname);
+    adx_results_escape(run->modes[i], gname, sizeof gname);
     snprintf(name, sizeof name, "ad_vs_%s", gname);
     hid_t g = mkgroup(b, sum, name, err, &s);
     if (g < 0) break;
@@ -664,7 +656,8 @@ static adx_status summary_group(build_ctx *b, hid_t f, const adx_run_info *run, 
   return s;
 }
 
-adx_status adx_rs_build_file(const char *path, const char *shown, const adx_run_info *run, adx_error *err) {
+adx_status adx_results_build_file(const char *path, const char *shown, const adx_run_info *run,
+                                  adx_error *err) {
   build_ctx b = {shown, H5Pcreate(H5P_GROUP_CREATE)};
   H5Pset_obj_track_times(b.gcpl, 0);
   hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
@@ -673,7 +666,7 @@ adx_status adx_rs_build_file(const char *path, const char *shown, const adx_run_
   adx_status s = ADX_OK;
   hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
   if (f < 0) {
-    s = adx_rs_h5fail(err, shown, "cannot create");
+    s = adx_results_h5fail(err, shown, "cannot create");
     goto out;
   }
   if ((s = root_attrs(&b, f, run, err)) || (s = images_group(&b, f, run, err))) goto out;
@@ -683,7 +676,7 @@ adx_status adx_rs_build_file(const char *path, const char *shown, const adx_run_
   H5Gclose(modes);
   if (!s) s = summary_group(&b, f, run, k, err);
 out:
-  if (f >= 0 && H5Fclose(f) < 0 && !s) s = adx_rs_h5fail(err, shown, "closing the new file");
+  if (f >= 0 && H5Fclose(f) < 0 && !s) s = adx_results_h5fail(err, shown, "closing the new file");
   H5Pclose(fapl);
   H5Pclose(b.gcpl);
   return s;
@@ -714,7 +707,7 @@ static adx_status load_variants(hid_t f, adx_results_meta *m, const char *p, adx
   return ADX_OK;
 }
 
-adx_status adx_rs_load_meta(adx_results *r, adx_error *err) {
+adx_status adx_results_load_meta(adx_results *r, adx_error *err) {
   adx_results_meta *m = &r->meta;
   const char *p = r->path;
   hid_t f = r->file;
@@ -728,28 +721,28 @@ adx_status adx_rs_load_meta(adx_results *r, adx_error *err) {
       (s = attr_read_str(f, "config", &m->config_text, p, err)) ||
       (s = attr_read_str(f, "explainer", &m->explainer, p, err)) ||
       (s = attr_read_strs(f, "modes", 1, &m->modes, &m->nmodes, p, err)) ||
-      (s = adx_rs_attr_read(f, "seed", H5T_NATIVE_UINT64, &m->seed, p, err)) ||
-      (s = adx_rs_attr_read(f, "ranks", H5T_NATIVE_INT32, &ranks, p, err)) ||
-      (s = adx_rs_attr_read(f, "threads_per_rank", H5T_NATIVE_INT32, &threads, p, err)) ||
-      (s = adx_rs_attr_read(f, "finished", H5T_NATIVE_INT32, &fin, p, err)) ||
-      (s = adx_rs_attr_read(f, "n", H5T_NATIVE_INT64, &m->n, p, err)) ||
-      (s = adx_rs_attr_read(f, "height", H5T_NATIVE_INT32, &h, p, err)) ||
-      (s = adx_rs_attr_read(f, "width", H5T_NATIVE_INT32, &w, p, err)) ||
-      (s = adx_rs_attr_read(f, "nclasses", H5T_NATIVE_INT32, &c, p, err)))
+      (s = adx_results_attr_read(f, "seed", H5T_NATIVE_UINT64, &m->seed, p, err)) ||
+      (s = adx_results_attr_read(f, "ranks", H5T_NATIVE_INT32, &ranks, p, err)) ||
+      (s = adx_results_attr_read(f, "threads_per_rank", H5T_NATIVE_INT32, &threads, p, err)) ||
+      (s = adx_results_attr_read(f, "finished", H5T_NATIVE_INT32, &fin, p, err)) ||
+      (s = adx_results_attr_read(f, "n", H5T_NATIVE_INT64, &m->n, p, err)) ||
+      (s = adx_results_attr_read(f, "height", H5T_NATIVE_INT32, &h, p, err)) ||
+      (s = adx_results_attr_read(f, "width", H5T_NATIVE_INT32, &w, p, err)) ||
+      (s = adx_results_attr_read(f, "nclasses", H5T_NATIVE_INT32, &c, p, err)))
     return s;
   m->ranks = ranks, m->threads_per_rank = threads, m->finished = fin, m->h = h, m->w = w, m->nclasses = c;
   /* optional (files made before adx 0.1.0 recorded the wall time lack them): NaN and "" when absent */
   m->wall_seconds = NAN;
   if (H5Aexists(f, "wall_seconds") > 0 &&
-      (s = adx_rs_attr_read(f, "wall_seconds", H5T_NATIVE_DOUBLE, &m->wall_seconds, p, err)))
+      (s = adx_results_attr_read(f, "wall_seconds", H5T_NATIVE_DOUBLE, &m->wall_seconds, p, err)))
     return s;
   if (H5Aexists(f, "finished_at") > 0) {
-    char at[ADX_RS_TIME_LEN + 1] = {0};
+    char at[ADX_RESULTS_TIME_LEN + 1] = {0};
     hid_t mt = H5Tcopy(H5T_C_S1);
-    H5Tset_size(mt, ADX_RS_TIME_LEN + 1);
+    H5Tset_size(mt, ADX_RESULTS_TIME_LEN + 1);
     H5Tset_strpad(mt, H5T_STR_NULLTERM);
     hid_t a = H5Aopen(f, "finished_at", H5P_DEFAULT);
-    if (a < 0 || H5Aread(a, mt, at) < 0) s = adx_rs_h5fail(err, p, "reading attribute 'finished_at'");
+    if (a < 0 || H5Aread(a, mt, at) < 0) s = adx_results_h5fail(err, p, "reading attribute 'finished_at'");
     if (a >= 0) H5Aclose(a);
     H5Tclose(mt);
     if (s) return s;
@@ -762,7 +755,7 @@ adx_status adx_rs_load_meta(adx_results *r, adx_error *err) {
   if (!r->group) return adx_fail(err, ADX_ERR_NOMEM, "%s: out of memory", p);
   for (int i = 0; i < m->nmodes; i++) {
     char g[640];
-    adx_rs_escape(m->modes[i], g, sizeof g);
+    adx_results_escape(m->modes[i], g, sizeof g);
     if (!(r->group[i] = strdup(g))) return adx_fail(err, ADX_ERR_NOMEM, "%s: out of memory", p);
   }
   /* the k values live on /modes/<first mode>/robustness_at_k */
@@ -808,7 +801,7 @@ static adx_status open_ds(adx_results *r, hid_t dapl, const char *dir, const cha
   return ADX_OK;
 }
 
-adx_status adx_rs_open_datasets(adx_results *r, hid_t dapl, adx_error *err) {
+adx_status adx_results_open_datasets(adx_results *r, hid_t dapl, adx_error *err) {
   adx_status s;
   if ((s = open_ds(r, dapl, "/images", "index", 1, NULL, &r->d_index, err)) ||
       (s = open_ds(r, dapl, "/images", "label", 1, NULL, &r->d_label, err)) ||
@@ -820,13 +813,13 @@ adx_status adx_rs_open_datasets(adx_results *r, hid_t dapl, adx_error *err) {
   r->m = calloc((size_t)r->meta.nmodes, sizeof *r->m);
   if (!r->m) return adx_fail(err, ADX_ERR_NOMEM, "%s: out of memory", r->path);
   for (int i = 0; i < r->meta.nmodes; i++) {
-    rs_mode_ds *m = &r->m[i];
+    adx_results_mode_ds *m = &r->m[i];
     m->resp = m->expl = m->queries = m->rob_k = H5I_INVALID_HID;
-    for (int j = 0; j < RS_NFLOAT; j++) m->scal[j] = H5I_INVALID_HID;
+    for (int j = 0; j < ADX_RESULTS_NFLOAT; j++) m->scal[j] = H5I_INVALID_HID;
   }
   hsize_t hw[2] = {(hsize_t)r->meta.h, (hsize_t)r->meta.w}, k = ADX_ROB_K;
   for (int i = 0; i < r->meta.nmodes; i++) {
-    rs_mode_ds *m = &r->m[i];
+    adx_results_mode_ds *m = &r->m[i];
     char dir[700];
     snprintf(dir, sizeof dir, "/modes/%s", r->group[i]);
     if ((s = open_ds(r, dapl, dir, "responsibility", 3, hw, &m->resp, err)) ||
@@ -834,14 +827,14 @@ adx_status adx_rs_open_datasets(adx_results *r, hid_t dapl, adx_error *err) {
         (s = open_ds(r, dapl, dir, "queries", 1, NULL, &m->queries, err)) ||
         (s = open_ds(r, dapl, dir, "robustness_at_k", 2, &k, &m->rob_k, err)))
       return s;
-    for (int j = 0; j < RS_NFLOAT; j++)
-      if ((s = open_ds(r, dapl, dir, adx_rs_scalar_names[j], 1, NULL, &m->scal[j], err))) return s;
+    for (int j = 0; j < ADX_RESULTS_NFLOAT; j++)
+      if ((s = open_ds(r, dapl, dir, adx_results_scalar_names[j], 1, NULL, &m->scal[j], err))) return s;
   }
   return ADX_OK;
 }
 
-adx_status adx_rs_rows(adx_results *r, hid_t ds, int write, hid_t memtype, int64_t first, int64_t count,
-                       int64_t row_elems, void *buf, const char *what, adx_error *err) {
+adx_status adx_results_rows(adx_results *r, hid_t ds, int write, hid_t memtype, int64_t first, int64_t count,
+                            int64_t row_elems, void *buf, const char *what, adx_error *err) {
   hid_t fs = H5Dget_space(ds);
   int nd = H5Sget_simple_extent_ndims(fs);
   hsize_t start[3] = {(hsize_t)first, 0, 0}, cnt[3] = {(hsize_t)count, 0, 0};
@@ -862,7 +855,7 @@ adx_status adx_rs_rows(adx_results *r, hid_t ds, int write, hid_t memtype, int64
     char msg[200];
     snprintf(msg, sizeof msg, "%s %s of image %lld%s", write ? "writing" : "reading", what, (long long)first,
              count > 1 ? " and following" : "");
-    s = adx_rs_h5fail(err, r->path, msg);
+    s = adx_results_h5fail(err, r->path, msg);
   }
   H5Sclose(ms);
   H5Sclose(fs);

@@ -5,16 +5,17 @@
 
 #include <hdf5.h>
 
-#include "adx/results.h"
+#include "adx/results_mpi.h"
 
-#define ADX_RS_TIME_LEN 20     /* "YYYY-MM-DDTHH:MM:SSZ": the fixed-length root attribute finished_at */
-#define ADX_RS_BUILD_LEN 256   /* root attribute build_cpu (fixed length) */
-#define ADX_RS_HOSTS_LEN 16384 /* root attribute hosts (fixed length; longer lists end in "...") */
-#define RS_NFLOAT 8            /* float32 per-image metrics: size .. seconds; queries is metric RS_NFLOAT */
+#define ADX_RESULTS_TIME_LEN 20     /* "YYYY-MM-DDTHH:MM:SSZ": the fixed-length root attribute finished_at */
+#define ADX_RESULTS_BUILD_LEN 256   /* root attribute build_cpu (fixed length) */
+#define ADX_RESULTS_HOSTS_LEN 16384 /* root attribute hosts (fixed length; longer lists end in "...") */
+#define ADX_RESULTS_NFLOAT                                                                                   \
+  8 /* float32 per-image metrics: size .. seconds; queries is metric ADX_RESULTS_NFLOAT */
 
-typedef struct rs_mode_ds {
-  hid_t resp, expl, scal[RS_NFLOAT], queries, rob_k;
-} rs_mode_ds;
+typedef struct adx_results_mode_ds {
+  hid_t resp, expl, scal[ADX_RESULTS_NFLOAT], queries, rob_k;
+} adx_results_mode_ds;
 
 struct adx_results {
   char *path;
@@ -26,78 +27,80 @@ struct adx_results {
   adx_results_meta meta;
   char **group; /* escaped group name of each mode */
   hid_t d_index, d_label, d_pred, d_conf, d_flags, d_done;
-  rs_mode_ds *m;  /* [nmodes] */
-  int durable_fd; /* -1 unless durable */
-  double t_start; /* adx_now() when create/open_resume began (wall_seconds is measured from it) */
+  adx_results_mode_ds *m; /* [nmodes] */
+  int durable_fd;         /* -1 unless durable */
+  double t_start;         /* adx_now() when create/open_resume began (wall_seconds is measured from it) */
   char metric_names[ADX_RESULTS_NMETRICS][32];
-  char *hosts;          /* "RANK HOST" lines (adx_results_record_hosts, rank 0), or NULL */
-  struct rs_lock *lock; /* rank 0 of a writer: PATH.lock, held until adx_results_close */
+  char *hosts;                     /* "RANK HOST" lines (adx_results_record_hosts, rank 0), or NULL */
+  struct adx_results_lock_s *lock; /* rank 0 of a writer: PATH.lock, held until adx_results_close */
 };
 
-extern const char *const adx_rs_scalar_names[ADX_RESULTS_NSCALAR];
-extern const size_t adx_rs_float_offset[RS_NFLOAT]; /* offsetof(adx_metrics, ...) of the float metrics */
+extern const char *const adx_results_scalar_names[ADX_RESULTS_NSCALAR];
+extern const size_t
+    adx_results_float_offset[ADX_RESULTS_NFLOAT]; /* offsetof(adx_metrics, ...) of the float metrics */
 
 /* HDF5's automatic error printing is switched off for the duration of each public call. */
-typedef struct rs_quiet {
+typedef struct adx_results_quiet {
   H5E_auto2_t func;
   void *data;
-} rs_quiet;
-void adx_rs_quiet_begin(rs_quiet *q);
-void adx_rs_quiet_end(const rs_quiet *q);
+} adx_results_quiet;
+void adx_results_quiet_begin(adx_results_quiet *q);
+void adx_results_quiet_end(const adx_results_quiet *q);
 
 /* Fail with "PATH: WHAT: <innermost HDF5 error>" (call right after the failing HDF5 call). */
-adx_status adx_rs_h5fail(adx_error *err, const char *path, const char *what);
+adx_status adx_results_h5fail(adx_error *err, const char *path, const char *what);
 
 /* Group name of a mode: '%' -> "%25", '/' -> "%2F", and "." / ".." -> "%2E" / "%2E%2E". */
-void adx_rs_escape(const char *mode, char *out, size_t len);
+void adx_results_escape(const char *mode, char *out, size_t len);
 
 /* Allocate a handle with every hid invalid. */
-adx_results *adx_rs_handle_new(const char *path);
+adx_results *adx_results_handle_new(const char *path);
 /* Close every dataset and the file (collective for a parallel file); the handle stays allocated. */
-void adx_rs_close_file(adx_results *r);
-void adx_rs_handle_free(adx_results *r);
+void adx_results_close_file(adx_results *r);
+void adx_results_handle_free(adx_results *r);
 
 /* Read the run attributes of an open file into r->meta and set up mode groups and metric names.
  * ADX_ERR_FORMAT "PATH is not an adx results file (...)" when attributes are missing. */
-adx_status adx_rs_load_meta(adx_results *r, adx_error *err);
+adx_status adx_results_load_meta(adx_results *r, adx_error *err);
 /* Open every per-image dataset of r->file with access list dapl. */
-adx_status adx_rs_open_datasets(adx_results *r, hid_t dapl, adx_error *err);
+adx_status adx_results_open_datasets(adx_results *r, hid_t dapl, adx_error *err);
 
 /* Build a complete new file at path (serial HDF5, one process): attributes, every dataset at full size
  * with its space allocated, and the /summary skeleton. */
-adx_status adx_rs_build_file(const char *path, const char *shown, const adx_run_info *run, adx_error *err);
+adx_status adx_results_build_file(const char *path, const char *shown, const adx_run_info *run,
+                                  adx_error *err);
 
 /* Check a run's description (before creating or comparing). */
-adx_status adx_rs_check_run(const char *path, const adx_run_info *run, adx_error *err);
+adx_status adx_results_check_run(const char *path, const adx_run_info *run, adx_error *err);
 /* First difference between the file's attributes and run -> ADX_ERR_ARG naming it. */
-adx_status adx_rs_compare_run(const adx_results *r, const adx_run_info *run, adx_error *err);
+adx_status adx_results_compare_run(const adx_results *r, const adx_run_info *run, adx_error *err);
 
 /* Attributes by name on an object (scalar unless said). */
-adx_status adx_rs_attr_write(hid_t obj, const char *name, hid_t memtype, const void *v, const char *path,
-                             adx_error *err);
-adx_status adx_rs_attr_read(hid_t obj, const char *name, hid_t memtype, void *v, const char *path,
-                            adx_error *err);
+adx_status adx_results_attr_write(hid_t obj, const char *name, hid_t memtype, const void *v, const char *path,
+                                  adx_error *err);
+adx_status adx_results_attr_read(hid_t obj, const char *name, hid_t memtype, void *v, const char *path,
+                                 adx_error *err);
 
 /* The writer's lock of PATH (results_lock.c): rank 0 takes it before PATH is created, resumed or
  * overwritten, and the handle holds it until adx_results_close. ADX_ERR_ARG "PATH is in use by another adx
  * job (host H, pid P, since T; lock file PATH.lock); ..." when another process holds it. *out stays NULL
  * when ADX_NO_LOCK=1. */
-typedef struct rs_lock rs_lock;
-adx_status adx_rs_lock(const char *path, rs_lock **out, adx_error *err);
+typedef struct adx_results_lock_s adx_results_writer_lock;
+adx_status adx_results_lock(const char *path, adx_results_writer_lock **out, adx_error *err);
 /* Remove PATH.lock (if it is still ours) and let go; NULL is a no-op. */
-void adx_rs_unlock(rs_lock *lk);
+void adx_results_unlock(adx_results_writer_lock *lk);
 /* ADX_ERR_ARG "PATH: cannot create: the folder D does not exist (create it first)" / "is not a folder". */
-adx_status adx_rs_check_folder(const char *path, adx_error *err);
+adx_status adx_results_check_folder(const char *path, adx_error *err);
 
 /* Root attributes build_cpu and hosts (results_prov.c): rank 0, file open serially for writing. */
-adx_status adx_rs_write_provenance(adx_results *r, adx_error *err);
+adx_status adx_results_write_provenance(adx_results *r, adx_error *err);
 
 /* Compute the summary from the per-image datasets of r (opened serially, writable) and write /summary. */
-adx_status adx_rs_write_summary(adx_results *r, adx_error *err);
+adx_status adx_results_write_summary(adx_results *r, adx_error *err);
 
 /* Read/write rows [first, first+count) of a dataset whose first dimension is the image. row_elems:
  * elements per row (1 for [N], K for [N,K], H*W for [N,H,W]). */
-adx_status adx_rs_rows(adx_results *r, hid_t ds, int write, hid_t memtype, int64_t first, int64_t count,
-                       int64_t row_elems, void *buf, const char *what, adx_error *err);
+adx_status adx_results_rows(adx_results *r, hid_t ds, int write, hid_t memtype, int64_t first, int64_t count,
+                            int64_t row_elems, void *buf, const char *what, adx_error *err);
 
 #endif

@@ -25,14 +25,14 @@
 
 #include "results_internal.h"
 
-struct rs_lock {
+struct adx_results_lock_s {
   int fd;
   char *path; /* PATH.lock */
   dev_t dev;
   ino_t ino;
 };
 
-adx_status adx_rs_check_folder(const char *path, adx_error *err) {
+adx_status adx_results_check_folder(const char *path, adx_error *err) {
   const char *slash = strrchr(path, '/');
   if (!slash || slash == path) return ADX_OK;
   size_t n = (size_t)(slash - path);
@@ -87,7 +87,7 @@ static void holder(int fd, char *out, size_t len) {
 }
 
 /* Record this process as the holder: "host H\npid P\nsince YYYY-MM-DDTHH:MM:SSZ\n". */
-static adx_status write_holder(const rs_lock *lk, const char *path, adx_error *err) {
+static adx_status write_holder(const adx_results_writer_lock *lk, const char *path, adx_error *err) {
   char host[256] = "?", since[32] = "?", text[400];
   if (gethostname(host, sizeof host - 1) != 0) snprintf(host, sizeof host, "?");
   time_t now = time(NULL);
@@ -100,11 +100,11 @@ static adx_status write_holder(const rs_lock *lk, const char *path, adx_error *e
   return ADX_OK;
 }
 
-adx_status adx_rs_lock(const char *path, rs_lock **out, adx_error *err) {
+adx_status adx_results_lock(const char *path, adx_results_writer_lock **out, adx_error *err) {
   *out = NULL;
   const char *off = getenv("ADX_NO_LOCK");
   if (off && !strcmp(off, "1")) return ADX_OK;
-  rs_lock *lk = calloc(1, sizeof *lk);
+  adx_results_writer_lock *lk = calloc(1, sizeof *lk);
   size_t len = strlen(path) + 6;
   if (lk) lk->path = malloc(len);
   if (!lk || !lk->path) {
@@ -159,7 +159,7 @@ adx_status adx_rs_lock(const char *path, rs_lock **out, adx_error *err) {
         *out = lk;
         return ADX_OK;
       }
-      adx_rs_unlock(lk);
+      adx_results_unlock(lk);
       return s;
     }
     close(lk->fd);
@@ -173,7 +173,7 @@ adx_status adx_rs_lock(const char *path, rs_lock **out, adx_error *err) {
   return s;
 }
 
-void adx_rs_unlock(rs_lock *lk) {
+void adx_results_unlock(adx_results_writer_lock *lk) {
   if (!lk) return;
   /* remove the name while the lock is held, and only if it still names our file */
   struct stat b;

@@ -54,12 +54,12 @@ adx_status adx_results_record_hosts(adx_results *r, adx_error *err) {
     memcpy(all, name, MPI_MAX_PROCESSOR_NAME);
   if (r->rank != 0) return ADX_OK;
   for (int i = 0; i < size; i++) all[(size_t)i * MPI_MAX_PROCESSOR_NAME + MPI_MAX_PROCESSOR_NAME - 1] = '\0';
-  char *text = calloc(1, ADX_RS_HOSTS_LEN);
+  char *text = calloc(1, ADX_RESULTS_HOSTS_LEN);
   if (!text) {
     free(all);
     return adx_fail(err, ADX_ERR_NOMEM, "out of memory for %d host names", size);
   }
-  host_lines(all, size, text, ADX_RS_HOSTS_LEN);
+  host_lines(all, size, text, ADX_RESULTS_HOSTS_LEN);
   free(all);
   free(r->hosts);
   r->hosts = text;
@@ -74,16 +74,16 @@ static adx_status put_fixed(adx_results *r, const char *name, const char *v, siz
   hid_t t = H5Tcopy(H5T_C_S1);
   H5Tset_size(t, len);
   H5Tset_strpad(t, H5T_STR_NULLTERM);
-  adx_status s = adx_rs_attr_write(r->file, name, t, buf, r->path, err);
+  adx_status s = adx_results_attr_write(r->file, name, t, buf, r->path, err);
   H5Tclose(t);
   free(buf);
   return s;
 }
 
-adx_status adx_rs_write_provenance(adx_results *r, adx_error *err) {
-  char feat[ADX_RS_BUILD_LEN] = {0};
+adx_status adx_results_write_provenance(adx_results *r, adx_error *err) {
+  char feat[ADX_RESULTS_BUILD_LEN] = {0};
   adx_build_cpu_features(feat, sizeof feat);
-  adx_status s = put_fixed(r, "build_cpu", feat, ADX_RS_BUILD_LEN, err);
-  if (!s && r->hosts) s = put_fixed(r, "hosts", r->hosts, ADX_RS_HOSTS_LEN, err);
+  adx_status s = put_fixed(r, "build_cpu", feat, ADX_RESULTS_BUILD_LEN, err);
+  if (!s && r->hosts) s = put_fixed(r, "hosts", r->hosts, ADX_RESULTS_HOSTS_LEN, err);
   return s;
 }

@@ -11,9 +11,9 @@
 adx_status adx_results_open_read(const char *path, adx_results **out, adx_error *err) {
   *out = NULL;
   if (!path || !path[0]) return adx_fail(err, ADX_ERR_ARG, "results: no file name");
-  rs_quiet q;
-  adx_rs_quiet_begin(&q);
-  adx_results *r = adx_rs_handle_new(path);
+  adx_results_quiet q;
+  adx_results_quiet_begin(&q);
+  adx_results *r = adx_results_handle_new(path);
   adx_status s = r ? ADX_OK : adx_fail(err, ADX_ERR_NOMEM, "%s: out of memory", path);
   struct stat st;
   if (!s && stat(path, &st) != 0) s = adx_fail(err, ADX_ERR_IO, "%s: %s", path, strerror(errno));
@@ -24,22 +24,22 @@ adx_status adx_results_open_read(const char *path, adx_results **out, adx_error 
         1); /* no flock: readers may look at a live run (and the MPI-IO driver does not lock either) */
     htri_t is = H5Fis_hdf5(path);
     if (is < 0)
-      s = adx_rs_h5fail(err, path, "cannot open");
+      s = adx_results_h5fail(err, path, "cannot open");
     else if (is == 0)
       s = adx_fail(err, ADX_ERR_FORMAT, "%s is not an HDF5 file", path);
     if (!s) {
       r->file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
-      if (r->file < 0) s = adx_rs_h5fail(err, path, "cannot open");
+      if (r->file < 0) s = adx_results_h5fail(err, path, "cannot open");
     }
     H5Pclose(fapl);
   }
-  if (!s) s = adx_rs_load_meta(r, err);
-  if (!s) s = adx_rs_open_datasets(r, H5P_DEFAULT, err);
+  if (!s) s = adx_results_load_meta(r, err);
+  if (!s) s = adx_results_open_datasets(r, H5P_DEFAULT, err);
   if (s)
     adx_results_close(r);
   else
     *out = r;
-  adx_rs_quiet_end(&q);
+  adx_results_quiet_end(&q);
   return s;
 }
 
@@ -76,10 +76,10 @@ static adx_status check_mode(const adx_results *r, int mode, adx_error *err) {
 adx_status adx_results_read_done(adx_results *r, uint8_t *done, adx_error *err) {
   adx_status s = check_open(r, err);
   if (s) return s;
-  rs_quiet q;
-  adx_rs_quiet_begin(&q);
-  s = adx_rs_rows(r, r->d_done, 0, H5T_NATIVE_UINT8, 0, r->meta.n, 1, done, "/images/done", err);
-  adx_rs_quiet_end(&q);
+  adx_results_quiet q;
+  adx_results_quiet_begin(&q);
+  s = adx_results_rows(r, r->d_done, 0, H5T_NATIVE_UINT8, 0, r->meta.n, 1, done, "/images/done", err);
+  adx_results_quiet_end(&q);
   return s;
 }
 
@@ -108,33 +108,39 @@ adx_status adx_results_read_image(adx_results *r, int64_t slot, adx_image_record
     adx_image_record_free(rec);
     return adx_fail(err, ADX_ERR_NOMEM, "%s: out of memory reading image %lld", r->path, (long long)slot);
   }
-  rs_quiet q;
-  adx_rs_quiet_begin(&q);
-  if ((s = adx_rs_rows(r, r->d_index, 0, H5T_NATIVE_INT64, slot, 1, 1, &rec->index, "/images/index", err)) ||
-      (s = adx_rs_rows(r, r->d_label, 0, H5T_NATIVE_INT32, slot, 1, 1, &rec->label, "/images/label", err)) ||
-      (s = adx_rs_rows(r, r->d_pred, 0, H5T_NATIVE_INT32, slot, 1, 1, &rec->pred, "/images/pred", err)) ||
-      (s = adx_rs_rows(r, r->d_conf, 0, H5T_NATIVE_FLOAT, slot, 1, 1, &rec->conf, "/images/conf", err)) ||
-      (s = adx_rs_rows(r, r->d_flags, 0, H5T_NATIVE_UINT8, slot, 1, 1, &rec->flags, "/images/flags", err)) ||
-      (s = adx_rs_rows(r, r->d_done, 0, H5T_NATIVE_UINT8, slot, 1, 1, &rec->done, "/images/done", err)))
+  adx_results_quiet q;
+  adx_results_quiet_begin(&q);
+  if ((s = adx_results_rows(r, r->d_index, 0, H5T_NATIVE_INT64, slot, 1, 1, &rec->index, "/images/index",
+                            err)) ||
+      (s = adx_results_rows(r, r->d_label, 0, H5T_NATIVE_INT32, slot, 1, 1, &rec->label, "/images/label",
+                            err)) ||
+      (s = adx_results_rows(r, r->d_pred, 0, H5T_NATIVE_INT32, slot, 1, 1, &rec->pred, "/images/pred",
+                            err)) ||
+      (s = adx_results_rows(r, r->d_conf, 0, H5T_NATIVE_FLOAT, slot, 1, 1, &rec->conf, "/images/conf",
+                            err)) ||
+      (s = adx_results_rows(r, r->d_flags, 0, H5T_NATIVE_UINT8, slot, 1, 1, &rec->flags, "/images/flags",
+                            err)) ||
+      (s = adx_results_rows(r, r->d_done, 0, H5T_NATIVE_UINT8, slot, 1, 1, &rec->done, "/images/done", err)))
     goto out;
   for (int m = 0; m < nm; m++) {
-    rs_mode_ds *d = &r->m[m];
+    adx_results_mode_ds *d = &r->m[m];
     adx_metrics *mt = &rec->metrics[m];
-    if ((s = adx_rs_rows(r, d->resp, 0, H5T_NATIVE_FLOAT, slot, 1, hw, rec->responsibility + m * hw,
-                         "responsibility", err)) ||
-        (s = adx_rs_rows(r, d->expl, 0, H5T_NATIVE_UINT8, slot, 1, hw, rec->explanation + m * hw,
-                         "explanation", err)) ||
-        (s = adx_rs_rows(r, d->queries, 0, H5T_NATIVE_INT64, slot, 1, 1, &mt->queries, "queries", err)) ||
-        (s = adx_rs_rows(r, d->rob_k, 0, H5T_NATIVE_FLOAT, slot, 1, ADX_ROB_K, mt->robustness_at_k,
-                         "robustness_at_k", err)))
+    if ((s = adx_results_rows(r, d->resp, 0, H5T_NATIVE_FLOAT, slot, 1, hw, rec->responsibility + m * hw,
+                              "responsibility", err)) ||
+        (s = adx_results_rows(r, d->expl, 0, H5T_NATIVE_UINT8, slot, 1, hw, rec->explanation + m * hw,
+                              "explanation", err)) ||
+        (s = adx_results_rows(r, d->queries, 0, H5T_NATIVE_INT64, slot, 1, 1, &mt->queries, "queries",
+                              err)) ||
+        (s = adx_results_rows(r, d->rob_k, 0, H5T_NATIVE_FLOAT, slot, 1, ADX_ROB_K, mt->robustness_at_k,
+                              "robustness_at_k", err)))
       goto out;
-    for (int j = 0; j < RS_NFLOAT; j++)
-      if ((s = adx_rs_rows(r, d->scal[j], 0, H5T_NATIVE_FLOAT, slot, 1, 1,
-                           (char *)mt + adx_rs_float_offset[j], adx_rs_scalar_names[j], err)))
+    for (int j = 0; j < ADX_RESULTS_NFLOAT; j++)
+      if ((s = adx_results_rows(r, d->scal[j], 0, H5T_NATIVE_FLOAT, slot, 1, 1,
+                                (char *)mt + adx_results_float_offset[j], adx_results_scalar_names[j], err)))
         goto out;
   }
 out:
-  adx_rs_quiet_end(&q);
+  adx_results_quiet_end(&q);
   if (s) adx_image_record_free(rec);
   return s;
 }
@@ -143,14 +149,16 @@ adx_status adx_results_read_images_columns(adx_results *r, int64_t *index, int32
                                            double *conf, adx_error *err) {
   adx_status s = check_open(r, err);
   if (s) return s;
-  rs_quiet q;
-  adx_rs_quiet_begin(&q);
+  adx_results_quiet q;
+  adx_results_quiet_begin(&q);
   int64_t n = r->meta.n;
-  if (index) s = adx_rs_rows(r, r->d_index, 0, H5T_NATIVE_INT64, 0, n, 1, index, "/images/index", err);
-  if (!s && label) s = adx_rs_rows(r, r->d_label, 0, H5T_NATIVE_INT32, 0, n, 1, label, "/images/label", err);
-  if (!s && pred) s = adx_rs_rows(r, r->d_pred, 0, H5T_NATIVE_INT32, 0, n, 1, pred, "/images/pred", err);
-  if (!s && conf) s = adx_rs_rows(r, r->d_conf, 0, H5T_NATIVE_DOUBLE, 0, n, 1, conf, "/images/conf", err);
-  adx_rs_quiet_end(&q);
+  if (index) s = adx_results_rows(r, r->d_index, 0, H5T_NATIVE_INT64, 0, n, 1, index, "/images/index", err);
+  if (!s && label)
+    s = adx_results_rows(r, r->d_label, 0, H5T_NATIVE_INT32, 0, n, 1, label, "/images/label", err);
+  if (!s && pred) s = adx_results_rows(r, r->d_pred, 0, H5T_NATIVE_INT32, 0, n, 1, pred, "/images/pred", err);
+  if (!s && conf)
+    s = adx_results_rows(r, r->d_conf, 0, H5T_NATIVE_DOUBLE, 0, n, 1, conf, "/images/conf", err);
+  adx_results_quiet_end(&q);
   return s;
 }
 
@@ -163,11 +171,11 @@ adx_status adx_results_read_responsibilities(adx_results *r, int mode, int64_t f
     return adx_fail(err, ADX_ERR_ARG, "%s: image rows %lld..%lld outside 0..%lld", r->path, (long long)first,
                     (long long)(first + count - 1), (long long)r->meta.n - 1);
   if (count == 0) return ADX_OK;
-  rs_quiet q;
-  adx_rs_quiet_begin(&q);
-  s = adx_rs_rows(r, r->m[mode].resp, 0, H5T_NATIVE_FLOAT, first, count, (int64_t)r->meta.h * r->meta.w, out,
-                  "responsibility", err);
-  adx_rs_quiet_end(&q);
+  adx_results_quiet q;
+  adx_results_quiet_begin(&q);
+  s = adx_results_rows(r, r->m[mode].resp, 0, H5T_NATIVE_FLOAT, first, count, (int64_t)r->meta.h * r->meta.w,
+                       out, "responsibility", err);
+  adx_results_quiet_end(&q);
   return s;
 }
 
@@ -179,13 +187,13 @@ adx_status adx_results_read_column(adx_results *r, int mode, const char *metric,
   int i = metric_index(r, metric);
   if (i < 0)
     return adx_fail(err, ADX_ERR_ARG, "%s: unknown metric '%s'", r->path, metric ? metric : "(null)");
-  rs_quiet q;
-  adx_rs_quiet_begin(&q);
-  rs_mode_ds *d = &r->m[mode];
-  if (i < RS_NFLOAT) {
-    s = adx_rs_rows(r, d->scal[i], 0, H5T_NATIVE_DOUBLE, 0, r->meta.n, 1, out, metric, err);
-  } else if (i == RS_NFLOAT) {
-    s = adx_rs_rows(r, d->queries, 0, H5T_NATIVE_DOUBLE, 0, r->meta.n, 1, out, metric, err);
+  adx_results_quiet q;
+  adx_results_quiet_begin(&q);
+  adx_results_mode_ds *d = &r->m[mode];
+  if (i < ADX_RESULTS_NFLOAT) {
+    s = adx_results_rows(r, d->scal[i], 0, H5T_NATIVE_DOUBLE, 0, r->meta.n, 1, out, metric, err);
+  } else if (i == ADX_RESULTS_NFLOAT) {
+    s = adx_results_rows(r, d->queries, 0, H5T_NATIVE_DOUBLE, 0, r->meta.n, 1, out, metric, err);
   } else {
     hid_t fs = H5Dget_space(d->rob_k);
     hsize_t start[2] = {0, (hsize_t)(i - ADX_RESULTS_NSCALAR)}, cnt[2] = {(hsize_t)r->meta.n, 1},
@@ -193,11 +201,11 @@ adx_status adx_results_read_column(adx_results *r, int mode, const char *metric,
     hid_t ms = H5Screate_simple(1, &mn, NULL);
     if (H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, cnt, NULL) < 0 ||
         H5Dread(d->rob_k, H5T_NATIVE_DOUBLE, ms, fs, H5P_DEFAULT, out) < 0)
-      s = adx_rs_h5fail(err, r->path, "reading robustness_at_k");
+      s = adx_results_h5fail(err, r->path, "reading robustness_at_k");
     H5Sclose(ms);
     H5Sclose(fs);
   }
-  adx_rs_quiet_end(&q);
+  adx_results_quiet_end(&q);
   return s;
 }
 
@@ -208,24 +216,24 @@ adx_status adx_results_read_summary(adx_results *r, int mode, const char *metric
   if (s) return s;
   if (metric_index(r, metric) < 0)
     return adx_fail(err, ADX_ERR_ARG, "%s: unknown metric '%s'", r->path, metric ? metric : "(null)");
-  rs_quiet q;
-  adx_rs_quiet_begin(&q);
+  adx_results_quiet q;
+  adx_results_quiet_begin(&q);
   char gpath[800];
   snprintf(gpath, sizeof gpath, "/summary/%s/%s", r->group[mode], metric);
   hid_t g = H5Gopen2(r->file, gpath, H5P_DEFAULT);
   if (g < 0) s = adx_fail(err, ADX_ERR_FORMAT, "%s: no group %s", r->path, gpath);
-  if (!s && !(s = adx_rs_attr_read(g, "mean", H5T_NATIVE_DOUBLE, &sum->mean, r->path, err)) &&
-      !(s = adx_rs_attr_read(g, "std", H5T_NATIVE_DOUBLE, &sum->std, r->path, err)) &&
-      !(s = adx_rs_attr_read(g, "ci95_low", H5T_NATIVE_DOUBLE, &sum->ci95_low, r->path, err)) &&
-      !(s = adx_rs_attr_read(g, "ci95_high", H5T_NATIVE_DOUBLE, &sum->ci95_high, r->path, err)) &&
-      !(s = adx_rs_attr_read(g, "n", H5T_NATIVE_INT64, &sum->n, r->path, err)) && per_class) {
+  if (!s && !(s = adx_results_attr_read(g, "mean", H5T_NATIVE_DOUBLE, &sum->mean, r->path, err)) &&
+      !(s = adx_results_attr_read(g, "std", H5T_NATIVE_DOUBLE, &sum->std, r->path, err)) &&
+      !(s = adx_results_attr_read(g, "ci95_low", H5T_NATIVE_DOUBLE, &sum->ci95_low, r->path, err)) &&
+      !(s = adx_results_attr_read(g, "ci95_high", H5T_NATIVE_DOUBLE, &sum->ci95_high, r->path, err)) &&
+      !(s = adx_results_attr_read(g, "n", H5T_NATIVE_INT64, &sum->n, r->path, err)) && per_class) {
     hid_t d = H5Dopen2(g, "per_class", H5P_DEFAULT);
     if (d < 0 || H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, per_class) < 0)
-      s = adx_rs_h5fail(err, r->path, "reading per_class");
+      s = adx_results_h5fail(err, r->path, "reading per_class");
     if (d >= 0) H5Dclose(d);
   }
   if (g >= 0) H5Gclose(g);
-  adx_rs_quiet_end(&q);
+  adx_results_quiet_end(&q);
   return s;
 }
 
@@ -237,21 +245,22 @@ adx_status adx_results_read_ad_vs(adx_results *r, int mode, const char *metric, 
   if (!metric || (strcmp(metric, "robustness_colour") && strcmp(metric, "robustness_context")))
     return adx_fail(err, ADX_ERR_ARG, "%s: ad_vs has robustness_colour and robustness_context, not '%s'",
                     r->path, metric ? metric : "(null)");
-  rs_quiet q;
-  adx_rs_quiet_begin(&q);
+  adx_results_quiet q;
+  adx_results_quiet_begin(&q);
   char gpath[800];
   snprintf(gpath, sizeof gpath, "/summary/ad_vs_%s/%s", r->group[mode], metric);
   hid_t g = H5Gopen2(r->file, gpath, H5P_DEFAULT);
   if (g < 0)
     s = adx_fail(err, ADX_ERR_ARG, "%s: no AD comparison for mode '%s' (needs an ad mode and a fill mode)",
                  r->path, r->meta.modes[mode]);
-  if (!s && !(s = adx_rs_attr_read(g, "improvement", H5T_NATIVE_DOUBLE, &out->improvement, r->path, err)) &&
-      !(s = adx_rs_attr_read(g, "ci95_low", H5T_NATIVE_DOUBLE, &out->ci95_low, r->path, err)) &&
-      !(s = adx_rs_attr_read(g, "ci95_high", H5T_NATIVE_DOUBLE, &out->ci95_high, r->path, err)) &&
-      !(s = adx_rs_attr_read(g, "mean_ad", H5T_NATIVE_DOUBLE, &out->mean_ad, r->path, err)) &&
-      !(s = adx_rs_attr_read(g, "mean_fill", H5T_NATIVE_DOUBLE, &out->mean_fill, r->path, err)))
-    s = adx_rs_attr_read(g, "n", H5T_NATIVE_INT64, &out->n, r->path, err);
+  if (!s &&
+      !(s = adx_results_attr_read(g, "improvement", H5T_NATIVE_DOUBLE, &out->improvement, r->path, err)) &&
+      !(s = adx_results_attr_read(g, "ci95_low", H5T_NATIVE_DOUBLE, &out->ci95_low, r->path, err)) &&
+      !(s = adx_results_attr_read(g, "ci95_high", H5T_NATIVE_DOUBLE, &out->ci95_high, r->path, err)) &&
+      !(s = adx_results_attr_read(g, "mean_ad", H5T_NATIVE_DOUBLE, &out->mean_ad, r->path, err)) &&
+      !(s = adx_results_attr_read(g, "mean_fill", H5T_NATIVE_DOUBLE, &out->mean_fill, r->path, err)))
+    s = adx_results_attr_read(g, "n", H5T_NATIVE_INT64, &out->n, r->path, err);
   if (g >= 0) H5Gclose(g);
-  adx_rs_quiet_end(&q);
+  adx_results_quiet_end(&q);
   return s;
 }

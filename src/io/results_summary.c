@@ -1,9 +1,7 @@
-/* Results summary: statistics over the images of a run (adx_summarize of the metrics layer: mean, sample
- * std, 95% t interval of the mean, NaN skipped; per-class means) and the relative robustness improvement of
- * AD over each fill mode (adx_rel_improvement of the metrics layer). Written into the /summary skeleton that
- * exists since the file was created (attributes are overwritten in place, nothing is allocated), then
- * finished = 1 after a flush. */
-#include <math.h>
+/* Results summary: the statistics over the images of a run, computed by the metrics layer
+ * (adx_summarize_done, adx_class_means, adx_rel_improvement_done; the same calls as adx summary and adx
+ * report make), written into the /summary skeleton that exists since the file was created (attributes are
+ * overwritten in place, nothing is allocated), then finished = 1 after a flush. Nothing is computed here. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,14 +18,14 @@ static adx_status put_stats(adx_results *r, const char *gpath, const adx_summary
   hid_t g = H5Gopen2(r->file, gpath, H5P_DEFAULT);
   if (g < 0) return adx_fail(err, ADX_ERR_FORMAT, "%s: no group %s (not made by adx?)", r->path, gpath);
   adx_status s;
-  if (!(s = adx_rs_attr_write(g, "mean", H5T_NATIVE_DOUBLE, &sm->mean, r->path, err)) &&
-      !(s = adx_rs_attr_write(g, "std", H5T_NATIVE_DOUBLE, &sm->std, r->path, err)) &&
-      !(s = adx_rs_attr_write(g, "ci95_low", H5T_NATIVE_DOUBLE, &sm->ci95_low, r->path, err)) &&
-      !(s = adx_rs_attr_write(g, "ci95_high", H5T_NATIVE_DOUBLE, &sm->ci95_high, r->path, err)) &&
-      !(s = adx_rs_attr_write(g, "n", H5T_NATIVE_INT64, &sm->n, r->path, err))) {
+  if (!(s = adx_results_attr_write(g, "mean", H5T_NATIVE_DOUBLE, &sm->mean, r->path, err)) &&
+      !(s = adx_results_attr_write(g, "std", H5T_NATIVE_DOUBLE, &sm->std, r->path, err)) &&
+      !(s = adx_results_attr_write(g, "ci95_low", H5T_NATIVE_DOUBLE, &sm->ci95_low, r->path, err)) &&
+      !(s = adx_results_attr_write(g, "ci95_high", H5T_NATIVE_DOUBLE, &sm->ci95_high, r->path, err)) &&
+      !(s = adx_results_attr_write(g, "n", H5T_NATIVE_INT64, &sm->n, r->path, err))) {
     hid_t d = H5Dopen2(g, "per_class", H5P_DEFAULT);
     if (d < 0 || H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, per_class) < 0)
-      s = adx_rs_h5fail(err, r->path, "writing per_class");
+      s = adx_results_h5fail(err, r->path, "writing per_class");
     if (d >= 0) H5Dclose(d);
   }
   H5Gclose(g);
@@ -38,41 +36,33 @@ static adx_status put_ad_vs(adx_results *r, const char *gpath, const adx_ad_vs *
   hid_t g = H5Gopen2(r->file, gpath, H5P_DEFAULT);
   if (g < 0) return adx_fail(err, ADX_ERR_FORMAT, "%s: no group %s (not made by adx?)", r->path, gpath);
   adx_status s;
-  if (!(s = adx_rs_attr_write(g, "improvement", H5T_NATIVE_DOUBLE, &v->improvement, r->path, err)) &&
-      !(s = adx_rs_attr_write(g, "ci95_low", H5T_NATIVE_DOUBLE, &v->ci95_low, r->path, err)) &&
-      !(s = adx_rs_attr_write(g, "ci95_high", H5T_NATIVE_DOUBLE, &v->ci95_high, r->path, err)) &&
-      !(s = adx_rs_attr_write(g, "mean_ad", H5T_NATIVE_DOUBLE, &v->mean_ad, r->path, err)) &&
-      !(s = adx_rs_attr_write(g, "mean_fill", H5T_NATIVE_DOUBLE, &v->mean_fill, r->path, err)))
-    s = adx_rs_attr_write(g, "n", H5T_NATIVE_INT64, &v->n, r->path, err);
+  if (!(s = adx_results_attr_write(g, "improvement", H5T_NATIVE_DOUBLE, &v->improvement, r->path, err)) &&
+      !(s = adx_results_attr_write(g, "ci95_low", H5T_NATIVE_DOUBLE, &v->ci95_low, r->path, err)) &&
+      !(s = adx_results_attr_write(g, "ci95_high", H5T_NATIVE_DOUBLE, &v->ci95_high, r->path, err)) &&
+      !(s = adx_results_attr_write(g, "mean_ad", H5T_NATIVE_DOUBLE, &v->mean_ad, r->path, err)) &&
+      !(s = adx_results_attr_write(g, "mean_fill", H5T_NATIVE_DOUBLE, &v->mean_fill, r->path, err)))
+    s = adx_results_attr_write(g, "n", H5T_NATIVE_INT64, &v->n, r->path, err);
   H5Gclose(g);
   return s;
 }
 
-/* Values of col over done images into x (order kept); returns the count. */
-static int64_t gather_done(const double *col, const uint8_t *done, int64_t n, double *x) {
-  int64_t k = 0;
-  for (int64_t i = 0; i < n; i++)
-    if (done[i]) x[k++] = col[i];
-  return k;
-}
-
-adx_status adx_rs_write_summary(adx_results *r, adx_error *err) {
+adx_status adx_results_write_summary(adx_results *r, adx_error *err) {
   const adx_results_meta *m = &r->meta;
   int64_t n = m->n;
   int C = m->nclasses;
   uint8_t *done = malloc((size_t)n);
   int32_t *label = malloc((size_t)n * sizeof *label), *pred = malloc((size_t)n * sizeof *pred);
-  double *col = malloc((size_t)n * sizeof *col), *x = malloc((size_t)n * sizeof *x),
-         *y = malloc((size_t)n * sizeof *y), *pc = malloc((size_t)C * sizeof *pc);
+  double *col = malloc((size_t)2 * (size_t)n * sizeof *col), *x = malloc((size_t)2 * (size_t)n * sizeof *x),
+         *pc = malloc((size_t)C * sizeof *pc);
   int64_t *cnt = malloc((size_t)C * sizeof *cnt);
   adx_status s = ADX_OK;
-  if (!done || !label || !pred || !col || !x || !y || !pc || !cnt) {
+  if (!done || !label || !pred || !col || !x || !pc || !cnt) {
     s = adx_fail(err, ADX_ERR_NOMEM, "%s: out of memory for the summary", r->path);
     goto out;
   }
-  if ((s = adx_rs_rows(r, r->d_done, 0, H5T_NATIVE_UINT8, 0, n, 1, done, "/images/done", err)) ||
-      (s = adx_rs_rows(r, r->d_label, 0, H5T_NATIVE_INT32, 0, n, 1, label, "/images/label", err)) ||
-      (s = adx_rs_rows(r, r->d_pred, 0, H5T_NATIVE_INT32, 0, n, 1, pred, "/images/pred", err)))
+  if ((s = adx_results_rows(r, r->d_done, 0, H5T_NATIVE_UINT8, 0, n, 1, done, "/images/done", err)) ||
+      (s = adx_results_rows(r, r->d_label, 0, H5T_NATIVE_INT32, 0, n, 1, label, "/images/label", err)) ||
+      (s = adx_results_rows(r, r->d_pred, 0, H5T_NATIVE_INT32, 0, n, 1, pred, "/images/pred", err)))
     goto out;
   int all_done = 1;
   for (int64_t i = 0; i < n; i++) all_done &= done[i] != 0;
@@ -82,14 +72,8 @@ adx_status adx_rs_write_summary(adx_results *r, adx_error *err) {
       const char *name = r->metric_names[j];
       if ((s = adx_results_read_column(r, mi, name, col, err))) break;
       adx_summary sm;
-      adx_summarize(x, gather_done(col, done, n, x), &sm);
-      /* per class: the label, or the prediction where the label is unknown */
-      for (int c = 0; c < C; c++) pc[c] = 0, cnt[c] = 0;
-      for (int64_t i = 0; i < n; i++) {
-        int c = label[i] >= 0 && label[i] < C ? label[i] : pred[i];
-        if (done[i] && c >= 0 && c < C && !isnan(col[i])) pc[c] += col[i], cnt[c]++;
-      }
-      for (int c = 0; c < C; c++) pc[c] = cnt[c] ? pc[c] / (double)cnt[c] : NAN;
+      adx_summarize_done(col, done, n, x, &sm);
+      adx_class_means(col, done, label, pred, n, C, pc, cnt);
       snprintf(gpath, sizeof gpath, "/summary/%s/%s", r->group[mi], name);
       s = put_stats(r, gpath, &sm, pc, err);
     }
@@ -99,12 +83,11 @@ adx_status adx_rs_write_summary(adx_results *r, adx_error *err) {
     const char *name = m->modes[mi];
     if (adx_mode_name_is_ad(name)) continue;
     for (int j = 0; j < 2 && !s; j++) {
-      if ((s = adx_results_read_column(r, m->ad_mode, rob[j], col, err))) break;
-      int64_t k = gather_done(col, done, n, x);
-      if ((s = adx_results_read_column(r, mi, rob[j], col, err))) break;
-      gather_done(col, done, n, y);
+      if ((s = adx_results_read_column(r, m->ad_mode, rob[j], col, err)) ||
+          (s = adx_results_read_column(r, mi, rob[j], col + n, err)))
+        break;
       adx_ad_vs v;
-      adx_rel_improvement(x, y, k, &v);
+      adx_rel_improvement_done(col, col + n, done, n, x, &v);
       snprintf(gpath, sizeof gpath, "/summary/ad_vs_%s/%s", r->group[mi], rob[j]);
       s = put_ad_vs(r, gpath, &v, err);
     }
@@ -112,27 +95,28 @@ adx_status adx_rs_write_summary(adx_results *r, adx_error *err) {
   /* the wall time of this session (absent from files made before it was recorded: left alone) */
   if (!s && H5Aexists(r->file, "wall_seconds") > 0) {
     double wall = adx_now() - r->t_start;
-    s = adx_rs_attr_write(r->file, "wall_seconds", H5T_NATIVE_DOUBLE, &wall, r->path, err);
+    s = adx_results_attr_write(r->file, "wall_seconds", H5T_NATIVE_DOUBLE, &wall, r->path, err);
   }
   if (!s && H5Aexists(r->file, "finished_at") > 0) {
-    char at[ADX_RS_TIME_LEN + 1] = {0};
+    char at[ADX_RESULTS_TIME_LEN + 1] = {0};
     time_t now = time(NULL);
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%SZ", &tm);
     hid_t ft = H5Tcopy(H5T_C_S1);
-    H5Tset_size(ft, ADX_RS_TIME_LEN);
+    H5Tset_size(ft, ADX_RESULTS_TIME_LEN);
     H5Tset_strpad(ft, H5T_STR_NULLPAD);
-    s = adx_rs_attr_write(r->file, "finished_at", ft, at, r->path, err);
+    s = adx_results_attr_write(r->file, "finished_at", ft, at, r->path, err);
     H5Tclose(ft);
   }
-  if (!s) s = adx_rs_write_provenance(r, err);
+  if (!s) s = adx_results_write_provenance(r, err);
   /* the summary reaches the file before finished says it is there */
-  if (!s && H5Fflush(r->file, H5F_SCOPE_GLOBAL) < 0) s = adx_rs_h5fail(err, r->path, "flushing the summary");
+  if (!s && H5Fflush(r->file, H5F_SCOPE_GLOBAL) < 0)
+    s = adx_results_h5fail(err, r->path, "flushing the summary");
   int32_t fin = all_done;
-  if (!s) s = adx_rs_attr_write(r->file, "finished", H5T_NATIVE_INT32, &fin, r->path, err);
+  if (!s) s = adx_results_attr_write(r->file, "finished", H5T_NATIVE_INT32, &fin, r->path, err);
   if (!s) r->meta.finished = fin;
 out:
-  free(done), free(label), free(pred), free(col), free(x), free(y), free(pc), free(cnt);
+  free(done), free(label), free(pred), free(col), free(x), free(pc), free(cnt);
   return s;
 }

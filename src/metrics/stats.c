@@ -1,7 +1,9 @@
 /* Summary statistics for the metrics: trapezoid areas, mean / sample std / 95% t confidence interval,
  * and the Student t quantile behind it (bisection on the t CDF, which is a regularized incomplete beta
  * function evaluated by its continued fraction; Cornish-Fisher expansion for very large dof), and the
- * relative improvement of paired means with its delta-method interval (adx_rel_improvement). */
+ * relative improvement of paired means with its delta-method interval (adx_rel_improvement); and the same
+ * over the images of a run (done flags, per-class means), the one computation behind a results file's
+ * /summary and adx summary / adx report. */
 #include <math.h>
 
 #include "adx/metrics.h"
@@ -149,4 +151,41 @@ void adx_rel_improvement(const double *a, const double *f, int64_t n, adx_ad_vs 
   double half = adx_t_quantile(0.975, (double)(k - 1)) * se;
   out->ci95_low = out->improvement - half;
   out->ci95_high = out->improvement + half;
+}
+
+/* ---- over the images of a run ---- */
+
+/* Values of col over the images done into x (order kept); returns the count. */
+static int64_t gather_done(const double *col, const uint8_t *done, int64_t n, double *x) {
+  int64_t k = 0;
+  for (int64_t i = 0; i < n; i++)
+    if (done[i]) x[k++] = col[i];
+  return k;
+}
+
+void adx_summarize_done(const double *col, const uint8_t *done, int64_t n, double *scratch, adx_summary *s) {
+  adx_summarize(scratch, gather_done(col, done, n, scratch), s);
+}
+
+void adx_rel_improvement_done(const double *ad, const double *fill, const uint8_t *done, int64_t n,
+                              double *scratch, adx_ad_vs *v) {
+  int64_t k = gather_done(ad, done, n, scratch);
+  gather_done(fill, done, n, scratch + n);
+  adx_rel_improvement(scratch, scratch + n, k, v);
+}
+
+int adx_image_class(int32_t label, int32_t pred, int nclasses) {
+  if (label >= 0 && label < nclasses) return label;
+  if (pred >= 0 && pred < nclasses) return pred;
+  return -1;
+}
+
+void adx_class_means(const double *col, const uint8_t *done, const int32_t *label, const int32_t *pred,
+                     int64_t n, int nclasses, double *mean, int64_t *count) {
+  for (int c = 0; c < nclasses; c++) mean[c] = 0, count[c] = 0;
+  for (int64_t i = 0; i < n; i++) {
+    int c = adx_image_class(label[i], pred[i], nclasses);
+    if (done[i] && c >= 0 && !isnan(col[i])) mean[c] += col[i], count[c]++;
+  }
+  for (int c = 0; c < nclasses; c++) mean[c] = count[c] ? mean[c] / (double)count[c] : NAN;
 }

@@ -88,7 +88,7 @@ static adx_status convert_attr(const loader *L, const char *node, const char *op
   case ADX_ATTR_TENSOR:
     if (!a->t)
       return adx_fail(err, ADX_ERR_FORMAT, "node '%s' (%s): attribute '%s' has no tensor", node, op, an);
-    if (adx_pb_tensor_decode(a->t, L->base_dir, L->lim->max_tensor_elems, &out->t, err))
+    if (adx_model_tensor_decode(a->t, L->base_dir, L->lim->max_tensor_elems, &out->t, err))
       return adx_error_prefix(err, "node '%s' (%s): attribute '%s': ", node, op, an);
     return ADX_OK;
   case ADX_ATTR_FLOATS:
@@ -132,25 +132,9 @@ static adx_status check_nodes(const loader *L, adx_error *err) {
           err, ADX_ERR_UNSUPPORTED,
           "node '%s' uses operator '%s' from domain '%s'; adx supports only the default ONNX domain", name,
           op, np->domain);
-    const adx_op *o = adx_op_find(op);
-    if (!o) {
-      char list[640];
-      size_t k = 0;
-      list[0] = '\0';
-      for (const char *const *nm = adx_op_names(); *nm && k < sizeof list; nm++)
-        k += (size_t)snprintf(list + k, sizeof list - k, "%s%s", k ? ", " : "", *nm);
-      return adx_fail(err, ADX_ERR_UNSUPPORTED, "node '%s' uses unsupported operator '%s' (supported: %s)",
-                      name, op, list);
-    }
-    int nin = trimmed_count(np->input, np->n_input), nout = trimmed_count(np->output, np->n_output);
-    if (nin < o->min_in || (o->max_in >= 0 && nin > o->max_in))
-      return adx_fail(err, nin < o->min_in ? ADX_ERR_FORMAT : ADX_ERR_UNSUPPORTED,
-                      "node '%s' (%s) has %d inputs; adx's %s takes %d to %d", name, op, nin, op, o->min_in,
-                      o->max_in);
-    if (nout < o->min_out || (o->max_out >= 0 && nout > o->max_out))
-      return adx_fail(err, nout < o->min_out ? ADX_ERR_FORMAT : ADX_ERR_UNSUPPORTED,
-                      "node '%s' (%s) has %d outputs; adx's %s gives %d to %d", name, op, nout, op,
-                      o->min_out, o->max_out);
+    adx_status s = adx_op_check(name, op, trimmed_count(np->input, np->n_input),
+                                trimmed_count(np->output, np->n_output), err);
+    if (s) return s;
   }
   return ADX_OK;
 }
@@ -165,7 +149,7 @@ static adx_status add_initializers(const loader *L, adx_error *err) {
     int idx = adx_graph_value(g, tp->name);
     if (idx < 0) return adx_fail(err, ADX_ERR_NOMEM, "out of memory");
     adx_value *v = &g->values[idx];
-    adx_status s = adx_pb_tensor_decode(tp, L->base_dir, L->lim->max_tensor_elems, &v->cval, err);
+    adx_status s = adx_model_tensor_decode(tp, L->base_dir, L->lim->max_tensor_elems, &v->cval, err);
     if (s) return adx_error_prefix(err, "initializer ");
     adx_value_set(v, v->cval.dtype, v->cval.ndim, v->cval.dims, 0);
     v->is_const = 1;

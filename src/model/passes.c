@@ -1,20 +1,14 @@
 /* Load-time graph passes: shape inference interleaved with constant folding, BatchNorm folding into
- * Conv, Identity/Dropout removal, Conv+activation fusion, dead-node removal. Run once per model by
- * adx_graph_prepare; afterwards the graph only changes shapes (adx_graph_infer on a new batch size). */
+ * Conv, Identity/Dropout removal, operator fusion (through each operator's adx_op.fuse hook), dead-node
+ * removal. Run once per model by adx_graph_prepare; afterwards the graph only changes shapes
+ * (adx_graph_infer on a new batch size). Works on the IR alone: no operator's internals are seen here. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "adx/graph.h"
-
-/* The Conv operator can absorb a following activation; without its header the fusion pass is skipped. */
-#if defined(__has_include)
-#if __has_include("../ops/conv.h")
-#include "../ops/conv.h"
-#define ADX_HAVE_CONV_FUSE 1
-#endif
-#endif
+#include "adx/ir.h"
+#include "adx/model.h"
 
 static int is_op(const adx_node *n, const char *type) { return !n->dead && !strcmp(n->op_type, type); }
 
@@ -264,37 +258,33 @@ static void mark_unused(adx_graph *g) {
   recount(g);
 }
 
-/* Pass 5: Conv followed by Relu / Clip / LeakyRelu as its only reader runs the activation itself. */
-static adx_status fuse_activations(adx_graph *g, adx_error *err) {
-#ifdef ADX_HAVE_CONV_FUSE
+/* Pass 5: a node whose operator has a fuse hook is offered the only reader of its only output (the first
+ * later node taking it as input 0); the operator decides whether it can absorb it (Conv: a Relu, Clip or
+ * LeakyRelu). The absorbing node then produces the reader's output and the reader goes. */
+static adx_status fuse_nodes(adx_graph *g, adx_error *err) {
   recount(g);
   for (int i = 0; i < g->nnodes; i++) {
-    adx_node *conv = &g->nodes[i];
-    if (!is_op(conv, "Conv") || conv->nout != 1) continue;
-    const adx_value *y = &g->values[conv->out[0]];
+    adx_node *n = &g->nodes[i];
+    if (n->dead || !n->op || !n->op->fuse || n->nout != 1) continue;
+    const adx_value *y = &g->values[n->out[0]];
     if (y->nconsumers != 1 || y->is_output) continue;
-    adx_node *act = NULL;
-    for (int j = i + 1; j < g->nnodes && !act; j++) {
+    adx_node *next = NULL;
+    for (int j = i + 1; j < g->nnodes && !next; j++) {
       adx_node *m = &g->nodes[j];
-      if (!m->dead && m->nin >= 1 && m->in[0] == conv->out[0]) act = m;
+      if (!m->dead && m->nin >= 1 && m->in[0] == n->out[0]) next = m;
     }
-    if (!act || act->nout != 1 || !(is_op(act, "Relu") || is_op(act, "Clip") || is_op(act, "LeakyRelu")))
-      continue;
+    if (!next || next->nout != 1) continue;
     adx_error e2 = {0};
-    adx_status s = adx_conv_fuse_activation_graph(g, conv, act, &e2);
-    if (s == ADX_ERR_UNSUPPORTED) continue; /* e.g. Clip with non-constant bounds: leave it separate */
+    adx_status s = n->op->fuse(g, n, next, &e2);
+    if (s == ADX_ERR_UNSUPPORTED) continue; /* not absorbable (e.g. Clip with non-constant bounds) */
     if (s) {
       if (err) *err = e2;
       return s;
     }
-    conv->out[0] = act->out[0];
-    act->dead = 1;
+    n->out[0] = next->out[0];
+    next->dead = 1;
     recount(g);
   }
-#else
-  (void)g;
-  (void)err;
-#endif
   return ADX_OK;
 }
 
@@ -347,7 +337,7 @@ adx_status adx_graph_prepare(adx_graph *g, adx_error *err) {
   if ((s = fold_batchnorm(g, err))) return s;
   remove_passthrough(g);
   mark_unused(g);
-  if ((s = fuse_activations(g, err))) return s;
+  if ((s = fuse_nodes(g, err))) return s;
   compact(g);
   return adx_graph_infer(g, g->declared_batch, err);
 }

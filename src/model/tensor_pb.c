@@ -1,5 +1,5 @@
 /* ONNX TensorProto decoding: initializers, tensor attributes, external data files and the
- * standalone input_N.pb / output_N.pb files of ONNX's test data all go through adx_pb_tensor_decode. */
+ * standalone input_N.pb / output_N.pb files of ONNX's test data all go through adx_model_tensor_decode. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,8 +155,8 @@ done:
   return s;
 }
 
-adx_status adx_pb_tensor_decode(const Onnx__TensorProto *tp, const char *base_dir, int64_t max_elems,
-                                adx_tensor *t, adx_error *err) {
+adx_status adx_model_tensor_decode(const Onnx__TensorProto *tp, const char *base_dir, int64_t max_elems,
+                                   adx_tensor *t, adx_error *err) {
   memset(t, 0, sizeof *t);
   const char *tname = (tp->name && tp->name[0]) ? tp->name : "(unnamed)";
   int32_t dt = tp->has_data_type ? tp->data_type : ONNX__TENSOR_PROTO__DATA_TYPE__UNDEFINED;
@@ -254,7 +254,7 @@ adx_status adx_tensor_load_pb(const char *path, adx_tensor *t, adx_error *err) {
   char *dir = adx_path_dir(path);
   if (!dir)
     s = adx_fail(err, ADX_ERR_NOMEM, "out of memory");
-  else if ((s = adx_pb_tensor_decode(tp, dir, lim.max_tensor_elems, t, err)))
+  else if ((s = adx_model_tensor_decode(tp, dir, lim.max_tensor_elems, t, err)))
     adx_error_prefix(err, "%s: ", path);
   free(dir);
   onnx__tensor_proto__free_unpacked(tp, NULL);

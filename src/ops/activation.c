@@ -22,14 +22,14 @@ static adx_status same_shape(adx_graph *g, adx_node *n, int any_dtype, adx_error
 static adx_status infer_float(adx_graph *g, adx_node *n, adx_error *err) { return same_shape(g, n, 0, err); }
 
 static adx_status infer_leakyrelu(adx_graph *g, adx_node *n, adx_error *err) {
-  act_params *p = opu_params(n, sizeof *p);
+  act_params *p = adx_ops_params(n, sizeof *p);
   if (!p) return adx_node_fail(n, err, ADX_ERR_NOMEM, "out of memory");
   p->alpha = adx_attr_float(n, "alpha", 0.01f);
   return same_shape(g, n, 0, err);
 }
 
 static adx_status infer_hardsigmoid(adx_graph *g, adx_node *n, adx_error *err) {
-  act_params *p = opu_params(n, sizeof *p);
+  act_params *p = adx_ops_params(n, sizeof *p);
   if (!p) return adx_node_fail(n, err, ADX_ERR_NOMEM, "out of memory");
   p->alpha = adx_attr_float(n, "alpha", 0.2f);
   p->beta = adx_attr_float(n, "beta", 0.5f);
@@ -38,7 +38,7 @@ static adx_status infer_hardsigmoid(adx_graph *g, adx_node *n, adx_error *err) {
 
 /* Clip: bounds are attributes before opset 11 and optional scalar inputs from 11 on. */
 static adx_status infer_clip(adx_graph *g, adx_node *n, adx_error *err) {
-  act_params *p = opu_params(n, sizeof *p);
+  act_params *p = adx_ops_params(n, sizeof *p);
   if (!p) return adx_node_fail(n, err, ADX_ERR_NOMEM, "out of memory");
   p->alpha = adx_attr_float(n, "min", -INFINITY);
   p->beta = adx_attr_float(n, "max", INFINITY);
@@ -83,7 +83,7 @@ static adx_status infer_dropout(adx_graph *g, adx_node *n, adx_error *err) {
     const float *xs = adx_f32(in[0]);                                                                  \
     float *ys = adx_f32(out[0]);                                                                       \
     const int64_t cnt = adx_tensor_numel(in[0]);                                                       \
-    const int nt = opu_threads(ctx, cnt);                                                              \
+    const int nt = adx_ops_threads(ctx, cnt);                                                              \
     _Pragma("omp parallel for num_threads(nt) if (nt > 1) schedule(static)")                           \
     for (int64_t i = 0; i < cnt; i++) {                                                                \
       const float x = xs[i];                                                                           \
@@ -114,13 +114,13 @@ static adx_status run_clip(const adx_node *n, const adx_tensor *const *in, adx_t
 
 static adx_status run_copy(const adx_node *n, const adx_tensor *const *in, adx_tensor *const *out,
                            adx_op_ctx *ctx, adx_error *err) {
-  opu_copy(out[0], in[0]);
+  adx_ops_copy(out[0], in[0]);
   return ADX_OK;
 }
 
 static adx_status run_dropout(const adx_node *n, const adx_tensor *const *in, adx_tensor *const *out,
                               adx_op_ctx *ctx, adx_error *err) {
-  opu_copy(out[0], in[0]);
+  adx_ops_copy(out[0], in[0]);
   if (n->nout > 1 && out[1])
     for (int64_t i = 0, cnt = adx_tensor_numel(out[1]); i < cnt; i++) adx_f32(out[1])[i] = 1.f;
   return ADX_OK;
@@ -134,7 +134,7 @@ static adx_status run_dropout(const adx_node *n, const adx_tensor *const *in, ad
                                .max_out = nout_max,                                                          \
                                .infer = inf,                                                                 \
                                .run = rn,                                                                    \
-                               .flops = opu_out_numel,                                                       \
+                               .flops = adx_ops_out_numel,                                                   \
                                .ad = ADX_AD_POINTWISE};
 
 ACT_OP(relu, "Relu", 1, 1, infer_float, run_relu)

@@ -10,7 +10,7 @@ typedef struct bn_params {
 } bn_params;
 
 static adx_status infer_bn(adx_graph *g, adx_node *n, adx_error *err) {
-  bn_params *p = opu_params(n, sizeof *p);
+  bn_params *p = adx_ops_params(n, sizeof *p);
   if (!p) return adx_node_fail(n, err, ADX_ERR_NOMEM, "out of memory");
   p->eps = adx_attr_float(n, "epsilon", 1e-5f);
   if (adx_attr_int(n, "training_mode", 0) != 0)
@@ -53,8 +53,8 @@ static adx_status run_bn(const adx_node *n, const adx_tensor *const *in, adx_ten
   const float *x = adx_f32(X), *sc = adx_f32(in[1]), *bi = adx_f32(in[2]), *mu = adx_f32(in[3]),
               *var = adx_f32(in[4]);
   float *y = adx_f32(out[0]);
-  const int64_t N = X->dims[0], C = X->dims[1], S = opu_prod(X->dims, 2, X->ndim);
-  const int nt = opu_threads(ctx, N * C * S);
+  const int64_t N = X->dims[0], C = X->dims[1], S = adx_ops_prod(X->dims, 2, X->ndim);
+  const int nt = adx_ops_threads(ctx, N * C * S);
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
   for (int64_t nc = 0; nc < N * C; nc++) {
     const int64_t c = nc % C;
@@ -72,7 +72,7 @@ static adx_status run_bn(const adx_node *n, const adx_tensor *const *in, adx_ten
   return ADX_OK;
 }
 
-static double flops_bn(const adx_graph *g, const adx_node *n) { return 2.0 * opu_out_numel(g, n); }
+static double flops_bn(const adx_graph *g, const adx_node *n) { return 2.0 * adx_ops_out_numel(g, n); }
 
 const adx_op adx_op_batchnormalization = {.name = "BatchNormalization",
                                           .min_in = 5,

@@ -131,16 +131,16 @@ static int vector_run(const int64_t *xd, const int64_t *od, int r, int64_t *oute
     }
   }
   if (d0 < 0) { /* scalar */
-    *outer = opu_prod(od, 0, r);
+    *outer = adx_ops_prod(od, 0, r);
     *mid = 1;
     *inner = 1;
     return 1;
   }
   for (int i = d0; i <= d1; i++)
     if (xd[i] != od[i]) return 0;
-  *outer = opu_prod(od, 0, d0);
-  *mid = opu_prod(od, d0, d1 + 1);
-  *inner = opu_prod(od, d1 + 1, r);
+  *outer = adx_ops_prod(od, 0, d0);
+  *mid = adx_ops_prod(od, d0, d1 + 1);
+  *inner = adx_ops_prod(od, d1 + 1, r);
   return 1;
 }
 
@@ -240,7 +240,7 @@ static adx_status run_binary(int op, const adx_node *n, const adx_tensor *const 
     ad[i] = ia >= 0 ? A->dims[ia] : 1;
     bd[i] = ib >= 0 ? B->dims[ib] : 1;
   }
-  const int nt = opu_threads(ctx, total);
+  const int nt = adx_ops_threads(ctx, total);
   int64_t outer, mid, inner;
   if (adx_tensor_numel(A) == total && vector_run(bd, O->dims, r, &outer, &mid, &inner))
     run_vector(k, es, nt, A->data, B->data, 1, outer, mid, inner, O->data);
@@ -263,7 +263,7 @@ static adx_status run_binary(int op, const adx_node *n, const adx_tensor *const 
                                .max_out = 1,                                                                 \
                                .infer = infer_binary,                                                        \
                                .run = run_##sym,                                                             \
-                               .flops = opu_out_numel,                                                       \
+                               .flops = adx_ops_out_numel,                                                   \
                                .ad = ADX_AD_COMBINE};
 
 BIN_OP(add, OP_ADD, "Add")

@@ -676,4 +676,5 @@ const adx_op adx_op_conv = {.name = "Conv",
                             .flops = conv_flops,
                             .ad = ADX_AD_CONV,
                             .window = conv_window,
-                            .release = conv_release};
+                            .release = conv_release,
+                            .fuse = adx_conv_fuse_activation_graph};

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "adx/graph.h"
+#include "adx/ir.h"
 
 /* ---- window geometry (shared by Conv and the pools) ---- */
 typedef enum adx_auto_pad {

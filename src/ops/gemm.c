@@ -46,7 +46,7 @@ typedef struct gemm_params {
 } gemm_params;
 
 static adx_status infer_gemm(adx_graph *g, adx_node *n, adx_error *err) {
-  gemm_params *p = opu_params(n, sizeof *p);
+  gemm_params *p = adx_ops_params(n, sizeof *p);
   if (!p) return adx_node_fail(n, err, ADX_ERR_NOMEM, "out of memory");
   p->alpha = adx_attr_float(n, "alpha", 1.f);
   p->beta = adx_attr_float(n, "beta", 1.f);
@@ -79,9 +79,9 @@ static adx_status infer_gemm(adx_graph *g, adx_node *n, adx_error *err) {
   }
   int batched = a->batched && !p->ta;
   p->per_row = batched;
-  if (opu_batch_changed(g, a) && p->ta) return opu_fail_batch(g, n, err);
-  if (opu_batch_changed(g, b)) return opu_fail_batch(g, n, err);
-  if (c && opu_batch_changed(g, c) && !(batched && c->ndim == 2)) return opu_fail_batch(g, n, err);
+  if (adx_ops_batch_changed(g, a) && p->ta) return adx_ops_fail_batch(g, n, err);
+  if (adx_ops_batch_changed(g, b)) return adx_ops_fail_batch(g, n, err);
+  if (c && adx_ops_batch_changed(g, c) && !(batched && c->ndim == 2)) return adx_ops_fail_batch(g, n, err);
   int64_t dims[2] = {M, N};
   adx_value_set(adx_node_out(g, n, 0), ADX_F32, 2, dims, batched);
   return ADX_OK;
@@ -130,7 +130,7 @@ static double flops_gemm(const adx_graph *g, const adx_node *n) {
   const adx_value *a = &g->values[n->in[0]];
   const gemm_params *p = n->params;
   int64_t K = (p && p->ta) ? a->dims[0] : a->dims[1];
-  return 2.0 * opu_out_numel(g, n) * (double)K;
+  return 2.0 * adx_ops_out_numel(g, n) * (double)K;
 }
 
 const adx_op adx_op_gemm = {.name = "Gemm",
@@ -207,8 +207,8 @@ static adx_status infer_matmul(adx_graph *g, adx_node *n, adx_error *err) {
    * (for a it may be M, for b only a batch dim: b's first matrix dim is contracted). */
   int a_ok = a->batched && a->ndim >= 2 && a->ndim == nd;
   int b_ok = b->batched && b->ndim >= 3 && b->ndim == nd;
-  if ((opu_batch_changed(g, a) && !a_ok) || (opu_batch_changed(g, b) && !b_ok))
-    return opu_fail_batch(g, n, err);
+  if ((adx_ops_batch_changed(g, a) && !a_ok) || (adx_ops_batch_changed(g, b) && !b_ok))
+    return adx_ops_fail_batch(g, n, err);
   adx_value_set(adx_node_out(g, n, 0), ADX_F32, nd, dims, a_ok || b_ok);
   return ADX_OK;
 }
@@ -223,7 +223,7 @@ static adx_status run_matmul(const adx_node *n, const adx_tensor *const *in, adx
   float *y = adx_f32(out[0]);
   const int64_t M = s.M, K = s.K, N = s.N;
   const int nt = ctx ? ctx->threads : 1;
-  const int64_t nbatch = opu_prod(s.bat, 0, s.nb);
+  const int64_t nbatch = adx_ops_prod(s.bat, 0, s.nb);
   if (nbatch == 0 || M == 0 || N == 0) return ADX_OK;
   if (K == 0) {
     memset(y, 0, (size_t)(nbatch * M * N) * sizeof *y);
@@ -264,7 +264,7 @@ static double flops_matmul(const adx_graph *g, const adx_node *n) {
   const adx_value *a = &g->values[n->in[0]], *b = &g->values[n->in[1]];
   mm_shape s;
   if (mm_shapes(a->dims, a->ndim, b->dims, b->ndim, &s)) return 0;
-  return 2.0 * (double)s.M * (double)s.N * (double)s.K * (double)opu_prod(s.bat, 0, s.nb);
+  return 2.0 * (double)s.M * (double)s.N * (double)s.K * (double)adx_ops_prod(s.bat, 0, s.nb);
 }
 
 const adx_op adx_op_matmul = {.name = "MatMul",

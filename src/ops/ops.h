@@ -2,7 +2,7 @@
 #ifndef ADX_OPS_INTERNAL_H
 #define ADX_OPS_INTERNAL_H
 
-#include "adx/graph.h"
+#include "adx/ir.h"
 
 /* Each operator file defines some of these. registry.c lists them all; a listed operator without a
  * definition is a link error (the declarations are strong on purpose). */

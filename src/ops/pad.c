@@ -15,7 +15,7 @@ typedef struct pad_params {
 } pad_params;
 
 static adx_status infer_pad(adx_graph *g, adx_node *n, adx_error *err) {
-  pad_params *p = opu_params(n, sizeof *p);
+  pad_params *p = adx_ops_params(n, sizeof *p);
   if (!p) return adx_node_fail(n, err, ADX_ERR_NOMEM, "out of memory");
   adx_value *x = adx_node_in(g, n, 0);
   if (!x) return adx_node_fail(n, err, ADX_ERR_ARG, "missing input");
@@ -35,10 +35,10 @@ static adx_status infer_pad(adx_graph *g, adx_node *n, adx_error *err) {
   const int64_t *pv, *av = NULL;
   int np = adx_attr_ints(n, "pads", &pv), na = -1;
   if (np < 0) {
-    np = opu_const_ints(g, n, 1, &pv);
+    np = adx_ops_const_ints(g, n, 1, &pv);
     if (np == -1) return adx_node_fail(n, err, ADX_ERR_ARG, "no pads (input or attribute)");
     if (np == -2) return adx_node_fail(n, err, ADX_ERR_UNSUPPORTED, "pads must be a constant int64 tensor");
-    if ((na = opu_const_ints(g, n, 3, &av)) == -2)
+    if ((na = adx_ops_const_ints(g, n, 3, &av)) == -2)
       return adx_node_fail(n, err, ADX_ERR_UNSUPPORTED, "axes must be a constant int64 tensor");
   }
   adx_value *cv = adx_node_in(g, n, 2);
@@ -50,7 +50,7 @@ static adx_status infer_pad(adx_graph *g, adx_node *n, adx_error *err) {
   for (int d = 0; d < r; d++) p->begin[d] = p->end[d] = 0;
   for (int i = 0; i < k; i++) {
     int a = i;
-    if (na >= 0 && opu_axis(av[i], r, &a))
+    if (na >= 0 && adx_ops_axis(av[i], r, &a))
       return adx_node_fail(n, err, ADX_ERR_ARG, "axis %lld is out of range for rank %d", (long long)av[i], r);
     p->begin[a] = pv[i];
     p->end[a] = pv[i + k];
@@ -65,7 +65,7 @@ static adx_status infer_pad(adx_graph *g, adx_node *n, adx_error *err) {
       return adx_node_fail(n, err, ADX_ERR_SHAPE, "cannot %s-pad the empty axis %d", mode, d);
   }
   const int touches0 = r > 0 && (p->begin[0] != 0 || p->end[0] != 0);
-  if (touches0 && opu_batch_changed(g, x)) return opu_fail_batch(g, n, err);
+  if (touches0 && adx_ops_batch_changed(g, x)) return adx_ops_fail_batch(g, n, err);
   adx_value_set(adx_node_out(g, n, 0), x->dtype, r, dims, x->batched && !touches0);
   return ADX_OK;
 }
@@ -104,18 +104,18 @@ static adx_status run_pad(const adx_node *n, const adx_tensor *const *in, adx_te
   const int64_t total = adx_tensor_numel(Y);
   if (total == 0) return ADX_OK;
   if (r == 0) {
-    opu_copy(Y, X);
+    adx_ops_copy(Y, X);
     return ADX_OK;
   }
   int64_t ist[ADX_MAX_DIMS];
-  opu_strides(X->dims, r, ist);
+  adx_ops_strides(X->dims, r, ist);
   const int64_t L = Y->dims[r - 1], D = X->dims[r - 1], b = p->begin[r - 1], rows = total / L;
   /* The copied middle of each row: output [m0, m1) from input [m0 - b, m1 - b). */
   int64_t m0 = b > 0 ? b : 0, m1 = b + D < L ? b + D : L;
   if (m1 < m0) m1 = m0;
   const char *x = X->data;
   char *y = Y->data;
-  const int nt = opu_threads(ctx, total);
+  const int nt = adx_ops_threads(ctx, total);
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
   for (int64_t row = 0; row < rows; row++) {
     char *yr = y + (size_t)(row * L) * es;

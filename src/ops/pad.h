@@ -2,7 +2,7 @@
 #ifndef ADX_OPS_PAD_H
 #define ADX_OPS_PAD_H
 
-#include "adx/graph.h"
+#include "adx/ir.h"
 
 /* 1 if the (inferred) Pad node pads only H and W of a 4-D value, with a constant (or pads nothing),
  * giving the four amounts; 0 otherwise. */

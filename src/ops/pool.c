@@ -27,16 +27,35 @@ static inline float max_at(const adx_pool_params *p, const float *x, int pos) {
   return m;
 }
 
+/* The input row of tap ki of a window whose first row is hs, or -1 when it lies in the padding. Counts the
+ * tap in *ph when inside the padded input and in *nh when inside the input (AveragePool's divisors). */
+static inline int tap_row(const adx_pool_params *p, int hs, int ki, int *nh, int *ph) {
+  const adx_window *w = &p->win;
+  int ih = hs + ki * w->dh;
+  if (ih < p->H + w->ph1) (*ph)++;
+  if (ih < 0 || ih >= p->H) return -1;
+  (*nh)++;
+  return ih;
+}
+
+/* The columns of a window whose first column is ws: *pw inside the padded input, *nw inside the input. */
+static inline void tap_cols(const adx_pool_params *p, int ws, int *nw, int *pw) {
+  const adx_window *w = &p->win;
+  for (int kj = 0; kj < w->kw; kj++) {
+    int iw = ws + kj * w->dw;
+    if (iw < p->W + w->pw1) (*pw)++;
+    if (iw >= 0 && iw < p->W) (*nw)++;
+  }
+}
+
 static inline float avg_at(const adx_pool_params *p, const float *x, int pos) {
   const adx_window *w = &p->win;
   int hs = (pos / p->OW) * w->sh - w->ph0, ws = (pos % p->OW) * w->sw - w->pw0;
   float sum = 0.0f;
   int nh = 0, nw = 0, ph = 0, pw = 0; /* taps inside the input / inside the padded input */
   for (int ki = 0; ki < w->kh; ki++) {
-    int ih = hs + ki * w->dh;
-    if (ih < p->H + w->ph1) ph++;
-    if (ih < 0 || ih >= p->H) continue;
-    nh++;
+    int ih = tap_row(p, hs, ki, &nh, &ph);
+    if (ih < 0) continue;
     const float *xr = x + (size_t)ih * p->W;
     for (int kj = 0; kj < w->kw; kj++) {
       int iw = ws + kj * w->dw;
@@ -44,11 +63,7 @@ static inline float avg_at(const adx_pool_params *p, const float *x, int pos) {
       sum += xr[iw];
     }
   }
-  for (int kj = 0; kj < w->kw; kj++) {
-    int iw = ws + kj * w->dw;
-    if (iw < p->W + w->pw1) pw++;
-    if (iw >= 0 && iw < p->W) nw++;
-  }
+  tap_cols(p, ws, &nw, &pw);
   int cnt = p->count_include_pad ? ph * pw : nh * nw;
   return cnt > 0 ? sum / (float)cnt : 0.0f;
 }
@@ -61,10 +76,8 @@ static float pool_at_masked(const adx_pool_params *p, const float *x, const uint
   float acc = p->is_max ? -INFINITY : 0.0f;
   int nh = 0, nw = 0, ph = 0, pw = 0, inside = 0, left_out = 0;
   for (int ki = 0; ki < w->kh; ki++) {
-    int ih = hs + ki * w->dh;
-    if (ih < p->H + w->ph1) ph++;
-    if (ih < 0 || ih >= p->H) continue;
-    nh++;
+    int ih = tap_row(p, hs, ki, &nh, &ph);
+    if (ih < 0) continue;
     const float *xr = x + (size_t)ih * p->W;
     const uint8_t *mr = m + (size_t)ih * p->W;
     for (int kj = 0; kj < w->kw; kj++) {
@@ -83,11 +96,7 @@ static float pool_at_masked(const adx_pool_params *p, const float *x, const uint
     }
   }
   if (p->is_max) return inside > 0 && left_out == inside ? 0.0f : acc; /* all absent: 0 */
-  for (int kj = 0; kj < w->kw; kj++) {
-    int iw = ws + kj * w->dw;
-    if (iw < p->W + w->pw1) pw++;
-    if (iw >= 0 && iw < p->W) nw++;
-  }
+  tap_cols(p, ws, &nw, &pw);
   int cnt = (p->count_include_pad ? ph * pw : nh * nw) - left_out;
   return cnt > 0 ? acc / (float)cnt : 0.0f;
 }
@@ -232,27 +241,17 @@ static void pool_window(const adx_node *n, adx_window *w) {
     memset(w, 0, sizeof *w);
 }
 
-const adx_op adx_op_maxpool = {.name = "MaxPool",
-                               .min_in = 1,
-                               .max_in = 1,
-                               .min_out = 1,
-                               .max_out = 2,
-                               .infer = maxpool_infer,
-                               .run = pool_run,
-                               .flops = pool_flops,
-                               .ad = ADX_AD_POOL,
-                               .window = pool_window};
+/* The pooling operators take one input and differ only in these fields of their descriptors. */
+#define POOL_OP(onnx, nout, infer_fn, run_fn, flops_fn, kind, window_fn)                                     \
+  {                                                                                                          \
+    .name = onnx, .min_in = 1, .max_in = 1, .min_out = 1, .max_out = nout, .infer = infer_fn, .run = run_fn, \
+    .flops = flops_fn, .ad = kind, .window = window_fn                                                       \
+  }
 
-const adx_op adx_op_averagepool = {.name = "AveragePool",
-                                   .min_in = 1,
-                                   .max_in = 1,
-                                   .min_out = 1,
-                                   .max_out = 1,
-                                   .infer = averagepool_infer,
-                                   .run = pool_run,
-                                   .flops = pool_flops,
-                                   .ad = ADX_AD_POOL,
-                                   .window = pool_window};
+const adx_op adx_op_maxpool =
+    POOL_OP("MaxPool", 2, maxpool_infer, pool_run, pool_flops, ADX_AD_POOL, pool_window);
+const adx_op adx_op_averagepool =
+    POOL_OP("AveragePool", 1, averagepool_infer, pool_run, pool_flops, ADX_AD_POOL, pool_window);
 
 /* ---- global pools: over every spatial dim, keeping [N, C, 1, ...] ---- */
 
@@ -317,22 +316,7 @@ static double global_flops(const adx_graph *g, const adx_node *n) {
   return (double)adx_value_numel(x);
 }
 
-const adx_op adx_op_globalaveragepool = {.name = "GlobalAveragePool",
-                                         .min_in = 1,
-                                         .max_in = 1,
-                                         .min_out = 1,
-                                         .max_out = 1,
-                                         .infer = global_infer,
-                                         .run = gap_run,
-                                         .flops = global_flops,
-                                         .ad = ADX_AD_GLOBALPOOL};
-
-const adx_op adx_op_globalmaxpool = {.name = "GlobalMaxPool",
-                                     .min_in = 1,
-                                     .max_in = 1,
-                                     .min_out = 1,
-                                     .max_out = 1,
-                                     .infer = global_infer,
-                                     .run = gmp_run,
-                                     .flops = global_flops,
-                                     .ad = ADX_AD_GLOBALMAX};
+const adx_op adx_op_globalaveragepool =
+    POOL_OP("GlobalAveragePool", 1, global_infer, gap_run, global_flops, ADX_AD_GLOBALPOOL, NULL);
+const adx_op adx_op_globalmaxpool =
+    POOL_OP("GlobalMaxPool", 1, global_infer, gmp_run, global_flops, ADX_AD_GLOBALMAX, NULL);

@@ -12,7 +12,7 @@ typedef struct reduce_params {
 } reduce_params;
 
 static adx_status infer_reducemean(adx_graph *g, adx_node *n, adx_error *err) {
-  reduce_params *p = opu_params(n, sizeof *p);
+  reduce_params *p = adx_ops_params(n, sizeof *p);
   if (!p) return adx_node_fail(n, err, ADX_ERR_NOMEM, "out of memory");
   adx_value *x = adx_node_in(g, n, 0);
   if (!x) return adx_node_fail(n, err, ADX_ERR_ARG, "missing input");
@@ -21,7 +21,7 @@ static adx_status infer_reducemean(adx_graph *g, adx_node *n, adx_error *err) {
   const int64_t *axes = NULL;
   int na = adx_attr_ints(n, "axes", &axes);
   if (na < 0) {
-    na = opu_const_ints(g, n, 1, &axes);
+    na = adx_ops_const_ints(g, n, 1, &axes);
     if (na == -2)
       return adx_node_fail(n, err, ADX_ERR_UNSUPPORTED, "axes input must be a constant int64 tensor");
   }
@@ -34,13 +34,13 @@ static adx_status infer_reducemean(adx_graph *g, adx_node *n, adx_error *err) {
   } else {
     for (int k = 0; k < na; k++) {
       int a;
-      if (opu_axis(axes[k], r, &a))
+      if (adx_ops_axis(axes[k], r, &a))
         return adx_node_fail(n, err, ADX_ERR_ARG, "axis %lld is out of range for rank %d", (long long)axes[k],
                              r);
       p->red[a] = 1;
     }
   }
-  if (r > 0 && p->red[0] && opu_batch_changed(g, x)) return opu_fail_batch(g, n, err);
+  if (r > 0 && p->red[0] && adx_ops_batch_changed(g, x)) return adx_ops_fail_batch(g, n, err);
   const int keep = adx_attr_int(n, "keepdims", 1) != 0;
   int64_t dims[ADX_MAX_DIMS];
   int nd = 0;
@@ -87,7 +87,7 @@ static adx_status run_reducemean(const adx_node *n, const adx_tensor *const *in,
   if (m - s <= 2 && (m == s || mr[s])) {
     /* [outer] x reduce x [inner] */
     const int64_t R = m > s ? md[s] : 1, inner = m - s == 2 ? md[s + 1] : 1;
-    const int nt = opu_threads(ctx, total);
+    const int nt = adx_ops_threads(ctx, total);
     if (inner == 1) {
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
       for (int64_t o = 0; o < outer; o++) {

@@ -1,4 +1,5 @@
-/* Operator registry: ONNX op_type -> adx_op. One line per operator in ops.h. */
+/* Operator registry: ONNX op_type -> adx_op, the operator set the IR declares (adx/ir.h). One line per
+ * operator in ops.h. */
 #include <string.h>
 
 #include "ops.h"

@@ -30,7 +30,7 @@ static adx_status ints_attr_or_input(adx_graph *g, adx_node *n, const char *attr
                                      int *count, adx_error *err) {
   *count = adx_attr_ints(n, attr, v);
   if (*count >= 0) return ADX_OK;
-  *count = opu_const_ints(g, n, idx, v);
+  *count = adx_ops_const_ints(g, n, idx, v);
   if (*count == -2)
     return adx_node_fail(n, err, ADX_ERR_UNSUPPORTED, "input '%s' (%s) must be a constant int64 tensor",
                          adx_node_in(g, n, idx)->name, attr);
@@ -48,7 +48,7 @@ static adx_status input_and_ints(adx_graph *g, adx_node *n, const char *attr, in
 
 static adx_status run_copy(const adx_node *n, const adx_tensor *const *in, adx_tensor *const *out,
                            adx_op_ctx *ctx, adx_error *err) {
-  opu_copy(out[0], in[0]);
+  adx_ops_copy(out[0], in[0]);
   return ADX_OK;
 }
 
@@ -79,8 +79,8 @@ static adx_status infer_flatten(adx_graph *g, adx_node *n, adx_error *err) {
   if (axis < -r || axis > r)
     return adx_node_fail(n, err, ADX_ERR_ARG, "axis %lld is out of range for rank %d", (long long)axis, r);
   int a = (int)(axis < 0 ? axis + r : axis);
-  if (a != 1 && opu_batch_changed(g, x)) return opu_fail_batch(g, n, err);
-  int64_t dims[2] = {opu_prod(x->dims, 0, a), opu_prod(x->dims, a, r)};
+  if (a != 1 && adx_ops_batch_changed(g, x)) return adx_ops_fail_batch(g, n, err);
+  int64_t dims[2] = {adx_ops_prod(x->dims, 0, a), adx_ops_prod(x->dims, a, r)};
   adx_value_set(adx_node_out(g, n, 0), x->dtype, 2, dims, x->batched && a == 1);
   return ADX_OK;
 }
@@ -133,7 +133,7 @@ static adx_status infer_reshape(adx_graph *g, adx_node *n, adx_error *err) {
                          adx_dims_str(dims, nt, b, sizeof b));
   }
   int batched = x->batched && nt > 0 && x->ndim > 0 && dims[0] == x->dims[0];
-  if (!batched && opu_batch_changed(g, x)) return opu_fail_batch(g, n, err);
+  if (!batched && adx_ops_batch_changed(g, x)) return adx_ops_fail_batch(g, n, err);
   adx_value_set(adx_node_out(g, n, 0), x->dtype, nt, dims, batched);
   return ADX_OK;
 }
@@ -147,7 +147,7 @@ typedef struct perm_params {
 } perm_params;
 
 static adx_status infer_transpose(adx_graph *g, adx_node *n, adx_error *err) {
-  perm_params *p = opu_params(n, sizeof *p);
+  perm_params *p = adx_ops_params(n, sizeof *p);
   if (!p) return oom(n, err);
   adx_value *x;
   adx_status s = need_input(g, n, 0, &x, err);
@@ -160,12 +160,12 @@ static adx_status infer_transpose(adx_graph *g, adx_node *n, adx_error *err) {
     return adx_node_fail(n, err, ADX_ERR_SHAPE, "perm has %d entries for an input of rank %d", np, r);
   for (int i = 0; i < r; i++) {
     int a = r - 1 - i;
-    if (np >= 0 && opu_axis(pv[i], r, &a))
+    if (np >= 0 && adx_ops_axis(pv[i], r, &a))
       return adx_node_fail(n, err, ADX_ERR_ARG, "perm entry %lld is out of range", (long long)pv[i]);
     if (seen[a]++) return adx_node_fail(n, err, ADX_ERR_ARG, "perm repeats axis %d", a);
     p->perm[i] = a;
   }
-  if (r > 0 && p->perm[0] != 0 && opu_batch_changed(g, x)) return opu_fail_batch(g, n, err);
+  if (r > 0 && p->perm[0] != 0 && adx_ops_batch_changed(g, x)) return adx_ops_fail_batch(g, n, err);
   int64_t dims[ADX_MAX_DIMS];
   for (int i = 0; i < r; i++) dims[i] = x->dims[p->perm[i]];
   adx_value_set(adx_node_out(g, n, 0), x->dtype, r, dims, x->batched && r > 0 && p->perm[0] == 0);
@@ -190,14 +190,14 @@ static void gather_row(char *dst, const char *src, int64_t sst, int64_t cnt, siz
 /* out[i0..] = in[base + sum_d i_d * st[d]]: a strided walk over an output of rank r, by rows. */
 static void strided_copy(char *out, const char *in, const int64_t *odims, const int64_t *ist, int64_t base,
                          int r, size_t es, adx_op_ctx *ctx) {
-  const int64_t total = opu_prod(odims, 0, r);
+  const int64_t total = adx_ops_prod(odims, 0, r);
   if (total == 0) return;
   if (r == 0) {
     memcpy(out, in + base * (int64_t)es, es);
     return;
   }
   const int64_t len = odims[r - 1], rows = total / len;
-  const int nt = opu_threads(ctx, total);
+  const int nt = adx_ops_threads(ctx, total);
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
   for (int64_t row = 0; row < rows; row++) {
     int64_t off = base, rem = row;
@@ -217,13 +217,13 @@ static adx_status run_transpose(const adx_node *n, const adx_tensor *const *in, 
   int ident = 1;
   for (int i = 0; i < r; i++) ident &= p->perm[i] == i;
   if (ident) {
-    opu_copy(out[0], X);
+    adx_ops_copy(out[0], X);
     return ADX_OK;
   }
   /* Merge output dims that stay adjacent in the input (e.g. H,W in a channel shuffle) so that rows
    * are as long as possible. */
   int64_t st[ADX_MAX_DIMS], ist[ADX_MAX_DIMS], od[ADX_MAX_DIMS];
-  opu_strides(X->dims, r, st);
+  adx_ops_strides(X->dims, r, st);
   int m = 0;
   for (int i = 0; i < r; i++) {
     if (m > 0 && p->perm[i] == p->perm[i - 1] + 1) {
@@ -247,7 +247,7 @@ typedef struct axis_params {
 } axis_params;
 
 static adx_status infer_concat(adx_graph *g, adx_node *n, adx_error *err) {
-  axis_params *p = opu_params(n, sizeof *p);
+  axis_params *p = adx_ops_params(n, sizeof *p);
   if (!p) return oom(n, err);
   adx_value *x0;
   adx_status s = need_input(g, n, 0, &x0, err);
@@ -257,7 +257,7 @@ static adx_status infer_concat(adx_graph *g, adx_node *n, adx_error *err) {
     return adx_node_fail(n, err, ADX_ERR_ARG, "attribute 'axis' is required");
   const int r = x0->ndim;
   if (r == 0) return adx_node_fail(n, err, ADX_ERR_SHAPE, "cannot concatenate scalars");
-  if (opu_axis(aa->i, r, &p->axis))
+  if (adx_ops_axis(aa->i, r, &p->axis))
     return adx_node_fail(n, err, ADX_ERR_ARG, "axis %lld is out of range for rank %d", (long long)aa->i, r);
   int64_t dims[ADX_MAX_DIMS];
   for (int d = 0; d < r; d++) dims[d] = x0->dims[d];
@@ -278,7 +278,7 @@ static adx_status infer_concat(adx_graph *g, adx_node *n, adx_error *err) {
       }
     }
     dims[p->axis] += x->dims[p->axis];
-    if (p->axis == 0 && opu_batch_changed(g, x)) return opu_fail_batch(g, n, err);
+    if (p->axis == 0 && adx_ops_batch_changed(g, x)) return adx_ops_fail_batch(g, n, err);
     batched |= x->batched && p->axis != 0;
   }
   adx_value_set(adx_node_out(g, n, 0), x0->dtype, r, dims, batched);
@@ -290,14 +290,15 @@ static adx_status run_concat(const adx_node *n, const adx_tensor *const *in, adx
   const axis_params *p = n->params;
   adx_tensor *Y = out[0];
   const size_t es = adx_dtype_size(Y->dtype);
-  const int64_t outer = opu_prod(Y->dims, 0, p->axis), inner = opu_prod(Y->dims, p->axis + 1, Y->ndim);
+  const int64_t outer = adx_ops_prod(Y->dims, 0, p->axis),
+                inner = adx_ops_prod(Y->dims, p->axis + 1, Y->ndim);
   const size_t orow = (size_t)(Y->dims[p->axis] * inner) * es;
   size_t at = 0;
   for (int i = 0; i < n->nin; i++) {
     const size_t row = (size_t)(in[i]->dims[p->axis] * inner) * es;
     const char *src = in[i]->data;
     char *dst = (char *)Y->data + at;
-    const int nt = opu_threads(ctx, (int64_t)(outer * row / es));
+    const int nt = adx_ops_threads(ctx, (int64_t)(outer * row / es));
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
     for (int64_t o = 0; o < outer; o++) memcpy(dst + (size_t)o * orow, src + (size_t)o * row, row);
     at += row;
@@ -323,16 +324,16 @@ typedef struct split_params {
 } split_params;
 
 static adx_status infer_split(adx_graph *g, adx_node *n, adx_error *err) {
-  split_params *p = opu_params(n, sizeof *p + sizeof(int64_t) * (size_t)n->nout);
+  split_params *p = adx_ops_params(n, sizeof *p + sizeof(int64_t) * (size_t)n->nout);
   if (!p) return oom(n, err);
   adx_value *x;
   adx_status s = need_input(g, n, 0, &x, err);
   if (s) return s;
   const int r = x->ndim;
   int64_t axis = adx_attr_int(n, "axis", 0);
-  if (r == 0 || opu_axis(axis, r, &p->axis))
+  if (r == 0 || adx_ops_axis(axis, r, &p->axis))
     return adx_node_fail(n, err, ADX_ERR_ARG, "axis %lld is out of range for rank %d", (long long)axis, r);
-  if (p->axis == 0 && opu_batch_changed(g, x)) return opu_fail_batch(g, n, err);
+  if (p->axis == 0 && adx_ops_batch_changed(g, x)) return adx_ops_fail_batch(g, n, err);
   p->n = n->nout;
   const int64_t D = x->dims[p->axis];
   const int64_t *sv;
@@ -374,7 +375,8 @@ static adx_status run_split(const adx_node *n, const adx_tensor *const *in, adx_
   const split_params *p = n->params;
   const adx_tensor *X = in[0];
   const size_t es = adx_dtype_size(X->dtype);
-  const int64_t outer = opu_prod(X->dims, 0, p->axis), inner = opu_prod(X->dims, p->axis + 1, X->ndim);
+  const int64_t outer = adx_ops_prod(X->dims, 0, p->axis),
+                inner = adx_ops_prod(X->dims, p->axis + 1, X->ndim);
   const size_t irow = (size_t)(X->dims[p->axis] * inner) * es;
   size_t at = 0;
   for (int i = 0; i < p->n; i++) {
@@ -382,7 +384,7 @@ static adx_status run_split(const adx_node *n, const adx_tensor *const *in, adx_
     if (out[i]) {
       const char *src = (const char *)X->data + at;
       char *dst = out[i]->data;
-      const int nt = opu_threads(ctx, (int64_t)(outer * row / es));
+      const int nt = adx_ops_threads(ctx, (int64_t)(outer * row / es));
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
       for (int64_t o = 0; o < outer; o++) memcpy(dst + (size_t)o * row, src + (size_t)o * irow, row);
     }
@@ -407,14 +409,14 @@ static adx_status infer_squeeze(adx_graph *g, adx_node *n, adx_error *err) {
   if (na <= 0) {
     for (int d = 0; d < r; d++) drop[d] = x->dims[d] == 1;
     /* At the model's own batch of 1, dim 0 would have been squeezed: the shape depends on the batch. */
-    if (r > 0 && opu_batch_changed(g, x) && g->declared_batch == 1) return opu_fail_batch(g, n, err);
+    if (r > 0 && adx_ops_batch_changed(g, x) && g->declared_batch == 1) return adx_ops_fail_batch(g, n, err);
   } else {
     for (int k = 0; k < na; k++) {
       int a;
-      if (opu_axis(av[k], r, &a))
+      if (adx_ops_axis(av[k], r, &a))
         return adx_node_fail(n, err, ADX_ERR_ARG, "axis %lld is out of range for rank %d", (long long)av[k],
                              r);
-      if (a == 0 && opu_batch_changed(g, x)) return opu_fail_batch(g, n, err);
+      if (a == 0 && adx_ops_batch_changed(g, x)) return adx_ops_fail_batch(g, n, err);
       if (x->dims[a] != 1)
         return adx_node_fail(n, err, ADX_ERR_SHAPE, "cannot squeeze axis %d of '%s': its size is %lld", a,
                              x->name, (long long)x->dims[a]);
@@ -442,12 +444,12 @@ static adx_status infer_unsqueeze(adx_graph *g, adx_node *n, adx_error *err) {
   uint8_t ins[ADX_MAX_DIMS] = {0};
   for (int k = 0; k < na; k++) {
     int a;
-    if (opu_axis(av[k], nd, &a))
+    if (adx_ops_axis(av[k], nd, &a))
       return adx_node_fail(n, err, ADX_ERR_ARG, "axis %lld is out of range for rank %d", (long long)av[k],
                            nd);
     if (ins[a]++) return adx_node_fail(n, err, ADX_ERR_ARG, "axis %d is repeated", a);
   }
-  if (ins[0] && opu_batch_changed(g, x)) return opu_fail_batch(g, n, err);
+  if (ins[0] && adx_ops_batch_changed(g, x)) return adx_ops_fail_batch(g, n, err);
   int64_t dims[ADX_MAX_DIMS];
   for (int d = 0, j = 0; d < nd; d++) dims[d] = ins[d] ? 1 : x->dims[j++];
   adx_value_set(adx_node_out(g, n, 0), x->dtype, nd, dims, x->batched && !ins[0]);
@@ -478,7 +480,7 @@ typedef struct shape_params {
 } shape_params;
 
 static adx_status infer_shape(adx_graph *g, adx_node *n, adx_error *err) {
-  shape_params *p = opu_params(n, sizeof *p);
+  shape_params *p = adx_ops_params(n, sizeof *p);
   if (!p) return oom(n, err);
   adx_value *x;
   adx_status s = need_input(g, n, 0, &x, err);
@@ -561,7 +563,7 @@ SHAPE_OP(constant, "Constant", 0, 0, 1, infer_constant, run_constant, ADX_AD_PLA
 
 static adx_status infer_constantofshape(adx_graph *g, adx_node *n, adx_error *err) {
   const int64_t *sv;
-  int ns = opu_const_ints(g, n, 0, &sv);
+  int ns = adx_ops_const_ints(g, n, 0, &sv);
   if (ns < 0)
     return adx_node_fail(n, err, ADX_ERR_UNSUPPORTED, "the shape input must be a constant int64 tensor");
   adx_status s = check_rank(n, ns, err);
@@ -603,7 +605,7 @@ SHAPE_OP(constantofshape, "ConstantOfShape", 1, 1, 1, infer_constantofshape, run
 /* ---------------- Gather ---------------- */
 
 static adx_status infer_gather(adx_graph *g, adx_node *n, adx_error *err) {
-  axis_params *p = opu_params(n, sizeof *p);
+  axis_params *p = adx_ops_params(n, sizeof *p);
   if (!p) return oom(n, err);
   adx_value *x, *idx;
   adx_status s = need_input(g, n, 0, &x, err);
@@ -612,9 +614,9 @@ static adx_status infer_gather(adx_graph *g, adx_node *n, adx_error *err) {
     return adx_node_fail(n, err, ADX_ERR_UNSUPPORTED, "indices '%s' must be int64", idx->name);
   const int r = x->ndim;
   int64_t axis = adx_attr_int(n, "axis", 0);
-  if (r == 0 || opu_axis(axis, r, &p->axis))
+  if (r == 0 || adx_ops_axis(axis, r, &p->axis))
     return adx_node_fail(n, err, ADX_ERR_ARG, "axis %lld is out of range for rank %d", (long long)axis, r);
-  if (p->axis == 0 && opu_batch_changed(g, x)) return opu_fail_batch(g, n, err);
+  if (p->axis == 0 && adx_ops_batch_changed(g, x)) return adx_ops_fail_batch(g, n, err);
   const int nd = r - 1 + idx->ndim;
   if ((s = check_rank(n, nd, err))) return s;
   const int64_t D = x->dims[p->axis];
@@ -640,8 +642,8 @@ static adx_status run_gather(const adx_node *n, const adx_tensor *const *in, adx
   const axis_params *p = n->params;
   const adx_tensor *X = in[0], *I = in[1];
   const size_t es = adx_dtype_size(X->dtype);
-  const int64_t outer = opu_prod(X->dims, 0, p->axis), D = X->dims[p->axis];
-  const int64_t inner = opu_prod(X->dims, p->axis + 1, X->ndim), ni = adx_tensor_numel(I);
+  const int64_t outer = adx_ops_prod(X->dims, 0, p->axis), D = X->dims[p->axis];
+  const int64_t inner = adx_ops_prod(X->dims, p->axis + 1, X->ndim), ni = adx_tensor_numel(I);
   const int64_t *iv = adx_i64(I);
   for (int64_t j = 0; j < ni; j++)
     if (iv[j] < -D || iv[j] >= D)
@@ -667,7 +669,7 @@ typedef struct slice_params {
 } slice_params;
 
 static adx_status infer_slice(adx_graph *g, adx_node *n, adx_error *err) {
-  slice_params *p = opu_params(n, sizeof *p);
+  slice_params *p = adx_ops_params(n, sizeof *p);
   if (!p) return oom(n, err);
   adx_value *x;
   adx_status s = need_input(g, n, 0, &x, err);
@@ -679,7 +681,7 @@ static adx_status infer_slice(adx_graph *g, adx_node *n, adx_error *err) {
       (s = ints_attr_or_input(g, n, "ends", 2, &ev, &ne, err)) ||
       (s = ints_attr_or_input(g, n, "axes", 3, &av, &na, err)))
     return s;
-  if (n->nin > 4 && (nst = opu_const_ints(g, n, 4, &tv)) == -2)
+  if (n->nin > 4 && (nst = adx_ops_const_ints(g, n, 4, &tv)) == -2)
     return adx_node_fail(n, err, ADX_ERR_UNSUPPORTED, "steps must be a constant int64 tensor");
   if (ns < 0 || ne != ns || (na >= 0 && na != ns) || (nst >= 0 && nst != ns))
     return adx_node_fail(n, err, ADX_ERR_ARG, "starts, ends, axes and steps must have the same length");
@@ -692,7 +694,7 @@ static adx_status infer_slice(adx_graph *g, adx_node *n, adx_error *err) {
   }
   for (int k = 0; k < ns; k++) {
     int a = k;
-    if (na >= 0 && opu_axis(av[k], r, &a))
+    if (na >= 0 && adx_ops_axis(av[k], r, &a))
       return adx_node_fail(n, err, ADX_ERR_ARG, "axis %lld is out of range for rank %d", (long long)av[k], r);
     if (a >= r) return adx_node_fail(n, err, ADX_ERR_ARG, "more starts than input dims");
     if (seen[a]++) return adx_node_fail(n, err, ADX_ERR_ARG, "axis %d is repeated", a);
@@ -717,7 +719,7 @@ static adx_status infer_slice(adx_graph *g, adx_node *n, adx_error *err) {
     dims[a] = cnt;
   }
   int touches0 = r > 0 && (p->start[0] != 0 || p->step[0] != 1 || dims[0] != x->dims[0]);
-  if (touches0 && opu_batch_changed(g, x)) return opu_fail_batch(g, n, err);
+  if (touches0 && adx_ops_batch_changed(g, x)) return adx_ops_fail_batch(g, n, err);
   adx_value_set(adx_node_out(g, n, 0), x->dtype, r, dims, x->batched && !touches0);
   return ADX_OK;
 }
@@ -728,7 +730,7 @@ static adx_status run_slice(const adx_node *n, const adx_tensor *const *in, adx_
   const adx_tensor *X = in[0];
   const int r = X->ndim;
   int64_t st[ADX_MAX_DIMS], ist[ADX_MAX_DIMS], base = 0;
-  opu_strides(X->dims, r, st);
+  adx_ops_strides(X->dims, r, st);
   for (int d = 0; d < r; d++) {
     base += p->start[d] * st[d];
     ist[d] = p->step[d] * st[d];
@@ -759,7 +761,7 @@ static adx_status run_cast(const adx_node *n, const adx_tensor *const *in, adx_t
   adx_tensor *Y = out[0];
   const int64_t cnt = adx_tensor_numel(X);
   if (X->dtype == Y->dtype) {
-    opu_copy(Y, X);
+    adx_ops_copy(Y, X);
   } else if (X->dtype == ADX_F32) { /* truncation toward zero, saturating; NaN -> 0 */
     const float *x = adx_f32(X);
     int64_t *y = adx_i64(Y);
@@ -785,5 +787,5 @@ const adx_op adx_op_cast = {.name = "Cast",
                             .max_out = 1,
                             .infer = infer_cast,
                             .run = run_cast,
-                            .flops = opu_out_numel,
+                            .flops = adx_ops_out_numel,
                             .ad = ADX_AD_POINTWISE};

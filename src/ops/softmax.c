@@ -12,7 +12,7 @@ typedef struct softmax_params {
 } softmax_params;
 
 static adx_status infer_softmax(adx_graph *g, adx_node *n, adx_error *err) {
-  softmax_params *p = opu_params(n, sizeof *p);
+  softmax_params *p = adx_ops_params(n, sizeof *p);
   if (!p) return adx_node_fail(n, err, ADX_ERR_NOMEM, "out of memory");
   adx_value *x = adx_node_in(g, n, 0);
   if (!x) return adx_node_fail(n, err, ADX_ERR_ARG, "missing input");
@@ -23,12 +23,12 @@ static adx_status infer_softmax(adx_graph *g, adx_node *n, adx_error *err) {
   int rank = x->ndim;
   if (rank == 0) {
     p->axis = 0;
-  } else if (p->legacy ? (axis < -rank || axis > rank) : opu_axis(axis, rank, &p->axis)) {
+  } else if (p->legacy ? (axis < -rank || axis > rank) : adx_ops_axis(axis, rank, &p->axis)) {
     return adx_node_fail(n, err, ADX_ERR_ARG, "axis %lld is out of range for rank %d", (long long)axis, rank);
   } else if (p->legacy) {
     p->axis = (int)(axis < 0 ? axis + rank : axis);
   }
-  if (p->axis == 0 && rank > 0 && opu_batch_changed(g, x)) return opu_fail_batch(g, n, err);
+  if (p->axis == 0 && rank > 0 && adx_ops_batch_changed(g, x)) return adx_ops_fail_batch(g, n, err);
   adx_value_set(adx_node_out(g, n, 0), ADX_F32, x->ndim, x->dims, x->batched);
   return ADX_OK;
 }
@@ -38,21 +38,21 @@ static adx_status run_softmax(const adx_node *n, const adx_tensor *const *in, ad
   const softmax_params *p = n->params;
   const adx_tensor *X = in[0];
   const int r = X->ndim;
-  int64_t outer = opu_prod(X->dims, 0, p->axis), cnt, inner;
+  int64_t outer = adx_ops_prod(X->dims, 0, p->axis), cnt, inner;
   if (r == 0) {
     outer = cnt = inner = 1;
   } else if (p->legacy) {
-    cnt = opu_prod(X->dims, p->axis, r);
+    cnt = adx_ops_prod(X->dims, p->axis, r);
     inner = 1;
   } else {
     cnt = X->dims[p->axis];
-    inner = opu_prod(X->dims, p->axis + 1, r);
+    inner = adx_ops_prod(X->dims, p->axis + 1, r);
   }
   if (cnt == 0) return ADX_OK;
   const float *x = adx_f32(X);
   float *y = adx_f32(out[0]);
   if (inner == 1) { /* contiguous rows: the classifier case */
-    const int nt = opu_threads(ctx, outer * cnt);
+    const int nt = adx_ops_threads(ctx, outer * cnt);
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
     for (int64_t o = 0; o < outer; o++) {
       const float *xs = x + o * cnt;
@@ -72,7 +72,7 @@ static adx_status run_softmax(const adx_node *n, const adx_tensor *const *in, ad
   /* Strided runs: normalise SM_BLOCK neighbouring runs together so memory is walked contiguously. */
   enum { SM_BLOCK = 256 };
   const int64_t nblk = (inner + SM_BLOCK - 1) / SM_BLOCK, ntasks = outer * nblk;
-  const int nt = opu_threads(ctx, outer * cnt * inner);
+  const int nt = adx_ops_threads(ctx, outer * cnt * inner);
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
   for (int64_t t = 0; t < ntasks; t++) {
     const int64_t o = t / nblk, i0 = (t % nblk) * SM_BLOCK;
@@ -99,7 +99,7 @@ static adx_status run_softmax(const adx_node *n, const adx_tensor *const *in, ad
   return ADX_OK;
 }
 
-static double flops_softmax(const adx_graph *g, const adx_node *n) { return 3.0 * opu_out_numel(g, n); }
+static double flops_softmax(const adx_graph *g, const adx_node *n) { return 3.0 * adx_ops_out_numel(g, n); }
 
 const adx_op adx_op_softmax = {.name = "Softmax",
                                .min_in = 1,

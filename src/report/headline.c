@@ -1,5 +1,6 @@
 /* Statistics of a results file over the images done so far, from the per-image datasets (never from
- * /summary, which a killed or running run does not have): shared by `adx summary` and `adx report`. */
+ * /summary, which a killed or running run does not have): shared by `adx summary` and `adx report`, and
+ * computed by the metrics layer's functions over the images of a run (adx/metrics.h), as /summary is. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,13 +18,6 @@ const char *const adx_report_stat_label[ADX_REPORT_ROB_K0] = {"rob. colour", "ro
                                                               "del. AUC",    "queries",      "s/image"};
 
 int adx_report_is_ad(const char *mode) { return adx_mode_name_is_ad(mode); }
-
-int adx_report_class(const adx_report_data *d, int64_t i) {
-  int C = d->m->nclasses;
-  if (d->label[i] >= 0 && d->label[i] < C) return d->label[i];
-  if (d->pred[i] >= 0 && d->pred[i] < C) return d->pred[i];
-  return -1;
-}
 
 void adx_report_data_free(adx_report_data *d) {
   free(d->done), free(d->index), free(d->label), free(d->pred), free(d->conf), free(d->col);
@@ -68,14 +62,6 @@ adx_status adx_report_data_load(adx_results *r, adx_report_data *d, adx_error *e
   return ADX_OK;
 }
 
-/* values of col over the done images into x; returns the count */
-static int64_t gather(const adx_report_data *d, const double *col, double *x) {
-  int64_t k = 0;
-  for (int64_t i = 0; i < d->n; i++)
-    if (d->done[i]) x[k++] = col[i];
-  return k;
-}
-
 adx_status adx_report_stats_of(const adx_report_data *d, adx_report_stats *st, adx_error *err) {
   memset(st, 0, sizeof *st);
   int nm = d->m->nmodes;
@@ -87,9 +73,9 @@ adx_status adx_report_stats_of(const adx_report_data *d, adx_report_stats *st, a
   st->stat = calloc((size_t)nm, sizeof *st->stat);
   st->ad_vs = calloc((size_t)nm, sizeof *st->ad_vs);
   st->is_fill = calloc((size_t)nm, sizeof *st->is_fill);
-  double *x = malloc((size_t)d->n * sizeof *x), *y = malloc((size_t)d->n * sizeof *y);
-  if (!st->stat || !st->ad_vs || !st->is_fill || !x || !y) {
-    free(x), free(y);
+  double *x = malloc((size_t)2 * (size_t)d->n * sizeof *x);
+  if (!st->stat || !st->ad_vs || !st->is_fill || !x) {
+    free(x);
     adx_report_stats_free(st);
     return adx_fail(err, ADX_ERR_NOMEM, "out of memory for the statistics");
   }
@@ -101,19 +87,18 @@ adx_status adx_report_stats_of(const adx_report_data *d, adx_report_stats *st, a
   for (int mi = 0; mi < nm; mi++) {
     st->is_fill[mi] = !adx_report_is_ad(d->m->modes[mi]);
     for (int j = 0; j < ADX_REPORT_NSTAT; j++)
-      adx_summarize(x, gather(d, adx_report_col(d, mi, j), x), &st->stat[mi][j]);
+      adx_summarize_done(adx_report_col(d, mi, j), d->done, d->n, x, &st->stat[mi][j]);
     for (int c = 0; c < 2; c++) {
       adx_ad_vs *v = &st->ad_vs[mi][c];
       memset(v, 0, sizeof *v);
       v->improvement = v->ci95_low = v->ci95_high = v->mean_ad = v->mean_fill = NAN;
       if (st->ad_mode < 0 || !st->is_fill[mi]) continue;
       int j = c ? ADX_REPORT_ROB_CONTEXT : ADX_REPORT_ROB_COLOUR;
-      int64_t k = gather(d, adx_report_col(d, st->ad_mode, j), x);
-      gather(d, adx_report_col(d, mi, j), y);
-      adx_rel_improvement(x, y, k, v);
+      adx_rel_improvement_done(adx_report_col(d, st->ad_mode, j), adx_report_col(d, mi, j), d->done, d->n, x,
+                               v);
     }
   }
-  free(x), free(y);
+  free(x);
   return ADX_OK;
 }
 

@@ -30,8 +30,6 @@ static inline const double *adx_report_col(const adx_report_data *d, int mode, i
 adx_status adx_report_stats_of(const adx_report_data *d, adx_report_stats *st, adx_error *err);
 /* 1 for "ad" and "ad:..." */
 int adx_report_is_ad(const char *mode);
-/* Class of image i: its label, or its prediction where the label is unknown; -1 if neither is in range. */
-int adx_report_class(const adx_report_data *d, int64_t i);
 
 /* The original images of a run, re-read from its data for display. */
 typedef struct adx_report_source {

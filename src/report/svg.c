@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "adx/metrics.h"
 #include "report_internal.h"
 
 #define FONT "font-family=\"sans-serif\""
@@ -307,14 +308,10 @@ static void per_class_means(const adx_report_data *d, double *pc, int64_t *cnt) 
   int nm = d->m->nmodes, C = d->m->nclasses;
   for (int p = 0; p < 2; p++)
     for (int k = 0; k < nm; k++) {
-      const double *v = adx_report_col(d, k, p ? ADX_REPORT_ROB_CONTEXT : ADX_REPORT_ROB_COLOUR);
-      for (int64_t i = 0; i < d->n; i++) {
-        int c = adx_report_class(d, i);
-        if (!d->done[i] || c < 0 || isnan(v[i])) continue;
-        pc[((size_t)p * nm + k) * C + c] += v[i], cnt[((size_t)p * nm + k) * C + c]++;
-      }
+      size_t at = ((size_t)p * nm + k) * C;
+      adx_class_means(adx_report_col(d, k, p ? ADX_REPORT_ROB_CONTEXT : ADX_REPORT_ROB_COLOUR), d->done,
+                      d->label, d->pred, d->n, C, pc + at, cnt + at);
     }
-  for (size_t i = 0; i < (size_t)2 * nm * C; i++) pc[i] = cnt[i] ? pc[i] / (double)cnt[i] : NAN;
 }
 
 /* The fill mode with the highest overall mean of statistic j, or -1. */

@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-#include "adx/graph.h"
+#include "adx/ir.h"
 
 adx_attr tu_attr_ints(const char *name, int n, const int64_t *v);
 adx_attr tu_attr_int(const char *name, int64_t v);

@@ -127,7 +127,7 @@ static void test_resnet_invariance(void **state) {
   TU_OK(adx_model_load(tu_data(path, sizeof path, "fashion_resnet.onnx"), NULL, &g, err));
   adx_tensor imgs;
   TU_OK(adx_npy_load(tu_data(path, sizeof path, "fashion_test32_images.npy"), &imgs, err));
-  adx_norm n = {.scale = 1.0f / 255, .nch = 1, .mean = {0.2860f}, .std = {0.3530f}};
+  adx_norm n = {.scale = 1.0f / 255, .nmean = 1, .nstd = 1, .mean = {0.2860f}, .std = {0.3530f}};
   adx_explainer x;
   adx_explainer_default(&x);
   x.rex.iters = 2;

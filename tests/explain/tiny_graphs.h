@@ -13,7 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "adx/graph.h"
+#include "adx/ir.h"
+#include "adx/model.h" /* adx_graph_prepare */
 
 /* Every row and column sums to zero (so a constant fill over a straight cut of a window adds nothing), and
  * the largest off-peak (shifted) correlation is 2 against the peak 16: found by exhaustive search over

@@ -5,7 +5,7 @@
  * HDF5's error stack printing is off; a handle left open after a call is a finding (abort). */
 #include <hdf5.h>
 
-#include "adx/results.h"
+#include "adx/results_mpi.h"
 #include "fuzz_common.h"
 
 #define MAX_N 4096

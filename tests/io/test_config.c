@@ -134,11 +134,11 @@ static void test_apply_preprocess(void **state) {
   assert_int_equal(p.resize, 256); /* [predict] resize is not a preprocessing key */
   assert_int_equal(p.crop_h, 224);
   assert_int_equal(p.crop_w, 200);
-  assert_true(p.scale == 0.5f);
-  assert_int_equal(p.nmean, 3);
-  assert_true(p.mean[2] == 0.3f);
-  assert_int_equal(p.nstd, 1);
-  assert_true(p.std[0] == 0.25f);
+  assert_true(p.norm.scale == 0.5f);
+  assert_int_equal(p.norm.nmean, 3);
+  assert_true(p.norm.mean[2] == 0.3f);
+  assert_int_equal(p.norm.nstd, 1);
+  assert_true(p.norm.std[0] == 0.25f);
   adx_config_free(&cfg);
 
   assert_int_equal(adx_config_parse("[preprocess]\nresize = 256\nstd = 0.2, zero\n", "p.ini", &cfg, &err),

@@ -32,11 +32,11 @@ static void test_defaults_and_set(void **state) {
   adx_preproc p;
   adx_error err = {0};
   adx_preproc_default(&p);
-  assert_true(p.scale == 1.0f / 255.0f);
+  assert_true(p.norm.scale == 1.0f / 255.0f);
   assert_int_equal(p.resize, 0);
   assert_int_equal(p.crop_h, 0);
-  assert_int_equal(p.nmean, 0);
-  assert_int_equal(p.nstd, 0);
+  assert_int_equal(p.norm.nmean, 0);
+  assert_int_equal(p.norm.nstd, 0);
   assert_int_equal(adx_preproc_set(&p, "resize", "256", &err), ADX_OK);
   assert_int_equal(p.resize, 256);
   assert_int_equal(adx_preproc_set(&p, "crop", "224", &err), ADX_OK);
@@ -46,15 +46,15 @@ static void test_defaults_and_set(void **state) {
   assert_int_equal(p.crop_h, 200);
   assert_int_equal(p.crop_w, 100);
   assert_int_equal(adx_preproc_set(&p, "scale", "1/255", &err), ADX_OK);
-  assert_true(p.scale == (float)(1.0 / 255.0));
+  assert_true(p.norm.scale == (float)(1.0 / 255.0));
   assert_int_equal(adx_preproc_set(&p, "scale", "0.5", &err), ADX_OK);
-  assert_true(p.scale == 0.5f);
+  assert_true(p.norm.scale == 0.5f);
   assert_int_equal(adx_preproc_set(&p, "mean", "0.485, 0.456,0.406", &err), ADX_OK);
-  assert_int_equal(p.nmean, 3);
-  assert_true(p.mean[0] == 0.485f && p.mean[1] == 0.456f && p.mean[2] == 0.406f);
+  assert_int_equal(p.norm.nmean, 3);
+  assert_true(p.norm.mean[0] == 0.485f && p.norm.mean[1] == 0.456f && p.norm.mean[2] == 0.406f);
   assert_int_equal(adx_preproc_set(&p, "std", "0.353", &err), ADX_OK);
-  assert_int_equal(p.nstd, 1);
-  assert_true(p.std[0] == 0.353f);
+  assert_int_equal(p.norm.nstd, 1);
+  assert_true(p.norm.std[0] == 0.353f);
   assert_int_equal(adx_preproc_set(&p, "resize", "0", &err), ADX_OK);
   assert_int_equal(p.resize, 0);
 
@@ -77,18 +77,18 @@ static void test_normalize(void **state) {
   adx_preproc p;
   adx_preproc_default(&p);
   /* one mean/std for all: (raw/255 - 0.5) / 0.25 */
-  p.nmean = p.nstd = 1;
-  p.mean[0] = 0.5f;
-  p.std[0] = 0.25f;
+  p.norm.nmean = p.norm.nstd = 1;
+  p.norm.mean[0] = 0.5f;
+  p.norm.std[0] = 0.25f;
   const float raw[3] = {0, 255, 51};
   float out[3];
   adx_preproc_normalize(&p, raw, 1, 1, 3, out);
   assert_close(out, (const float[]){-2.0f, 2.0f, -1.2f}, 3, 1e-6);
   /* per channel, 3 channels of 2 pixels; scale 1 */
-  p.scale = 1.0f;
-  p.nmean = p.nstd = 3;
-  p.mean[0] = 1, p.mean[1] = 2, p.mean[2] = 3;
-  p.std[0] = 1, p.std[1] = 2, p.std[2] = 4;
+  p.norm.scale = 1.0f;
+  p.norm.nmean = p.norm.nstd = 3;
+  p.norm.mean[0] = 1, p.norm.mean[1] = 2, p.norm.mean[2] = 3;
+  p.norm.std[0] = 1, p.norm.std[1] = 2, p.norm.std[2] = 4;
   const float raw3[6] = {1, 2, 4, 6, 11, 3};
   float out3[6];
   adx_preproc_normalize(&p, raw3, 3, 1, 2, out3);
@@ -214,7 +214,7 @@ static void test_channels(void **state) {
   assert_int_equal(adx_preproc_geometry(&p, &c, 2, 1, 2, &o1, &err), ADX_ERR_SHAPE);
   assert_null(o1.data);
   /* three means for a one-channel model */
-  p.nmean = 3;
+  p.norm.nmean = 3;
   assert_int_equal(adx_preproc_geometry(&p, &c, 1, 1, 2, &o1, &err), ADX_ERR_ARG);
   assert_non_null(strstr(err.msg, "mean"));
   adx_image_free(&c);

@@ -33,7 +33,7 @@
 #include <unistd.h>
 
 #include "adx/metrics.h"
-#include "adx/results.h"
+#include "adx/results_mpi.h"
 #include "adx/sha256.h"
 #include "common/testutil.h"
 

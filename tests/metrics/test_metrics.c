@@ -517,7 +517,7 @@ static void test_fill_values_reference(void **state) {
   adx_norm norm;
   adx_norm_identity(&norm);
   norm.scale = 1.0f / 255.0f;
-  norm.nch = 3;
+  norm.nmean = norm.nstd = 3;
   const float mean[3] = {0.485f, 0.456f, 0.406f}, sd[3] = {0.229f, 0.224f, 0.225f};
   for (int c = 0; c < 3; c++) {
     norm.mean[c] = mean[c];
@@ -828,7 +828,7 @@ static void test_fixture_smoke(void **state) {
   adx_norm norm;
   adx_norm_identity(&norm);
   norm.scale = 1.0f / 255.0f;
-  norm.nch = 1;
+  norm.nmean = norm.nstd = 1;
   norm.mean[0] = 0.286f;
   norm.std[0] = 0.353f;
   const float *raw = adx_f32(&imgs); /* image 0 */

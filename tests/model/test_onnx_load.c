@@ -244,9 +244,9 @@ static void test_metadata_preprocess(void **state) {
   adx_preproc_default(&pp);
   assert_int_equal(adx_preproc_set(&pp, "mean", "0.5", &err), ADX_OK);
   assert_int_equal(adx_preproc_from_model(&pp, g, &err), ADX_OK);
-  assert_true(pp.mean[0] == 0.5f && pp.nmean == 1);  /* the flag wins */
-  assert_true(pp.std[0] == 0.3530f && pp.nstd == 1); /* the model's */
-  assert_true(pp.scale == 1.0f / 255.0f);            /* "1/255" */
+  assert_true(pp.norm.mean[0] == 0.5f && pp.norm.nmean == 1);  /* the flag wins */
+  assert_true(pp.norm.std[0] == 0.3530f && pp.norm.nstd == 1); /* the model's */
+  assert_true(pp.norm.scale == 1.0f / 255.0f);                 /* "1/255" */
   assert_int_equal(pp.given, ADX_PREPROC_MEAN);
   free(g->meta[2 * 2 + 1]); /* preprocess.std */
   g->meta[2 * 2 + 1] = strdup("-1");

@@ -12,7 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "adx/graph.h"
+#include "adx/ir.h"
+#include "adx/model.h" /* adx_graph_prepare */
 
 /* ---- fake operators ---- */
 

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "adx/graph.h"
+#include "adx/ir.h"
 
 #define DIMS(...) ((const int64_t[]){__VA_ARGS__})
 #define FVALS(...) ((const float[]){__VA_ARGS__})

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "../../src/ops/conv.h"
-#include "adx/graph.h"
+#include "adx/ir.h"
 #include "adx/model.h"
 #include "common/attr.h"
 

@@ -16,6 +16,7 @@
 
 #include "adx/io.h"
 #include "adx/report.h"
+#include "adx/results_mpi.h"
 #include "common/testutil.h"
 
 static char g_dir[512];

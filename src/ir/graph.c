@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "adx/graph.h"
+#include "adx/ir.h"
 
 static char *dupstr(const char *s) {
   if (!s) s = "";
@@ -246,4 +246,26 @@ double adx_graph_flops(adx_graph *g) {
     if (!n->dead && n->op && n->op->flops) f += n->op->flops(g, n);
   }
   return g->batch > 0 ? f / (double)g->batch : f;
+}
+
+adx_status adx_op_check(const char *node, const char *op_type, int nin, int nout, adx_error *err) {
+  const adx_op *o = adx_op_find(op_type);
+  if (!o) {
+    char list[640];
+    size_t k = 0;
+    list[0] = '\0';
+    for (const char *const *nm = adx_op_names(); *nm && k < sizeof list; nm++)
+      k += (size_t)snprintf(list + k, sizeof list - k, "%s%s", k ? ", " : "", *nm);
+    return adx_fail(err, ADX_ERR_UNSUPPORTED, "node '%s' uses unsupported operator '%s' (supported: %s)",
+                    node, op_type, list);
+  }
+  if (nin < o->min_in || (o->max_in >= 0 && nin > o->max_in))
+    return adx_fail(err, nin < o->min_in ? ADX_ERR_FORMAT : ADX_ERR_UNSUPPORTED,
+                    "node '%s' (%s) has %d inputs; adx's %s takes %d to %d", node, op_type, nin, op_type,
+                    o->min_in, o->max_in);
+  if (nout < o->min_out || (o->max_out >= 0 && nout > o->max_out))
+    return adx_fail(err, nout < o->min_out ? ADX_ERR_FORMAT : ADX_ERR_UNSUPPORTED,
+                    "node '%s' (%s) has %d outputs; adx's %s gives %d to %d", node, op_type, nout, op_type,
+                    o->min_out, o->max_out);
+  return ADX_OK;
 }

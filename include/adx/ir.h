@@ -1,8 +1,9 @@
-/* adx graph IR: values, nodes, attributes and the operator interface.
- * A graph is built once from an ONNX model (model/), then run many times by the engine.
+/* adx IR, the lowest layer above core (src/ir/): the graph's values, nodes and attributes, and the operator
+ * interface (adx_op) that the operators of src/ops/ implement. model/ builds and rewrites graphs of this
+ * IR from ONNX files and ops/ defines the operators; neither includes the other. The engine runs a graph.
  * Adding an operator = one file in src/ops/, one line in ADX_OP_LIST (src/ops/ops.h), tests. */
-#ifndef ADX_GRAPH_H
-#define ADX_GRAPH_H
+#ifndef ADX_IR_H
+#define ADX_IR_H
 
 #include "adx/core.h"
 
@@ -97,6 +98,12 @@ typedef struct adx_op {
   adx_ad_kind ad;
   /* For ADX_AD_CONV and ADX_AD_POOL: fill the window geometry (valid after infer). */
   void (*window)(const struct adx_node *n, adx_window *w);
+  /* Fusion (NULL: the operator absorbs nothing). Asked by the load-time fusion pass when `next` is the only
+   * reader of n's only output: ADX_OK when n has taken next's computation over (the pass then reroutes the
+   * graph so that n produces next's output and drops next), ADX_ERR_UNSUPPORTED to leave both as they are
+   * (next is not an operation n can absorb, or not with these inputs), any other code for a failure. */
+  adx_status (*fuse)(const struct adx_graph *g, struct adx_node *n, const struct adx_node *next,
+                     adx_error *err);
   /* Release what node->params owns besides itself (NULL: nothing); node->params is then freed. */
   void (*release)(void *params);
 } adx_op;
@@ -139,10 +146,18 @@ typedef struct adx_graph {
 /* Value of the model's metadata_props entry `key`, or NULL. */
 const char *adx_graph_meta(const adx_graph *g, const char *key);
 
-/* ---- operator registry (src/ops/registry.c) ---- */
+/* ---- the operator set ----
+ * An interface of the IR, defined by the operator layer (src/ops/registry.c): adx_graph_add_node binds each
+ * node to its operator through it and adx_op_check checks an operator and its arity with it, so the layer
+ * that builds graphs (model/) never looks an operator up itself. */
+/* The operator for an ONNX op_type, or NULL when adx has none. */
 const adx_op *adx_op_find(const char *op_type);
 /* NULL-terminated list of supported operator names. */
 const char *const *adx_op_names(void);
+/* Whether adx has operator op_type, taking nin inputs and giving nout outputs (absent trailing ones not
+ * counted): ADX_ERR_UNSUPPORTED naming node and listing the supported operators when it has none, else
+ * ADX_ERR_FORMAT (too few) or ADX_ERR_UNSUPPORTED (too many) for a wrong count. */
+adx_status adx_op_check(const char *node, const char *op_type, int nin, int nout, adx_error *err);
 
 /* ---- node helpers for operators ---- */
 static inline adx_value *adx_node_in(struct adx_graph *g, const adx_node *n, int i) {
@@ -180,8 +195,6 @@ adx_status adx_graph_infer(adx_graph *g, int64_t batch, adx_error *err);
 /* The checks adx_graph_infer applies to the outputs of node n after its infer() (also used by the
  * load-time passes). */
 adx_status adx_graph_check_outputs(const adx_graph *g, const adx_node *n, adx_error *err);
-/* Run the load-time passes: shape inference, constant folding, BatchNorm folding, dead-node removal. */
-adx_status adx_graph_prepare(adx_graph *g, adx_error *err);
 /* Parameter count (elements of float constants consumed by live nodes) and FLOPs per image. */
 int64_t adx_graph_params(const adx_graph *g);
 double adx_graph_flops(adx_graph *g);
