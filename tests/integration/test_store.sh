@@ -17,10 +17,13 @@ N=12
 common=(--model tests/data/fashion_resnet.onnx --data /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
   --scale 1/255 --mean 0.2860 --std 0.3530 --limit "$N" --iters 4 --modes ad,fill:zero --k-colour 3 --k-context 3
   --backgrounds 10 --seed 9 --threads 1 --progress off)
+# the kill and SIGTERM runs are slowed per image (ADX_DEBUG_IMAGE_DELAY_MS), so that the signal lands mid-run
+# however fast the engine is; the others run at full speed
+export ADX_DEBUG_IMAGE_DELAY_MS=0
 run() { # out extra...
   local out=$1
   shift
-  timeout 300 mpirun --oversubscribe --bind-to none -np 2 "$ADX" explain "${common[@]}" -o "$out" "$@"
+  timeout 300 mpirun --oversubscribe --bind-to none -x ADX_DEBUG_IMAGE_DELAY_MS -np 2 "$ADX" explain "${common[@]}" -o "$out" "$@"
 }
 ndone() { HDF5_USE_FILE_LOCKING=FALSE h5dump -d /images/done "$1" 2>/dev/null | awk '/\([0-9]+\):/ {sub(/^.*\): /, ""); n = split($0, a, ","); for (i = 1; i <= n; i++) s += a[i]} END {print s + 0}'; }
 same() {
@@ -36,7 +39,7 @@ run "$t/one.h5" --flush-images 1 >"$t/one.log" 2>&1 && ok "--flush-images 1 run"
 same "$t/ref.h5" "$t/one.h5" "--flush-images 1"
 
 # SIGKILL of every rank once the first flush is in the file
-run "$t/kill.h5" --flush-images 4 --flush-seconds 1000 >"$t/kill.log" 2>&1 &
+ADX_DEBUG_IMAGE_DELAY_MS=300 run "$t/kill.h5" --flush-images 4 --flush-seconds 1000 >"$t/kill.log" 2>&1 &
 pid=$!
 for ((i = 0; i < 600; i++)); do
   [ "$(ndone "$t/kill.h5")" -ge 4 ] && break
@@ -58,7 +61,7 @@ else
 fi
 
 # SIGTERM: the buffer is flushed before the file is closed
-run "$t/term.h5" --flush-images 1000 --flush-seconds 1000 >"$t/term.log" 2>&1 &
+ADX_DEBUG_IMAGE_DELAY_MS=1000 run "$t/term.h5" --flush-images 1000 --flush-seconds 1000 >"$t/term.log" 2>&1 &
 pid=$!
 sleep 3
 for p in $(ranks_of "$t/term.h5"); do kill -TERM "$p"; done

@@ -101,6 +101,9 @@ DATA=/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
 common=(--model "$ROOT/tests/data/fashion_resnet.onnx" --data "$DATA" --scale 1/255 --mean 0.2860 --std 0.3530
   --limit 8 --modes ad,fill:zero --k-colour 3 --k-context 3 --backgrounds 10 --seed 11 --threads 1 --progress off)
 fast=(--iters 2)
+# the runs that are killed sleep this long after each image (the test hook in src/audit/audit.c), so that
+# the kill lands mid-run however fast the engine is
+export ADX_DEBUG_IMAGE_DELAY_MS=0
 NS=12 # images of the slow audit
 slow=(--iters 4 --limit "$NS")
 single() { # out args...: the single-host reference, 2 ranks on shared memory
@@ -113,7 +116,7 @@ two() { # out args...: mpirun across the two namespaces, one rank on each, TCP o
   shift
   on "$HA" timeout 600 mpirun --allow-run-as-root --mca plm_rsh_agent "$T/agent.sh" --mca btl tcp,self \
     --mca oob_tcp_if_include 192.0.2.0/24 --mca btl_tcp_if_include 192.0.2.0/24 --bind-to none \
-    --host "$IPA:1,$IPB:1" -np 2 -x OMP_NUM_THREADS -x OMP_WAIT_POLICY -x OPENBLAS_NUM_THREADS \
+    --host "$IPA:1,$IPB:1" -np 2 -x OMP_NUM_THREADS -x OMP_WAIT_POLICY -x OPENBLAS_NUM_THREADS -x ADX_DEBUG_IMAGE_DELAY_MS \
     "$ADX" explain "${common[@]}" "$@" -o "$out"
 }
 hosts_of() { h5dump -a /hosts "$1" 2>/dev/null | tr -d '"' | grep -oE "adxn[12]: [0-9,-]+" | sort | tr '\n' ' '; }
@@ -149,7 +152,7 @@ wait_done() { # file n pid: wait until n images of file are done (or the process
   done
   return 1
 }
-two "$T/kill.h5" "${slow[@]}" >"$T/kill.log" 2>&1 &
+ADX_DEBUG_IMAGE_DELAY_MS=800 two "$T/kill.h5" "${slow[@]}" >"$T/kill.log" 2>&1 &
 pid=$!
 wait_done "$T/kill.h5" 2 "$pid"
 kill_ns "$NB" # the node dies: its orted and its rank
@@ -305,7 +308,7 @@ same "$T/ref.h5" "$T/slurm.h5" "the Slurm two-node file"
 # eligible at once here; Slurm would wait about two minutes) and audit.sbatch resumes the file by itself.
 # Should Slurm end the job instead (FAILED), the same job is resubmitted, which resumes the same way.
 write_ini "$T/kill.ini" "$T/slurm_kill.h5" "$NS" 4
-j=$(sub_ini "$T/job2.log" "$T/kill.ini")
+j=$(ADX_DEBUG_IMAGE_DELAY_MS=800 sub_ini "$T/job2.log" "$T/kill.ini")
 for ((i = 0; i < 600; i++)); do
   [ "$(ndone "$T/slurm_kill.h5")" -ge 2 ] && break
   sleep 0.1
