@@ -72,7 +72,7 @@ const char *adx_conv_lib_impl(const adx_conv_lib *l) { return l ? l->impl : ""; 
   do {                                                                                                       \
     dnnl_status_t st_ = (call);                                                                              \
     if (st_ != dnnl_success) {                                                                               \
-      snprintf(why, sizeof why, "%.200s (oneDNN status %d)", #call, (int)st_);                                   \
+      snprintf(why, sizeof why, "%.200s (oneDNN status %d)", #call, (int)st_);                               \
       goto fail;                                                                                             \
     }                                                                                                        \
   } while (0)
