@@ -20,4 +20,8 @@ typedef struct adx_conv_timing {
 int adx_conv_node_bench(const adx_graph *g, int node, int batch, int threads, double seconds, int lib,
                         adx_conv_timing *t);
 
+/* The convolution path this process takes, for `adx info --build`: "oneDNN 2.6.3 (ADX_CONV=dnnl, ...)" or the
+ * BLAS reference path (ADX_CONV=blas). */
+void adx_conv_backend_describe(char *buf, size_t len);
+
 #endif

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "adx/bench.h"
 #include "adx/model.h"
 #include "cli.h"
 
@@ -83,6 +84,9 @@ static int print_build(FILE *f) {
     return 1;
   }
   fprintf(f, "this CPU:    has every feature above\n");
+  char conv[256];
+  adx_conv_backend_describe(conv, sizeof conv);
+  fprintf(f, "convolution: %s\n", conv);
   return 0;
 }
 

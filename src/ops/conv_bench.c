@@ -1,5 +1,7 @@
 /* Conv micro-benchmark against a same-run SGEMM reference (used by `adx bench`). */
 #include <cblas.h>
+#include <oneapi/dnnl/dnnl.h>
+#include <stdlib.h>
 #include <omp.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -115,6 +117,19 @@ done:
 double adx_conv_bench_gflops(const adx_conv_params *p, int batch, int threads, double seconds,
                              double *sgemm_gflops_out) {
   return bench3(p, batch, threads, seconds, sgemm_gflops_out, NULL, NULL, 0);
+}
+
+void adx_conv_backend_describe(char *buf, size_t len) {
+  const char *cv = getenv("ADX_CONV");
+  const dnnl_version_t *v = dnnl_version();
+  if (cv && !strcmp(cv, "blas"))
+    snprintf(buf, len,
+             "im2col + OpenBLAS cblas_sgemm, the reference path (ADX_CONV=blas; oneDNN %d.%d.%d unused)",
+             v->major, v->minor, v->patch);
+  else
+    snprintf(buf, len,
+             "oneDNN %d.%d.%d convolution primitive, kernels chosen at run time for this CPU (ADX_CONV=%s)",
+             v->major, v->minor, v->patch, cv && *cv ? cv : "dnnl, the default");
 }
 
 int adx_conv_node_bench(const adx_graph *g, int node, int batch, int threads, double seconds, int lib,

@@ -58,7 +58,36 @@ for m in resnet vgg; do
     bad "$m: npy logits"
     cat "$tmp/err"
   fi
+  # the BLAS reference path (ADX_CONV=blas) against the same PyTorch logits
+  if ADX_CONV=blas "$ADX" predict --model "$DATA/fashion_$m.onnx" --logits "$DATA/fashion_test32_input.npy" \
+    >"$tmp/$m.blas.jsonl" 2>"$tmp/err" && compare "$tmp/$m.blas.jsonl" "$DATA/fashion_${m}_logits.npy" 0 32; then
+    ok "$m: 32 npy images match PyTorch logits on the BLAS path too (ADX_CONV=blas)"
+  else
+    bad "$m: npy logits, ADX_CONV=blas"
+    cat "$tmp/err"
+  fi
 done
+# the two paths really differ (else one of them was not taken): rounding, not results
+if ! cmp -s "$tmp/resnet.jsonl" "$tmp/resnet.blas.jsonl"; then ok "ADX_CONV=blas takes another path (logits differ in rounding)"; else
+  bad "ADX_CONV=blas gave byte-identical output: was the oneDNN path taken at all?"
+fi
+# an unknown path is refused with the variable named
+if ADX_CONV=fast "$ADX" predict --model "$DATA/fashion_resnet.onnx" --logits "$DATA/fashion_test32_input.npy" \
+  >/dev/null 2>"$tmp/err"; then
+  bad "ADX_CONV=fast accepted"
+else
+  rc=$?
+  [ "$rc" -eq 2 ] && grep -q "ADX_CONV is 'fast'" "$tmp/err" && ok "ADX_CONV=fast refused (exit 2, variable named)" ||
+    { bad "ADX_CONV=fast: exit $rc"; cat "$tmp/err"; }
+fi
+# adx info --build names the convolution path
+if "$ADX" info --build >"$tmp/build" 2>&1 && grep -q "^convolution: oneDNN [0-9.]* convolution primitive" "$tmp/build" &&
+  ADX_CONV=blas "$ADX" info --build 2>&1 | grep -q "^convolution: im2col + OpenBLAS"; then
+  ok "adx info --build names the convolution path"
+else
+  bad "adx info --build: convolution line"
+  cat "$tmp/build"
+fi
 
 # names of the N images in an (N,C,H,W) array
 if "$PY" -c "
