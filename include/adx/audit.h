@@ -34,6 +34,7 @@ typedef struct adx_audit_options {
   uint64_t seed;                    /* run seed; per-image seeds derive from it and the image index */
   int threads;                      /* OpenMP threads per rank as recorded (0: adx_threads_get) */
   int batch;                        /* mutants per engine call (default 64) */
+  int judges;                       /* 1: the judge matrix per image and mode (--judges all, default) */
   int resume, force;                /* as adx_results_open_resume / adx_results_create */
   adx_model_limits model_limits;    /* default adx_model_limits_default */
   adx_dataset_limits data_limits;   /* default: the dataset defaults */

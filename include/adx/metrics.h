@@ -36,6 +36,48 @@ adx_status adx_metrics_compute(adx_oracle *mode_oracle, adx_oracle *plain_oracle
                                const uint8_t *expl, const int32_t *order, const adx_backgrounds *bg,
                                const adx_metrics_params *p, uint64_t seed, adx_metrics *out, adx_error *err);
 
+/* ---- cross-judging (src/metrics/judge.c; docs/metrics.md, "Judges") ---- */
+
+/* adx_metrics_compute, and the judge matrix out->judges: the top-k pixels of the ranking (k of adx_rob_k, the
+ * pixels robustness@k pastes) scored by every judge. judges: ADX_NJUDGES oracles indexed by ADX_JUDGE_*, of
+ * which the hiding ones (ADX_JUDGE_FILL_ZERO .. ADX_JUDGE_AD) must be set, bound to the same image in the
+ * modes of adx_judge_mode (the paste judges use plain_oracle: entries 0 and 1 are not read); NULL: no judges
+ * (out->judges NaN, the cost and values of adx_metrics_compute). metric_queries counts every oracle's
+ * queries. */
+adx_status adx_metrics_compute_judged(adx_oracle *mode_oracle, adx_oracle *plain_oracle,
+                                      adx_oracle *const *judges, int target, float p_full,
+                                      const uint8_t *expl, const int32_t *order, const adx_backgrounds *bg,
+                                      const adx_metrics_params *p, uint64_t seed, adx_metrics *out,
+                                      adx_error *err);
+
+/* The mode of a hiding judge (ADX_JUDGE_FILL_ZERO .. ADX_JUDGE_AD): fill:zero, fill:mean, fill:blur, or the
+ * built-in default AD variant (what a bare "ad" means without --ad-* flags). ADX_ERR_ARG otherwise. */
+adx_status adx_judge_mode(int judge, adx_mode *m, adx_error *err);
+
+/* The hiding judges of one ranking, into out[k][j] for j = ADX_JUDGE_FILL_ZERO .. ADX_JUDGE_AD:
+ * sufficiency = 1 if target is top-1 with only the top-k visible (the rest hidden by judge j), else 0;
+ * comprehensiveness = 1 if target is not top-1 with the top-k hidden and the rest visible, else 0.
+ * One batched ask of 2 * ADX_ROB_K masks per judge. Where mode_oracle (may be NULL) computes the judge's
+ * mode (same canonical adx_mode_str), it is asked instead: its cache already holds the insertion and
+ * deletion curve masks that coincide with the top-k masks. Other entries of out are left alone. */
+adx_status adx_judge_hide(adx_oracle *const *judges, adx_oracle *mode_oracle, int target,
+                          const int32_t *order, float out[ADX_ROB_K][ADX_NJUDGES][2], adx_error *err);
+
+/* The judge whose removal operator is the mode's own: ADX_JUDGE_AD for an AD mode ("ad", "ad:..."),
+ * ADX_JUDGE_FILL_ZERO / MEAN / BLUR for fill:zero / fill:mean / fill:blur, -1 for any other mode. */
+int adx_judge_own(const char *mode_name);
+
+/* Statistics of judge rows [n][ADX_ROB_K][ADX_NJUDGES][2] over the images done (NaN values skipped):
+ * out[k][j][measure] for each k, and out[ADX_ROB_K][j][measure] over the per-image mean across the k
+ * (the mean of an image's non-NaN values at the ADX_ROB_K k). scratch: n doubles. */
+void adx_judge_summarize_done(const float *rows, const uint8_t *done, int64_t n, double *scratch,
+                              adx_summary out[ADX_ROB_K + 1][ADX_NJUDGES][2]);
+/* The margin of mode a over mode f under each judge and measure, paired over the images done where both
+ * are defined: adx_summarize of (a - f) of the per-image means across k (mean and 95% CI of the absolute
+ * difference). scratch: n doubles. */
+void adx_judge_margin_done(const float *a, const float *f, const uint8_t *done, int64_t n, double *scratch,
+                           adx_summary out[ADX_NJUDGES][2]);
+
 /* Trapezoid area under y over x = i/(n-1), i = 0..n-1 (NaN when n < 2). */
 double adx_trapezoid(const double *y, int n);
 

@@ -10,6 +10,21 @@
 #define ADX_ROB_K 4 /* robustness@k at k = 5, 10, 20, 40 % of pixels */
 extern const float adx_rob_k[ADX_ROB_K];
 
+/* The judges of the cross-judging matrix (docs/metrics.md, "Judges"): every removal operator scores every
+ * mode's top-k pixels. Index order of the judges axis in the results file (attribute `judges`). */
+enum {
+  ADX_JUDGE_COLOUR,    /* paste on solid colours (plain pass) */
+  ADX_JUDGE_CONTEXT,   /* paste on other-class images (plain pass) */
+  ADX_JUDGE_FILL_ZERO, /* the rest hidden by fill:zero */
+  ADX_JUDGE_FILL_MEAN, /* ... fill:mean */
+  ADX_JUDGE_FILL_BLUR, /* ... fill:blur */
+  ADX_JUDGE_AD,        /* ... isolating AD, the built-in default variant of a bare "ad" */
+  ADX_NJUDGES
+};
+#define ADX_JUDGE_SUFF 0                               /* last axis: sufficiency */
+#define ADX_JUDGE_COMP 1                               /* comprehensiveness */
+extern const char *const adx_judge_names[ADX_NJUDGES]; /* "colour", "context", "fill:zero", ..., "ad" */
+
 typedef struct adx_metrics {
   float size;               /* explanation pixels / all pixels */
   float confidence;         /* p(target) with only the explanation visible, in the mode */
@@ -22,6 +37,9 @@ typedef struct adx_metrics {
   float seconds;          /* set by the caller (adx_metrics_compute leaves it alone) */
   int64_t queries;        /* set by the caller: the explainer's mutant queries (left alone here) */
   int64_t metric_queries; /* mutants evaluated by adx_metrics_compute itself (both oracles' counters) */
+  /* the judge matrix [k][judge][sufficiency, comprehensiveness] (adx_metrics_compute_judged); NaN when
+   * not judged (adx_metrics_compute, --judges none, a file without judges) */
+  float judges[ADX_ROB_K][ADX_NJUDGES][2];
 } adx_metrics;
 
 /* Summary of n values (adx_summarize): mean, sample std, and a 95% CI for the mean (t distribution). NaN

@@ -41,6 +41,9 @@ typedef struct adx_run_info {
   int64_t n;                   /* images in the run */
   int h, w, nclasses;          /* model input size; number of classes */
   const float *rob_k;          /* ADX_ROB_K robustness@k values in percent; NULL = 5, 10, 20, 40 */
+  int judges;                  /* 1: /modes/<mode>/judges and /summary/<mode>/judges_* exist; 0: left
+                                  out. A resume keeps the file's choice: a file without them is resumed
+                                  without them, one with them refuses a run with 0 */
 } adx_run_info;
 
 /* Everything about one image. The per-mode arrays are indexed like run->modes. */
@@ -71,6 +74,8 @@ typedef struct adx_results_meta {
   int ad_mode;          /* index of the AD reference mode ("ad" or "ad:..."; the first one), -1 if none */
   double wall_seconds;  /* wall time of the session that last ran finish; NaN if none did (or older file) */
   char finished_at[21]; /* UTC time of that finish, "YYYY-MM-DDTHH:MM:SSZ"; "" if none */
+  int judges;           /* 1: the file has the judge matrix (/modes/<mode>/judges); 0: not (--judges none,
+                           or a file made before cross-judging), its values then read as NaN */
 } adx_results_meta;
 
 /* Write images (independent: no other rank takes part). Every dataset row of each image is written, then
@@ -156,6 +161,10 @@ adx_status adx_results_read_responsibilities(adx_results *r, int mode, int64_t f
 
 /* Metric column of a mode for all N images (as double). metric: a name of adx_results_metric_name. */
 adx_status adx_results_read_column(adx_results *r, int mode, const char *metric, double *out, adx_error *err);
+
+/* The judge matrix of a mode for all N images: out[N][ADX_ROB_K][ADX_NJUDGES][2] (adx/record.h), as float.
+ * A file without judges (meta.judges 0) gives NaN everywhere. */
+adx_status adx_results_read_judges(adx_results *r, int mode, float *out, adx_error *err);
 
 /* Library API for programs that read a finished file's /summary (docs/output-format.md); adx's own summary
  * and report recompute from the columns so that they also cover files still in progress. */

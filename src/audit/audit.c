@@ -18,6 +18,7 @@ void adx_audit_options_default(adx_audit_options *o) {
   adx_model_limits_default(&o->model_limits);
   adx_image_limits_default(&o->data_limits.image); /* the rest of data_limits: 0 = the defaults */
   o->batch = 64;
+  o->judges = 1;
   o->backgrounds = 100;
   o->chunk = 1;
   o->flush_images = ADX_FLUSH_IMAGES_DEFAULT;
@@ -46,6 +47,7 @@ typedef struct audit {
   adx_backgrounds bg;
   adx_results *res;
   int warned_fallback; /* the AD fallback node was reported */
+  int judges;          /* the judge matrix is computed: asked for, and the file (a resumed one) has it */
 } audit;
 
 static int stop_requested(const audit *a) { return a->o->stop && *a->o->stop; }
@@ -111,6 +113,19 @@ static adx_status explain_one(audit *a, image_work *w, int64_t slot, adx_image_r
   adx_backgrounds bg = a->bg;
   for (int j = 0; j < bg.n; j++)
     if (a->bg_index[j] == index) bg.exclude_one = 1, bg.excluded = j;
+  /* the judges' oracles (docs/metrics.md, "Judges"): made once per image, asked by every mode */
+  adx_oracle jo[ADX_NJUDGES];
+  adx_oracle *judges[ADX_NJUDGES] = {NULL};
+  int njo = 0;
+  memset(jo, 0, sizeof jo);
+  for (int j = ADX_JUDGE_FILL_ZERO; a->judges && j < ADX_NJUDGES && !s; j++) {
+    adx_mode jm;
+    if (!(s = adx_judge_mode(j, &jm, err)) &&
+        !(s = adx_oracle_init(&jo[j], a->e, &jm, &a->norm, w->raw, o->batch, err))) {
+      judges[j] = &jo[j];
+      njo = j + 1;
+    }
+  }
   for (int m = 0; m < o->nmodes && !s; m++) {
     double t0 = adx_now();
     adx_mode mode = o->modes[m];
@@ -126,7 +141,8 @@ static adx_status explain_one(audit *a, image_work *w, int64_t slot, adx_image_r
     if (!s) s = adx_explainer_extract(&o->x, &mo, pred, w->order, p_full, expl, &size_px, &p_expl, err);
     int64_t q = mo.queries;
     if (!s)
-      s = adx_metrics_compute(&mo, &plain, pred, p_full, expl, w->order, &bg, &o->mp, seed, &w->met[m], err);
+      s = adx_metrics_compute_judged(&mo, &plain, a->judges ? judges : NULL, pred, p_full, expl, w->order,
+                                     &bg, &o->mp, seed, &w->met[m], err);
     w->met[m].queries = q;
     if (!s && mode.kind == ADX_MODE_AD && !a->warned_fallback && adx_engine_ad_fallback(a->e)) {
       if (a->rank == 0)
@@ -142,6 +158,7 @@ static adx_status explain_one(audit *a, image_work *w, int64_t slot, adx_image_r
     w->expl_ptr[m] = expl;
     adx_oracle_free(&mo);
   }
+  for (int j = 0; j < njo; j++) adx_oracle_free(&jo[j]);
   adx_oracle_free(&plain);
   out->responsibility = w->resp_ptr;
   out->explanation = w->expl_ptr;
@@ -210,7 +227,8 @@ static adx_status open_results(audit *a, int64_t **todo, int64_t *ntodo, adx_err
                        .n = a->nsel,
                        .h = a->H,
                        .w = a->W,
-                       .nclasses = a->nclasses};
+                       .nclasses = a->nclasses,
+                       .judges = o->judges};
   *todo = NULL;
   if (o->resume) {
     s = adx_results_open_resume(o->out, &info, o->comm, o->force, &a->res, todo, ntodo, err);
@@ -222,6 +240,14 @@ static adx_status open_results(audit *a, int64_t **todo, int64_t *ntodo, adx_err
     for (int64_t i = 0; i < *ntodo && *todo; i++) (*todo)[i] = i;
   }
   if (!s) s = adx_results_record_hosts(a->res, err); /* provenance: the host of every rank */
+  if (!s) {
+    a->judges = o->judges && adx_results_get_meta(a->res)->judges;
+    if (o->judges && !a->judges && a->rank == 0)
+      fprintf(o->log,
+              "%s: %s has no judge matrix (made before cross-judging or with --judges none): resumed "
+              "without it\n",
+              o->name, o->out);
+  }
   if (s) {
     adx_free(*todo);
     *todo = NULL;

@@ -42,6 +42,7 @@ enum {
   O_K_CONTEXT,
   O_AUC_STEPS,
   O_BACKGROUNDS,
+  O_JUDGES,
   O_SCHEDULE,
   O_CHUNK,
   O_FLUSH_IMAGES,
@@ -86,6 +87,8 @@ static const adx_opt opts[] = {
     {"k-context", 0, 1, "K", "robustness: other-class backgrounds (default 20)"},
     {"auc-steps", 0, 1, "N", "insertion/deletion curve steps (default 20)"},
     {"backgrounds", 0, 1, "N", "dataset images kept as context backgrounds (default 100)"},
+    {"judges", 0, 1, "all|none",
+     "cross-judging: every mode's top-k under every removal operator (default all)"},
     {"schedule", 0, 1, "S", "dynamic (default: shared counter) or static (block split)"},
     {"chunk", 0, 1, "N", "images per draw from the counter (default 1)"},
     {"flush-images", 0, 1, "N", "write buffer: flush every N images (default 16; 1 = write each image)"},
@@ -196,6 +199,14 @@ static adx_status set_option(run *r, int opt, const char *v, adx_error *err) {
   case O_EXPLAINER: s = adx_explainer_parse(v, &r->o.x, err); break;
   case O_RESUME: s = set_flag("resume", v, &r->o.resume, err); break;
   case O_FORCE: s = set_flag("force", v, &r->o.force, err); break;
+  case O_JUDGES:
+    if (v && !strcmp(v, "all"))
+      r->o.judges = 1;
+    else if (v && !strcmp(v, "none"))
+      r->o.judges = 0;
+    else
+      s = adx_fail(err, ADX_ERR_ARG, "--judges: '%s' is not all or none", v ? v : "");
+    break;
   case O_AD_RULE:
   case O_AD_POOL:
   case O_AD_RENORM:

@@ -284,12 +284,12 @@ static adx_status rows_set(adx_results *r, hid_t ds, hid_t memtype, const adx_im
                            adx_error *err) {
   hid_t fs = H5Dget_space(ds);
   int nd = H5Sget_simple_extent_ndims(fs);
-  hsize_t dims[3] = {0, 0, 0};
-  H5Sget_simple_extent_dims(fs, dims, NULL);
+  hsize_t dims[4] = {0, 0, 0, 0};
+  if (nd >= 1 && nd <= 4) H5Sget_simple_extent_dims(fs, dims, NULL);
   herr_t e = H5Sselect_none(fs);
   for (int64_t i = 0, j; i < cnt && e >= 0; i = j) {
     for (j = i + 1; j < cnt && p[j]->slot == p[j - 1]->slot + 1; j++) continue;
-    hsize_t start[3] = {(hsize_t)p[i]->slot, 0, 0}, c[3] = {(hsize_t)(j - i), dims[1], dims[2]};
+    hsize_t start[4] = {(hsize_t)p[i]->slot, 0, 0, 0}, c[4] = {(hsize_t)(j - i), dims[1], dims[2], dims[3]};
     (void)nd;
     e = H5Sselect_hyperslab(fs, H5S_SELECT_OR, start, NULL, c, NULL);
   }
@@ -338,6 +338,16 @@ static adx_status write_rows(adx_results *r, const adx_image_result *const *p, i
       memcpy(b->f32 + i * ADX_ROB_K, p[i]->metrics[m].robustness_at_k, sizeof(float) * ADX_ROB_K);
     if ((s = rows_set(r, d->rob_k, H5T_NATIVE_FLOAT, p, cnt, ADX_ROB_K, b->f32, "robustness_at_k", err)))
       return s;
+    if (d->judges >= 0) { /* the judge matrix (a file made with --judges all) */
+      const int64_t jn = ADX_ROB_K * ADX_NJUDGES * 2;
+      float *jb = malloc((size_t)(cnt * jn) * sizeof(float));
+      if (!jb) return adx_fail(err, ADX_ERR_NOMEM, "%s: out of memory for the judges", r->path);
+      for (int64_t i = 0; i < cnt; i++)
+        memcpy(jb + i * jn, p[i]->metrics[m].judges, sizeof(float) * (size_t)jn);
+      s = rows_set(r, d->judges, H5T_NATIVE_FLOAT, p, cnt, jn, jb, "judges", err);
+      free(jb);
+      if (s) return s;
+    }
   }
   return ADX_OK;
 }

@@ -117,6 +117,7 @@ void adx_results_close_file(adx_results *r) {
     for (int i = 0; i < r->meta.nmodes; i++) {
       adx_results_mode_ds *m = &r->m[i];
       close_ds(&m->resp), close_ds(&m->expl), close_ds(&m->queries), close_ds(&m->rob_k);
+      close_ds(&m->judges);
       for (int j = 0; j < ADX_RESULTS_NFLOAT; j++) close_ds(&m->scal[j]);
     }
   }
@@ -413,6 +414,10 @@ adx_status adx_results_compare_run(const adx_results *r, const adx_run_info *run
   if (m->nclasses != run->nclasses)
     return adx_fail(err, ADX_ERR_ARG, "%s was made for %d classes but this run has %d", p, m->nclasses,
                     run->nclasses);
+  /* a file without the judge matrix (--judges none, or made before cross-judging) is resumed without it;
+   * one with it needs a run that computes it */
+  if (m->judges && !run->judges)
+    return adx_fail(err, ADX_ERR_ARG, "%s was made with --judges all but this run uses --judges none", p);
   const float *k = run->rob_k ? run->rob_k : default_rob_k;
   for (int j = 0; j < ADX_ROB_K; j++)
     if (m->rob_k[j] != k[j])
@@ -550,6 +555,47 @@ static adx_status images_group(build_ctx *b, hid_t f, const adx_run_info *run, a
   return s;
 }
 
+/* The judge names and the measure names as string-array attributes of obj. */
+static adx_status judge_attrs(build_ctx *b, hid_t obj, const float *k, adx_error *err) {
+  static const char *const measures[2] = {"sufficiency", "comprehensiveness"};
+  hsize_t nj = ADX_NJUDGES, two = 2, kk = ADX_ROB_K;
+  hid_t t = vlstr_type();
+  adx_status s = attr_put(obj, "judges", t, t, 1, &nj, adx_judge_names, b->shown, err);
+  if (!s) s = attr_put(obj, "measures", t, t, 1, &two, measures, b->shown, err);
+  H5Tclose(t);
+  if (!s) s = attr_put(obj, "k", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, &kk, k, b->shown, err);
+  return s;
+}
+
+/* /modes/<mode>/judges [N, ADX_ROB_K, ADX_NJUDGES, 2] float32 (NaN until written), with its axis names. */
+static adx_status judges_ds(build_ctx *b, hid_t g, hsize_t n, const float *k, adx_error *err) {
+  hsize_t dims[4] = {n, ADX_ROB_K, ADX_NJUDGES, 2};
+  float nan = NAN;
+  hid_t d = H5I_INVALID_HID;
+  adx_status s = mkds(b, g, "judges", H5T_IEEE_F32LE, 4, dims, 0, H5T_NATIVE_FLOAT, &nan, 1, &d, err);
+  if (!s) s = judge_attrs(b, d, k, err);
+  if (d >= 0) H5Dclose(d);
+  return s;
+}
+
+/* /summary/<mode>/judges_mean, judges_ci95_low, judges_ci95_high float64 and judges_n int64, each
+ * [ADX_ROB_K, ADX_NJUDGES, 2] (NaN and 0 until finish). */
+static adx_status judges_summary(build_ctx *b, hid_t g, const float *k, adx_error *err) {
+  static const char *const names[3] = {"judges_mean", "judges_ci95_low", "judges_ci95_high"};
+  hsize_t dims[3] = {ADX_ROB_K, ADX_NJUDGES, 2};
+  double nan = NAN;
+  int64_t zero = 0;
+  adx_status s = ADX_OK;
+  for (int i = 0; i < 4 && !s; i++) {
+    hid_t d = H5I_INVALID_HID;
+    s = i < 3 ? mkds(b, g, names[i], H5T_IEEE_F64LE, 3, dims, 0, H5T_NATIVE_DOUBLE, &nan, 1, &d, err)
+              : mkds(b, g, "judges_n", H5T_STD_I64LE, 3, dims, 0, H5T_NATIVE_INT64, &zero, 1, &d, err);
+    if (!s) s = judge_attrs(b, d, k, err);
+    if (d >= 0) H5Dclose(d);
+  }
+  return s;
+}
+
 static adx_status mode_group(build_ctx *b, hid_t modes, const char *mode, const adx_run_info *run,
                              const float *k, adx_error *err) {
   char gname[640];
@@ -575,6 +621,7 @@ static adx_status mode_group(build_ctx *b, hid_t modes, const char *mode, const 
     goto out;
   hsize_t kk = ADX_ROB_K;
   s = attr_put(rk, "k", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, &kk, k, b->shown, err);
+  if (!s && run->judges) s = judges_ds(b, g, n, k, err);
 out:
   if (rk >= 0) H5Dclose(rk);
   H5Gclose(g);
@@ -622,6 +669,7 @@ static adx_status summary_group(build_ctx *b, hid_t f, const adx_run_info *run, 
       }
       H5Gclose(rk);
     }
+    if (!s && run->judges) s = judges_summary(b, g, k, err);
     H5Gclose(g);
   }
   int ad = find_ad_mode(run->nmodes, run->modes);
@@ -771,6 +819,11 @@ adx_status adx_results_load_meta(adx_results *r, adx_error *err) {
   if (sp >= 0) H5Sclose(sp);
   if (a >= 0) H5Aclose(a);
   H5Dclose(d);
+  /* the judge matrix: present in every mode or in none (a file made before cross-judging has none) */
+  if (!s) {
+    snprintf(dpath, sizeof dpath, "/modes/%s/judges", r->group[0]);
+    m->judges = H5Lexists(f, dpath, H5P_DEFAULT) > 0;
+  }
   if (!s) set_metric_names(r);
   return s;
 }
@@ -814,7 +867,7 @@ adx_status adx_results_open_datasets(adx_results *r, hid_t dapl, adx_error *err)
   if (!r->m) return adx_fail(err, ADX_ERR_NOMEM, "%s: out of memory", r->path);
   for (int i = 0; i < r->meta.nmodes; i++) {
     adx_results_mode_ds *m = &r->m[i];
-    m->resp = m->expl = m->queries = m->rob_k = H5I_INVALID_HID;
+    m->resp = m->expl = m->queries = m->rob_k = m->judges = H5I_INVALID_HID;
     for (int j = 0; j < ADX_RESULTS_NFLOAT; j++) m->scal[j] = H5I_INVALID_HID;
   }
   hsize_t hw[2] = {(hsize_t)r->meta.h, (hsize_t)r->meta.w}, k = ADX_ROB_K;
@@ -829,6 +882,8 @@ adx_status adx_results_open_datasets(adx_results *r, hid_t dapl, adx_error *err)
       return s;
     for (int j = 0; j < ADX_RESULTS_NFLOAT; j++)
       if ((s = open_ds(r, dapl, dir, adx_results_scalar_names[j], 1, NULL, &m->scal[j], err))) return s;
+    hsize_t jd[3] = {ADX_ROB_K, ADX_NJUDGES, 2};
+    if (r->meta.judges && (s = open_ds(r, dapl, dir, "judges", 4, jd, &m->judges, err))) return s;
   }
   return ADX_OK;
 }
@@ -837,9 +892,9 @@ adx_status adx_results_rows(adx_results *r, hid_t ds, int write, hid_t memtype, 
                             int64_t row_elems, void *buf, const char *what, adx_error *err) {
   hid_t fs = H5Dget_space(ds);
   int nd = H5Sget_simple_extent_ndims(fs);
-  hsize_t start[3] = {(hsize_t)first, 0, 0}, cnt[3] = {(hsize_t)count, 0, 0};
-  if (nd > 1) {
-    hsize_t dims[3];
+  hsize_t start[4] = {(hsize_t)first, 0, 0, 0}, cnt[4] = {(hsize_t)count, 0, 0, 0};
+  if (nd > 1 && nd <= 4) {
+    hsize_t dims[4];
     H5Sget_simple_extent_dims(fs, dims, NULL);
     for (int i = 1; i < nd; i++) cnt[i] = dims[i];
   }

@@ -15,6 +15,7 @@
 
 typedef struct adx_results_mode_ds {
   hid_t resp, expl, scal[ADX_RESULTS_NFLOAT], queries, rob_k;
+  hid_t judges; /* [N, ADX_ROB_K, ADX_NJUDGES, 2], H5I_INVALID_HID when the file has none */
 } adx_results_mode_ds;
 
 struct adx_results {

@@ -1,6 +1,7 @@
 /* Results store reader: serial HDF5, no MPI. Works on a finished file, on the file of a run in progress and
  * on the file of a killed run (every object exists from creation on; the done flags say what is valid). */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,6 +139,14 @@ adx_status adx_results_read_image(adx_results *r, int64_t slot, adx_image_record
       if ((s = adx_results_rows(r, d->scal[j], 0, H5T_NATIVE_FLOAT, slot, 1, 1,
                                 (char *)mt + adx_results_float_offset[j], adx_results_scalar_names[j], err)))
         goto out;
+    float *jv = &mt->judges[0][0][0];
+    if (d->judges >= 0) {
+      if ((s = adx_results_rows(r, d->judges, 0, H5T_NATIVE_FLOAT, slot, 1, ADX_ROB_K * ADX_NJUDGES * 2, jv,
+                                "judges", err)))
+        goto out;
+    } else {
+      for (int j = 0; j < ADX_ROB_K * ADX_NJUDGES * 2; j++) jv[j] = NAN;
+    }
   }
 out:
   adx_results_quiet_end(&q);
@@ -205,6 +214,22 @@ adx_status adx_results_read_column(adx_results *r, int mode, const char *metric,
     H5Sclose(ms);
     H5Sclose(fs);
   }
+  adx_results_quiet_end(&q);
+  return s;
+}
+
+adx_status adx_results_read_judges(adx_results *r, int mode, float *out, adx_error *err) {
+  adx_status s = check_open(r, err);
+  if (!s) s = check_mode(r, mode, err);
+  if (s) return s;
+  const int64_t jn = ADX_ROB_K * ADX_NJUDGES * 2;
+  if (r->m[mode].judges < 0) {
+    for (int64_t i = 0; i < r->meta.n * jn; i++) out[i] = NAN;
+    return ADX_OK;
+  }
+  adx_results_quiet q;
+  adx_results_quiet_begin(&q);
+  s = adx_results_rows(r, r->m[mode].judges, 0, H5T_NATIVE_FLOAT, 0, r->meta.n, jn, out, "judges", err);
   adx_results_quiet_end(&q);
   return s;
 }

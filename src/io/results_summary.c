@@ -46,6 +46,48 @@ static adx_status put_ad_vs(adx_results *r, const char *gpath, const adx_ad_vs *
   return s;
 }
 
+/* /summary/<mode>/judges_*: the judge matrix per k over the images done (adx_judge_summarize_done). */
+static adx_status put_judges(adx_results *r, const uint8_t *done, adx_error *err) {
+  int64_t n = r->meta.n;
+  const size_t cells = (size_t)ADX_ROB_K * ADX_NJUDGES * 2;
+  float *rows = malloc((size_t)n * cells * sizeof(float));
+  double *x = malloc((size_t)n * sizeof(double)), *v[3];
+  int64_t *cnt = malloc(cells * sizeof(int64_t));
+  adx_summary(*sm)[ADX_NJUDGES][2] = malloc(sizeof(adx_summary[ADX_ROB_K + 1][ADX_NJUDGES][2]));
+  for (int i = 0; i < 3; i++) v[i] = malloc(cells * sizeof(double));
+  adx_status s = ADX_OK;
+  if (!rows || !x || !cnt || !sm || !v[0] || !v[1] || !v[2])
+    s = adx_fail(err, ADX_ERR_NOMEM, "%s: out of memory for the judge summary", r->path);
+  static const char *const names[3] = {"judges_mean", "judges_ci95_low", "judges_ci95_high"};
+  for (int mi = 0; mi < r->meta.nmodes && !s; mi++) {
+    if ((s = adx_results_read_judges(r, mi, rows, err))) break;
+    adx_judge_summarize_done(rows, done, n, x, sm);
+    for (int k = 0; k < ADX_ROB_K; k++)
+      for (int j = 0; j < ADX_NJUDGES; j++)
+        for (int q = 0; q < 2; q++) {
+          size_t c = ((size_t)k * ADX_NJUDGES + (size_t)j) * 2 + (size_t)q;
+          v[0][c] = sm[k][j][q].mean, v[1][c] = sm[k][j][q].ci95_low, v[2][c] = sm[k][j][q].ci95_high;
+          cnt[c] = sm[k][j][q].n;
+        }
+    char dpath[800];
+    for (int i = 0; i < 4 && !s; i++) {
+      snprintf(dpath, sizeof dpath, "/summary/%s/%s", r->group[mi], i < 3 ? names[i] : "judges_n");
+      hid_t d = H5Dopen2(r->file, dpath, H5P_DEFAULT);
+      if (d < 0) {
+        s = adx_fail(err, ADX_ERR_FORMAT, "%s: no dataset %s (not made by adx?)", r->path, dpath);
+        break;
+      }
+      if (H5Dwrite(d, i < 3 ? H5T_NATIVE_DOUBLE : H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                   i < 3 ? (const void *)v[i] : (const void *)cnt) < 0)
+        s = adx_results_h5fail(err, r->path, "writing the judge summary");
+      H5Dclose(d);
+    }
+  }
+  free(rows), free(x), free(cnt), free(sm);
+  for (int i = 0; i < 3; i++) free(v[i]);
+  return s;
+}
+
 adx_status adx_results_write_summary(adx_results *r, adx_error *err) {
   const adx_results_meta *m = &r->meta;
   int64_t n = m->n;
@@ -78,6 +120,7 @@ adx_status adx_results_write_summary(adx_results *r, adx_error *err) {
       s = put_stats(r, gpath, &sm, pc, err);
     }
   }
+  if (!s && m->judges) s = put_judges(r, done, err);
   static const char *const rob[] = {"robustness_colour", "robustness_context"};
   for (int mi = 0; m->ad_mode >= 0 && mi < m->nmodes && !s; mi++) {
     const char *name = m->modes[mi];

@@ -109,12 +109,15 @@ done:
 }
 
 /* Robustness: the explanation and the top-k% masks pasted onto Kc colours and Kx context images. */
+/* judged: also the paste judges' comprehensiveness (the top-k replaced by each background: masks
+ * 1 + ADX_ROB_K + j, the complements of the top-k masks) and both judges' sufficiency (the robustness@k
+ * hits per background set) into out->judges. */
 static adx_status paste_metrics(adx_oracle *o, int target, const uint8_t *expl, const int32_t *order,
                                 const adx_backgrounds *bg, const adx_metrics_params *p, uint64_t seed,
-                                adx_metrics *out, adx_error *err) {
+                                int judged, adx_metrics *out, adx_error *err) {
   int C = o->C, hw = o->H * o->W, nc = o->nclasses;
   size_t chw = (size_t)C * (size_t)hw;
-  int Kc = p->k_colour, Kx = 0, nmask = 1 + ADX_ROB_K;
+  int Kc = p->k_colour, Kx = 0, nmask = 1 + ADX_ROB_K * (judged ? 2 : 1);
   /* colours: channel ch of colour c is draw c*C + ch of the colour stream, 255 * U[0,1) */
   float *colour = malloc(sizeof(float) * (size_t)(Kc > 0 ? Kc : 1) * (size_t)C);
   int nbgimg = bg ? bg->n : 0;
@@ -147,9 +150,13 @@ static adx_status paste_metrics(adx_oracle *o, int target, const uint8_t *expl, 
   for (int j = 0; j < ADX_ROB_K; j++) {
     int n = ceil_frac(lroundf(adx_rob_k[j] * 100.0f), hw, 100);
     for (int i = 0; i < n; i++) masks[(size_t)(1 + j) * hw + order[i]] = 1;
+    if (judged) { /* 1 + ADX_ROB_K + j: everything but the top-k pasted */
+      uint8_t *cm = masks + (size_t)(1 + ADX_ROB_K + j) * hw;
+      for (int i = 0; i < hw; i++) cm[i] = !masks[(size_t)(1 + j) * hw + i];
+    }
   }
   int nbg = Kc + Kx, total = nmask * nbg;
-  int64_t hits[1 + ADX_ROB_K][2] = {{0}};
+  int64_t hits[1 + 2 * ADX_ROB_K][2] = {{0}};
   if (total > 0) {
     int chunk = total < PASTE_CHUNK ? total : PASTE_CHUNK;
     comp = adx_alloc(sizeof(float) * chw * (size_t)chunk);
@@ -188,6 +195,14 @@ static adx_status paste_metrics(adx_oracle *o, int target, const uint8_t *expl, 
   out->robustness_context = Kx > 0 ? (float)((double)hits[0][1] / Kx) : NAN;
   for (int j = 0; j < ADX_ROB_K; j++)
     out->robustness_at_k[j] = nbg > 0 ? (float)((double)(hits[1 + j][0] + hits[1 + j][1]) / nbg) : NAN;
+  for (int j = 0; judged && j < ADX_ROB_K; j++) {
+    const int64_t *suf = hits[1 + j], *kept = hits[1 + ADX_ROB_K + j];
+    float(*jd)[2] = out->judges[j];
+    jd[ADX_JUDGE_COLOUR][ADX_JUDGE_SUFF] = Kc > 0 ? (float)((double)suf[0] / Kc) : NAN;
+    jd[ADX_JUDGE_CONTEXT][ADX_JUDGE_SUFF] = Kx > 0 ? (float)((double)suf[1] / Kx) : NAN;
+    jd[ADX_JUDGE_COLOUR][ADX_JUDGE_COMP] = Kc > 0 ? (float)((double)(Kc - kept[0]) / Kc) : NAN;
+    jd[ADX_JUDGE_CONTEXT][ADX_JUDGE_COMP] = Kx > 0 ? (float)((double)(Kx - kept[1]) / Kx) : NAN;
+  }
 done:
   free(colour);
   free(ctx);
@@ -197,19 +212,59 @@ done:
   return st;
 }
 
-adx_status adx_metrics_compute(adx_oracle *mode_oracle, adx_oracle *plain_oracle, int target, float p_full,
-                               const uint8_t *expl, const int32_t *order, const adx_backgrounds *bg,
-                               const adx_metrics_params *p, uint64_t seed, adx_metrics *out, adx_error *err) {
+/* The queries counted by the distinct oracles among mode, plain and the hiding judges. */
+static int64_t count_queries(adx_oracle *mo, adx_oracle *po, adx_oracle *const *judges) {
+  adx_oracle *seen[2 + ADX_NJUDGES];
+  int n = 0;
+  int64_t q = 0;
+  adx_oracle *all[2 + ADX_NJUDGES] = {mo, po};
+  for (int j = 0; j < ADX_NJUDGES; j++) all[2 + j] = judges && j >= ADX_JUDGE_FILL_ZERO ? judges[j] : NULL;
+  for (int i = 0; i < 2 + ADX_NJUDGES; i++) {
+    int dup = !all[i];
+    for (int k = 0; k < n && !dup; k++) dup = seen[k] == all[i];
+    if (dup) continue;
+    seen[n++] = all[i];
+    q += all[i]->queries;
+  }
+  return q;
+}
+
+adx_status adx_metrics_compute_judged(adx_oracle *mode_oracle, adx_oracle *plain_oracle,
+                                      adx_oracle *const *judges, int target, float p_full,
+                                      const uint8_t *expl, const int32_t *order, const adx_backgrounds *bg,
+                                      const adx_metrics_params *p, uint64_t seed, adx_metrics *out,
+                                      adx_error *err) {
   adx_status st = check_args(mode_oracle, plain_oracle, target, p_full, expl, order, bg, p, err);
   if (st) return st;
   int hw = mode_oracle->H * mode_oracle->W;
   if ((st = check_order(order, hw, err))) return st;
-  int64_t q0 = mode_oracle->queries + (plain_oracle != mode_oracle ? plain_oracle->queries : 0);
+  for (int j = ADX_JUDGE_FILL_ZERO; judges && j < ADX_NJUDGES; j++) {
+    const adx_oracle *jo = judges[j];
+    if (!jo)
+      return adx_fail(err, ADX_ERR_ARG, "adx_metrics_compute_judged: no oracle for judge '%s'",
+                      adx_judge_names[j]);
+    if (jo->C != mode_oracle->C || jo->H != mode_oracle->H || jo->W != mode_oracle->W ||
+        jo->nclasses != mode_oracle->nclasses)
+      return adx_fail(err, ADX_ERR_ARG, "adx_metrics_compute_judged: judge '%s' sees another image size",
+                      adx_judge_names[j]);
+  }
+  int64_t q0 = count_queries(mode_oracle, plain_oracle, judges);
   int64_t npx = 0;
   for (int i = 0; i < hw; i++) npx += expl[i] != 0;
   out->size = (float)((double)npx / hw);
+  for (int j = 0; j < ADX_ROB_K; j++)
+    for (int k = 0; k < ADX_NJUDGES; k++) out->judges[j][k][0] = out->judges[j][k][1] = NAN;
   if ((st = mode_metrics(mode_oracle, target, p_full, expl, order, p->auc_steps, out, err))) return st;
-  if ((st = paste_metrics(plain_oracle, target, expl, order, bg, p, seed, out, err))) return st;
-  out->metric_queries = mode_oracle->queries + (plain_oracle != mode_oracle ? plain_oracle->queries : 0) - q0;
+  if ((st = paste_metrics(plain_oracle, target, expl, order, bg, p, seed, judges != NULL, out, err)))
+    return st;
+  if (judges && (st = adx_judge_hide(judges, mode_oracle, target, order, out->judges, err))) return st;
+  out->metric_queries = count_queries(mode_oracle, plain_oracle, judges) - q0;
   return ADX_OK;
+}
+
+adx_status adx_metrics_compute(adx_oracle *mode_oracle, adx_oracle *plain_oracle, int target, float p_full,
+                               const uint8_t *expl, const int32_t *order, const adx_backgrounds *bg,
+                               const adx_metrics_params *p, uint64_t seed, adx_metrics *out, adx_error *err) {
+  return adx_metrics_compute_judged(mode_oracle, plain_oracle, NULL, target, p_full, expl, order, bg, p, seed,
+                                    out, err);
 }
