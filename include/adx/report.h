@@ -75,6 +75,31 @@ const char *adx_report_fmt_improvement(const adx_ad_vs *v, char *buf, size_t len
  * so ("unfinished: X of N images done"). The adx_report_fit_warning, if any, goes to warn (may be NULL). */
 adx_status adx_report_print_summary(FILE *f, FILE *warn, const char *path, adx_error *err);
 
+/* ------------------------------------------------------------------ the judge matrix */
+
+/* Cross-judging over the images done (docs/metrics.md, "Judges"; src/report/judges.c). */
+typedef struct adx_report_judges {
+  int present;         /* 0: the file has no judge matrix (--judges none, or older); nothing else is set */
+  int nmodes, ad_mode; /* ad_mode: the reference AD mode of the margins, -1 if none */
+  int64_t ndone;
+  /* [nmodes]: adx_judge_summarize_done, per k and (index ADX_ROB_K) over the per-image mean across k */
+  adx_summary (*cell)[ADX_ROB_K + 1][ADX_NJUDGES][2];
+  /* [nmodes]: AD (ad_mode) minus the mode under each judge, paired (adx_judge_margin_done); n = 0 and NaN
+   * for AD modes */
+  adx_summary (*margin)[ADX_NJUDGES][2];
+  /* [nmodes][measure]: AD minus the mode of the per-image mean over the judges that are neither side's own
+   * operator (adx_judge_own) and over k, paired */
+  adx_summary (*other)[2];
+} adx_report_judges;
+adx_status adx_report_judges_compute(adx_results *r, adx_report_judges *J, adx_error *err);
+void adx_report_judges_free(adx_report_judges *J);
+/* The caption's own-operator rule (shared by terminal and HTML). */
+extern const char *const adx_report_judges_caption;
+/* adx summary's matrix (mean over k, then per k when there are at most 6 modes, then AD's margins). */
+void adx_report_print_judges(FILE *f, const adx_results *r, const adx_report_judges *J);
+/* The report's one table (id "judges"). */
+void adx_report_html_judges(FILE *f, const adx_results *r, const adx_report_judges *J);
+
 /* ------------------------------------------------------------------ the HTML report */
 
 typedef struct adx_report_options {

@@ -490,6 +490,11 @@ static adx_status page(FILE *f, ctx *c, const adx_report_options *o, adx_error *
              "<a href=\"#galleries\">Galleries</a><a href=\"#run\">Run</a></nav>\n");
   /* the answer first: the headline table and the plots; the run facts and the config at the end */
   headline(f, c);
+  adx_report_judges J;
+  adx_status js = adx_report_judges_compute(c->r, &J, err);
+  if (js) return js;
+  adx_report_html_judges(f, c->r, &J);
+  adx_report_judges_free(&J);
   fprintf(f, "<h2 id=\"plots\">Plots</h2>\n");
   adx_report_plot_robustness(f, &c->d, &c->st);
   adx_report_plot_rob_at_k(f, &c->d, &c->st);
