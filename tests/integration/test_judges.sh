@@ -51,6 +51,12 @@ PYEOF
 "$ADX" report "$tmp/none.h5" -o "$tmp/rep_none" >/dev/null 2>&1 && grep -q 'id="judges-absent"' "$tmp/rep_none/index.html" &&
   ok "report: matrix absent" || bad "report of a file without judges"
 
+printf '[explain]\njudges = none\n' >"$tmp/none.ini"
+run "$tmp/cfg.h5" -c "$tmp/none.ini" >"$tmp/cfg.log" 2>&1 && "$PY" -c "
+import sys, h5py
+assert all('judges' not in g for g in h5py.File(sys.argv[1], 'r')['modes'].values())" "$tmp/cfg.h5" &&
+  ok "config key judges = none" || bad "config key judges = none"
+
 # 2. the default: all judges
 if run "$tmp/all.h5" >"$tmp/all.log" 2>&1; then ok "audit with the judges (default)"; else
   bad "audit with the judges"
