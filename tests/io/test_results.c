@@ -770,6 +770,108 @@ static void test_summary_values(void **state) {
   adx_results_close(rd);
 }
 
+/* The judge matrix (docs/output-format.md): written as [N, K, 6, 2] rows, read back by image and by mode,
+ * NaN for images never written; its /summary cells by hand; a file without it reads NaN and refuses nothing
+ * on resume, a file with it refuses a run without it. */
+static void expect_msg(adx_status got, adx_status want, const adx_error *e, const char *needle);
+static float judge_value(int64_t slot, int m, int cell) {
+  return (float)((slot * 7 + m * 3 + cell) % 11) / 10.0f;
+}
+
+static void test_judges_store(void **state) {
+  (void)state;
+  if (g_rank != 0) return;
+  enum { JN = ADX_ROB_K * ADX_NJUDGES * 2, N = 4 };
+  char p[600], q[600];
+  tpath(p, sizeof p, "judges.h5");
+  tpath(q, sizeof q, "nojudges.h5");
+  remove_file(p);
+  remove_file(q);
+  for (int with = 0; with < 2; with++) {
+    adx_run_info run = make_run(N, 2, 3, 2);
+    run.judges = with;
+    adx_results *r = NULL;
+    TU_OK(adx_results_create(with ? p : q, &run, MPI_COMM_NULL, 0, &r, err));
+    gen g;
+    gen_init(&g, 2, 2, 3);
+    for (int s = 0; s < N - 1; s++) { /* image 3 is never written */
+      adx_image_result im = *gen_fill(&g, s);
+      for (int m = 0; m < 2; m++)
+        for (int c = 0; c < JN; c++) (&g.met[m].judges[0][0][0])[c] = judge_value(s, m, c);
+      TU_OK(adx_results_write_image(r, &im, err));
+    }
+    gen_free(&g);
+    TU_OK(adx_results_finish(r, err));
+    adx_results_close(r);
+  }
+  adx_results *rd;
+  TU_OK(adx_results_open_read(p, &rd, err));
+  assert_int_equal(adx_results_get_meta(rd)->judges, 1);
+  float rows[N * JN];
+  for (int m = 0; m < 2; m++) {
+    TU_OK(adx_results_read_judges(rd, m, rows, err));
+    for (int s = 0; s < N; s++)
+      for (int c = 0; c < JN; c++) {
+        float v = rows[s * JN + c];
+        if (s == N - 1)
+          assert_true(isnan(v)); /* the fill value until written */
+        else
+          assert_float_equal(v, judge_value(s, m, c), 0);
+      }
+  }
+  adx_image_record rec;
+  TU_OK(adx_results_read_image(rd, 2, &rec, err));
+  assert_float_equal(rec.metrics[1].judges[3][ADX_JUDGE_AD][1],
+                     judge_value(2, 1, (3 * ADX_NJUDGES + 5) * 2 + 1), 0);
+  adx_image_record_free(&rec);
+  adx_results_close(rd);
+  /* /summary/<mode>/judges_mean and judges_n over the 3 images done, by hand */
+  hid_t f = H5Fopen(p, H5F_ACC_RDONLY, H5P_DEFAULT);
+  assert_true(f >= 0);
+  double mean[JN];
+  int64_t cnt[JN];
+  hid_t d = H5Dopen2(f, "/summary/fill:zero/judges_mean", H5P_DEFAULT),
+        dn = H5Dopen2(f, "/summary/fill:zero/judges_n", H5P_DEFAULT);
+  assert_true(d >= 0 && dn >= 0);
+  assert_true(H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, mean) >= 0);
+  assert_true(H5Dread(dn, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, cnt) >= 0);
+  for (int c = 0; c < JN; c++) {
+    double want = 0;
+    for (int s = 0; s < N - 1; s++) want += judge_value(s, 1, c) / 3.0;
+    assert_float_equal(mean[c], want, 1e-6);
+    assert_int_equal(cnt[c], 3);
+  }
+  H5Dclose(d), H5Dclose(dn), H5Fclose(f);
+  /* without the matrix: NaN on reading, nothing in the file */
+  TU_OK(adx_results_open_read(q, &rd, err));
+  assert_int_equal(adx_results_get_meta(rd)->judges, 0);
+  TU_OK(adx_results_read_judges(rd, 0, rows, err));
+  for (int c = 0; c < N * JN; c++) assert_true(isnan(rows[c]));
+  TU_OK(adx_results_read_image(rd, 0, &rec, err));
+  assert_true(isnan(rec.metrics[0].judges[0][0][0]));
+  adx_image_record_free(&rec);
+  adx_results_close(rd);
+  f = H5Fopen(q, H5F_ACC_RDONLY, H5P_DEFAULT);
+  assert_int_equal(H5Lexists(f, "/modes/ad/judges", H5P_DEFAULT), 0);
+  assert_int_equal(H5Lexists(f, "/summary/ad/judges_mean", H5P_DEFAULT), 0);
+  H5Fclose(f);
+  /* resume: the file without the matrix takes a run with it (and stays without); the one with it refuses a
+   * run without it */
+  adx_run_info run = make_run(N, 2, 3, 2);
+  run.judges = 1;
+  adx_results *w = NULL;
+  int64_t *todo = NULL, ntodo = 0;
+  TU_OK(adx_results_open_resume(q, &run, MPI_COMM_NULL, 0, &w, &todo, &ntodo, err));
+  assert_int_equal(ntodo, 1);
+  assert_int_equal(adx_results_get_meta(w)->judges, 0);
+  adx_free(todo);
+  adx_results_close(w);
+  run.judges = 0;
+  adx_error e = {0};
+  expect_msg(adx_results_open_resume(p, &run, MPI_COMM_NULL, 0, &w, &todo, &ntodo, &e), ADX_ERR_ARG, &e,
+             "--judges all but this run uses --judges none");
+}
+
 /* ------------------------------------------------------------------ tests: refusals and resume */
 
 static void expect_msg(adx_status got, adx_status want, const adx_error *e, const char *needle) {
@@ -1357,7 +1459,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_raw_only),         cmocka_unit_test(test_summary_values),
         cmocka_unit_test(test_refuse_overwrite), cmocka_unit_test(test_write_errors),
         cmocka_unit_test(test_resume),           cmocka_unit_test(test_kill_safety),
-        cmocka_unit_test(test_writer_lock),
+        cmocka_unit_test(test_writer_lock),      cmocka_unit_test(test_judges_store),
     };
     rc = cmocka_run_group_tests(tests, NULL, NULL);
     if (g_mpi) {
