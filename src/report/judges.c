@@ -202,10 +202,10 @@ static void esc(FILE *f, const char *s) { adx_report_html_escape(f, s); }
 
 static void td(FILE *f, const adx_summary *s, int own) {
   char buf[64];
-  fprintf(f,
-          "<td class=\"num%s\"%s data-mean=\"%.9g\" data-lo=\"%.9g\" data-hi=\"%.9g\" data-n=\"%lld\">%s</td>",
-          own ? " own" : "", own ? " style=\"background:#eee;font-style:italic\"" : "", s->mean, s->ci95_low,
-          s->ci95_high, (long long)s->n, adx_report_fmt_mean(s, buf, sizeof buf));
+  fprintf(
+      f, "<td class=\"num%s\"%s data-mean=\"%.9g\" data-lo=\"%.9g\" data-hi=\"%.9g\" data-n=\"%lld\">%s</td>",
+      own ? " own" : "", own ? " style=\"background:#eee;font-style:italic\"" : "", s->mean, s->ci95_low,
+      s->ci95_high, (long long)s->n, adx_report_fmt_mean(s, buf, sizeof buf));
 }
 
 void adx_report_html_judges(FILE *f, const adx_results *r, const adx_report_judges *J) {
