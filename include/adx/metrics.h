@@ -69,4 +69,24 @@ int adx_image_class(int32_t label, int32_t pred, int nclasses);
 void adx_class_means(const double *col, const uint8_t *done, const int32_t *label, const int32_t *pred,
                      int64_t n, int nclasses, double *mean, int64_t *count);
 
+/* ---- ground truth (docs/metrics.md, "Ground truth"): pure functions of a map or ranking and an object
+ * mask [H*W] (nonzero = object pixel). Every value is NaN when the mask holds no object pixel. */
+/* Mark every value NaN (no mask). */
+void adx_gt_clear(adx_gt *g);
+/* Pointing game: 1 if order[0] (the ranking's first pixel) is an object pixel, else 0. */
+float adx_gt_pointing_game(const int32_t *order, const uint8_t *mask, int64_t hw);
+/* Energy in object: sum of max(map, 0) over object pixels / sum of max(map, 0) over all pixels (NaN values
+ * count 0); NaN when the denominator is 0. */
+float adx_gt_energy_in_object(const float *map, const uint8_t *mask, int64_t hw);
+/* Precision@k for k = adx_rob_k[j]: the share of the first n_j = ceil(round(100 k) * hw / 100) pixels of
+ * the ranking that are object pixels (the same n_j as robustness@k). */
+void adx_gt_precision_at_k(const int32_t *order, const uint8_t *mask, int64_t hw, float out[ADX_ROB_K]);
+/* All three for a map and its ranking (order: adx_rank_pixels of map). */
+void adx_gt_compute(const float *map, const int32_t *order, const uint8_t *mask, int64_t hw, adx_gt *out);
+/* The centre control: order = pixels by distance to the image centre ((H-1)/2, (W-1)/2), nearest first,
+ * ties by pixel index; map[p] = dmax - d(p), d the distance to the centre, dmax its largest value. */
+void adx_gt_centre_ranking(int H, int W, float *map, int32_t *order);
+/* adx_gt_compute of the centre control (map, order: H*W scratch). */
+void adx_gt_centre(const uint8_t *mask, int H, int W, float *map, int32_t *order, adx_gt *out);
+
 #endif

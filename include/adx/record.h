@@ -10,6 +10,14 @@
 #define ADX_ROB_K 4 /* robustness@k at k = 5, 10, 20, 40 % of pixels */
 extern const float adx_rob_k[ADX_ROB_K];
 
+/* Ground truth of one ranking against an object mask (docs/metrics.md, "Ground truth"); NaN where not
+ * computed (a dataset without masks, an empty mask). */
+typedef struct adx_gt {
+  float pointing_game;             /* 1 if the ranking's first pixel is an object pixel, else 0 */
+  float energy_in_object;          /* share of the non-negative map mass on object pixels */
+  float precision_at_k[ADX_ROB_K]; /* share of the top ceil(k * HW) pixels on object pixels */
+} adx_gt;
+
 typedef struct adx_metrics {
   float size;               /* explanation pixels / all pixels */
   float confidence;         /* p(target) with only the explanation visible, in the mode */
@@ -22,6 +30,7 @@ typedef struct adx_metrics {
   float seconds;          /* set by the caller (adx_metrics_compute leaves it alone) */
   int64_t queries;        /* set by the caller: the explainer's mutant queries (left alone here) */
   int64_t metric_queries; /* mutants evaluated by adx_metrics_compute itself (both oracles' counters) */
+  adx_gt gt;              /* set by the caller (adx_gt_compute) when the dataset has object masks, else NaN */
 } adx_metrics;
 
 /* Summary of n values (adx_summarize): mean, sample std, and a 95% CI for the mean (t distribution). NaN
