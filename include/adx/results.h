@@ -41,6 +41,8 @@ typedef struct adx_run_info {
   int64_t n;                   /* images in the run */
   int h, w, nclasses;          /* model input size; number of classes */
   const float *rob_k;          /* ADX_ROB_K robustness@k values in percent; NULL = 5, 10, 20, 40 */
+  int has_masks; /* 1: the dataset has object masks: /images/object_mask and the ground-truth datasets are
+                    made (root attribute has_masks; checked on resume) */
 } adx_run_info;
 
 /* Everything about one image. The per-mode arrays are indexed like run->modes. */
@@ -53,7 +55,9 @@ typedef struct adx_image_result {
   uint8_t flags;                      /* ADX_RESULTS_FLAG_* */
   const float *const *responsibility; /* [nmodes] -> [H*W] */
   const uint8_t *const *explanation;  /* [nmodes] -> [H*W], 1 = pixel in the explanation */
-  const adx_metrics *metrics;         /* [nmodes] */
+  const adx_metrics *metrics;         /* [nmodes] (metrics[m].gt: ground truth, when the run has masks) */
+  const uint8_t *object_mask;         /* [H*W] 0/1, required when the run has masks, else ignored */
+  adx_gt centre;                      /* the centre control's ground truth (when the run has masks) */
 } adx_image_result;
 
 /* The run attributes of an open file (strings owned by the handle). */
@@ -71,6 +75,7 @@ typedef struct adx_results_meta {
   int ad_mode;          /* index of the AD reference mode ("ad" or "ad:..."; the first one), -1 if none */
   double wall_seconds;  /* wall time of the session that last ran finish; NaN if none did (or older file) */
   char finished_at[21]; /* UTC time of that finish, "YYYY-MM-DDTHH:MM:SSZ"; "" if none */
+  int has_masks;        /* root attribute has_masks (0 when absent: files written before ground truth) */
 } adx_results_meta;
 
 /* Write images (independent: no other rank takes part). Every dataset row of each image is written, then
@@ -141,7 +146,9 @@ typedef struct adx_image_record {
   int nmodes, h, w;
   float *responsibility; /* [nmodes][H][W] */
   uint8_t *explanation;  /* [nmodes][H][W] */
-  adx_metrics *metrics;  /* [nmodes] */
+  adx_metrics *metrics;  /* [nmodes] (gt NaN when the run has no masks) */
+  uint8_t *object_mask;  /* [H][W], or NULL when the run has no masks */
+  adx_gt centre;         /* NaN when the run has no masks */
 } adx_image_record;
 /* Every dataset row of one image (rows of an image not done read as whatever was written, 0 if nothing). */
 adx_status adx_results_read_image(adx_results *r, int64_t slot, adx_image_record *rec, adx_error *err);
@@ -156,6 +163,20 @@ adx_status adx_results_read_responsibilities(adx_results *r, int mode, int64_t f
 
 /* Metric column of a mode for all N images (as double). metric: a name of adx_results_metric_name. */
 adx_status adx_results_read_column(adx_results *r, int mode, const char *metric, double *out, adx_error *err);
+
+/* ---- ground truth (docs/metrics.md; present when meta.has_masks) ---- */
+#define ADX_RESULTS_CENTRE (-1)         /* the "mode" of the centre control */
+#define ADX_RESULTS_NGT (2 + ADX_ROB_K) /* pointing_game, energy_in_object, precision_at_k/k=... */
+/* Name of ground-truth metric i (0 <= i < ADX_RESULTS_NGT): "pointing_game", "energy_in_object",
+ * "precision_at_k/k=5", ...; NULL otherwise. */
+const char *adx_results_gt_name(const adx_results *r, int i);
+/* Ground-truth column of a mode (or ADX_RESULTS_CENTRE) for all N images (as double); all NaN when the run
+ * has no masks (files written before ground truth too). */
+adx_status adx_results_read_gt_column(adx_results *r, int mode, const char *metric, double *out,
+                                      adx_error *err);
+/* /images/object_mask rows first .. first+count-1 ([count][H][W]); ADX_ERR_ARG when the run has no masks. */
+adx_status adx_results_read_object_masks(adx_results *r, int64_t first, int64_t count, uint8_t *out,
+                                         adx_error *err);
 
 /* Library API for programs that read a finished file's /summary (docs/output-format.md); adx's own summary
  * and report recompute from the columns so that they also cover files still in progress. */

@@ -272,6 +272,9 @@ static adx_status check_image(const adx_results *r, const adx_image_result *im, 
     if (!im->responsibility[m] || !im->explanation[m])
       return adx_fail(err, ADX_ERR_ARG, "%s: image slot %lld lacks the maps of mode '%s'", r->path,
                       (long long)im->slot, r->meta.modes[m]);
+  if (r->meta.has_masks && !im->object_mask)
+    return adx_fail(err, ADX_ERR_ARG, "%s: image slot %lld lacks its object mask (the run has masks)",
+                    r->path, (long long)im->slot);
   return ADX_OK;
 }
 
@@ -389,6 +392,8 @@ adx_status adx_results_write_images(adx_results *r, const adx_image_result *imgs
   }
   if (!s && r->durable_fd >= 0 && fsync(r->durable_fd) != 0)
     s = adx_fail(err, ADX_ERR_IO, "%s: fsync: %s", r->path, strerror(errno));
+  /* ground truth: object masks and the ground-truth rows (runs with masks) */
+  if (!s) s = adx_results_gt_write(r, p, count, rows_set, err);
   /* 3. only now the done flags */
   memset(b.u8, 1, (size_t)count);
   if (!s) s = rows_set(r, r->d_done, H5T_NATIVE_UINT8, p, count, 1, b.u8, "/images/done", err);

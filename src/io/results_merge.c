@@ -76,6 +76,7 @@ static const char *differs(const adx_results_meta *a, const adx_results_meta *b)
   if (a->nclasses != b->nclasses) return "different numbers of classes";
   for (int k = 0; k < ADX_ROB_K; k++)
     if (a->rob_k[k] != b->rob_k[k]) return "different robustness@k values";
+  if (!a->has_masks != !b->has_masks) return "one has object masks (ground truth), the other not";
   return NULL;
 }
 
@@ -177,7 +178,8 @@ adx_status adx_results_merge(const char *out, const char *const *in, int nin, in
                           .h = m->h,
                           .w = m->w,
                           .nclasses = m->nclasses,
-                          .rob_k = m->rob_k};
+                          .rob_k = m->rob_k,
+                          .has_masks = m->has_masks};
       s = adx_results_create(out, &run, MPI_COMM_NULL, force, &w, err);
     }
   }
@@ -200,7 +202,9 @@ adx_status adx_results_merge(const char *out, const char *const *in, int nin, in
                              .flags = rec.flags,
                              .responsibility = rp,
                              .explanation = ep,
-                             .metrics = rec.metrics};
+                             .metrics = rec.metrics,
+                             .object_mask = rec.object_mask,
+                             .centre = rec.centre};
       s = adx_results_write_image(w, &im, err);
     }
     adx_image_record_free(&rec);

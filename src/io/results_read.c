@@ -88,6 +88,7 @@ void adx_image_record_free(adx_image_record *rec) {
   adx_free(rec->responsibility);
   adx_free(rec->explanation);
   adx_free(rec->metrics);
+  adx_free(rec->object_mask);
   memset(rec, 0, sizeof *rec);
 }
 
@@ -139,6 +140,7 @@ adx_status adx_results_read_image(adx_results *r, int64_t slot, adx_image_record
                                 (char *)mt + adx_results_float_offset[j], adx_results_scalar_names[j], err)))
         goto out;
   }
+  s = adx_results_gt_read_image(r, slot, rec, err);
 out:
   adx_results_quiet_end(&q);
   if (s) adx_image_record_free(rec);

@@ -78,6 +78,7 @@ adx_status adx_results_write_summary(adx_results *r, adx_error *err) {
       s = put_stats(r, gpath, &sm, pc, err);
     }
   }
+  if (!s) s = adx_results_gt_write_summary(r, done, label, pred, col, x, pc, cnt, put_stats, err);
   static const char *const rob[] = {"robustness_colour", "robustness_context"};
   for (int mi = 0; m->ad_mode >= 0 && mi < m->nmodes && !s; mi++) {
     const char *name = m->modes[mi];
