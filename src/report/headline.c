@@ -203,6 +203,14 @@ adx_status adx_report_print_summary(FILE *f, FILE *warn, const char *path, adx_e
     pad(f, adx_report_fmt_mean(&st.stat[k][ADX_REPORT_SECONDS], buf, sizeof buf), 15);
     fprintf(f, "\n");
   }
+  adx_report_gt gt; /* ground truth: the table, or "absent" */
+  if ((s = adx_report_gt_compute(r, &gt, err))) {
+    adx_report_stats_free(&st);
+    adx_results_close(r);
+    return s;
+  }
+  adx_report_gt_print(f, &gt, m);
+  adx_report_gt_free(&gt);
   char fit[160];
   if (warn && adx_report_fit_warning(&st, fit, sizeof fit)) fprintf(warn, "adx: warning: %s\n", fit);
   for (int k = 0; k < m->nmodes; k++) /* what each AD mode computed, when its name does not say it all */

@@ -490,6 +490,7 @@ static adx_status page(FILE *f, ctx *c, const adx_report_options *o, adx_error *
              "<a href=\"#galleries\">Galleries</a><a href=\"#run\">Run</a></nav>\n");
   /* the answer first: the headline table and the plots; the run facts and the config at the end */
   headline(f, c);
+  adx_report_gt_html(f, c->r); /* ground truth (ground_truth.c) */
   fprintf(f, "<h2 id=\"plots\">Plots</h2>\n");
   adx_report_plot_robustness(f, &c->d, &c->st);
   adx_report_plot_rob_at_k(f, &c->d, &c->st);

@@ -59,4 +59,18 @@ void adx_report_plot_histograms(FILE *f, const adx_report_data *d);
 void adx_report_plot_per_class(FILE *f, const adx_report_data *d, const adx_report_stats *st,
                                const adx_report_source *src);
 
+/* The ground-truth table (ground_truth.c): statistics over the images done of every mode and, in row
+ * nmodes, of the centre control; present 0 when the run has no object masks. */
+typedef struct adx_report_gt {
+  int present, nmodes;
+  float k[ADX_ROB_K];
+  adx_summary (*stat)[ADX_RESULTS_NGT]; /* [nmodes + 1] */
+} adx_report_gt;
+adx_status adx_report_gt_compute(adx_results *r, adx_report_gt *g, adx_error *err);
+void adx_report_gt_free(adx_report_gt *g);
+/* The terminal table of adx summary, or "ground truth: absent (the dataset has no object masks)". */
+void adx_report_gt_print(FILE *f, const adx_report_gt *g, const adx_results_meta *m);
+/* The report's section: the table, or a line saying the masks are absent. */
+void adx_report_gt_html(FILE *f, adx_results *r);
+
 #endif
