@@ -61,7 +61,8 @@ void adx_idx_free(adx_idx *x);
  * else -1. */
 int adx_idx_labels_path(const char *images_path, char *buf, size_t len);
 /* The object-mask file beside an images file: "...-images-idx3-ubyte[.gz]" -> "...-masks-idx3-ubyte[.gz]"
- * (and the "images.idx3" spelling). Returns 0 and fills buf if such a file exists, else -1. */
+ * (and the "images.idx3" spelling); the same compression as the images first, then the other one (".gz"
+ * added or removed). Returns 0 and fills buf if such a file exists, else -1. */
 int adx_idx_masks_path(const char *images_path, char *buf, size_t len);
 
 /* ------------------------------------------------------------------ datasets */

@@ -108,6 +108,15 @@ int adx_idx_masks_path(const char *images_path, char *buf, size_t len) {
   if (!p || strlen(images_path) + 1 > len) return -1;
   size_t pre = (size_t)(p - images_path);
   snprintf(buf, len, "%.*smasks%s", (int)pre, images_path, p + 6);
+  if (access(buf, F_OK) == 0) return 0;
+  /* the other compression: "...-masks-idx3-ubyte.gz" beside "...-images-idx3-ubyte", and the reverse */
+  size_t n = strlen(buf);
+  if (n > 3 && !strcmp(buf + n - 3, ".gz"))
+    buf[n - 3] = '\0';
+  else if (n + 4 <= len)
+    memcpy(buf + n, ".gz", 4);
+  else
+    return -1;
   return access(buf, F_OK) == 0 ? 0 : -1;
 }
 

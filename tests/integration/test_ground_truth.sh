@@ -5,6 +5,7 @@
 #      with a small budget; scripts/check_ground_truth.py recomputes every ground-truth number of the file
 #      with numpy (and the /summary means); adx summary and adx report show the table with the centre
 #      control as its last row;
+#      the same images and masks as IDX files (masks gzipped) on 2 MPI ranks give the same ground truth;
 #   2. negative controls: a copy with one stored precision@k changed, and one with a mask pixel flipped,
 #      must be refused by the checker;
 #   3. bad input: /masks with the wrong count (HDF5), and an IDX masks file with the wrong size beside its
@@ -47,6 +48,12 @@ def idx(path, a):
         f.write(bytes([0, 0, 8, a.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in a.shape) + a.tobytes())
 idx(d + "/t-images-idx3-ubyte", x)
 idx(d + "/t-masks-idx3-ubyte", masks[:, :, :27].copy())  # wrong width
+idx(d + "/u-images-idx3-ubyte", x)  # the same images and masks as IDX, the masks gzipped
+idx(d + "/u-masks-idx3-ubyte", masks)
+with open(d + "/u-masks-idx3-ubyte", "rb") as fi, gzip.open(d + "/u-masks-idx3-ubyte.gz", "wb") as fo:
+    fo.write(fi.read())
+import os
+os.remove(d + "/u-masks-idx3-ubyte")
 PYEOF
 
 explain() { # DATA OUT [more options]
@@ -93,6 +100,31 @@ if "$ADX" report "$R" -o "$tmp/rep" >"$tmp/report.log" 2>&1 && grep -q 'id="grou
 else
   bad "adx report ground-truth table"
   tail -3 "$tmp/report.log"
+fi
+
+# the same images and masks as IDX files (masks gzipped), on 2 MPI ranks: the same ground truth
+if command -v mpirun >/dev/null; then
+  if mpirun --oversubscribe --bind-to none -np 2 "$ADX" explain --model "$DATA/fashion_resnet.onnx" \
+    --data "$tmp/u-images-idx3-ubyte" --scale 1/255 --mean 0.2860 --std 0.3530 --iters 2 --modes ad,fill:zero \
+    --k-colour 2 --k-context 2 --backgrounds 6 --auc-steps 4 --seed 3 --progress off --flush-images 2 \
+    -o "$tmp/u.h5" >"$tmp/u.log" 2>&1 && "$PY" scripts/check_ground_truth.py "$tmp/u.h5" >/dev/null &&
+    "$PY" - "$R" "$tmp/u.h5" <<'PYEOF'; then
+import sys
+import h5py
+import numpy as np
+a, b = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r")
+for k in ("images/object_mask", "images/centre_pointing_game", "images/centre_energy_in_object",
+          "images/centre_precision_at_k", "modes/ad/pointing_game", "modes/ad/energy_in_object",
+          "modes/ad/precision_at_k", "modes/fill:zero/precision_at_k"):
+    assert np.array_equal(a[k][...], b[k][...], equal_nan=True), k
+PYEOF
+    ok "IDX masks (.gz) on 2 ranks: checked, and the same ground truth as the HDF5 run"
+  else
+    bad "IDX masks on 2 ranks"
+    tail "$tmp/u.log"
+  fi
+else
+  cannot_check "IDX masks on 2 ranks" "mpirun is not installed"
 fi
 
 # 2. negative controls

@@ -64,6 +64,12 @@ static void test_idx_masks(void **state) {
   assert_int_equal(adx_idx_masks_path(p, q, sizeof q), 0);
   snprintf(p, sizeof p, "%s/t-masks-idx3-ubyte", dir);
   assert_string_equal(q, p);
+  snprintf(p, sizeof p, "%s/t-images-idx3-ubyte.gz", dir); /* the masks' compression may differ */
+  assert_int_equal(adx_idx_masks_path(p, q, sizeof q), 0);
+  snprintf(p, sizeof p, "%s/t-masks-idx3-ubyte", dir);
+  assert_string_equal(q, p);
+  snprintf(p, sizeof p, "%s/nothing-images-idx3-ubyte", dir);
+  assert_int_equal(adx_idx_masks_path(p, q, sizeof q), -1);
   snprintf(p, sizeof p, "%s/t-images-idx3-ubyte", dir);
 
   adx_dataset *d = NULL;
