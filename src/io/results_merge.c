@@ -20,7 +20,8 @@
  * --opt=N spelling) on the command line, "offset = N" and "limit = N" lines of a config file. */
 static char *settings_of(const char *config) {
   size_t n = strlen(config);
-  char *out = malloc(n + 1), *o = out;
+  /* each line gains up to 2 bytes (a space after its last token, and a newline the last line may lack) */
+  char *out = malloc(2 * n + 3), *o = out;
   if (!out) return NULL;
   const char *p = config;
   while (*p) {
