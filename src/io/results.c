@@ -390,10 +390,10 @@ adx_status adx_results_write_images(adx_results *r, const adx_image_result *imgs
     s = rows_set(r, r->m[m].resp, H5T_NATIVE_FLOAT, p, count, hw, rb, "responsibility", err);
     if (!s) s = rows_set(r, r->m[m].expl, H5T_NATIVE_UINT8, p, count, hw, eb, "explanation", err);
   }
+  /* ground truth: object masks and the ground-truth rows (runs with masks), before the fsync */
+  if (!s) s = adx_results_gt_write(r, p, count, rows_set, err);
   if (!s && r->durable_fd >= 0 && fsync(r->durable_fd) != 0)
     s = adx_fail(err, ADX_ERR_IO, "%s: fsync: %s", r->path, strerror(errno));
-  /* ground truth: object masks and the ground-truth rows (runs with masks) */
-  if (!s) s = adx_results_gt_write(r, p, count, rows_set, err);
   /* 3. only now the done flags */
   memset(b.u8, 1, (size_t)count);
   if (!s) s = rows_set(r, r->d_done, H5T_NATIVE_UINT8, p, count, 1, b.u8, "/images/done", err);
