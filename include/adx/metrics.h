@@ -43,6 +43,15 @@ double adx_trapezoid(const double *y, int n);
  * Accurate to about 1e-9. */
 double adx_t_quantile(double p, double dof);
 
+/* Two-sided p-value of a Student t statistic with dof degrees of freedom: P(|T| >= |t|) (NaN for a NaN t or
+ * dof <= 0; 0 for an infinite t). */
+double adx_t_pvalue(double t, double dof);
+
+/* Holm's step-down correction (Holm 1979) of m p-values: sorted ascending p_(1) <= ... <= p_(m'), the
+ * adjusted p_(i) is max over j <= i of min(1, (m' - j + 1) p_(j)), where m' counts the p-values that are not
+ * NaN (a NaN stays NaN and is not counted). adj may equal p. */
+void adx_holm(const double *p, int m, double *adj);
+
 /* Summary of n values (adx_summary, adx/record.h): mean, sample std, and a 95% CI for the mean (t
  * distribution). NaN values are skipped (s->n counts the others). n = 0 -> all NaN; n = 1 -> std 0 and NaN
  * CI bounds. */
@@ -50,7 +59,9 @@ void adx_summarize(const double *v, int64_t n, adx_summary *s);
 
 /* Relative improvement of paired means a over f, (mean a - mean f) / mean f, with a 95% CI by the delta
  * method: Var(mean a / mean f) ~ Var(a - R f) / (n mean_f^2), R = mean a / mean f, t quantile at n-1 dof.
- * Pairs where either value is NaN are skipped; mean f = 0 gives a NaN improvement; n < 2 a NaN CI. */
+ * Also the absolute difference of the means with its paired 95% t interval, and the paired t-test p-value
+ * (p_holm is set to NaN: adx_holm over a table is the caller's). Pairs where either value is NaN are
+ * skipped; mean f = 0 gives a NaN improvement (the difference is still given); n < 2 NaN intervals and p. */
 void adx_rel_improvement(const double *a, const double *f, int64_t n, adx_ad_vs *out);
 
 /* ---- statistics over the images of a run: computed here once for a results file's /summary (io/) and for

@@ -46,6 +46,11 @@ typedef struct adx_ad_vs {
   double ci95_low, ci95_high;
   double mean_ad, mean_fill;
   int64_t n; /* images paired */
+  /* the absolute paired difference mean_ad - mean_fill with its 95% t interval, and the two-sided paired
+   * t-test p-value of "no difference" (the same null as improvement = 0); p_holm is p after Holm's
+   * correction over the comparisons of one table (adx_holm), NaN until a caller applies it */
+  double diff, diff_ci95_low, diff_ci95_high;
+  double p, p_holm;
 } adx_ad_vs;
 
 #endif

@@ -701,18 +701,22 @@ static adx_status summary_group(build_ctx *b, hid_t f, const adx_run_info *run, 
     if (g < 0) break;
     if (!(s = attr_str(g, "ad_mode", run->modes[ad], b->shown, err)) &&
         !(s = attr_str(g, "mode", run->modes[i], b->shown, err)))
-      s = attr_str(g, "method",
-                   "(mean_ad - mean_fill) / mean_fill over images done in both; 95% CI by the delta method "
-                   "with the t quantile at n-1 degrees of freedom",
-                   b->shown, err);
+      s = attr_str(
+          g, "method",
+          "(mean_ad - mean_fill) / mean_fill over images done in both; 95% CI by the delta method "
+          "with the t quantile at n-1 degrees of freedom; diff = mean_ad - mean_fill with its paired "
+          "95% t interval; p_value: paired t-test of no difference; p_holm: Holm's correction over "
+          "every ad_vs comparison of the file",
+          b->shown, err);
     static const char *const rob[] = {"robustness_colour", "robustness_context"};
-    static const char *const st[] = {"improvement", "ci95_low", "ci95_high", "mean_ad", "mean_fill"};
+    static const char *const st[] = {"improvement", "ci95_low",      "ci95_high",      "mean_ad", "mean_fill",
+                                     "diff",        "diff_ci95_low", "diff_ci95_high", "p_value", "p_holm"};
     for (int j = 0; j < 2 && !s; j++) {
       hid_t m = mkgroup(b, g, rob[j], err, &s);
       if (m < 0) break;
       double nan = NAN;
       int64_t zero = 0;
-      for (int q = 0; q < 5 && !s; q++)
+      for (int q = 0; q < 10 && !s; q++)
         s = attr_put(m, st[q], H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 0, NULL, &nan, b->shown, err);
       if (!s) s = attr_put(m, "n", H5T_STD_I64LE, H5T_NATIVE_INT64, 0, NULL, &zero, b->shown, err);
       H5Gclose(m);

@@ -1,6 +1,7 @@
 /* Results store reader: serial HDF5, no MPI. Works on a finished file, on the file of a run in progress and
  * on the file of a killed run (every object exists from creation on; the done flags say what is valid). */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -262,6 +263,14 @@ adx_status adx_results_read_ad_vs(adx_results *r, int mode, const char *metric, 
       !(s = adx_results_attr_read(g, "mean_ad", H5T_NATIVE_DOUBLE, &out->mean_ad, r->path, err)) &&
       !(s = adx_results_attr_read(g, "mean_fill", H5T_NATIVE_DOUBLE, &out->mean_fill, r->path, err)))
     s = adx_results_attr_read(g, "n", H5T_NATIVE_INT64, &out->n, r->path, err);
+  /* the paired difference and p-values (files written before they were recorded: NaN) */
+  static const char *const extra[] = {"diff", "diff_ci95_low", "diff_ci95_high", "p_value", "p_holm"};
+  double *dst[] = {&out->diff, &out->diff_ci95_low, &out->diff_ci95_high, &out->p, &out->p_holm};
+  for (int i = 0; i < 5 && !s; i++) {
+    *dst[i] = NAN;
+    if (H5Aexists(g, extra[i]) > 0)
+      s = adx_results_attr_read(g, extra[i], H5T_NATIVE_DOUBLE, dst[i], r->path, err);
+  }
   if (g >= 0) H5Gclose(g);
   adx_results_quiet_end(&q);
   return s;
