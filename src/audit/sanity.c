@@ -71,8 +71,7 @@ typedef struct sanity {
 
 static adx_status check_model(sanity *a, adx_error *err) {
   struct stat st;
-  if (!a->model || !a->model[0])
-    return adx_fail(err, ADX_ERR_ARG, "%s names no model file", a->o->path);
+  if (!a->model || !a->model[0]) return adx_fail(err, ADX_ERR_ARG, "%s names no model file", a->o->path);
   if (stat(a->model, &st) != 0)
     return adx_fail(err, ADX_ERR_ARG, "%s: the run's model %s is missing (%s)", a->o->path, a->model,
                     strerror(errno));
@@ -236,8 +235,8 @@ static adx_status run(sanity *a, adx_sanity_result *res, adx_error *err) {
   }
   for (int k = 0; k < a->nmodes && !s; k++)
     for (int64_t i = 0; i < a->n && !s; i++)
-      s = adx_results_read_responsibilities(a->r, k, a->slots[i], 1, a->orig + ((size_t)k * n + (size_t)i) * hw,
-                                            err);
+      s = adx_results_read_responsibilities(a->r, k, a->slots[i], 1,
+                                            a->orig + ((size_t)k * n + (size_t)i) * hw, err);
   if (!s) {
     a->rho[0] = 1;
     s = level(a, model, 0, err);
@@ -245,8 +244,9 @@ static adx_status run(sanity *a, adx_sanity_result *res, adx_error *err) {
     if (o->log && !s)
       fprintf(o->log, "adx sanity: %s: %lld images, %d modes, %d levels; the trained model %s\n", o->path,
               (long long)a->n, a->nmodes, a->levels,
-              res->reproduced ? "gives the file's maps back bit for bit"
-                              : "does NOT give the file's maps back bit for bit (another machine or conv path?)");
+              res->reproduced
+                  ? "gives the file's maps back bit for bit"
+                  : "does NOT give the file's maps back bit for bit (another machine or conv path?)");
   }
   for (int lvl = 1; lvl <= a->levels && !s; lvl++) {
     double t0 = adx_now();

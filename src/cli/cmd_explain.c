@@ -389,7 +389,8 @@ int adx_cmd_explain(int argc, char **argv) {
 
 /* adx sanity: the settings of a finished run, from its recorded effective configuration (the text
  * effective_config wrote: "# from PATH" and the config file's text, then "# command line:" and the flags,
- * separated by single spaces). The config file's text is applied first, then the flags, as adx explain did. */
+ * separated by single spaces). The config file's text is applied first, then the flags, as adx explain did.
+ */
 adx_status adx_cli_explain_replay(const char *config_text, adx_audit_options *out, adx_error *err) {
   run r = {0};
   adx_audit_options_default(&r.o);

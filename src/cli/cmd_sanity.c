@@ -61,7 +61,8 @@ static void print_table(FILE *f, const adx_sanity_result *res) {
               res->level_names[j], (long long)s.n, (long long)(res->n - s.n), cell);
     }
   free(v);
-  fprintf(f, "flat: images where the original or the randomised map is constant (no ranking: Spearman undefined, NaN)\n");
+  fprintf(f, "flat: images where the original or the randomised map is constant (no ranking: Spearman "
+             "undefined, NaN)\n");
   if (!res->reproduced)
     fprintf(f, "warning: the trained model did not give the file's maps back bit for bit; the correlations "
                "also measure that difference\n");

@@ -15,10 +15,11 @@ adx_status adx_results_open_sanity(const char *path, adx_results **out, adx_erro
   adx_results *r = NULL;
   s = adx_results_open_read(path, &r, err);
   if (!s && !r->meta.finished)
-    s = adx_fail(err, ADX_ERR_ARG,
-                 "%s is an unfinished run: the sanity test needs a finished one (complete it with adx explain "
-                 "--resume)",
-                 path);
+    s = adx_fail(
+        err, ADX_ERR_ARG,
+        "%s is an unfinished run: the sanity test needs a finished one (complete it with adx explain "
+        "--resume)",
+        path);
   if (s) {
     adx_results_close(r);
     adx_results_unlock(lock);

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# adx sanity (cascading model randomisation, docs/metrics.md "Sanity checks") end to end:
+#   1. a 4-image audit with `sliding` in ad and fill:zero (cheap settings), then `adx sanity --images 3
+#      --levels 2`: exit 0, the table, /sanity with the documented shapes, and scripts/check_sanity.py
+#      recomputes every Spearman value from the stored maps (scipy) within 1e-5; the run's own datasets are
+#      unchanged (h5py, every /images and /modes dataset), and adx summary still reads the file;
+#   2. the same with `rex` (whose randomised maps are often all zero: those Spearman values must be NaN on
+#      both sides), and a second sanity run with --levels 1 replaces the group;
+#   3. refusals, exit 2 and the file untouched (same bytes): an unfinished file, a missing model, a model
+#      whose sha256 differs, a file locked by another job, --levels beyond the model's 10 layers.
+# About 15 s on 2 cores.
+# shellcheck disable=SC2015 # `check && ok ... || bad ...`: ok always succeeds
+set -u
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT" || exit 1
+ADX=${ADX:-$ROOT/bin/adx}
+case "$ADX" in /*) ;; *) ADX=$ROOT/$ADX ;; esac
+DATA=${ADX_TEST_DATA:-$ROOT/tests/data}
+PY=/usr/bin/python3
+FASHION=/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
+export OMP_WAIT_POLICY=passive OMP_NUM_THREADS=1
+[ -x "$ADX" ] || { echo "FAIL $ADX is not built (make)"; exit 1; }
+[ -r "$FASHION" ] || cannot_run "$FASHION is missing (Debian package dataset-fashion-mnist)"
+$PY -c 'import h5py, scipy.stats' 2>/dev/null || cannot_run "python3 h5py and scipy are needed"
+t=$(mktemp -d)
+holder_pid=
+trap '[ -n "$holder_pid" ] && kill "$holder_pid" 2>/dev/null; rm -rf "$t"' EXIT
+cp "$DATA/fashion_resnet.onnx" "$t/model.onnx"
+
+audit() { # audit OUT EXPLAINER
+  "$ADX" explain --model "$t/model.onnx" --data "$FASHION" --limit 4 --explainer "$2" --iters 6 \
+    --modes ad,fill:zero --k-colour 2 --k-context 2 --backgrounds 6 --auc-steps 4 --seed 3 --progress off \
+    -o "$1" >"$1.log" 2>&1
+}
+# the run's datasets (not /sanity), as a digest
+digest() {
+  $PY - "$1" <<'PYEOF'
+import hashlib, sys
+import h5py
+h = hashlib.sha256()
+with h5py.File(sys.argv[1], "r") as f:
+    def visit(name, obj):
+        if isinstance(obj, h5py.Dataset) and not name.startswith("sanity"):
+            h.update(name.encode()); h.update(obj[()].tobytes())
+    f.visititems(visit)
+print(h.hexdigest())
+PYEOF
+}
+
+# 1. sliding
+S=$t/s.h5
+audit "$S" sliding && ok "4-image sliding audit in ad, fill:zero" || { bad "audit"; tail "$S.log"; finish; exit 1; }
+before=$(digest "$S")
+if "$ADX" sanity "$S" --images 3 --levels 2 >"$t/s.out" 2>"$t/s.err"; then
+  ok "adx sanity --images 3 --levels 2 (exit 0)"
+else
+  bad "adx sanity: exit $?"; cat "$t/s.err"
+fi
+grep -q "^ad  *1 /fc/Gemm  *3  *0 " "$t/s.out" && grep -q "^fill:zero  *1 /fc/Gemm" "$t/s.out" &&
+  ok "the table: a row per mode and level, the top layer first" || { bad "table"; cat "$t/s.out"; }
+grep -q "gives the file's maps back bit for bit" "$t/s.err" &&
+  ok "the trained model gives the file's maps back bit for bit (the run's settings were reconstructed)" ||
+  { bad "the trained model did not reproduce the maps"; cat "$t/s.err"; }
+$PY - "$S" <<'PYEOF' && ok "/sanity: slots [3], levels [2], responsibility [3,2,28,28] float32, spearman [3,2] float64, seed and init" || bad "/sanity layout"
+import sys
+import h5py
+import numpy as np
+with h5py.File(sys.argv[1], "r") as f:
+    s = f["sanity"]
+    assert list(s["slots"][:]) == [0, 1, 2], s["slots"][:]
+    lv = [x.decode() if isinstance(x, bytes) else x for x in s["levels"][:]]
+    assert lv == ["/fc/Gemm", "/layer3/shortcut/shortcut.0/Conv"], lv
+    assert s.attrs["seed"] == 3 and "1/sqrt(fan_in)" in s.attrs["init"] and s.attrs["reproduced"] == 1
+    for m in ("ad", "fill:zero"):
+        g = s[m]
+        assert g.attrs["mode"] == m
+        assert g["responsibility"].shape == (3, 2, 28, 28) and g["responsibility"].dtype == np.float32
+        assert g["spearman"].shape == (3, 2) and g["spearman"].dtype == np.float64
+        assert np.isfinite(g["spearman"][:]).all()  # sliding maps are never constant here
+        assert (np.abs(g["spearman"][:]) <= 1).all()
+PYEOF
+$PY scripts/check_sanity.py "$S" >"$t/check.out" 2>&1 && grep -q "^ok: 12 Spearman values" "$t/check.out" &&
+  ok "check_sanity.py recomputes all 12 Spearman values ($(cat "$t/check.out"))" || { bad "check_sanity.py"; cat "$t/check.out"; }
+# a negative control: one stored value changed by 1e-4 must be caught
+cp "$S" "$t/tamper.h5"
+$PY -c 'import h5py, sys
+f = h5py.File(sys.argv[1], "r+"); d = f["sanity/ad/spearman"]; v = d[:]; v[1, 1] += 1e-4; d[...] = v' "$t/tamper.h5"
+$PY scripts/check_sanity.py "$t/tamper.h5" >"$t/tamper.out" 2>&1 && bad "check_sanity.py missed a tampered value" ||
+  ok "check_sanity.py refuses a value off by 1e-4"
+[ "$(digest "$S")" = "$before" ] && ok "the run's datasets are unchanged by adx sanity" || bad "adx sanity changed the run's datasets"
+"$ADX" summary "$S" >"$t/sum.out" 2>&1 && ok "adx summary reads the file after adx sanity" || { bad "summary"; cat "$t/sum.out"; }
+[ ! -e "$S.lock" ] && ok "no lock file left" || bad "$S.lock left behind"
+
+# 2. rex, and a second sanity run replaces /sanity
+R=$t/r.h5
+audit "$R" rex || { bad "rex audit"; tail "$R.log"; }
+"$ADX" sanity "$R" --images 3 --levels 2 >"$t/r.out" 2>&1 && "$ADX" sanity "$R" --images 2 --levels 1 --seed 9 >"$t/r2.out" 2>&1 &&
+  ok "adx sanity twice on a rex audit" || { bad "adx sanity on rex"; cat "$t/r.out" "$t/r2.out"; }
+$PY - "$R" <<'PYEOF' && ok "the second run replaced /sanity (2 images, 1 level, seed 9)" || bad "/sanity not replaced"
+import sys
+import h5py
+with h5py.File(sys.argv[1], "r") as f:
+    s = f["sanity"]
+    assert s["slots"].shape == (2,) and s["levels"].shape == (1,) and s.attrs["seed"] == 9
+    assert s["ad/responsibility"].shape == (2, 1, 28, 28)
+PYEOF
+$PY scripts/check_sanity.py "$R" >"$t/rcheck.out" 2>&1 && ok "check_sanity.py on rex ($(cat "$t/rcheck.out"))" || { bad "check_sanity.py on rex"; cat "$t/rcheck.out"; }
+
+# 3. refusals: exit 2, a message, the file byte for byte as it was
+refused() { # refused WHAT FILE LOG RC PATTERN
+  if [ "$4" -eq 2 ] && grep -q -- "$5" "$3" && cmp -s "$2" "$t/ref.copy"; then
+    ok "$1: exit 2 ($(head -c 200 "$3" | tr '\n' ' '))"
+  else
+    bad "$1: exit $4, file $(cmp -s "$2" "$t/ref.copy" && echo unchanged || echo CHANGED)"; cat "$3"
+  fi
+}
+U=$t/u.h5
+cp "$S" "$U"
+$PY -c 'import h5py, sys
+f = h5py.File(sys.argv[1], "r+"); f.attrs.modify("finished", 0)' "$U"
+cp "$U" "$t/ref.copy"
+"$ADX" sanity "$U" --images 2 --levels 1 >"$t/u.log" 2>&1
+refused "an unfinished file" "$U" "$t/u.log" $? "unfinished run"
+cp "$S" "$t/ref.copy"
+"$ADX" sanity "$S" --levels 11 >"$t/l.log" 2>&1
+refused "--levels 11 (the model has 10 layers)" "$S" "$t/l.log" $? "has 10 parameterised layers"
+cp "$DATA/fashion_vgg.onnx" "$t/model.onnx"
+"$ADX" sanity "$S" --levels 1 >"$t/sha.log" 2>&1
+refused "a model file whose sha256 differs" "$S" "$t/sha.log" $? "not the model of the run"
+rm "$t/model.onnx"
+"$ADX" sanity "$S" --levels 1 >"$t/m.log" 2>&1
+refused "a missing model" "$S" "$t/m.log" $? "model.onnx is missing"
+cp "$DATA/fashion_resnet.onnx" "$t/model.onnx"
+$PY -c 'import fcntl, sys, time
+f = open(sys.argv[1], "a+")
+fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+f.truncate(0); f.write("host otherhost\npid 4242\nsince 2026-01-02T03:04:05Z\n"); f.flush()
+print("locked", flush=True)
+time.sleep(120)' "$S.lock" >"$t/holder.out" 2>&1 &
+holder_pid=$!
+for _ in $(seq 100); do grep -q locked "$t/holder.out" && break; sleep 0.1; done
+"$ADX" sanity "$S" --levels 1 >"$t/k.log" 2>&1
+refused "a file locked by another adx job" "$S" "$t/k.log" $? "in use by another adx job (host otherhost, pid 4242"
+kill "$holder_pid" 2>/dev/null
+wait "$holder_pid" 2>/dev/null
+holder_pid=
+"$ADX" sanity >"$t/n.log" 2>&1
+[ $? -eq 2 ] && grep -q "expected one RESULTS.h5" "$t/n.log" && ok "no file: exit 2" || bad "no file"
+"$ADX" sanity "$t/nope.h5" >"$t/n2.log" 2>&1
+rc=$?
+[ $rc -ne 0 ] && grep -q "nope.h5" "$t/n2.log" && ok "a missing results file: exit $rc, named" || bad "a missing results file: exit $rc"
+finish
