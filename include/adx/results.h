@@ -189,4 +189,11 @@ adx_status adx_results_open_sanity(const char *path, adx_results **out, adx_erro
  * replaced). SIGINT, SIGTERM and SIGHUP wait until it is written. Only adx_results_close may follow. */
 adx_status adx_results_write_sanity(adx_results *r, const adx_results_sanity *s, adx_error *err);
 
+/* /images/object_mask, uint8 [N,H,W] (nonzero = the object), where the run's data had masks: 1 if the file
+ * has it, else 0 (files without it are fine: ground-truth figures are then absent). */
+int adx_results_has_object_mask(adx_results *r);
+/* Rows first .. first+count-1 of /images/object_mask ([count][H][W]); ADX_ERR_FORMAT for a wrong shape. */
+adx_status adx_results_read_object_mask_rows(adx_results *r, int64_t first, int64_t count, uint8_t *out,
+                                             adx_error *err);
+
 #endif

@@ -127,3 +127,43 @@ adx_status adx_results_write_sanity(adx_results *r, const adx_results_sanity *t,
   adx_results_quiet_end(&q);
   return s;
 }
+
+/* ---- /images/object_mask (ground-truth silhouettes, uint8 [N,H,W], written by adx explain for datasets
+ * with masks); files without it read as "absent" ---- */
+
+int adx_results_has_object_mask(adx_results *r) {
+  if (!r || r->file < 0) return 0;
+  adx_results_quiet q;
+  adx_results_quiet_begin(&q);
+  int yes = H5Lexists(r->file, "images/object_mask", H5P_DEFAULT) > 0;
+  adx_results_quiet_end(&q);
+  return yes;
+}
+
+adx_status adx_results_read_object_mask_rows(adx_results *r, int64_t first, int64_t count, uint8_t *out,
+                                             adx_error *err) {
+  adx_results_quiet q;
+  adx_results_quiet_begin(&q);
+  hid_t d = H5Dopen2(r->file, "images/object_mask", H5P_DEFAULT);
+  adx_status s = d < 0 ? adx_results_h5fail(err, r->path, "opening /images/object_mask") : ADX_OK;
+  if (!s) {
+    hid_t sp = H5Dget_space(d);
+    hsize_t dims[3] = {0, 0, 0};
+    int rank = H5Sget_simple_extent_ndims(sp);
+    if (rank == 3) H5Sget_simple_extent_dims(sp, dims, NULL);
+    H5Sclose(sp);
+    if (rank != 3 || dims[0] != (hsize_t)r->meta.n || dims[1] != (hsize_t)r->meta.h ||
+        dims[2] != (hsize_t)r->meta.w)
+      s = adx_fail(err, ADX_ERR_FORMAT, "%s: /images/object_mask is not [%lld,%d,%d]", r->path,
+                   (long long)r->meta.n, r->meta.h, r->meta.w);
+    else if (first < 0 || count < 0 || first + count > r->meta.n)
+      s = adx_fail(err, ADX_ERR_ARG, "%s: object mask rows %lld..%lld out of range", r->path,
+                   (long long)first, (long long)(first + count));
+  }
+  if (!s)
+    s = adx_results_rows(r, d, 0, H5T_NATIVE_UINT8, first, count, (int64_t)r->meta.h * r->meta.w, out,
+                         "/images/object_mask", err);
+  if (d >= 0) H5Dclose(d);
+  adx_results_quiet_end(&q);
+  return s;
+}

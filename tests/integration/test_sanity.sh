@@ -150,4 +150,67 @@ holder_pid=
 "$ADX" sanity "$t/nope.h5" >"$t/n2.log" 2>&1
 rc=$?
 [ $rc -ne 0 ] && grep -q "nope.h5" "$t/n2.log" && ok "a missing results file: exit $rc, named" || bad "a missing results file: exit $rc"
+# 4. position bias in adx summary, recomputed with numpy/scipy from the maps (ranking as docs/explainers.md:
+#    responsibility, then distance to the first maximum, then index; top ceil(10%); band 5), without masks and
+#    with an /images/object_mask added by h5py (a 6x8 box at rows 10-15, cols 4-11 in every image: centroid
+#    12.5, 7.5 by hand)
+posck() { # posck FILE SUMMARY_OUT
+  $PY - "$1" "$2" <<'PYEOF'
+import sys
+import h5py
+import numpy as np
+from scipy.stats import t as student
+f = h5py.File(sys.argv[1], "r")
+out = open(sys.argv[2]).read().splitlines()
+done = f["images/done"][:].astype(bool)
+H, W = f.attrs["height"], f.attrs["width"]
+n_top = (10 * H * W + 99) // 100
+yy, xx = np.divmod(np.arange(H * W), W)
+band = (yy < 5) | (yy >= H - 5) | (xx < 5) | (xx >= W - 5)
+def summ(v):
+    v = np.asarray(v, dtype=np.float64)
+    m = v.mean()
+    half = student.ppf(0.975, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v))
+    return m, half
+def cells(line):
+    parts = line.replace("±", " ").split()
+    return [float(x) for x in parts[-6:]] if "ground" not in line else [float(x) for x in parts[-4:]]
+i0 = next(i for i, l in enumerate(out) if l.startswith("position bias"))
+rows = {l.split()[0]: l for l in out[i0 + 3:] if l.strip()}
+for name, g in f["modes"].items():
+    mode = g.attrs["mode"]
+    R, C, B = [], [], []
+    for r in g["responsibility"][:][done]:
+        r = r.ravel().astype(np.float64)
+        am = int(np.argmax(r))
+        d2 = (yy - am // W) ** 2 + (xx - am % W) ** 2
+        order = np.lexsort((np.arange(H * W), d2, -r))[:n_top]
+        R.append(yy[order].mean()); C.append(xx[order].mean()); B.append(band[order].mean())
+    got = cells(rows[mode])
+    want = [*summ(R), *summ(C), *summ(B)]
+    tol = [0.0051, 0.0051, 0.0051, 0.0051, 0.00051, 0.00051]
+    for g_, w_, t_ in zip(got, want, tol):
+        assert abs(g_ - w_) <= t_, (mode, got, want)
+if "object_mask" in f["images"]:
+    got = cells(rows["ground"])
+    assert abs(got[0] - 12.5) < 1e-9 and abs(got[2] - 7.5) < 1e-9, got
+else:
+    assert any("object masks are absent" in l for l in out)
+print("ok")
+PYEOF
+}
+"$ADX" summary "$S" >"$t/pos.out" 2>&1 && posck "$S" "$t/pos.out" >"$t/pos.ck" 2>&1 &&
+  ok "adx summary: position bias per mode (centroid, border share, CIs) as numpy recomputes it; masks absent said" ||
+  { bad "position bias in adx summary"; cat "$t/pos.out" "$t/pos.ck"; }
+cp "$S" "$t/mask.h5"
+$PY -c 'import h5py, numpy as np, sys
+f = h5py.File(sys.argv[1], "r+")
+m = np.zeros((f.attrs["n"], 28, 28), np.uint8); m[:, 10:16, 4:12] = 1
+f["images"].create_dataset("object_mask", data=m)' "$t/mask.h5"
+"$ADX" summary "$t/mask.h5" >"$t/posm.out" 2>&1 && posck "$t/mask.h5" "$t/posm.out" >"$t/posm.ck" 2>&1 &&
+  ok "adx summary with /images/object_mask: the ground-truth centroid (12.50, 7.50) beside the modes" ||
+  { bad "ground-truth centroid"; cat "$t/posm.out" "$t/posm.ck"; }
+"$ADX" report "$t/mask.h5" -o "$t/rep" >"$t/rep.log" 2>&1 && grep -q 'id="position-table"' "$t/rep/index.html" &&
+  grep -q 'ground truth (object mask)' "$t/rep/index.html" &&
+  ok "adx report: the position bias table, with the ground-truth row" || { bad "report position table"; cat "$t/rep.log"; }
 finish
