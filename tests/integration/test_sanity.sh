@@ -2,13 +2,16 @@
 # adx sanity (cascading model randomisation, docs/metrics.md "Sanity checks") end to end:
 #   1. a 4-image audit with `sliding` in ad and fill:zero (cheap settings), then `adx sanity --images 3
 #      --levels 2`: exit 0, the table, /sanity with the documented shapes, and scripts/check_sanity.py
-#      recomputes every Spearman value from the stored maps (scipy) within 1e-5; the run's own datasets are
-#      unchanged (h5py, every /images and /modes dataset), and adx summary still reads the file;
+#      recomputes every Spearman value from the stored maps (scipy) within 1e-5 (and refuses a value changed
+#      by 1e-4); the run's own datasets are unchanged (h5py, every /images and /modes dataset), adx summary
+#      still reads the file, and explain --resume --force keeps /sanity;
 #   2. the same with `rex` (whose randomised maps are often all zero: those Spearman values must be NaN on
 #      both sides), and a second sanity run with --levels 1 replaces the group;
 #   3. refusals, exit 2 and the file untouched (same bytes): an unfinished file, a missing model, a model
-#      whose sha256 differs, a file locked by another job, --levels beyond the model's 10 layers.
-# About 15 s on 2 cores.
+#      whose sha256 differs, a file locked by another job, --levels beyond the model's 10 layers;
+#   4. position bias in adx summary (and its table in adx report) recomputed with numpy/scipy, without and
+#      with /images/object_mask.
+# About 20 s on 2 cores.
 # shellcheck disable=SC2015 # `check && ok ... || bad ...`: ok always succeeds
 set -u
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
@@ -28,10 +31,10 @@ holder_pid=
 trap '[ -n "$holder_pid" ] && kill "$holder_pid" 2>/dev/null; rm -rf "$t"' EXIT
 cp "$DATA/fashion_resnet.onnx" "$t/model.onnx"
 
-audit() { # audit OUT EXPLAINER
+audit() { # audit OUT EXPLAINER [FLAGS...]
   "$ADX" explain --model "$t/model.onnx" --data "$FASHION" --limit 4 --explainer "$2" --iters 6 \
     --modes ad,fill:zero --k-colour 2 --k-context 2 --backgrounds 6 --auc-steps 4 --seed 3 --progress off \
-    -o "$1" >"$1.log" 2>&1
+    -o "$1" "${@:3}" >"$1.log" 2>&1
 }
 # the run's datasets (not /sanity), as a digest
 digest() {
@@ -91,6 +94,10 @@ $PY scripts/check_sanity.py "$t/tamper.h5" >"$t/tamper.out" 2>&1 && bad "check_s
 [ "$(digest "$S")" = "$before" ] && ok "the run's datasets are unchanged by adx sanity" || bad "adx sanity changed the run's datasets"
 "$ADX" summary "$S" >"$t/sum.out" 2>&1 && ok "adx summary reads the file after adx sanity" || { bad "summary"; cat "$t/sum.out"; }
 [ ! -e "$S.lock" ] && ok "no lock file left" || bad "$S.lock left behind"
+cp "$S" "$t/resumed.h5"
+audit "$t/resumed.h5" sliding --resume --force && $PY scripts/check_sanity.py "$t/resumed.h5" >"$t/res.out" 2>&1 &&
+  grep -q "^ok: 12 " "$t/res.out" && ok "explain --resume --force on the file keeps /sanity" ||
+  { bad "--resume --force after adx sanity"; cat "$t/resumed.h5.log" "$t/res.out"; }
 
 # 2. rex, and a second sanity run replaces /sanity
 R=$t/r.h5
