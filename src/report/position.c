@@ -41,8 +41,11 @@ adx_status adx_report_position_compute(adx_results *r, adx_report_position *p, a
       s = adx_results_read_responsibilities(r, k, first, cnt, maps, err);
       for (int64_t i = 0; i < cnt && !s; i++) {
         adx_position q = {NAN, NAN, NAN, 0};
-        if (done[first + i]) {
-          adx_rank_pixels(maps + (size_t)i * hw, m->h, m->w, order);
+        const float *map = maps + (size_t)i * hw;
+        int flat = 1; /* a constant map has no ranking (only the order of its ties): left out */
+        for (size_t j = 1; j < hw && flat; j++) flat = map[j] == map[0];
+        if (done[first + i] && !flat) {
+          adx_rank_pixels(map, m->h, m->w, order);
           adx_position_of(order, m->h, m->w, ADX_POSITION_TOP_PCT, ADX_POSITION_BAND, &q);
         }
         row[first + i] = q.row, col[first + i] = q.col, bor[first + i] = q.border;
@@ -89,18 +92,18 @@ void adx_report_position_print(FILE *f, const adx_results_meta *m, const adx_rep
   fprintf(f,
           "\nposition bias: centroid (row, col; pixels from the top left of %dx%d) of the top %d%% of each "
           "ranking,\nand its share in the %d-pixel border band (%.1f%% of the image area), mean ±95%% CI "
-          "half-width\n%-*s %16s %16s %16s\n",
-          p->h, p->w, ADX_POSITION_TOP_PCT, ADX_POSITION_BAND, 100 * p->band_area, mw, "mode", "row", "col",
-          "border share");
+          "half-width\nover the images done whose map is not constant (n)\n%-*s %5s %16s %16s %16s\n",
+          p->h, p->w, ADX_POSITION_TOP_PCT, ADX_POSITION_BAND, 100 * p->band_area, mw, "mode", "n", "row",
+          "col", "border share");
   for (int k = 0; k < m->nmodes; k++) {
-    fprintf(f, "%-*s", mw, m->modes[k]);
+    fprintf(f, "%-*s %5lld", mw, m->modes[k], (long long)p->stat[k][0].n);
     pad(f, adx_report_fmt_mean_d(&p->stat[k][0], 2, a, sizeof a), 17);
     pad(f, adx_report_fmt_mean_d(&p->stat[k][1], 2, b, sizeof b), 17);
     pad(f, adx_report_fmt_mean(&p->stat[k][2], c, sizeof c), 17);
     fprintf(f, "\n");
   }
   if (p->have_mask) {
-    fprintf(f, "%-*s", mw, "ground truth");
+    fprintf(f, "%-*s %5lld", mw, "ground truth", (long long)p->gt[0].n);
     pad(f, adx_report_fmt_mean_d(&p->gt[0], 2, a, sizeof a), 17);
     pad(f, adx_report_fmt_mean_d(&p->gt[1], 2, b, sizeof b), 17);
     fprintf(f, "\n");
@@ -127,19 +130,22 @@ void adx_report_position_html(FILE *f, adx_results *r) {
     return;
   }
   fprintf(f, "<div class=\"scroll\"><table id=\"position-table\" class=\"num\">\n<thead><tr><th>mode</th>"
-             "<th>row</th><th>col</th><th>border share</th></tr></thead>\n<tbody>\n");
+             "<th>n</th><th>row</th><th>col</th><th>border share</th></tr></thead>\n<tbody>\n");
   for (int k = 0; k < m->nmodes; k++) {
     fprintf(f, "<tr data-mode=\"");
     adx_report_html_escape(f, m->modes[k]);
     fprintf(f, "\"><th class=\"mode\"><span class=\"swatch\" style=\"background:%s\"></span>",
             adx_report_mode_colour(k));
     adx_report_html_escape(f, m->modes[k]);
-    fprintf(f, "</th>");
+    fprintf(f, "</th><td class=\"num\">%lld</td>", (long long)p.stat[k][0].n);
     cell(f, &p.stat[k][0], 2), cell(f, &p.stat[k][1], 2), cell(f, &p.stat[k][2], 3);
     fprintf(f, "</tr>\n");
   }
   if (p.have_mask) {
-    fprintf(f, "<tr data-mode=\"ground truth\"><th class=\"mode\">ground truth (object mask)</th>");
+    fprintf(f,
+            "<tr data-mode=\"ground truth\"><th class=\"mode\">ground truth (object mask)</th><td "
+            "class=\"num\">%lld</td>",
+            (long long)p.gt[0].n);
     cell(f, &p.gt[0], 2), cell(f, &p.gt[1], 2);
     fprintf(f, "<td></td></tr>\n");
   }
@@ -147,7 +153,7 @@ void adx_report_position_html(FILE *f, adx_results *r) {
           "</tbody></table></div>\n<p class=\"note\">Centroid (row, col: pixels from the top left of the "
           "%dx%d input) of the top %d%% of each image's ranking, and the share of those pixels in the "
           "%d-pixel border band (%.1f%% of the image area), mean ±95%% CI half-width over the images done "
-          "(docs/metrics.md). %s</p>\n",
+          "whose map is not constant (docs/metrics.md). %s</p>\n",
           p.h, p.w, ADX_POSITION_TOP_PCT, ADX_POSITION_BAND, 100 * p.band_area,
           p.have_mask
               ? "The ground-truth row is the centroid of the object masks."
