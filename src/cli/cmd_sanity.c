@@ -75,7 +75,7 @@ int adx_cmd_sanity(int argc, char **argv) {
   if (adx_args_help(&a, O_HELP, "sanity", "RESULTS.h5 [--images N] [--seed S] [--levels L]", opts,
                     "Re-initialises the model's layers from the top down (Adebayo et al. 2018), explains the "
                     "first images\nagain in every mode of the run, and writes the Spearman correlations with "
-                    "the original maps to\n/sanity in RESULTS.h5 (docs/metrics.md)."))
+                    "the original maps to\n/sanity in RESULTS.h5 (docs/metrics.md).\n"))
     return 0;
   adx_sanity_options o;
   adx_sanity_options_default(&o);
