@@ -14,7 +14,7 @@ import numpy as np
 
 try:
     from scipy.stats import spearmanr
-except ImportError:  # pragma: no cover - numpy fallback
+except ImportError:  # numpy fallback below
     spearmanr = None
 
 

@@ -2,11 +2,12 @@
 # adx sanity (cascading model randomisation, docs/metrics.md "Sanity checks") end to end:
 #   1. a 4-image audit with `sliding` in ad and fill:zero (cheap settings), then `adx sanity --images 3
 #      --levels 2`: exit 0, the table, /sanity with the documented shapes, and scripts/check_sanity.py
-#      recomputes every Spearman value from the stored maps (scipy) within 1e-5 (and refuses a value changed
-#      by 1e-4); the run's own datasets are unchanged (h5py, every /images and /modes dataset), adx summary
+#      recomputes every Spearman value from the stored maps (scipy, and numpy ranks with scipy hidden) within
+#      1e-5 (and refuses a value changed by 1e-4); the run's own datasets are unchanged (h5py, every /images and /modes dataset), adx summary
 #      still reads the file, and explain --resume --force keeps /sanity;
-#   2. the same with `rex` (whose randomised maps are often all zero: those Spearman values must be NaN on
-#      both sides), and a second sanity run with --levels 1 replaces the group;
+#   2. the same with `rex` and settings from a config file (reproduced bit for bit only if they were read
+#      back; rex's randomised maps are often all zero: those Spearman values must be NaN on both sides), and
+#      a second sanity run with --levels 1 replaces the group;
 #   3. refusals, exit 2 and the file untouched (same bytes): an unfinished file, a missing model, a model
 #      whose sha256 differs, a file locked by another job, --levels beyond the model's 10 layers;
 #   4. position bias in adx summary (and its table in adx report) recomputed with numpy/scipy, without and
@@ -25,7 +26,7 @@ FASHION=/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
 export OMP_WAIT_POLICY=passive OMP_NUM_THREADS=1
 [ -x "$ADX" ] || { echo "FAIL $ADX is not built (make)"; exit 1; }
 [ -r "$FASHION" ] || cannot_run "$FASHION is missing (Debian package dataset-fashion-mnist)"
-$PY -c 'import h5py, scipy.stats' 2>/dev/null || cannot_run "python3 h5py and scipy are needed"
+$PY -c 'import h5py, numpy' 2>/dev/null || cannot_run "python3 h5py and numpy are needed (scripts/install-deps.sh)"
 t=$(mktemp -d)
 holder_pid=
 trap '[ -n "$holder_pid" ] && kill "$holder_pid" 2>/dev/null; rm -rf "$t"' EXIT
@@ -85,6 +86,13 @@ with h5py.File(sys.argv[1], "r") as f:
 PYEOF
 $PY scripts/check_sanity.py "$S" >"$t/check.out" 2>&1 && grep -q "^ok: 12 Spearman values" "$t/check.out" &&
   ok "check_sanity.py recomputes all 12 Spearman values ($(cat "$t/check.out"))" || { bad "check_sanity.py"; cat "$t/check.out"; }
+# the same without scipy: numpy's average ranks
+$PY -c 'import runpy, sys
+sys.modules["scipy"] = sys.modules["scipy.stats"] = None  # import fails as if scipy were absent
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")' scripts/check_sanity.py "$S" >"$t/check-np.out" 2>&1 &&
+  grep -q "^ok: 12 Spearman values recomputed with numpy average ranks" "$t/check-np.out" &&
+  ok "check_sanity.py without scipy agrees too ($(cat "$t/check-np.out"))" || { bad "check_sanity.py without scipy"; cat "$t/check-np.out"; }
 # a negative control: one stored value changed by 1e-4 must be caught
 cp "$S" "$t/tamper.h5"
 $PY -c 'import h5py, sys
@@ -101,9 +109,25 @@ audit "$t/resumed.h5" sliding --resume --force && $PY scripts/check_sanity.py "$
 
 # 2. rex, and a second sanity run replaces /sanity
 R=$t/r.h5
-audit "$R" rex || { bad "rex audit"; tail "$R.log"; }
+# settings from a config file too (a mean and std that are not the model's, a tree depth and box size that
+# are not the defaults): the trained model reproduces the maps only if adx sanity applied them all
+printf '[preprocess]\nmean = 0.3\nstd = 0.34\n[explain]\ntree-depth = 6\nmin-box-size = 3\n' >"$t/rex.ini"
+audit "$R" rex --config "$t/rex.ini" || { bad "rex audit"; tail "$R.log"; }
 "$ADX" sanity "$R" --images 3 --levels 2 >"$t/r.out" 2>&1 && "$ADX" sanity "$R" --images 2 --levels 1 --seed 9 >"$t/r2.out" 2>&1 &&
   ok "adx sanity twice on a rex audit" || { bad "adx sanity on rex"; cat "$t/r.out" "$t/r2.out"; }
+grep -q "gives the file's maps back bit for bit" "$t/r.out" &&
+  ok "rex with a config file: the trained model gives the maps back bit for bit (config file and flags replayed)" ||
+  { bad "rex: maps not reproduced"; cat "$t/r.out"; }
+# negative control: the same file with its recorded mean changed must not reproduce, and says so
+cp "$R" "$t/r7.h5"
+$PY -c 'import h5py, sys
+f = h5py.File(sys.argv[1], "r+"); c = f.attrs["config"]
+c = c.decode() if isinstance(c, bytes) else c
+assert "mean = 0.3" in c
+f.attrs.modify("config", c.replace("mean = 0.3", "mean = 0.5"))' "$t/r7.h5"
+"$ADX" sanity "$t/r7.h5" --images 1 --levels 1 >"$t/r7.out" 2>&1
+grep -q "does NOT give the file's maps back" "$t/r7.out" && grep -q "^warning: the trained model did not give" "$t/r7.out" &&
+  ok "negative control: a changed recorded setting is caught by the reproduction check" || { bad "reproduction check not discriminative"; cat "$t/r7.out"; }
 $PY - "$R" <<'PYEOF' && ok "the second run replaced /sanity (2 images, 1 level, seed 9)" || bad "/sanity not replaced"
 import sys
 import h5py
@@ -166,7 +190,11 @@ posck() { # posck FILE SUMMARY_OUT
 import sys
 import h5py
 import numpy as np
-from scipy.stats import t as student
+try:
+    from scipy.stats import t as student
+    t975 = lambda dof: student.ppf(0.975, dof)
+except ImportError:  # Student's t quantiles, two-sided 95%, for the image counts used here
+    t975 = {1: 12.706204736, 2: 4.302652730, 3: 3.182446305}.__getitem__
 f = h5py.File(sys.argv[1], "r")
 out = open(sys.argv[2]).read().splitlines()
 done = f["images/done"][:].astype(bool)
@@ -177,7 +205,7 @@ band = (yy < 5) | (yy >= H - 5) | (xx < 5) | (xx >= W - 5)
 def summ(v):
     v = np.asarray(v, dtype=np.float64)
     m = v.mean()
-    half = student.ppf(0.975, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v))
+    half = t975(len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v))
     return m, half
 def cells(line):
     parts = line.replace("±", " ").split()
