@@ -100,4 +100,27 @@ void adx_gt_centre_ranking(int H, int W, float *map, int32_t *order);
 /* adx_gt_compute of the centre control (map, order: H*W scratch). */
 void adx_gt_centre(const uint8_t *mask, int H, int W, float *map, int32_t *order, adx_gt *out);
 
+/* ---- sanity checks (src/metrics/sanity.c; docs/metrics.md "Sanity checks") ---- */
+
+/* Spearman rank correlation of a[n] and b[n]: the Pearson correlation of their ranks, tied values getting
+ * the average of the ranks they span. NaN when n < 2, when a value is NaN, when either side is constant (its
+ * ranks have no variance) or when memory runs out. */
+double adx_spearman(const float *a, const float *b, int64_t n);
+
+/* Where the top of a ranking lies (position bias). */
+#define ADX_POSITION_TOP_PCT 10 /* the top 10% of the ranking: n = ceil(10% of H*W), as robustness@k */
+#define ADX_POSITION_BAND 5     /* the outer border band: pixels within 5 of an image edge */
+typedef struct adx_position {
+  double row, col; /* centroid of the top pixels, in pixels: row 0 = top row, col 0 = left column */
+  double border;   /* share of the top pixels that lie in the border band */
+  int64_t n;       /* top pixels counted */
+} adx_position;
+/* The first ceil(top_pct% of H*W) pixels of order (a ranking of adx_rank_pixels: a permutation of H*W
+ * indices, best first; n_k = (top_pct * H*W + 99) div 100, as robustness@k): their centroid and the share of
+ * them in the band of width `band` along the four edges (row < band, row >= H - band, col < band or
+ * col >= W - band). NaN fields when H*W = 0. */
+void adx_position_of(const int32_t *order, int H, int W, int top_pct, int band, adx_position *out);
+/* Centroid (row, col) of the nonzero pixels of mask [H,W]; NaN when the mask is empty. Returns the count. */
+int64_t adx_mask_centroid(const uint8_t *mask, int H, int W, double *row, double *col);
+
 #endif

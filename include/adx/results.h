@@ -188,4 +188,26 @@ adx_status adx_results_read_summary(adx_results *r, int mode, const char *metric
 adx_status adx_results_read_ad_vs(adx_results *r, int mode, const char *metric, adx_ad_vs *out,
                                   adx_error *err);
 
+/* ---- /sanity: cascading model randomisation (adx sanity; results_sanity.c; docs/output-format.md) ---- */
+
+typedef struct adx_results_sanity {
+  int64_t n;                          /* images tested */
+  int levels;                         /* L */
+  const int64_t *slots;               /* [n] rows of the file */
+  const char *const *level_names;     /* [L] the layer added at each level, top first */
+  const float *const *responsibility; /* [nmodes] -> [n][L][H][W] maps of the randomised models */
+  const double *const *spearman;      /* [nmodes] -> [n][L] rank correlation with the original map */
+  uint64_t seed;                      /* the randomisation seed */
+  const char *init;                   /* how the layers were re-initialised (a sentence) */
+  int reproduced; /* 1: the unrandomised model gave the file's maps back bit for bit (first image) */
+} adx_results_sanity;
+
+/* Open a finished results file to add /sanity: take the writer's lock of adx_results_create (ADX_ERR_ARG
+ * "PATH is in use by another adx job ..." while a job writes it), open it for reading, and refuse an
+ * unfinished run (ADX_ERR_ARG). Read it with the calls above; adx_results_close releases the lock. */
+adx_status adx_results_open_sanity(const char *path, adx_results **out, adx_error *err);
+/* Write /sanity into a file opened by adx_results_open_sanity (serial HDF5; a /sanity group already there is
+ * replaced). SIGINT, SIGTERM and SIGHUP wait until it is written. Only adx_results_close may follow. */
+adx_status adx_results_write_sanity(adx_results *r, const adx_results_sanity *s, adx_error *err);
+
 #endif

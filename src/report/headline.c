@@ -341,6 +341,14 @@ adx_status adx_report_print_summary(FILE *f, FILE *warn, const char *path, adx_e
       fprintf(f, "AD variant: %s = %s%s\n", m->modes[k], m->variants[k],
               strstr(m->variants[k], ":leak:") ? " (written before AD isolated hidden pixels)" : "");
   adx_report_stats_free(&st);
+  adx_report_position pos; /* position bias of the rankings (position.c) */
+  adx_error e2 = {0};
+  if (adx_report_position_compute(r, &pos, &e2) == ADX_OK) {
+    adx_report_position_print(f, m, &pos);
+    adx_report_position_free(&pos);
+  } else if (warn) {
+    fprintf(warn, "adx: position bias not computed: %s\n", e2.msg);
+  }
   adx_results_close(r);
   return ADX_OK;
 }

@@ -535,6 +535,7 @@ static adx_status page(FILE *f, ctx *c, const adx_report_options *o, adx_error *
   adx_report_plot_rob_at_k(f, &c->d, &c->st);
   adx_report_plot_histograms(f, &c->d);
   adx_report_plot_per_class(f, &c->d, &c->st, &c->src);
+  adx_report_position_html(f, c->r); /* position bias table (position.c) */
 
   fprintf(
       f,

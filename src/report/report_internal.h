@@ -73,4 +73,20 @@ void adx_report_gt_print(FILE *f, const adx_report_gt *g, const adx_results_meta
 /* The report's section: the table, or a line saying the masks are absent. */
 void adx_report_gt_html(FILE *f, adx_results *r);
 
+/* Position bias (position.c): per mode, adx_summarize over the images done of the centroid row [0], column
+ * [1] and border share [2] of the top ADX_POSITION_TOP_PCT% of each ranking (adx_position_of); gt: the
+ * object masks' centroid row and column when the file has /images/object_mask (have_mask). */
+typedef struct adx_report_position {
+  int nmodes, h, w, have_mask;
+  adx_summary (*stat)[3]; /* [nmodes] */
+  adx_summary gt[2];
+  double band_area; /* the border band's share of the image area */
+} adx_report_position;
+adx_status adx_report_position_compute(adx_results *r, adx_report_position *p, adx_error *err);
+void adx_report_position_free(adx_report_position *p);
+/* The text table of adx summary. */
+void adx_report_position_print(FILE *f, const adx_results_meta *m, const adx_report_position *p);
+/* The report's section (computes; a failure becomes a note on the page). */
+void adx_report_position_html(FILE *f, adx_results *r);
+
 #endif

@@ -91,7 +91,7 @@ assert int(f["summary/ad/pointing_game"].attrs["n"]) == 5
 assert int(f["summary/centre_control/precision_at_k/k=10"].attrs["n"]) == 5
 PYEOF
 "$ADX" summary "$R" >"$tmp/summary.txt" 2>&1
-grep -q "^ground truth (object masks)" "$tmp/summary.txt" && grep -A4 "^ground truth" "$tmp/summary.txt" |
+grep -q "^ground truth (object masks)" "$tmp/summary.txt" && grep -m1 -A4 "^ground truth (object masks)" "$tmp/summary.txt" |
   tail -1 | grep -q "^centre control  *5 " && ok "adx summary: ground-truth table, the centre control last" ||
   { bad "adx summary ground-truth table"; cat "$tmp/summary.txt"; }
 if "$ADX" report "$R" -o "$tmp/rep" >"$tmp/report.log" 2>&1 && grep -q 'id="ground-truth-table"' "$tmp/rep/index.html" &&
