@@ -6,7 +6,9 @@ usage: check_report.py RESULTS.h5 DIR/index.html [SUMMARY.txt]
 Independent of adx: the statistics are recomputed here from the per-image datasets of the images whose
 /images/done flag is 1 (docs/metrics.md: mean, sample std, 95% t interval with scipy's t quantile; NaN
 values skipped; AD's relative robustness improvement by the delta method of docs/output-format.md), and
-compared with the cells as printed (3 decimals for means and half-widths, 1 for percentages). Also checks
+compared with the cells as printed (3 decimals for means and half-widths, 1 for percentages). The AD-vs-fill
+comparison table too: paired differences and intervals, scipy's paired t-test, Holm's correction over the
+table, and the held-out best fill (first half of the images done picks, second half tests). Also checks
 the column headers in order, one row per mode with one cell per column, the cost table (mean mutant
 queries and seconds per image), the "unfinished: X of N images done" banner of unfinished files, and, given the output
 of `adx summary`, that the terminal shows the same cells. Exits 1 on the first difference.
@@ -88,16 +90,133 @@ class Headline(html.parser.HTMLParser):
             self.cell += data
 
 
+class Comparisons(html.parser.HTMLParser):
+    """Rows of <table id="comparisons">: (data-mode, data-metric, data-heldout, [cell texts])."""
+
+    def __init__(self):
+        super().__init__()
+        self.rows, self.cell, self.inside = [], None, False
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "table" and a.get("id") == "comparisons":
+            self.inside = True
+        elif self.inside and tag == "tr" and "data-mode" in a:
+            self.rows.append((a["data-mode"], a["data-metric"], a["data-heldout"] == "1", []))
+        elif self.inside and self.rows and tag in ("td", "th"):
+            self.cell = []
+
+    def handle_endtag(self, tag):
+        if tag == "table":
+            self.inside = False
+        elif self.inside and tag in ("td", "th") and self.cell is not None and self.rows:
+            self.rows[-1][3].append("".join(self.cell).strip())
+            self.cell = None
+
+    def handle_data(self, data):
+        if self.cell is not None:
+            self.cell.append(data)
+
+
+def holm(p):
+    """Holm's step-down adjusted p-values (NaN kept out of the family)."""
+    p = np.asarray(p, dtype=np.float64)
+    out = np.full(len(p), np.nan)
+    idx = [i for i in np.argsort(p, kind="stable") if not np.isnan(p[i])]
+    m, run = len(idx), 0.0
+    for j, i in enumerate(idx):
+        run = max(run, min(1.0, (m - j) * p[i]))
+        out[i] = run
+    return out
+
+
+def check_comparisons(f, report_html, modes, groups, done):
+    """The AD-vs-fill table: means, paired difference and interval, relative change, paired t-test p and
+    Holm's correction over the table, and the held-out best fill (first half of the images done picks by
+    mean, the second half tests), recomputed with numpy/scipy. Returns the count of numbers checked."""
+    from scipy.stats import ttest_rel
+
+    ad = next((m for m in modes if m == "ad" or m.startswith("ad:")), None)
+    page = Comparisons()
+    page.feed(report_html)
+    if ad is None:
+        if page.rows:
+            fail("a comparisons table without an AD mode")
+        return 0
+    fills = [m for m in modes if not (m == "ad" or m.startswith("ad:"))]
+    metrics = ("robustness_colour", "robustness_context")
+    order = np.flatnonzero(done)
+    half = len(order) // 2
+    pick, test = np.zeros_like(done), np.zeros_like(done)
+    pick[order[:half]], test[order[half:]] = True, True
+    want = []  # (mode, metric, heldout, a, b)
+    for mode in fills:
+        for q, name in enumerate(metrics):
+            want.append((mode, q, False, groups[ad][name][:].astype(np.float64)[done],
+                         groups[mode][name][:].astype(np.float64)[done]))
+    for q, name in enumerate(metrics):
+        if half < 1 or not fills:
+            continue
+        means = [np.nanmean(groups[m][name][:].astype(np.float64)[pick]) for m in fills]
+        means = [-np.inf if np.isnan(v) else v for v in means]
+        best = fills[int(np.argmax(means))]
+        want.append((best, q, True, groups[ad][name][:].astype(np.float64)[test],
+                     groups[best][name][:].astype(np.float64)[test]))
+    stats = []
+    for mode, q, held, a, b in want:
+        keep = ~np.isnan(a) & ~np.isnan(b)
+        a, b = a[keep], b[keep]
+        if len(a) < 2:
+            p = np.nan
+        elif np.all(a - b == (a - b)[0]):
+            p = 1.0 if (a - b)[0] == 0 else 0.0
+        else:
+            p = float(ttest_rel(a, b).pvalue)
+        stats.append((mode, q, held, a, b, p))
+    padj = holm([s[5] for s in stats])
+    if [(r[0], r[1], r[2]) for r in page.rows] != [(s[0], metrics[s[1]].split("_")[1], s[2]) for s in stats]:
+        fail(f"comparison rows {[(r[0], r[1], r[2]) for r in page.rows]}, want "
+             f"{[(s[0], metrics[s[1]].split('_')[1], s[2]) for s in stats]}")
+    checked = 0
+
+    def pcell(p):
+        return "-" if np.isnan(p) else ("<0.0001" if p < 1e-4 else f"{p:.4f}")
+
+    for (mode, q, held, a, b, p), ph, row in zip(stats, padj, page.rows):
+        cells = row[3]  # mode, metric, AD, fill, diff, relative, p, p (Holm)
+        if len(cells) != 8:
+            fail(f"comparison {mode} {q}: {len(cells)} cells, want 8")
+        if abs(float(cells[2]) - a.mean()) > 0.0005 + 1e-6 or abs(float(cells[3]) - b.mean()) > 0.0005 + 1e-6:
+            fail(f"comparison {mode} {metrics[q]}: means {cells[2]} {cells[3]}, recomputed {a.mean()} {b.mean()}")
+        d = a - b
+        got = parse_mean(cells[4])
+        if got is None or abs(got[0] - d.mean()) > 0.0005 + 1e-6:
+            fail(f"comparison {mode} {metrics[q]}: difference '{cells[4]}', recomputed {d.mean():.6f}")
+        if len(d) > 1:
+            hw = t975(len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
+            if got[1] is None or abs(got[1] - hw) > 0.0005 + 1e-6:
+                fail(f"comparison {mode} {metrics[q]}: difference '{cells[4]}', recomputed ±{hw:.6f}")
+        if cells[6] != pcell(p) and not (p >= 1e-4 and abs(float(cells[6]) - p) <= 0.0001 + 1e-6):
+            fail(f"comparison {mode} {metrics[q]}: p '{cells[6]}', recomputed {p}")
+        cell = cells[7].rstrip(" *")
+        if cell != pcell(ph) and not (ph >= 1e-4 and abs(float(cell) - ph) <= 0.0001 + 1e-6):
+            fail(f"comparison {mode} {metrics[q]}: p (Holm) '{cells[7]}', recomputed {ph}")
+        if cells[7].endswith("*") != (ph < 0.05):
+            fail(f"comparison {mode} {metrics[q]}: mark '{cells[7]}' for p (Holm) {ph}")
+        checked += 5
+    return checked
+
+
 def fail(msg):
     print("FAIL " + msg)
     sys.exit(1)
 
 
 def parse_mean(cell):
-    m = re.fullmatch(r"(-?\d+\.\d+) ±(\d+\.\d+)", cell)
+    m = re.fullmatch(r"([+-]?\d+\.\d+) ±(\d+\.\d+)", cell)
     if m:
         return float(m.group(1)), float(m.group(2))
-    m = re.fullmatch(r"(-?\d+\.\d+) \(n=1\)", cell)
+    m = re.fullmatch(r"([+-]?\d+\.\d+) \(n=1\)", cell)
     if m:
         return float(m.group(1)), None
     return None
@@ -185,6 +304,7 @@ def main():
                 if m.group(2) is None or abs(float(m.group(2)) - half) > 0.05 + 1e-9:
                     fail(f"AD vs {mode} {name}: ±{m.group(2)}, recomputed ±{half:.3f}")
             checked += 1
+    checked += check_comparisons(f, open(sys.argv[2], encoding="utf-8").read(), modes, groups, done)
     # the cost table: mean mutant queries (1 decimal) and seconds (3 decimals) per image, a row per mode
     if [r[0] for r in page.cost[1:]] != modes or page.cost[0] != ["mode", "mutant queries", "seconds"]:
         fail(f"cost table rows {page.cost}, want a header and one row per mode {modes}")
@@ -220,6 +340,19 @@ def main():
                 i = line.find(cell, pos)
                 if i < 0:
                     fail(f"adx summary row {mode}: no '{cell}' after column {pos}: {line}")
+                pos = i + len(cell)
+        rows = Comparisons()
+        rows.feed(open(sys.argv[2], encoding="utf-8").read())
+        for mode, metric, held, cells in rows.rows:  # the terminal's comparison table has the same cells
+            name = mode + (" (held out)" if held else "")
+            line = next((ln for ln in lines if ln.startswith(name + " ") and f" {metric} " in ln), None)
+            if line is None:
+                fail(f"adx summary has no comparison row for {name} {metric}")
+            pos = 0
+            for cell in cells[2:]:
+                i = line.find(cell, pos)
+                if i < 0:
+                    fail(f"adx summary comparison row {name} {metric}: no '{cell}' after column {pos}: {line}")
                 pos = i + len(cell)
     print(f"report check passed: {checked} headline numbers recomputed over {n_done} of {n_all} images")
 

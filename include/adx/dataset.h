@@ -22,6 +22,13 @@
  *           a UTF-8 byte order mark) are trimmed, relative paths are resolved against the list file's
  *           folder, and every file must exist (as a regular file) when the list is opened.
  *
+ * Object masks (ground truth, docs/metrics.md): an idx dataset has them when the file named by
+ * adx_idx_masks_path exists beside the images, an hdf5 dataset when it holds a dataset /masks; folder and
+ * list datasets have none. Masks are shaped (N,H,W) like the images (unsigned bytes for IDX, any integer
+ * type for HDF5), nonzero = object pixel. A mask file whose count or H,W differs from the images' ->
+ * ADX_ERR_FORMAT at open naming both files. Masks go through the images' geometry (resize by nearest
+ * neighbour, centre crop: adx_preproc_geometry_mask).
+ *
  * Every image is converted with the preprocessing geometry (adx_preproc_geometry: channel conversion,
  * resize, centre crop; never normalisation) to the model's C x H x W in raw pixel units: 0..255 for
  * 8-bit sources. An image that cannot be made the model size gives ADX_ERR_SHAPE naming the item (at
@@ -53,6 +60,10 @@ void adx_idx_free(adx_idx *x);
  * ("images-idx4" and the "images.idx3" spelling too). Returns 0 and fills buf if such a file exists,
  * else -1. */
 int adx_idx_labels_path(const char *images_path, char *buf, size_t len);
+/* The object-mask file beside an images file: "...-images-idx3-ubyte[.gz]" -> "...-masks-idx3-ubyte[.gz]"
+ * (and the "images.idx3" spelling); the same compression as the images first, then the other one (".gz"
+ * added or removed). Returns 0 and fills buf if such a file exists, else -1. */
+int adx_idx_masks_path(const char *images_path, char *buf, size_t len);
 
 /* ------------------------------------------------------------------ datasets */
 
@@ -86,6 +97,13 @@ const char *adx_dataset_kind(const adx_dataset *d);
  * be NULL). Errors name the item. Not thread-safe: one caller per dataset; HDF5 datasets must be used
  * from the thread that makes the process's other HDF5 calls. */
 adx_status adx_dataset_get(adx_dataset *d, int64_t i, float *raw, int32_t *label, adx_error *err);
+/* 1 if the dataset has object masks, else 0. */
+int adx_dataset_has_masks(const adx_dataset *d);
+/* Where the masks come from ("FILE" for IDX, "FILE:/masks" for HDF5), or NULL without masks. */
+const char *adx_dataset_mask_source(const adx_dataset *d);
+/* Object mask of item i at the model's H x W (0/1 bytes, mask[H*W]). ADX_ERR_ARG when the dataset has no
+ * masks or i is out of range. Same threading rule as adx_dataset_get. */
+adx_status adx_dataset_get_mask(adx_dataset *d, int64_t i, uint8_t *mask, adx_error *err);
 /* Label of item i without decoding it (-1 if unknown or out of range). */
 int32_t adx_dataset_label(const adx_dataset *d, int64_t i);
 /* Display name of item i (file path for folder/list; "path[i]" otherwise) into buf; returns buf. */

@@ -107,6 +107,11 @@ adx_status adx_preproc_from_model(adx_preproc *p, const struct adx_graph *g, adx
  *  - the mean/std counts are checked against model_c (1 or model_c values). */
 adx_status adx_preproc_geometry(const adx_preproc *p, const adx_image *in, int model_c, int model_h,
                                 int model_w, adx_image *out_raw, adx_error *err);
+/* The same geometry for an object mask (h x w bytes, nonzero = object) into out [mh*mw] of 0/1: resize
+ * by nearest neighbour (output pixel y takes source row floor((y + 0.5) h / rh), likewise for columns),
+ * then the same centre crop. Errors as adx_preproc_geometry. */
+adx_status adx_preproc_geometry_mask(const adx_preproc *p, const uint8_t *in, int h, int w, int mh, int mw,
+                                     uint8_t *out, adx_error *err);
 /* out[c][i] = (raw[c][i] * scale - mean[c]) / std[c] with p->norm (adx_norm_apply); raw and out are CHW
  * (may be the same buffer). */
 void adx_preproc_normalize(const adx_preproc *p, const float *raw_chw, int c, int h, int w, float *out);

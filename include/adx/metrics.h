@@ -85,6 +85,15 @@ double adx_trapezoid(const double *y, int n);
  * Accurate to about 1e-9. */
 double adx_t_quantile(double p, double dof);
 
+/* Two-sided p-value of a Student t statistic with dof degrees of freedom: P(|T| >= |t|) (NaN for a NaN t or
+ * dof <= 0; 0 for an infinite t). */
+double adx_t_pvalue(double t, double dof);
+
+/* Holm's step-down correction (Holm 1979) of m p-values: sorted ascending p_(1) <= ... <= p_(m'), the
+ * adjusted p_(i) is max over j <= i of min(1, (m' - j + 1) p_(j)), where m' counts the p-values that are not
+ * NaN (a NaN stays NaN and is not counted). adj may equal p. */
+void adx_holm(const double *p, int m, double *adj);
+
 /* Summary of n values (adx_summary, adx/record.h): mean, sample std, and a 95% CI for the mean (t
  * distribution). NaN values are skipped (s->n counts the others). n = 0 -> all NaN; n = 1 -> std 0 and NaN
  * CI bounds. */
@@ -92,7 +101,9 @@ void adx_summarize(const double *v, int64_t n, adx_summary *s);
 
 /* Relative improvement of paired means a over f, (mean a - mean f) / mean f, with a 95% CI by the delta
  * method: Var(mean a / mean f) ~ Var(a - R f) / (n mean_f^2), R = mean a / mean f, t quantile at n-1 dof.
- * Pairs where either value is NaN are skipped; mean f = 0 gives a NaN improvement; n < 2 a NaN CI. */
+ * Also the absolute difference of the means with its paired 95% t interval, and the paired t-test p-value
+ * (p_holm is set to NaN: adx_holm over a table is the caller's). Pairs where either value is NaN are
+ * skipped; mean f = 0 gives a NaN improvement (the difference is still given); n < 2 NaN intervals and p. */
 void adx_rel_improvement(const double *a, const double *f, int64_t n, adx_ad_vs *out);
 
 /* ---- statistics over the images of a run: computed here once for a results file's /summary (io/) and for
@@ -110,5 +121,48 @@ int adx_image_class(int32_t label, int32_t pred, int nclasses);
  * of values count[c] for c < nclasses; NaN for a class without values. */
 void adx_class_means(const double *col, const uint8_t *done, const int32_t *label, const int32_t *pred,
                      int64_t n, int nclasses, double *mean, int64_t *count);
+
+/* ---- ground truth (docs/metrics.md, "Ground truth"): pure functions of a map or ranking and an object
+ * mask [H*W] (nonzero = object pixel). Every value is NaN when the mask holds no object pixel. */
+/* Mark every value NaN (no mask). */
+void adx_gt_clear(adx_gt *g);
+/* Pointing game: 1 if order[0] (the ranking's first pixel) is an object pixel, else 0. */
+float adx_gt_pointing_game(const int32_t *order, const uint8_t *mask, int64_t hw);
+/* Energy in object: sum of max(map, 0) over object pixels / sum of max(map, 0) over all pixels (NaN values
+ * count 0); NaN when the denominator is 0. */
+float adx_gt_energy_in_object(const float *map, const uint8_t *mask, int64_t hw);
+/* Precision@k for k = adx_rob_k[j]: the share of the first n_j = ceil(round(100 k) * hw / 100) pixels of
+ * the ranking that are object pixels (the same n_j as robustness@k). */
+void adx_gt_precision_at_k(const int32_t *order, const uint8_t *mask, int64_t hw, float out[ADX_ROB_K]);
+/* All three for a map and its ranking (order: adx_rank_pixels of map). */
+void adx_gt_compute(const float *map, const int32_t *order, const uint8_t *mask, int64_t hw, adx_gt *out);
+/* The centre control: order = pixels by distance to the image centre ((H-1)/2, (W-1)/2), nearest first,
+ * ties by pixel index; map[p] = dmax - d(p), d the distance to the centre, dmax its largest value. */
+void adx_gt_centre_ranking(int H, int W, float *map, int32_t *order);
+/* adx_gt_compute of the centre control (map, order: H*W scratch). */
+void adx_gt_centre(const uint8_t *mask, int H, int W, float *map, int32_t *order, adx_gt *out);
+
+/* ---- sanity checks (src/metrics/sanity.c; docs/metrics.md "Sanity checks") ---- */
+
+/* Spearman rank correlation of a[n] and b[n]: the Pearson correlation of their ranks, tied values getting
+ * the average of the ranks they span. NaN when n < 2, when a value is NaN, when either side is constant (its
+ * ranks have no variance) or when memory runs out. */
+double adx_spearman(const float *a, const float *b, int64_t n);
+
+/* Where the top of a ranking lies (position bias). */
+#define ADX_POSITION_TOP_PCT 10 /* the top 10% of the ranking: n = ceil(10% of H*W), as robustness@k */
+#define ADX_POSITION_BAND 5     /* the outer border band: pixels within 5 of an image edge */
+typedef struct adx_position {
+  double row, col; /* centroid of the top pixels, in pixels: row 0 = top row, col 0 = left column */
+  double border;   /* share of the top pixels that lie in the border band */
+  int64_t n;       /* top pixels counted */
+} adx_position;
+/* The first ceil(top_pct% of H*W) pixels of order (a ranking of adx_rank_pixels: a permutation of H*W
+ * indices, best first; n_k = (top_pct * H*W + 99) div 100, as robustness@k): their centroid and the share of
+ * them in the band of width `band` along the four edges (row < band, row >= H - band, col < band or
+ * col >= W - band). NaN fields when H*W = 0. */
+void adx_position_of(const int32_t *order, int H, int W, int top_pct, int band, adx_position *out);
+/* Centroid (row, col) of the nonzero pixels of mask [H,W]; NaN when the mask is empty. Returns the count. */
+int64_t adx_mask_centroid(const uint8_t *mask, int H, int W, double *row, double *col);
 
 #endif

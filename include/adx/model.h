@@ -35,4 +35,20 @@ adx_status adx_graph_prepare(adx_graph *g, adx_error *err);
 /* Decode an ONNX TensorProto file (the input_N.pb / output_N.pb of ONNX's test data). */
 adx_status adx_tensor_load_pb(const char *path, adx_tensor *t, adx_error *err);
 
+/* ---- cascading model randomisation (model/randomize.c; adx sanity, docs/metrics.md "Sanity checks") ----
+ * A parameterised layer is a live Conv, Gemm or MatMul node whose weight (input 1) is a float32 constant; the
+ * layers are counted from the output backwards (reverse topological order: level 1 is the node nearest the
+ * output). Call on a loaded graph before an engine is built on it (the oneDNN path prepacks weights). */
+/* Node indices of the parameterised layers, top first: up to max of them into nodes (may be NULL); returns
+ * how many the graph has. */
+int adx_model_param_layers(const adx_graph *g, int *nodes, int max);
+/* Fan-in of layer node (the inputs one output sums over): C/group * kH * kW for Conv, K for Gemm/MatMul. */
+int64_t adx_model_fan_in(const adx_graph *g, int node);
+/* Re-initialise the weight and bias (Conv and Gemm input 2, when a constant) of the top `levels` layers,
+ * everything else untouched: each value uniform in [-1/sqrt(fan_in), 1/sqrt(fan_in)) (PyTorch's default
+ * initialisation of Conv2d and Linear), drawn from its own stream seeded adx_seed_mix(seed, 0x5a4e17 + j)
+ * for the j-th layer from the top (j = 0, 1, ...): weights first, then the bias. So layer j gets the same
+ * values at every level that includes it. levels over the layer count -> ADX_ERR_ARG naming the model. */
+adx_status adx_model_randomize(adx_graph *g, int levels, uint64_t seed, adx_error *err);
+
 #endif

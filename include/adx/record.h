@@ -24,6 +24,13 @@ enum {
 #define ADX_JUDGE_SUFF 0                               /* last axis: sufficiency */
 #define ADX_JUDGE_COMP 1                               /* comprehensiveness */
 extern const char *const adx_judge_names[ADX_NJUDGES]; /* "colour", "context", "fill:zero", ..., "ad" */
+/* Ground truth of one ranking against an object mask (docs/metrics.md, "Ground truth"); NaN where not
+ * computed (a dataset without masks, an empty mask). */
+typedef struct adx_gt {
+  float pointing_game;             /* 1 if the ranking's first pixel is an object pixel, else 0 */
+  float energy_in_object;          /* share of the non-negative map mass on object pixels */
+  float precision_at_k[ADX_ROB_K]; /* share of the top ceil(k * HW) pixels on object pixels */
+} adx_gt;
 
 typedef struct adx_metrics {
   float size;               /* explanation pixels / all pixels */
@@ -40,6 +47,7 @@ typedef struct adx_metrics {
   /* the judge matrix [k][judge][sufficiency, comprehensiveness] (adx_metrics_compute_judged); NaN when
    * not judged (adx_metrics_compute, --judges none, a file without judges) */
   float judges[ADX_ROB_K][ADX_NJUDGES][2];
+  adx_gt gt; /* set by the caller (adx_gt_compute) when the dataset has object masks, else NaN */
 } adx_metrics;
 
 /* Summary of n values (adx_summarize): mean, sample std, and a 95% CI for the mean (t distribution). NaN
@@ -55,6 +63,11 @@ typedef struct adx_ad_vs {
   double ci95_low, ci95_high;
   double mean_ad, mean_fill;
   int64_t n; /* images paired */
+  /* the absolute paired difference mean_ad - mean_fill with its 95% t interval, and the two-sided paired
+   * t-test p-value of "no difference" (the same null as improvement = 0); p_holm is p after Holm's
+   * correction over the comparisons of one table (adx_holm), NaN until a caller applies it */
+  double diff, diff_ci95_low, diff_ci95_high;
+  double p, p_holm;
 } adx_ad_vs;
 
 #endif

@@ -48,6 +48,14 @@ typedef struct adx_report_stats {
    * over the images done (pairs with a NaN skipped); n = 0 and NaN for the AD modes ("ad", "ad:...") */
   adx_ad_vs (*ad_vs)[2];
   int *is_fill; /* [nmodes]: 1 unless the mode is "ad" or "ad:..." */
+  /* AD against the best fill chosen on held-out images, per robustness (colour [0], context [1]): the
+   * images done, in slot order, are split in two; the first half picks the fill mode with the highest mean
+   * (heldout_fill, -1 without a fill mode or images), the second half tests AD against it (heldout). */
+  int heldout_fill[2];
+  adx_ad_vs heldout[2];
+  int64_t heldout_pick_n, heldout_test_n; /* images in each half */
+  int ncomparisons; /* the comparisons of the AD-vs table (fill modes x 2, plus the held-out rows) that
+                       have a p-value: Holm's family (p_holm of each ad_vs and heldout entry) */
   /* images done with a label in range, and those of them whose plain-mode prediction is the label */
   int64_t nlabelled, ncorrect;
 } adx_report_stats;
@@ -69,6 +77,16 @@ const char *adx_report_fmt_mean(const adx_summary *s, char *buf, size_t len);
 /* The same with another number of decimals (the cost table: queries with 1). */
 const char *adx_report_fmt_mean_d(const adx_summary *s, int decimals, char *buf, size_t len);
 const char *adx_report_fmt_improvement(const adx_ad_vs *v, char *buf, size_t len);
+/* "+0.082 ±0.030" (absolute difference mean_ad - mean_fill, 3 decimals, ± half-width of its 95% interval) */
+const char *adx_report_fmt_diff(const adx_ad_vs *v, char *buf, size_t len);
+/* "0.0123", "<0.0001" or "-" for NaN */
+const char *adx_report_fmt_p(double p, char *buf, size_t len);
+/* The rows of the AD-vs-fill comparison table, in order: each fill mode on robustness colour then context,
+ * then the held-out best fill on colour and context. Call with row 0, then with the value returned, while it
+ * is non-zero: each call gives the row's fill mode, metric (0 colour, 1 context), whether it is a held-out
+ * row, and its comparison. 0 when there is no further row (or no AD mode). */
+int adx_report_comparison(const adx_report_stats *st, int row, int *mode, int *metric, int *heldout,
+                          const adx_ad_vs **v);
 
 /* The headline table of `adx summary`: the run line, one row per mode with the 7 headline columns and
  * AD's improvement on each robustness, then the cost (queries, seconds per image). Unfinished runs say

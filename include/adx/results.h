@@ -44,6 +44,8 @@ typedef struct adx_run_info {
   int judges;                  /* 1: /modes/<mode>/judges and /summary/<mode>/judges_* exist; 0: left
                                   out. A resume keeps the file's choice: a file without them is resumed
                                   without them, one with them refuses a run with 0 */
+  int has_masks; /* 1: the dataset has object masks: /images/object_mask and the ground-truth datasets are
+                    made (root attribute has_masks; checked on resume) */
 } adx_run_info;
 
 /* Everything about one image. The per-mode arrays are indexed like run->modes. */
@@ -56,7 +58,9 @@ typedef struct adx_image_result {
   uint8_t flags;                      /* ADX_RESULTS_FLAG_* */
   const float *const *responsibility; /* [nmodes] -> [H*W] */
   const uint8_t *const *explanation;  /* [nmodes] -> [H*W], 1 = pixel in the explanation */
-  const adx_metrics *metrics;         /* [nmodes] */
+  const adx_metrics *metrics;         /* [nmodes] (metrics[m].gt: ground truth, when the run has masks) */
+  const uint8_t *object_mask;         /* [H*W] 0/1, required when the run has masks, else ignored */
+  adx_gt centre;                      /* the centre control's ground truth (when the run has masks) */
 } adx_image_result;
 
 /* The run attributes of an open file (strings owned by the handle). */
@@ -76,6 +80,7 @@ typedef struct adx_results_meta {
   char finished_at[21]; /* UTC time of that finish, "YYYY-MM-DDTHH:MM:SSZ"; "" if none */
   int judges;           /* 1: the file has the judge matrix (/modes/<mode>/judges); 0: not (--judges none,
                            or a file made before cross-judging), its values then read as NaN */
+  int has_masks;        /* root attribute has_masks (0 when absent: files written before ground truth) */
 } adx_results_meta;
 
 /* Write images (independent: no other rank takes part). Every dataset row of each image is written, then
@@ -146,7 +151,9 @@ typedef struct adx_image_record {
   int nmodes, h, w;
   float *responsibility; /* [nmodes][H][W] */
   uint8_t *explanation;  /* [nmodes][H][W] */
-  adx_metrics *metrics;  /* [nmodes] */
+  adx_metrics *metrics;  /* [nmodes] (gt NaN when the run has no masks) */
+  uint8_t *object_mask;  /* [H][W], or NULL when the run has no masks */
+  adx_gt centre;         /* NaN when the run has no masks */
 } adx_image_record;
 /* Every dataset row of one image (rows of an image not done read as whatever was written, 0 if nothing). */
 adx_status adx_results_read_image(adx_results *r, int64_t slot, adx_image_record *rec, adx_error *err);
@@ -165,6 +172,19 @@ adx_status adx_results_read_column(adx_results *r, int mode, const char *metric,
 /* The judge matrix of a mode for all N images: out[N][ADX_ROB_K][ADX_NJUDGES][2] (adx/record.h), as float.
  * A file without judges (meta.judges 0) gives NaN everywhere. */
 adx_status adx_results_read_judges(adx_results *r, int mode, float *out, adx_error *err);
+/* ---- ground truth (docs/metrics.md; present when meta.has_masks) ---- */
+#define ADX_RESULTS_CENTRE (-1)         /* the "mode" of the centre control */
+#define ADX_RESULTS_NGT (2 + ADX_ROB_K) /* pointing_game, energy_in_object, precision_at_k/k=... */
+/* Name of ground-truth metric i (0 <= i < ADX_RESULTS_NGT): "pointing_game", "energy_in_object",
+ * "precision_at_k/k=5", ...; NULL otherwise. */
+const char *adx_results_gt_name(const adx_results *r, int i);
+/* Ground-truth column of a mode (or ADX_RESULTS_CENTRE) for all N images (as double); all NaN when the run
+ * has no masks (files written before ground truth too). */
+adx_status adx_results_read_gt_column(adx_results *r, int mode, const char *metric, double *out,
+                                      adx_error *err);
+/* /images/object_mask rows first .. first+count-1 ([count][H][W]); ADX_ERR_ARG when the run has no masks. */
+adx_status adx_results_read_object_masks(adx_results *r, int64_t first, int64_t count, uint8_t *out,
+                                         adx_error *err);
 
 /* Library API for programs that read a finished file's /summary (docs/output-format.md); adx's own summary
  * and report recompute from the columns so that they also cover files still in progress. */
@@ -175,5 +195,27 @@ adx_status adx_results_read_summary(adx_results *r, int mode, const char *metric
 /* /summary/ad_vs_<mode>/<metric> (metric robustness_colour or robustness_context). */
 adx_status adx_results_read_ad_vs(adx_results *r, int mode, const char *metric, adx_ad_vs *out,
                                   adx_error *err);
+
+/* ---- /sanity: cascading model randomisation (adx sanity; results_sanity.c; docs/output-format.md) ---- */
+
+typedef struct adx_results_sanity {
+  int64_t n;                          /* images tested */
+  int levels;                         /* L */
+  const int64_t *slots;               /* [n] rows of the file */
+  const char *const *level_names;     /* [L] the layer added at each level, top first */
+  const float *const *responsibility; /* [nmodes] -> [n][L][H][W] maps of the randomised models */
+  const double *const *spearman;      /* [nmodes] -> [n][L] rank correlation with the original map */
+  uint64_t seed;                      /* the randomisation seed */
+  const char *init;                   /* how the layers were re-initialised (a sentence) */
+  int reproduced; /* 1: the unrandomised model gave the file's maps back bit for bit (first image) */
+} adx_results_sanity;
+
+/* Open a finished results file to add /sanity: take the writer's lock of adx_results_create (ADX_ERR_ARG
+ * "PATH is in use by another adx job ..." while a job writes it), open it for reading, and refuse an
+ * unfinished run (ADX_ERR_ARG). Read it with the calls above; adx_results_close releases the lock. */
+adx_status adx_results_open_sanity(const char *path, adx_results **out, adx_error *err);
+/* Write /sanity into a file opened by adx_results_open_sanity (serial HDF5; a /sanity group already there is
+ * replaced). SIGINT, SIGTERM and SIGHUP wait until it is written. Only adx_results_close may follow. */
+adx_status adx_results_write_sanity(adx_results *r, const adx_results_sanity *s, adx_error *err);
 
 #endif

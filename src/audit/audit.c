@@ -83,6 +83,8 @@ typedef struct image_work {
   adx_metrics met[32];
   const float *resp_ptr[32];
   const uint8_t *expl_ptr[32];
+  uint8_t *mask;     /* [HW] the object mask (datasets with masks), or NULL */
+  float *centre_map; /* [HW] scratch of the centre control */
 } image_work;
 
 static adx_status explain_one(audit *a, image_work *w, int64_t slot, adx_image_result *out, adx_error *err) {
@@ -91,6 +93,7 @@ static adx_status explain_one(audit *a, image_work *w, int64_t slot, adx_image_r
   size_t hw = (size_t)a->H * a->W;
   int32_t label;
   adx_status s = adx_dataset_get(a->ds, index, w->raw, &label, err);
+  if (!s && w->mask) s = adx_dataset_get_mask(a->ds, index, w->mask, err);
   if (s) return s;
   uint64_t seed = adx_seed_mix(o->seed, (uint64_t)index);
   adx_mode plain_mode;
@@ -144,6 +147,11 @@ static adx_status explain_one(audit *a, image_work *w, int64_t slot, adx_image_r
       s = adx_metrics_compute_judged(&mo, &plain, a->judges ? judges : NULL, pred, p_full, expl, w->order,
                                      &bg, &o->mp, seed, &w->met[m], err);
     w->met[m].queries = q;
+    /* ground truth against the object mask, with the same ranking (docs/metrics.md) */
+    if (w->mask)
+      adx_gt_compute(resp, w->order, w->mask, (int64_t)hw, &w->met[m].gt);
+    else
+      adx_gt_clear(&w->met[m].gt);
     if (!s && mode.kind == ADX_MODE_AD && !a->warned_fallback && adx_engine_ad_fallback(a->e)) {
       if (a->rank == 0)
         fprintf(
@@ -160,6 +168,11 @@ static adx_status explain_one(audit *a, image_work *w, int64_t slot, adx_image_r
   }
   for (int j = 0; j < njo; j++) adx_oracle_free(&jo[j]);
   adx_oracle_free(&plain);
+  out->object_mask = w->mask;
+  if (w->mask && !s)
+    adx_gt_centre(w->mask, a->H, a->W, w->centre_map, w->order, &out->centre);
+  else
+    adx_gt_clear(&out->centre);
   out->responsibility = w->resp_ptr;
   out->explanation = w->expl_ptr;
   out->metrics = w->met;
@@ -228,7 +241,8 @@ static adx_status open_results(audit *a, int64_t **todo, int64_t *ntodo, adx_err
                        .h = a->H,
                        .w = a->W,
                        .nclasses = a->nclasses,
-                       .judges = o->judges};
+                       .judges = o->judges,
+                       .has_masks = adx_dataset_has_masks(a->ds)};
   *todo = NULL;
   if (o->resume) {
     s = adx_results_open_resume(o->out, &info, o->comm, o->force, &a->res, todo, ntodo, err);
@@ -268,8 +282,14 @@ static int work(audit *a, const int64_t *todo, int64_t ntodo, adx_error *err) {
   w.resp = malloc(sizeof(float) * hw * (size_t)o->nmodes);
   w.expl = malloc(hw * (size_t)o->nmodes);
   w.order = malloc(sizeof(int32_t) * hw);
+  int masks = adx_dataset_has_masks(a->ds);
+  if (masks) {
+    w.mask = malloc(hw);
+    w.centre_map = malloc(sizeof(float) * hw);
+  }
   adx_status s = ADX_OK;
-  if (!w.raw || !w.resp || !w.expl || !w.order) s = adx_fail(err, ADX_ERR_NOMEM, "out of memory");
+  if (!w.raw || !w.resp || !w.expl || !w.order || (masks && (!w.mask || !w.centre_map)))
+    s = adx_fail(err, ADX_ERR_NOMEM, "out of memory");
   adx_dist *dist = NULL;
   adx_results_buffer *wbuf = NULL; /* images reach the file in batches (docs/scaling.md) */
   if (!s) s = adx_results_buffer_create(a->res, o->flush_images, o->flush_seconds, &wbuf, err);
@@ -332,6 +352,8 @@ static int work(audit *a, const int64_t *todo, int64_t ntodo, adx_error *err) {
   free(w.resp);
   free(w.expl);
   free(w.order);
+  free(w.mask);
+  free(w.centre_map);
   return any_stopped;
 }
 

@@ -18,6 +18,7 @@ int adx_cmd_summary(int argc, char **argv);
 int adx_cmd_report(int argc, char **argv);
 int adx_cmd_show(int argc, char **argv);
 int adx_cmd_merge(int argc, char **argv);
+int adx_cmd_sanity(int argc, char **argv);
 
 /* The headline table of a results file (adx_report_print_summary): one row per mode, mean ±95% CI per
  * metric, and AD's relative robustness improvement over each fill mode. Says so when the run is unfinished;
@@ -94,5 +95,11 @@ void adx_cli_json_str(FILE *f, const char *s);
 
 /* Print "adx <cmd>: <message>" for an error and return its exit code. */
 int adx_cli_report(const char *cmd, const adx_error *err);
+
+/* adx sanity (cmd_explain.c): the settings of a run recorded in a results file's `config` attribute, as adx
+ * explain parsed them: preprocessing, explainer, metric parameters, batch and seed go into *out (the rest of
+ * *out is left alone). Flags are split at spaces (effective_config joins them so). */
+struct adx_audit_options;
+adx_status adx_cli_explain_replay(const char *config_text, struct adx_audit_options *out, adx_error *err);
 
 #endif

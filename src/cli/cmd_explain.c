@@ -397,3 +397,72 @@ int adx_cmd_explain(int argc, char **argv) {
   MPI_Finalize();
   return rc;
 }
+
+/* adx sanity: the settings of a finished run, from its recorded effective configuration (the text
+ * effective_config wrote: "# from PATH" and the config file's text, then "# command line:" and the flags,
+ * separated by single spaces). The config file's text is applied first, then the flags, as adx explain did.
+ */
+adx_status adx_cli_explain_replay(const char *config_text, adx_audit_options *out, adx_error *err) {
+  run r = {0};
+  adx_audit_options_default(&r.o);
+  const char *text = config_text ? config_text : "";
+  const char *cl = strstr(text, "# command line:");
+  while (cl && cl != text && cl[-1] != '\n') cl = strstr(cl + 1, "# command line:");
+  const char *from = strstr(text, "# from ");
+  adx_config cfg = {0};
+  adx_status s = ADX_OK;
+  int have_cfg = 0;
+  if (from && (!cl || from < cl)) {
+    const char *body = strchr(from, '\n');
+    body = body ? body + 1 : from + strlen(from);
+    size_t len = cl && cl > body ? (size_t)(cl - body) : (cl ? 0 : strlen(body));
+    char *file = malloc(len + 1);
+    if (!file) return adx_fail(err, ADX_ERR_NOMEM, "out of memory");
+    memcpy(file, body, len);
+    file[len] = 0;
+    s = adx_config_parse(file, "the recorded configuration", &cfg, err);
+    free(file);
+    have_cfg = !s;
+    if (!s) s = apply_config(&r, &cfg, err);
+  }
+  char *line = NULL;
+  char **argv = NULL;
+  adx_args a = {0};
+  int argc = 1, parsed = 0;
+  if (!s && cl) {
+    cl += strlen("# command line:");
+    const char *eol = strchr(cl, '\n');
+    size_t len = eol ? (size_t)(eol - cl) : strlen(cl);
+    line = malloc(len + 1);
+    argv = malloc((len / 2 + 2) * sizeof *argv);
+    if (!line || !argv) s = adx_fail(err, ADX_ERR_NOMEM, "out of memory");
+    if (!s) {
+      memcpy(line, cl, len);
+      line[len] = 0;
+      argv[0] = "explain";
+      for (char *save, *tok = strtok_r(line, " ", &save); tok; tok = strtok_r(NULL, " ", &save))
+        argv[argc++] = tok;
+      argv[argc] = NULL;
+      s = adx_args_parse(argc, argv, opts, &a, err);
+      parsed = !s;
+    }
+    for (int i = 0; i < a.n && !s; i++) {
+      int opt = a.items[i].opt;
+      if (opt == O_CONFIG || opt == O_MODEL || opt == O_DATA || opt == O_OUT || opt == O_MODES) continue;
+      s = set_option(&r, opt, a.items[i].value, err);
+    }
+  }
+  if (s) adx_error_prefix(err, "the run's recorded configuration: ");
+  if (!s) {
+    out->pp = r.o.pp;
+    out->x = r.o.x;
+    out->mp = r.o.mp;
+    out->batch = r.o.batch;
+    out->seed = r.o.seed;
+  }
+  if (parsed) adx_args_free(&a);
+  free(argv);
+  free(line);
+  if (have_cfg) adx_config_free(&cfg);
+  return s;
+}

@@ -21,6 +21,8 @@ static const command commands[] = {
     {"report", adx_cmd_report, "report RESULTS.h5 -o DIR         HTML report: tables, plots, galleries"},
     {"show", adx_cmd_show, "show RESULTS.h5 --image I -o x.png  one image's panel in every mode"},
     {"merge", adx_cmd_merge, "merge OUT.h5 IN.h5...          combine the results files of a job array"},
+    {"sanity", adx_cmd_sanity,
+     "sanity RESULTS.h5 [--images N] [--levels L]  cascading model randomisation (Adebayo et al. 2018)"},
     {"bench", adx_cmd_bench, "bench --model M.onnx [--batch B] throughput with a same-run SGEMM reference"},
 };
 

@@ -154,6 +154,8 @@ static adx_status uniform_setup(adx_dataset *d, adx_error *err) {
   size_t elems = (size_t)d->src_c * d->src_h * d->src_w;
   d->hwc = malloc(sizeof(float) * elems);
   if (!d->hwc) return adx_fail(err, ADX_ERR_NOMEM, "%s: out of memory for one image", d->path);
+  if (d->has_masks && !(d->mask_src = malloc((size_t)d->src_h * d->src_w)))
+    return adx_fail(err, ADX_ERR_NOMEM, "%s: out of memory for one mask", d->path);
   adx_image out;
   s = adx_preproc_geometry(&d->pp, &d->src, d->C, d->H, d->W, &out, err);
   adx_image_free(&out);
@@ -208,11 +210,30 @@ static adx_status open_idx(adx_dataset *d, adx_error *err) {
     adx_idx_free(&l);
   }
   set_nclasses_from_labels(d);
+  char mpath[4096];
+  if (adx_idx_masks_path(path, mpath, sizeof mpath) == 0) {
+    adx_idx mh;
+    if ((s = adx_idx_header(mpath, d->lim.max_bytes, &mh, err))) return s;
+    if (mh.ndim != 3 || mh.dims[0] != d->n || mh.dims[1] != d->src_h || mh.dims[2] != d->src_w) {
+      char b[96];
+      return adx_fail(err, ADX_ERR_FORMAT,
+                      "%s: object masks shaped %s do not match the images of %s (%lld images of %dx%d): "
+                      "expected [%lld,%d,%d]",
+                      mpath, adx_dims_str(mh.dims, mh.ndim, b, sizeof b), path, (long long)d->n, d->src_h,
+                      d->src_w, (long long)d->n, d->src_h, d->src_w);
+    }
+    if ((s = adx_idx_load(mpath, d->lim.max_bytes, &d->mask_idx, err))) return s;
+    if (d->mask_idx.ndim != mh.ndim || memcmp(d->mask_idx.dims, mh.dims, sizeof mh.dims))
+      return adx_fail(err, ADX_ERR_IO, "%s: the file changed while it was read", mpath);
+    d->has_masks = 1;
+    if (!(d->mask_source = dup_str(mpath))) return adx_fail(err, ADX_ERR_NOMEM, "%s: out of memory", mpath);
+  }
   return uniform_setup(d, err);
 }
 
 static adx_status open_hdf5(adx_dataset *d, adx_error *err) {
   adx_status s = adx_dataset_h5_open(d, err);
+  if (!s) s = adx_dataset_h5_open_masks(d, err);
   if (s) return s;
   set_nclasses_from_labels(d);
   return uniform_setup(d, err);
@@ -513,8 +534,34 @@ adx_status adx_dataset_get(adx_dataset *d, int64_t i, float *raw, int32_t *label
   return finish(d, i, &d->src, raw, err);
 }
 
+int adx_dataset_has_masks(const adx_dataset *d) { return d ? d->has_masks : 0; }
+
+const char *adx_dataset_mask_source(const adx_dataset *d) {
+  return d && d->has_masks ? d->mask_source : NULL;
+}
+
+adx_status adx_dataset_get_mask(adx_dataset *d, int64_t i, uint8_t *mask, adx_error *err) {
+  if (!d->has_masks) return adx_fail(err, ADX_ERR_ARG, "%s: the dataset has no object masks", d->path);
+  if (i < 0 || i >= d->n)
+    return adx_fail(err, ADX_ERR_ARG, "%s: item %lld is out of range (the dataset has %lld)", d->path,
+                    (long long)i, (long long)d->n);
+  size_t plane = (size_t)d->src_h * d->src_w;
+  if (d->h5) {
+    adx_status s = adx_dataset_h5_read_mask(d, i, err);
+    if (s) return s;
+  } else {
+    memcpy(d->mask_src, d->mask_idx.data + (size_t)i * plane, plane);
+  }
+  adx_status s = adx_preproc_geometry_mask(&d->pp, d->mask_src, d->src_h, d->src_w, d->H, d->W, mask, err);
+  if (s) adx_error_prefix(err, "%s: mask %lld: ", d->mask_source, (long long)i);
+  return s;
+}
+
 void adx_dataset_close(adx_dataset *d) {
   if (!d) return;
+  adx_idx_free(&d->mask_idx);
+  free(d->mask_src);
+  free(d->mask_source);
   adx_dataset_h5_close(d);
   adx_idx_free(&d->idx);
   if (d->files)

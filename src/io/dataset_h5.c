@@ -12,6 +12,8 @@
 struct adx_dataset_h5 {
   hid_t file, images, fspace, mspace;
   int ndim;
+  hid_t masks, mask_fspace, mask_mspace; /* /masks, when the file has it */
+  int64_t *mask_buf;                     /* one mask as read (H*W) */
 };
 
 typedef struct quiet {
@@ -49,6 +51,10 @@ static void close_id(hid_t *id, herr_t (*fn)(hid_t)) {
 
 static void h5_release(adx_dataset_h5 *h) {
   if (!h) return;
+  close_id(&h->mask_mspace, H5Sclose);
+  close_id(&h->mask_fspace, H5Sclose);
+  close_id(&h->masks, H5Dclose);
+  free(h->mask_buf);
   close_id(&h->mspace, H5Sclose);
   close_id(&h->fspace, H5Sclose);
   close_id(&h->images, H5Dclose);
@@ -191,6 +197,7 @@ adx_status adx_dataset_h5_open(adx_dataset *d, adx_error *err) {
   adx_dataset_h5 *h = calloc(1, sizeof *h);
   if (!h) return adx_fail(err, ADX_ERR_NOMEM, "%s: out of memory", d->path);
   h->file = h->images = h->fspace = h->mspace = H5I_INVALID_HID;
+  h->masks = h->mask_fspace = h->mask_mspace = H5I_INVALID_HID;
   quiet q;
   quiet_begin(&q);
   adx_status s = h5_open(d, h, err);
@@ -217,6 +224,72 @@ adx_status adx_dataset_h5_read(adx_dataset *d, int64_t i, adx_error *err) {
     s = h5fail(err, ADX_ERR_FORMAT, d->path, what);
   }
   quiet_end(&q);
+  return s;
+}
+
+static adx_status open_masks(adx_dataset *d, adx_dataset_h5 *h, adx_error *err) {
+  const char *path = d->path;
+  htri_t ex = H5Lexists(h->file, "masks", H5P_DEFAULT);
+  if (ex < 0) return h5fail(err, ADX_ERR_FORMAT, path, "cannot look up /masks");
+  if (ex == 0) return ADX_OK;
+  h->masks = H5Dopen2(h->file, "masks", H5P_DEFAULT);
+  if (h->masks < 0) return h5fail(err, ADX_ERR_FORMAT, path, "/masks is not a dataset");
+  hid_t ty = H5Dget_type(h->masks);
+  if (ty < 0) return h5fail(err, ADX_ERR_FORMAT, path, "cannot read the type of /masks");
+  H5T_class_t cls = H5Tget_class(ty);
+  H5Tclose(ty);
+  if (cls != H5T_INTEGER)
+    return adx_fail(err, ADX_ERR_FORMAT, "%s: /masks must hold integers (nonzero = object pixel)", path);
+  h->mask_fspace = H5Dget_space(h->masks);
+  hsize_t dims[H5S_MAX_RANK];
+  int nd = h->mask_fspace < 0 ? -1 : H5Sget_simple_extent_ndims(h->mask_fspace);
+  if (nd < 0 || nd > H5S_MAX_RANK || H5Sget_simple_extent_dims(h->mask_fspace, dims, NULL) < 0)
+    return h5fail(err, ADX_ERR_FORMAT, path, "cannot read the shape of /masks");
+  if (nd != 3 || (int64_t)dims[0] != d->n || dims[1] != (hsize_t)d->src_h || dims[2] != (hsize_t)d->src_w) {
+    char b[128];
+    return adx_fail(err, ADX_ERR_FORMAT,
+                    "%s: /masks is shaped %s but /images holds %lld images of %dx%d: expected [%lld,%d,%d]",
+                    path, dims_text(dims, nd, b, sizeof b), (long long)d->n, d->src_h, d->src_w,
+                    (long long)d->n, d->src_h, d->src_w);
+  }
+  hsize_t elems = dims[1] * dims[2];
+  h->mask_mspace = H5Screate_simple(1, &elems, NULL);
+  h->mask_buf = malloc(sizeof(int64_t) * (size_t)elems);
+  if (h->mask_mspace < 0 || !h->mask_buf)
+    return adx_fail(err, ADX_ERR_NOMEM, "%s: out of memory for one mask", path);
+  size_t len = strlen(path) + 8;
+  d->mask_source = malloc(len);
+  if (!d->mask_source) return adx_fail(err, ADX_ERR_NOMEM, "%s: out of memory", path);
+  snprintf(d->mask_source, len, "%s:/masks", path);
+  d->has_masks = 1;
+  return ADX_OK;
+}
+
+adx_status adx_dataset_h5_open_masks(adx_dataset *d, adx_error *err) {
+  quiet q;
+  quiet_begin(&q);
+  adx_status s = open_masks(d, d->h5, err);
+  H5Eclear2(H5E_DEFAULT);
+  quiet_end(&q);
+  return s;
+}
+
+adx_status adx_dataset_h5_read_mask(adx_dataset *d, int64_t i, adx_error *err) {
+  adx_dataset_h5 *h = d->h5;
+  hsize_t start[3] = {(hsize_t)i, 0, 0};
+  hsize_t count[3] = {1, (hsize_t)d->src_h, (hsize_t)d->src_w};
+  quiet q;
+  quiet_begin(&q);
+  adx_status s = ADX_OK;
+  if (H5Sselect_hyperslab(h->mask_fspace, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
+      H5Dread(h->masks, H5T_NATIVE_INT64, h->mask_mspace, h->mask_fspace, H5P_DEFAULT, h->mask_buf) < 0) {
+    char what[64];
+    snprintf(what, sizeof what, "cannot read /masks[%lld]", (long long)i);
+    s = h5fail(err, ADX_ERR_FORMAT, d->path, what);
+  }
+  quiet_end(&q);
+  size_t plane = (size_t)d->src_h * d->src_w;
+  for (size_t p = 0; !s && p < plane; p++) d->mask_src[p] = h->mask_buf[p] != 0;
   return s;
 }
 

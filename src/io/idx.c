@@ -100,6 +100,26 @@ void adx_idx_free(adx_idx *x) {
   memset(x, 0, sizeof *x);
 }
 
+int adx_idx_masks_path(const char *images_path, char *buf, size_t len) {
+  /* "images-idx3" / "images.idx3" -> "masks-idx3" / "masks.idx3": the last match, as for labels */
+  const char *p = NULL;
+  for (const char *q = strstr(images_path, "images"); q; q = strstr(q + 1, "images"))
+    if ((q[6] == '-' || q[6] == '.') && q[7] == 'i' && q[8] == 'd' && q[9] == 'x' && q[10] == '3') p = q;
+  if (!p || strlen(images_path) + 1 > len) return -1;
+  size_t pre = (size_t)(p - images_path);
+  snprintf(buf, len, "%.*smasks%s", (int)pre, images_path, p + 6);
+  if (access(buf, F_OK) == 0) return 0;
+  /* the other compression: "...-masks-idx3-ubyte.gz" beside "...-images-idx3-ubyte", and the reverse */
+  size_t n = strlen(buf);
+  if (n > 3 && !strcmp(buf + n - 3, ".gz"))
+    buf[n - 3] = '\0';
+  else if (n + 4 <= len)
+    memcpy(buf + n, ".gz", 4);
+  else
+    return -1;
+  return access(buf, F_OK) == 0 ? 0 : -1;
+}
+
 int adx_idx_labels_path(const char *images_path, char *buf, size_t len) {
   /* "images-idx3" / "images-idx4" / "images.idx3" ... -> "labels-idx1" / "labels.idx1": the last match */
   const char *p = NULL;

@@ -139,21 +139,11 @@ static int half_round_even(int d) {
   return (d % 2 == 0) ? k : (k % 2 == 0 ? k : k + 1);
 }
 
-adx_status adx_preproc_geometry(const adx_preproc *p, const adx_image *in, int mc, int mh, int mw,
-                                adx_image *out, adx_error *err) {
-  memset(out, 0, sizeof *out);
-  if (!in->data || in->channels <= 0 || in->height <= 0 || in->width <= 0)
-    return adx_fail(err, ADX_ERR_ARG, "empty image");
-  if (mc <= 0 || mh <= 0 || mw <= 0)
-    return adx_fail(err, ADX_ERR_SHAPE, "bad model input size %dx%dx%d", mc, mh, mw);
-  int ic = in->channels, luma = ic == 3 && mc == 1;
-  if (!(ic == mc || ic == 1 || luma))
-    return adx_fail(err, ADX_ERR_SHAPE, "image has %d channels but the model expects %d", ic, mc);
-  if (p->norm.nmean > 1 && p->norm.nmean != mc)
-    return adx_fail(err, ADX_ERR_ARG, "mean has %d values but the model has %d channels", p->norm.nmean, mc);
-  if (p->norm.nstd > 1 && p->norm.nstd != mc)
-    return adx_fail(err, ADX_ERR_ARG, "std has %d values but the model has %d channels", p->norm.nstd, mc);
-  int h = in->height, w = in->width, rh = h, rw = w;
+/* The resize and crop of an h x w image for a model input of mh x mw: the resized size rh x rw and the
+ * crop offsets top, left. */
+static adx_status plan_geometry(const adx_preproc *p, int h, int w, int mh, int mw, int *rh_, int *rw_,
+                                int *top_, int *left_, adx_error *err) {
+  int rh = h, rw = w;
   if (p->resize > 0) {
     if (h <= w)
       rh = p->resize, rw = (int)((int64_t)p->resize * w / h);
@@ -179,6 +169,27 @@ adx_status adx_preproc_geometry(const adx_preproc *p, const adx_image *in, int m
                     "image is %dx%d (HxW), %dx%d after resize/crop, but the model input is %dx%d", h, w, ch,
                     cw, mh, mw);
   }
+  *rh_ = rh, *rw_ = rw, *top_ = top, *left_ = left;
+  return ADX_OK;
+}
+
+adx_status adx_preproc_geometry(const adx_preproc *p, const adx_image *in, int mc, int mh, int mw,
+                                adx_image *out, adx_error *err) {
+  memset(out, 0, sizeof *out);
+  if (!in->data || in->channels <= 0 || in->height <= 0 || in->width <= 0)
+    return adx_fail(err, ADX_ERR_ARG, "empty image");
+  if (mc <= 0 || mh <= 0 || mw <= 0)
+    return adx_fail(err, ADX_ERR_SHAPE, "bad model input size %dx%dx%d", mc, mh, mw);
+  int ic = in->channels, luma = ic == 3 && mc == 1;
+  if (!(ic == mc || ic == 1 || luma))
+    return adx_fail(err, ADX_ERR_SHAPE, "image has %d channels but the model expects %d", ic, mc);
+  if (p->norm.nmean > 1 && p->norm.nmean != mc)
+    return adx_fail(err, ADX_ERR_ARG, "mean has %d values but the model has %d channels", p->norm.nmean, mc);
+  if (p->norm.nstd > 1 && p->norm.nstd != mc)
+    return adx_fail(err, ADX_ERR_ARG, "std has %d values but the model has %d channels", p->norm.nstd, mc);
+  int h = in->height, w = in->width, rh, rw, top, left;
+  adx_status ps = plan_geometry(p, h, w, mh, mw, &rh, &rw, &top, &left, err);
+  if (ps) return ps;
   size_t iplane = (size_t)h * w;
   const float *src = in->data;
   float *grey = NULL;
@@ -207,6 +218,24 @@ adx_status adx_preproc_geometry(const adx_preproc *p, const adx_image *in, int m
   size_t oplane = (size_t)mh * mw;
   for (int c = wc; c < mc; c++) memcpy(out->data + c * oplane, out->data, sizeof(float) * oplane);
   free(grey);
+  return ADX_OK;
+}
+
+adx_status adx_preproc_geometry_mask(const adx_preproc *p, const uint8_t *in, int h, int w, int mh, int mw,
+                                     uint8_t *out, adx_error *err) {
+  if (!in || h <= 0 || w <= 0) return adx_fail(err, ADX_ERR_ARG, "empty mask");
+  int rh, rw, top, left;
+  adx_status s = plan_geometry(p, h, w, mh, mw, &rh, &rw, &top, &left, err);
+  if (s) return s;
+  for (int y = 0; y < mh; y++) {
+    int64_t sy = ((int64_t)2 * (y + top) + 1) * h / (2 * (int64_t)rh); /* floor((y + top + 0.5) h / rh) */
+    if (sy > h - 1) sy = h - 1;
+    for (int x = 0; x < mw; x++) {
+      int64_t sx = ((int64_t)2 * (x + left) + 1) * w / (2 * (int64_t)rw);
+      if (sx > w - 1) sx = w - 1;
+      out[(size_t)y * mw + x] = in[(size_t)sy * w + sx] != 0;
+    }
+  }
   return ADX_OK;
 }
 

@@ -272,6 +272,9 @@ static adx_status check_image(const adx_results *r, const adx_image_result *im, 
     if (!im->responsibility[m] || !im->explanation[m])
       return adx_fail(err, ADX_ERR_ARG, "%s: image slot %lld lacks the maps of mode '%s'", r->path,
                       (long long)im->slot, r->meta.modes[m]);
+  if (r->meta.has_masks && !im->object_mask)
+    return adx_fail(err, ADX_ERR_ARG, "%s: image slot %lld lacks its object mask (the run has masks)",
+                    r->path, (long long)im->slot);
   return ADX_OK;
 }
 
@@ -397,6 +400,8 @@ adx_status adx_results_write_images(adx_results *r, const adx_image_result *imgs
     s = rows_set(r, r->m[m].resp, H5T_NATIVE_FLOAT, p, count, hw, rb, "responsibility", err);
     if (!s) s = rows_set(r, r->m[m].expl, H5T_NATIVE_UINT8, p, count, hw, eb, "explanation", err);
   }
+  /* ground truth: object masks and the ground-truth rows (runs with masks), before the fsync */
+  if (!s) s = adx_results_gt_write(r, p, count, rows_set, err);
   if (!s && r->durable_fd >= 0 && fsync(r->durable_fd) != 0)
     s = adx_fail(err, ADX_ERR_IO, "%s: fsync: %s", r->path, strerror(errno));
   /* 3. only now the done flags */

@@ -20,6 +20,7 @@ struct adx_results_buffer {
   adx_metrics *met;           /* [cap][nmodes] */
   const float **resp_ptr;     /* [cap][nmodes] */
   const uint8_t **expl_ptr;   /* [cap][nmodes] */
+  uint8_t *mask;              /* [cap][hw] object masks (runs with masks), or NULL */
   int64_t flushes, images;    /* counters, for the benchmark */
 };
 
@@ -44,7 +45,9 @@ adx_status adx_results_buffer_create(adx_results *r, int max_images, double max_
   b->met = calloc((size_t)b->cap * (size_t)b->nmodes, sizeof *b->met);
   b->resp_ptr = calloc((size_t)b->cap * (size_t)b->nmodes, sizeof *b->resp_ptr);
   b->expl_ptr = calloc((size_t)b->cap * (size_t)b->nmodes, sizeof *b->expl_ptr);
-  if (!b->img || !b->resp || !b->expl || !b->met || !b->resp_ptr || !b->expl_ptr) {
+  if (r->meta.has_masks) b->mask = malloc((size_t)b->cap * (size_t)b->hw);
+  if (!b->img || !b->resp || !b->expl || !b->met || !b->resp_ptr || !b->expl_ptr ||
+      (r->meta.has_masks && !b->mask)) {
     adx_results_buffer_free(b);
     return adx_fail(err, ADX_ERR_NOMEM,
                     "%s: out of memory for a write buffer of %d images (%zu bytes of maps)", r->path,
@@ -89,6 +92,11 @@ adx_status adx_results_buffer_add(adx_results_buffer *b, const adx_image_result 
   b->img[i].responsibility = b->resp_ptr + (size_t)i * nm;
   b->img[i].explanation = b->expl_ptr + (size_t)i * nm;
   b->img[i].metrics = b->met + (size_t)i * nm;
+  b->img[i].object_mask = NULL;
+  if (b->mask && im->object_mask) {
+    memcpy(b->mask + (size_t)i * hw, im->object_mask, hw);
+    b->img[i].object_mask = b->mask + (size_t)i * hw;
+  }
   if (b->held++ == 0) b->oldest = adx_now();
   if (b->held == b->cap || adx_now() - b->oldest >= b->max_seconds) return adx_results_buffer_flush(b, err);
   return ADX_OK;
@@ -104,5 +112,6 @@ void adx_results_buffer_stats(const adx_results_buffer *b, int64_t *flushes, int
 void adx_results_buffer_free(adx_results_buffer *b) {
   if (!b) return;
   free(b->img), free(b->resp), free(b->expl), free(b->met), free(b->resp_ptr), free(b->expl_ptr);
+  free(b->mask);
   free(b);
 }

@@ -82,6 +82,7 @@ static void set_metric_names(adx_results *r) {
   for (int j = 0; j < ADX_ROB_K; j++)
     snprintf(r->metric_names[ADX_RESULTS_NSCALAR + j], sizeof r->metric_names[0], "robustness_at_k/k=%g",
              (double)r->meta.rob_k[j]);
+  adx_results_gt_set_names(r);
 }
 
 /* ------------------------------------------------------------------ handles */
@@ -98,6 +99,7 @@ adx_results *adx_results_handle_new(const char *path) {
   r->comm = MPI_COMM_NULL;
   r->size = 1;
   r->d_index = r->d_label = r->d_pred = r->d_conf = r->d_flags = r->d_done = H5I_INVALID_HID;
+  r->d_mask = r->d_centre_pg = r->d_centre_energy = r->d_centre_pk = H5I_INVALID_HID;
   r->durable_fd = -1;
   r->t_start = adx_now();
   r->meta.wall_seconds = NAN;
@@ -113,6 +115,7 @@ static void close_ds(hid_t *d) {
 void adx_results_close_file(adx_results *r) {
   close_ds(&r->d_index), close_ds(&r->d_label), close_ds(&r->d_pred);
   close_ds(&r->d_conf), close_ds(&r->d_flags), close_ds(&r->d_done);
+  adx_results_gt_close(r);
   if (r->m) {
     for (int i = 0; i < r->meta.nmodes; i++) {
       adx_results_mode_ds *m = &r->m[i];
@@ -315,6 +318,9 @@ adx_status adx_results_check_run(const char *path, const adx_run_info *run, adx_
       return adx_fail(err, ADX_ERR_ARG, "%s: mode %d has an empty or overlong name", path, i);
     if (!strncmp(m, "ad_vs_", 6))
       return adx_fail(err, ADX_ERR_ARG, "%s: mode name '%s' is reserved (ad_vs_ prefix)", path, m);
+    if (!strcmp(m, ADX_RESULTS_CENTRE_GROUP))
+      return adx_fail(err, ADX_ERR_ARG, "%s: mode name '%s' is reserved (the ground truth's centre control)",
+                      path, m);
     for (int j = 0; j < i; j++)
       if (!strcmp(m, run->modes[j])) return adx_fail(err, ADX_ERR_ARG, "%s: mode '%s' given twice", path, m);
   }
@@ -414,6 +420,9 @@ adx_status adx_results_compare_run(const adx_results *r, const adx_run_info *run
   if (m->nclasses != run->nclasses)
     return adx_fail(err, ADX_ERR_ARG, "%s was made for %d classes but this run has %d", p, m->nclasses,
                     run->nclasses);
+  if (!m->has_masks != !run->has_masks)
+    return adx_fail(err, ADX_ERR_ARG, "%s was made %s object masks but this run's dataset has %s", p,
+                    m->has_masks ? "with" : "without", run->has_masks ? "them" : "none");
   /* a file without the judge matrix (--judges none, or made before cross-judging) is resumed without it;
    * one with it needs a run that computes it */
   if (m->judges && !run->judges)
@@ -509,6 +518,8 @@ static adx_status root_attrs(build_ctx *b, hid_t f, const adx_run_info *run, adx
       (s = attr_put(f, "width", H5T_STD_I32LE, H5T_NATIVE_INT32, 0, NULL, &w, sp, err)) ||
       (s = attr_put(f, "nclasses", H5T_STD_I32LE, H5T_NATIVE_INT32, 0, NULL, &c, sp, err)))
     return s;
+  int32_t hm = run->has_masks ? 1 : 0; /* ground truth (docs/output-format.md) */
+  if ((s = attr_put(f, "has_masks", H5T_STD_I32LE, H5T_NATIVE_INT32, 0, NULL, &hm, sp, err))) return s;
   /* written by finish: exist now at their final size, so that finish only overwrites values in place */
   double wall = NAN;
   char at[ADX_RESULTS_TIME_LEN] = {0};
@@ -536,6 +547,26 @@ static adx_status root_attrs(build_ctx *b, hid_t f, const adx_run_info *run, adx
   return s;
 }
 
+/* The ground-truth datasets PREFIXpointing_game, PREFIXenergy_in_object [N] and PREFIXprecision_at_k [N,K]
+ * (attribute k), NaN until written. */
+static adx_status gt_datasets(build_ctx *b, hid_t g, const char *prefix, const adx_run_info *run,
+                              const float *k, adx_error *err) {
+  hsize_t n = (hsize_t)run->n, nk[2] = {n, ADX_ROB_K}, kk = ADX_ROB_K;
+  float nan = NAN;
+  char name[64];
+  hid_t pk = H5I_INVALID_HID;
+  adx_status s = ADX_OK;
+  for (int j = 0; j < 2 && !s; j++) {
+    snprintf(name, sizeof name, "%s%s", prefix, adx_results_gt_ds_names[j]);
+    s = mkds(b, g, name, H5T_IEEE_F32LE, 1, &n, 0, H5T_NATIVE_FLOAT, &nan, 1, NULL, err);
+  }
+  snprintf(name, sizeof name, "%s%s", prefix, adx_results_gt_ds_names[2]);
+  if (!s) s = mkds(b, g, name, H5T_IEEE_F32LE, 2, nk, 0, H5T_NATIVE_FLOAT, &nan, 1, &pk, err);
+  if (!s) s = attr_put(pk, "k", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, &kk, k, b->shown, err);
+  if (pk >= 0) H5Dclose(pk);
+  return s;
+}
+
 static adx_status images_group(build_ctx *b, hid_t f, const adx_run_info *run, adx_error *err) {
   adx_status s = ADX_OK;
   hid_t g = mkgroup(b, f, "images", err, &s);
@@ -551,6 +582,11 @@ static adx_status images_group(build_ctx *b, hid_t f, const adx_run_info *run, a
       !(s = mkds(b, g, "conf", H5T_IEEE_F32LE, 1, &n, 0, H5T_NATIVE_FLOAT, &zf, 1, NULL, err)) &&
       !(s = mkds(b, g, "flags", H5T_STD_U8LE, 1, &n, 0, H5T_NATIVE_UINT8, &z8, 1, NULL, err)))
     s = mkds(b, g, "done", H5T_STD_U8LE, 1, &n, 0, H5T_NATIVE_UINT8, &z8, 1, NULL, err);
+  if (!s && run->has_masks) { /* ground truth: the object masks and the centre control */
+    hsize_t img[3] = {n, (hsize_t)run->h, (hsize_t)run->w};
+    s = mkds(b, g, "object_mask", H5T_STD_U8LE, 3, img, 1, H5T_NATIVE_UINT8, &z8, 0, NULL, err);
+    if (!s) s = gt_datasets(b, g, "centre_", run, run->rob_k ? run->rob_k : default_rob_k, err);
+  }
   H5Gclose(g);
   return s;
 }
@@ -622,6 +658,7 @@ static adx_status mode_group(build_ctx *b, hid_t modes, const char *mode, const 
   hsize_t kk = ADX_ROB_K;
   s = attr_put(rk, "k", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, &kk, k, b->shown, err);
   if (!s && run->judges) s = judges_ds(b, g, n, k, err);
+  if (!s && run->has_masks) s = gt_datasets(b, g, "", run, k, err);
 out:
   if (rk >= 0) H5Dclose(rk);
   H5Gclose(g);
@@ -643,6 +680,24 @@ static adx_status summary_metric(build_ctx *b, hid_t parent, const char *name, i
   if (!s) s = attr_put(g, "n", H5T_STD_I64LE, H5T_NATIVE_INT64, 0, NULL, &zero, b->shown, err);
   if (!s) s = mkds(b, g, "per_class", H5T_IEEE_F64LE, 1, &c, 0, H5T_NATIVE_DOUBLE, &nan, 1, NULL, err);
   H5Gclose(g);
+  return s;
+}
+
+/* The ground-truth summary groups under g: pointing_game, energy_in_object, precision_at_k/k=... */
+static adx_status summary_gt(build_ctx *b, hid_t g, const adx_run_info *run, const float *k, adx_error *err) {
+  adx_status s = ADX_OK;
+  for (int j = 0; j < 2 && !s; j++) s = summary_metric(b, g, adx_results_gt_ds_names[j], run->nclasses, err);
+  hid_t pk = s ? H5I_INVALID_HID : mkgroup(b, g, adx_results_gt_ds_names[2], err, &s);
+  if (pk >= 0) {
+    hsize_t kk = ADX_ROB_K;
+    char kname[32];
+    s = attr_put(pk, "k", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, &kk, k, b->shown, err);
+    for (int j = 0; j < ADX_ROB_K && !s; j++) {
+      snprintf(kname, sizeof kname, "k=%g", (double)k[j]);
+      s = summary_metric(b, pk, kname, run->nclasses, err);
+    }
+    H5Gclose(pk);
+  }
   return s;
 }
 
@@ -670,7 +725,19 @@ static adx_status summary_group(build_ctx *b, hid_t f, const adx_run_info *run, 
       H5Gclose(rk);
     }
     if (!s && run->judges) s = judges_summary(b, g, k, err);
+    if (!s && run->has_masks) s = summary_gt(b, g, run, k, err);
     H5Gclose(g);
+  }
+  if (!s && run->has_masks) { /* the centre control (docs/metrics.md) */
+    hid_t g = mkgroup(b, sum, ADX_RESULTS_CENTRE_GROUP, err, &s);
+    if (g >= 0) {
+      s = attr_str(g, "method",
+                   "ground truth of the ranking by distance to the image centre, nearest first (ties by "
+                   "pixel index); map dmax - d",
+                   b->shown, err);
+      if (!s) s = summary_gt(b, g, run, k, err);
+      H5Gclose(g);
+    }
   }
   int ad = find_ad_mode(run->nmodes, run->modes);
   for (int i = 0; ad >= 0 && i < run->nmodes && !s; i++) {
@@ -682,18 +749,22 @@ static adx_status summary_group(build_ctx *b, hid_t f, const adx_run_info *run, 
     if (g < 0) break;
     if (!(s = attr_str(g, "ad_mode", run->modes[ad], b->shown, err)) &&
         !(s = attr_str(g, "mode", run->modes[i], b->shown, err)))
-      s = attr_str(g, "method",
-                   "(mean_ad - mean_fill) / mean_fill over images done in both; 95% CI by the delta method "
-                   "with the t quantile at n-1 degrees of freedom",
-                   b->shown, err);
+      s = attr_str(
+          g, "method",
+          "(mean_ad - mean_fill) / mean_fill over images done in both; 95% CI by the delta method "
+          "with the t quantile at n-1 degrees of freedom; diff = mean_ad - mean_fill with its paired "
+          "95% t interval; p_value: paired t-test of no difference; p_holm: Holm's correction over "
+          "every ad_vs comparison of the file",
+          b->shown, err);
     static const char *const rob[] = {"robustness_colour", "robustness_context"};
-    static const char *const st[] = {"improvement", "ci95_low", "ci95_high", "mean_ad", "mean_fill"};
+    static const char *const st[] = {"improvement", "ci95_low",      "ci95_high",      "mean_ad", "mean_fill",
+                                     "diff",        "diff_ci95_low", "diff_ci95_high", "p_value", "p_holm"};
     for (int j = 0; j < 2 && !s; j++) {
       hid_t m = mkgroup(b, g, rob[j], err, &s);
       if (m < 0) break;
       double nan = NAN;
       int64_t zero = 0;
-      for (int q = 0; q < 5 && !s; q++)
+      for (int q = 0; q < 10 && !s; q++)
         s = attr_put(m, st[q], H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 0, NULL, &nan, b->shown, err);
       if (!s) s = attr_put(m, "n", H5T_STD_I64LE, H5T_NATIVE_INT64, 0, NULL, &zero, b->shown, err);
       H5Gclose(m);
@@ -797,6 +868,11 @@ adx_status adx_results_load_meta(adx_results *r, adx_error *err) {
     memcpy(m->finished_at, at, sizeof m->finished_at);
   }
   if (m->nmodes < 1 || m->n < 1 || h < 1 || w < 1 || c < 1) return not_ours(p, "empty run attributes", err);
+  int32_t hm = 0; /* optional: absent in files written before ground truth (no masks) */
+  if (H5Aexists(f, "has_masks") > 0 &&
+      (s = adx_results_attr_read(f, "has_masks", H5T_NATIVE_INT32, &hm, p, err)))
+    return s;
+  m->has_masks = hm != 0;
   if ((s = load_variants(f, m, p, err))) return s;
   m->ad_mode = find_ad_mode(m->nmodes, (const char *const *)m->modes);
   r->group = calloc((size_t)m->nmodes, sizeof *r->group);
@@ -870,6 +946,7 @@ adx_status adx_results_open_datasets(adx_results *r, hid_t dapl, adx_error *err)
     m->resp = m->expl = m->queries = m->rob_k = m->judges = H5I_INVALID_HID;
     for (int j = 0; j < ADX_RESULTS_NFLOAT; j++) m->scal[j] = H5I_INVALID_HID;
   }
+  adx_results_gt_init(r);
   hsize_t hw[2] = {(hsize_t)r->meta.h, (hsize_t)r->meta.w}, k = ADX_ROB_K;
   for (int i = 0; i < r->meta.nmodes; i++) {
     adx_results_mode_ds *m = &r->m[i];
@@ -885,7 +962,12 @@ adx_status adx_results_open_datasets(adx_results *r, hid_t dapl, adx_error *err)
     hsize_t jd[3] = {ADX_ROB_K, ADX_NJUDGES, 2};
     if (r->meta.judges && (s = open_ds(r, dapl, dir, "judges", 4, jd, &m->judges, err))) return s;
   }
-  return ADX_OK;
+  return adx_results_gt_open(r, dapl, err);
+}
+
+adx_status adx_results_open_dataset(adx_results *r, hid_t dapl, const char *dir, const char *name, int rank,
+                                    const hsize_t *tail, hid_t *out, adx_error *err) {
+  return open_ds(r, dapl, dir, name, rank, tail, out, err);
 }
 
 adx_status adx_results_rows(adx_results *r, hid_t ds, int write, hid_t memtype, int64_t first, int64_t count,

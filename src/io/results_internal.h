@@ -15,7 +15,8 @@
 
 typedef struct adx_results_mode_ds {
   hid_t resp, expl, scal[ADX_RESULTS_NFLOAT], queries, rob_k;
-  hid_t judges; /* [N, ADX_ROB_K, ADX_NJUDGES, 2], H5I_INVALID_HID when the file has none */
+  hid_t judges;                  /* [N, ADX_ROB_K, ADX_NJUDGES, 2], H5I_INVALID_HID when the file has none */
+  hid_t gt_pg, gt_energy, gt_pk; /* ground truth (results_gt.c), when the run has masks */
 } adx_results_mode_ds;
 
 struct adx_results {
@@ -34,6 +35,9 @@ struct adx_results {
   char metric_names[ADX_RESULTS_NMETRICS][32];
   char *hosts;                     /* "RANK HOST" lines (adx_results_record_hosts, rank 0), or NULL */
   struct adx_results_lock_s *lock; /* rank 0 of a writer: PATH.lock, held until adx_results_close */
+  /* ground truth (results_gt.c), when meta.has_masks: /images/object_mask and the centre control */
+  hid_t d_mask, d_centre_pg, d_centre_energy, d_centre_pk;
+  char gt_names[ADX_RESULTS_NGT][32];
 };
 
 extern const char *const adx_results_scalar_names[ADX_RESULTS_NSCALAR];
@@ -103,5 +107,37 @@ adx_status adx_results_write_summary(adx_results *r, adx_error *err);
  * elements per row (1 for [N], K for [N,K], H*W for [N,H,W]). */
 adx_status adx_results_rows(adx_results *r, hid_t ds, int write, hid_t memtype, int64_t first, int64_t count,
                             int64_t row_elems, void *buf, const char *what, adx_error *err);
+
+/* ---- ground truth (results_gt.c) ---- */
+/* Dataset names: /images/object_mask, /images/centre_<metric>, /modes/<mode>/<metric> with metric
+ * pointing_game, energy_in_object (float32 [N]), precision_at_k (float32 [N,K], attribute k); the summary
+ * groups /summary/<mode>/<name> and /summary/centre_control/<name> (adx_results_gt_name). */
+#define ADX_RESULTS_CENTRE_GROUP "centre_control"
+extern const char *const adx_results_gt_ds_names[3];
+/* Open dataset DIR/NAME with access list dapl and check its shape is [n] + tail (rank dims). */
+adx_status adx_results_open_dataset(adx_results *r, hid_t dapl, const char *dir, const char *name, int rank,
+                                    const hsize_t *tail, hid_t *out, adx_error *err);
+/* Set gt_names (after rob_k is known). */
+void adx_results_gt_set_names(adx_results *r);
+/* Mark the ground-truth hids of r and of its modes invalid (r->m allocated). */
+void adx_results_gt_init(adx_results *r);
+/* Open the ground-truth datasets when meta.has_masks (their shapes checked). */
+adx_status adx_results_gt_open(adx_results *r, hid_t dapl, adx_error *err);
+void adx_results_gt_close(adx_results *r);
+/* Write the ground-truth rows of images p[0..cnt) (sorted by slot); no-op without masks. */
+typedef adx_status (*adx_results_rows_fn)(adx_results *r, hid_t ds, hid_t memtype,
+                                          const adx_image_result *const *p, int64_t cnt, int64_t row_elems,
+                                          const void *buf, const char *what, adx_error *err);
+adx_status adx_results_gt_write(adx_results *r, const adx_image_result *const *p, int64_t cnt,
+                                adx_results_rows_fn rows_set, adx_error *err);
+/* Read image slot's ground truth into rec (object_mask allocated) when the run has masks, else NaN. */
+adx_status adx_results_gt_read_image(adx_results *r, int64_t slot, adx_image_record *rec, adx_error *err);
+/* Write /summary's ground-truth groups from the columns (done: [n]; label, pred: [n]; col, x: 2n doubles;
+ * pc, cnt: [nclasses]); no-op without masks. put_stats: the writer of one group's statistics. */
+typedef adx_status (*adx_results_put_stats_fn)(adx_results *r, const char *gpath, const adx_summary *sm,
+                                               const double *per_class, adx_error *err);
+adx_status adx_results_gt_write_summary(adx_results *r, const uint8_t *done, const int32_t *label,
+                                        const int32_t *pred, double *col, double *x, double *pc, int64_t *cnt,
+                                        adx_results_put_stats_fn put_stats, adx_error *err);
 
 #endif

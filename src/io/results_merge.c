@@ -20,7 +20,8 @@
  * --opt=N spelling) on the command line, "offset = N" and "limit = N" lines of a config file. */
 static char *settings_of(const char *config) {
   size_t n = strlen(config);
-  char *out = malloc(n + 1), *o = out;
+  /* each line gains up to 2 bytes (a space after its last token, and a newline the last line may lack) */
+  char *out = malloc(2 * n + 3), *o = out;
   if (!out) return NULL;
   const char *p = config;
   while (*p) {
@@ -76,6 +77,7 @@ static const char *differs(const adx_results_meta *a, const adx_results_meta *b)
   if (a->nclasses != b->nclasses) return "different numbers of classes";
   for (int k = 0; k < ADX_ROB_K; k++)
     if (a->rob_k[k] != b->rob_k[k]) return "different robustness@k values";
+  if (!a->has_masks != !b->has_masks) return "one has object masks (ground truth), the other not";
   if (a->judges != b->judges) return "one has the judge matrix and the other not (--judges)";
   return NULL;
 }
@@ -179,7 +181,8 @@ adx_status adx_results_merge(const char *out, const char *const *in, int nin, in
                           .w = m->w,
                           .nclasses = m->nclasses,
                           .rob_k = m->rob_k,
-                          .judges = m->judges};
+                          .judges = m->judges,
+                          .has_masks = m->has_masks};
       s = adx_results_create(out, &run, MPI_COMM_NULL, force, &w, err);
     }
   }
@@ -202,7 +205,9 @@ adx_status adx_results_merge(const char *out, const char *const *in, int nin, in
                              .flags = rec.flags,
                              .responsibility = rp,
                              .explanation = ep,
-                             .metrics = rec.metrics};
+                             .metrics = rec.metrics,
+                             .object_mask = rec.object_mask,
+                             .centre = rec.centre};
       s = adx_results_write_image(w, &im, err);
     }
     adx_image_record_free(&rec);

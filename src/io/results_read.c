@@ -89,6 +89,7 @@ void adx_image_record_free(adx_image_record *rec) {
   adx_free(rec->responsibility);
   adx_free(rec->explanation);
   adx_free(rec->metrics);
+  adx_free(rec->object_mask);
   memset(rec, 0, sizeof *rec);
 }
 
@@ -148,6 +149,7 @@ adx_status adx_results_read_image(adx_results *r, int64_t slot, adx_image_record
       for (int j = 0; j < ADX_ROB_K * ADX_NJUDGES * 2; j++) jv[j] = NAN;
     }
   }
+  s = adx_results_gt_read_image(r, slot, rec, err);
 out:
   adx_results_quiet_end(&q);
   if (s) adx_image_record_free(rec);
@@ -285,6 +287,14 @@ adx_status adx_results_read_ad_vs(adx_results *r, int mode, const char *metric, 
       !(s = adx_results_attr_read(g, "mean_ad", H5T_NATIVE_DOUBLE, &out->mean_ad, r->path, err)) &&
       !(s = adx_results_attr_read(g, "mean_fill", H5T_NATIVE_DOUBLE, &out->mean_fill, r->path, err)))
     s = adx_results_attr_read(g, "n", H5T_NATIVE_INT64, &out->n, r->path, err);
+  /* the paired difference and p-values (files written before they were recorded: NaN) */
+  static const char *const extra[] = {"diff", "diff_ci95_low", "diff_ci95_high", "p_value", "p_holm"};
+  double *dst[] = {&out->diff, &out->diff_ci95_low, &out->diff_ci95_high, &out->p, &out->p_holm};
+  for (int i = 0; i < 5 && !s; i++) {
+    *dst[i] = NAN;
+    if (H5Aexists(g, extra[i]) > 0)
+      s = adx_results_attr_read(g, extra[i], H5T_NATIVE_DOUBLE, dst[i], r->path, err);
+  }
   if (g >= 0) H5Gclose(g);
   adx_results_quiet_end(&q);
   return s;

@@ -2,6 +2,7 @@
  * (adx_summarize_done, adx_class_means, adx_rel_improvement_done; the same calls as adx summary and adx
  * report make), written into the /summary skeleton that exists since the file was created (attributes are
  * overwritten in place, nothing is allocated), then finished = 1 after a flush. Nothing is computed here. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,13 @@ static adx_status put_ad_vs(adx_results *r, const char *gpath, const adx_ad_vs *
       !(s = adx_results_attr_write(g, "mean_ad", H5T_NATIVE_DOUBLE, &v->mean_ad, r->path, err)) &&
       !(s = adx_results_attr_write(g, "mean_fill", H5T_NATIVE_DOUBLE, &v->mean_fill, r->path, err)))
     s = adx_results_attr_write(g, "n", H5T_NATIVE_INT64, &v->n, r->path, err);
+  /* the paired difference and p-values: created with the file since adx 0.3 (a resumed older file lacks them)
+   */
+  static const char *const extra[] = {"diff", "diff_ci95_low", "diff_ci95_high", "p_value", "p_holm"};
+  const double *val[] = {&v->diff, &v->diff_ci95_low, &v->diff_ci95_high, &v->p, &v->p_holm};
+  for (int i = 0; i < 5 && !s; i++)
+    if (H5Aexists(g, extra[i]) > 0)
+      s = adx_results_attr_write(g, extra[i], H5T_NATIVE_DOUBLE, val[i], r->path, err);
   H5Gclose(g);
   return s;
 }
@@ -121,20 +129,32 @@ adx_status adx_results_write_summary(adx_results *r, adx_error *err) {
     }
   }
   if (!s && m->judges) s = put_judges(r, done, err);
+  if (!s) s = adx_results_gt_write_summary(r, done, label, pred, col, x, pc, cnt, put_stats, err);
+  /* AD against every fill mode on both robustness metrics; Holm's correction over all of them */
   static const char *const rob[] = {"robustness_colour", "robustness_context"};
+  size_t nv = 2 * (size_t)(m->nmodes > 0 ? m->nmodes : 0);
+  adx_ad_vs *vs = s ? NULL : calloc(nv ? nv : 1, sizeof *vs);
+  double *pv = s ? NULL : malloc((nv ? nv : 1) * sizeof *pv);
+  if (!s && (!vs || !pv)) s = adx_fail(err, ADX_ERR_NOMEM, "%s: out of memory for the summary", r->path);
+  for (size_t i = 0; i < nv && !s; i++) vs[i].n = -1, pv[i] = NAN; /* n = -1: no comparison */
   for (int mi = 0; m->ad_mode >= 0 && mi < m->nmodes && !s; mi++) {
-    const char *name = m->modes[mi];
-    if (adx_mode_name_is_ad(name)) continue;
+    if (adx_mode_name_is_ad(m->modes[mi])) continue;
     for (int j = 0; j < 2 && !s; j++) {
       if ((s = adx_results_read_column(r, m->ad_mode, rob[j], col, err)) ||
           (s = adx_results_read_column(r, mi, rob[j], col + n, err)))
         break;
-      adx_ad_vs v;
-      adx_rel_improvement_done(col, col + n, done, n, x, &v);
-      snprintf(gpath, sizeof gpath, "/summary/ad_vs_%s/%s", r->group[mi], rob[j]);
-      s = put_ad_vs(r, gpath, &v, err);
+      adx_rel_improvement_done(col, col + n, done, n, x, &vs[2 * mi + j]);
+      pv[2 * mi + j] = vs[2 * mi + j].p;
     }
   }
+  if (!s) adx_holm(pv, (int)nv, pv);
+  for (size_t i = 0; i < nv && !s; i++) {
+    if (vs[i].n < 0) continue;
+    vs[i].p_holm = pv[i];
+    snprintf(gpath, sizeof gpath, "/summary/ad_vs_%s/%s", r->group[i / 2], rob[i % 2]);
+    s = put_ad_vs(r, gpath, &vs[i], err);
+  }
+  free(vs), free(pv);
   /* the wall time of this session (absent from files made before it was recorded: left alone) */
   if (!s && H5Aexists(r->file, "wall_seconds") > 0) {
     double wall = adx_now() - r->t_start;

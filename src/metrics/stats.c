@@ -1,10 +1,12 @@
 /* Summary statistics for the metrics: trapezoid areas, mean / sample std / 95% t confidence interval,
  * and the Student t quantile behind it (bisection on the t CDF, which is a regularized incomplete beta
  * function evaluated by its continued fraction; Cornish-Fisher expansion for very large dof), and the
- * relative improvement of paired means with its delta-method interval (adx_rel_improvement); and the same
+ * relative improvement of paired means with its delta-method interval, the paired difference and t-test
+ * (adx_rel_improvement), Holm's correction (adx_holm); and the same
  * over the images of a run (done flags, per-class means), the one computation behind a results file's
  * /summary and adx summary / adx report. */
 #include <math.h>
+#include <stdlib.h>
 
 #include "adx/metrics.h"
 
@@ -126,6 +128,64 @@ void adx_summarize(const double *v, int64_t n, adx_summary *s) {
   s->ci95_high = mean + half;
 }
 
+double adx_t_pvalue(double t, double dof) {
+  if (isnan(t) || !(dof > 0.0)) return NAN;
+  if (isinf(t)) return 0.0;
+  double p = 2.0 * t_upper_tail(fabs(t), dof);
+  return p > 1.0 ? 1.0 : p;
+}
+
+void adx_holm(const double *p, int m, double *adj) {
+  int *idx = malloc(sizeof *idx * (size_t)(m > 0 ? m : 1)), k = 0;
+  double *v = malloc(sizeof *v * (size_t)(m > 0 ? m : 1));
+  if (!idx || !v) { /* no memory: the most conservative answer, Bonferroni */
+    int mm = 0;
+    for (int i = 0; i < m; i++) mm += !isnan(p[i]);
+    for (int i = 0; i < m; i++) adj[i] = isnan(p[i]) ? NAN : fmin(1.0, p[i] * mm);
+    free(idx), free(v);
+    return;
+  }
+  for (int i = 0; i < m; i++)
+    if (!isnan(p[i])) idx[k++] = i;
+  for (int i = 1; i < k; i++) /* insertion sort by p, stable (tables are small) */
+    for (int j = i; j > 0 && p[idx[j]] < p[idx[j - 1]]; j--) {
+      int t = idx[j];
+      idx[j] = idx[j - 1];
+      idx[j - 1] = t;
+    }
+  double run = 0.0;
+  for (int j = 0; j < k; j++) {
+    double a = fmin(1.0, (double)(k - j) * p[idx[j]]);
+    run = fmax(run, a);
+    v[j] = run;
+  }
+  for (int i = 0; i < m; i++)
+    if (isnan(p[i])) adj[i] = NAN;
+  for (int j = 0; j < k; j++) adj[idx[j]] = v[j];
+  free(idx), free(v);
+}
+
+/* Mean difference of the pairs with its 95% t interval and the paired t-test p-value. */
+static void paired_difference(const double *a, const double *f, int64_t n, int64_t k, double ma, double mf,
+                              adx_ad_vs *out) {
+  out->diff = ma - mf;
+  if (k < 2) return;
+  double ss = 0;
+  for (int64_t i = 0; i < n; i++)
+    if (!isnan(a[i]) && !isnan(f[i])) {
+      double d = (a[i] - f[i]) - out->diff;
+      ss += d * d;
+    }
+  double se = sqrt(ss / (double)(k - 1) / (double)k);
+  double half = adx_t_quantile(0.975, (double)(k - 1)) * se;
+  out->diff_ci95_low = out->diff - half;
+  out->diff_ci95_high = out->diff + half;
+  if (se > 0)
+    out->p = adx_t_pvalue(out->diff / se, (double)(k - 1));
+  else
+    out->p = out->diff == 0 ? 1.0 : 0.0; /* every pair differs by the same amount */
+}
+
 void adx_rel_improvement(const double *a, const double *f, int64_t n, adx_ad_vs *out) {
   int64_t k = 0;
   double sa = 0, sf = 0;
@@ -133,9 +193,11 @@ void adx_rel_improvement(const double *a, const double *f, int64_t n, adx_ad_vs 
     if (!isnan(a[i]) && !isnan(f[i])) sa += a[i], sf += f[i], k++;
   out->n = k;
   out->improvement = out->ci95_low = out->ci95_high = out->mean_ad = out->mean_fill = NAN;
+  out->diff = out->diff_ci95_low = out->diff_ci95_high = out->p = out->p_holm = NAN;
   if (k == 0) return;
   double ma = sa / (double)k, mf = sf / (double)k;
   out->mean_ad = ma, out->mean_fill = mf;
+  paired_difference(a, f, n, k, ma, mf, out);
   if (mf == 0) return; /* no relative change from zero */
   double ratio = ma / mf;
   out->improvement = ratio - 1;

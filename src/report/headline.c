@@ -62,6 +62,67 @@ adx_status adx_report_data_load(adx_results *r, adx_report_data *d, adx_error *e
   return ADX_OK;
 }
 
+static void no_comparison(adx_ad_vs *v) {
+  memset(v, 0, sizeof *v);
+  v->improvement = v->ci95_low = v->ci95_high = v->mean_ad = v->mean_fill = NAN;
+  v->diff = v->diff_ci95_low = v->diff_ci95_high = v->p = v->p_holm = NAN;
+}
+
+/* The best fill picked on the first half of the images done (slot order), tested on the second half, so
+ * that the fill AD is compared with was not chosen on the images it is compared on. x: 2n doubles. */
+static void heldout_best_fill(const adx_report_data *d, adx_report_stats *st, double *x) {
+  int64_t n = d->n, half = d->ndone / 2, seen = 0;
+  uint8_t *pick = malloc((size_t)(n > 0 ? n : 1)), *test = malloc((size_t)(n > 0 ? n : 1));
+  for (int c = 0; c < 2; c++) st->heldout_fill[c] = -1, no_comparison(&st->heldout[c]);
+  st->heldout_pick_n = half;
+  st->heldout_test_n = d->ndone - half;
+  if (!pick || !test || st->ad_mode < 0 || half < 1) {
+    free(pick), free(test);
+    return;
+  }
+  for (int64_t i = 0; i < n; i++) {
+    pick[i] = d->done[i] && seen < half;
+    test[i] = d->done[i] && seen >= half;
+    seen += d->done[i] != 0;
+  }
+  for (int c = 0; c < 2; c++) {
+    int j = c ? ADX_REPORT_ROB_CONTEXT : ADX_REPORT_ROB_COLOUR;
+    double best = -INFINITY;
+    for (int mi = 0; mi < st->nmodes; mi++) {
+      if (!st->is_fill[mi]) continue;
+      adx_summary s;
+      adx_summarize_done(adx_report_col(d, mi, j), pick, n, x, &s);
+      if (!isnan(s.mean) && s.mean > best) best = s.mean, st->heldout_fill[c] = mi;
+    }
+    if (st->heldout_fill[c] >= 0)
+      adx_rel_improvement_done(adx_report_col(d, st->ad_mode, j), adx_report_col(d, st->heldout_fill[c], j),
+                               test, n, x, &st->heldout[c]);
+  }
+  free(pick), free(test);
+}
+
+/* Holm over the comparisons of the AD-vs table: every fill mode on both robustness metrics, and the
+ * held-out rows. */
+static adx_status holm_table(adx_report_stats *st, adx_error *err) {
+  int m = 2 * st->nmodes + 2;
+  adx_ad_vs **v = malloc(sizeof *v * (size_t)m);
+  double *p = malloc(sizeof *p * (size_t)m);
+  if (!v || !p) {
+    free(v), free(p);
+    adx_report_stats_free(st);
+    return adx_fail(err, ADX_ERR_NOMEM, "out of memory for the statistics");
+  }
+  for (int mi = 0; mi < st->nmodes; mi++)
+    for (int c = 0; c < 2; c++) v[2 * mi + c] = &st->ad_vs[mi][c];
+  v[m - 2] = &st->heldout[0], v[m - 1] = &st->heldout[1];
+  st->ncomparisons = 0;
+  for (int i = 0; i < m; i++) p[i] = v[i]->p, st->ncomparisons += !isnan(p[i]);
+  adx_holm(p, m, p);
+  for (int i = 0; i < m; i++) v[i]->p_holm = p[i];
+  free(v), free(p);
+  return ADX_OK;
+}
+
 adx_status adx_report_stats_of(const adx_report_data *d, adx_report_stats *st, adx_error *err) {
   memset(st, 0, sizeof *st);
   int nm = d->m->nmodes;
@@ -90,16 +151,16 @@ adx_status adx_report_stats_of(const adx_report_data *d, adx_report_stats *st, a
       adx_summarize_done(adx_report_col(d, mi, j), d->done, d->n, x, &st->stat[mi][j]);
     for (int c = 0; c < 2; c++) {
       adx_ad_vs *v = &st->ad_vs[mi][c];
-      memset(v, 0, sizeof *v);
-      v->improvement = v->ci95_low = v->ci95_high = v->mean_ad = v->mean_fill = NAN;
+      no_comparison(v);
       if (st->ad_mode < 0 || !st->is_fill[mi]) continue;
       int j = c ? ADX_REPORT_ROB_CONTEXT : ADX_REPORT_ROB_COLOUR;
       adx_rel_improvement_done(adx_report_col(d, st->ad_mode, j), adx_report_col(d, mi, j), d->done, d->n, x,
                                v);
     }
   }
+  heldout_best_fill(d, st, x);
   free(x);
-  return ADX_OK;
+  return holm_table(st, err);
 }
 
 void adx_report_stats_free(adx_report_stats *st) {
@@ -146,6 +207,42 @@ const char *adx_report_fmt_improvement(const adx_ad_vs *v, char *buf, size_t len
   else
     snprintf(buf, len, "%+.1f%% ±%.1f", 100 * v->improvement, 100 * (v->ci95_high - v->improvement));
   return buf;
+}
+
+const char *adx_report_fmt_diff(const adx_ad_vs *v, char *buf, size_t len) {
+  if (isnan(v->diff))
+    snprintf(buf, len, "-");
+  else if (isnan(v->diff_ci95_high))
+    snprintf(buf, len, "%+.3f (n=%lld)", v->diff, (long long)v->n);
+  else
+    snprintf(buf, len, "%+.3f ±%.3f", v->diff, v->diff_ci95_high - v->diff);
+  return buf;
+}
+
+const char *adx_report_fmt_p(double p, char *buf, size_t len) {
+  if (isnan(p))
+    snprintf(buf, len, "-");
+  else if (p < 1e-4)
+    snprintf(buf, len, "<0.0001");
+  else
+    snprintf(buf, len, "%.4f", p);
+  return buf;
+}
+
+int adx_report_comparison(const adx_report_stats *st, int row, int *mode, int *metric, int *heldout,
+                          const adx_ad_vs **v) {
+  if (st->ad_mode < 0) return 0;
+  int nrows = 2 * st->nmodes + 2;
+  for (; row < nrows; row++) {
+    int r = row < 2 * st->nmodes ? row : row - 2 * st->nmodes;
+    *heldout = row >= 2 * st->nmodes;
+    *metric = r % 2;
+    *mode = *heldout ? st->heldout_fill[r] : r / 2;
+    if (*mode < 0 || !st->is_fill[*mode]) continue;
+    *v = *heldout ? &st->heldout[r] : &st->ad_vs[*mode][r % 2];
+    return row + 1;
+  }
+  return 0;
 }
 
 /* printf width that counts "±" (two bytes in UTF-8) as one column */
@@ -196,6 +293,32 @@ adx_status adx_report_print_summary(FILE *f, FILE *warn, const char *path, adx_e
             "AD vs: relative robustness improvement of %s over the mode, (ad - mode) / mode in %%, ±95%% CI "
             "(delta method)\n",
             m->modes[st.ad_mode]);
+  if (st.ad_mode >= 0 && st.ncomparisons > 0) {
+    fprintf(f, "\n%s against each fill mode, paired over the images done\n%-*s %-8s %8s %8s",
+            m->modes[st.ad_mode], mw + 9, "fill mode", "metric", "AD", "fill");
+    pad(f, "AD - fill", 17), pad(f, "relative", 17), pad(f, "p", 9), pad(f, "p (Holm)", 10);
+    fprintf(f, "\n");
+    int mode, metric, held;
+    const adx_ad_vs *v;
+    for (int row = 0; (row = adx_report_comparison(&st, row, &mode, &metric, &held, &v));) {
+      char name[96];
+      snprintf(name, sizeof name, "%s%s", m->modes[mode], held ? " (held out)" : "");
+      fprintf(f, "%-*s %-8s %8.3f %8.3f", mw + 9, name, metric ? "context" : "colour", v->mean_ad,
+              v->mean_fill);
+      pad(f, adx_report_fmt_diff(v, buf, sizeof buf), 17);
+      pad(f, adx_report_fmt_improvement(v, buf, sizeof buf), 17);
+      pad(f, adx_report_fmt_p(v->p, buf, sizeof buf), 9);
+      pad(f, adx_report_fmt_p(v->p_holm, buf, sizeof buf), 9);
+      fprintf(f, "%s\n", v->p_holm < 0.05 ? " *" : "");
+    }
+    fprintf(
+        f,
+        "AD - fill: difference of the mean robustness, ±95%% t interval (paired); relative: (AD - fill) / "
+        "fill, ±95%% (delta method); p: paired t-test of no difference; p (Holm): Holm's correction over "
+        "the %d comparisons of this table, * below 0.05. \"(held out)\": the fill with the best mean on "
+        "the first %lld images done picks, AD is compared with it on the other %lld.\n",
+        st.ncomparisons, (long long)st.heldout_pick_n, (long long)st.heldout_test_n);
+  }
   fprintf(f, "\ncost per image   %-*s %14s %14s\n", mw, "mode", "queries", "s/image");
   for (int k = 0; k < m->nmodes; k++) {
     fprintf(f, "                 %-*s", mw, m->modes[k]);
@@ -203,7 +326,15 @@ adx_status adx_report_print_summary(FILE *f, FILE *warn, const char *path, adx_e
     pad(f, adx_report_fmt_mean(&st.stat[k][ADX_REPORT_SECONDS], buf, sizeof buf), 15);
     fprintf(f, "\n");
   }
-  adx_report_judges J;
+  adx_report_gt gt; /* ground truth: the table, or "absent" */
+  if ((s = adx_report_gt_compute(r, &gt, err))) {
+    adx_report_stats_free(&st);
+    adx_results_close(r);
+    return s;
+  }
+  adx_report_gt_print(f, &gt, m);
+  adx_report_gt_free(&gt);
+  adx_report_judges J; /* the judge matrix (judges.c), or "absent" */
   if (!(s = adx_report_judges_compute(r, &J, err))) adx_report_print_judges(f, r, &J);
   adx_report_judges_free(&J);
   if (s) {
@@ -218,6 +349,14 @@ adx_status adx_report_print_summary(FILE *f, FILE *warn, const char *path, adx_e
       fprintf(f, "AD variant: %s = %s%s\n", m->modes[k], m->variants[k],
               strstr(m->variants[k], ":leak:") ? " (written before AD isolated hidden pixels)" : "");
   adx_report_stats_free(&st);
+  adx_report_position pos; /* position bias of the rankings (position.c) */
+  adx_error e2 = {0};
+  if (adx_report_position_compute(r, &pos, &e2) == ADX_OK) {
+    adx_report_position_print(f, m, &pos);
+    adx_report_position_free(&pos);
+  } else if (warn) {
+    fprintf(warn, "adx: position bias not computed: %s\n", e2.msg);
+  }
   adx_results_close(r);
   return ADX_OK;
 }

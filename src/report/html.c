@@ -302,6 +302,45 @@ static void num_cell_d(FILE *f, const adx_summary *s, int decimals) {
 
 static void num_cell(FILE *f, const adx_summary *s) { num_cell_d(f, s, 3); }
 
+/* AD against each fill mode: absolute and relative differences, p-values, Holm over the table. */
+static void comparisons(FILE *f, ctx *c) {
+  const adx_report_stats *st = &c->st;
+  if (st->ad_mode < 0 || st->ncomparisons == 0) return;
+  fprintf(f, "<h3>AD against each fill mode</h3>\n<div class=\"scroll\"><table id=\"comparisons\" "
+             "class=\"num\">\n<thead><tr><th>fill mode</th><th>metric</th><th>AD</th><th>fill</th>"
+             "<th>AD − fill</th><th>relative</th><th>p</th><th>p (Holm)</th></tr></thead>\n<tbody>\n");
+  int mode, metric, held;
+  const adx_ad_vs *v;
+  char buf[64];
+  for (int row = 0; (row = adx_report_comparison(st, row, &mode, &metric, &held, &v));) {
+    fprintf(f, "<tr%s data-mode=\"", v->p_holm < 0.05 ? " class=\"sig\"" : "");
+    esc(f, c->m->modes[mode]);
+    fprintf(f, "\" data-metric=\"%s\" data-heldout=\"%d\"><th class=\"mode\">", metric ? "context" : "colour",
+            held);
+    esc(f, c->m->modes[mode]);
+    fprintf(f, "%s</th><td>%s</td><td class=\"num\">%.3f</td><td class=\"num\">%.3f</td>",
+            held ? " (held out)" : "", metric ? "context" : "colour", v->mean_ad, v->mean_fill);
+    fprintf(f, "<td class=\"num\" data-diff=\"%.9g\" data-lo=\"%.9g\" data-hi=\"%.9g\">%s</td>", v->diff,
+            v->diff_ci95_low, v->diff_ci95_high, adx_report_fmt_diff(v, buf, sizeof buf));
+    fprintf(f, "<td class=\"num\">%s</td>", adx_report_fmt_improvement(v, buf, sizeof buf));
+    fprintf(f, "<td class=\"num\" data-p=\"%.9g\">%s</td>", v->p, adx_report_fmt_p(v->p, buf, sizeof buf));
+    fprintf(f, "<td class=\"num\" data-p-holm=\"%.9g\">%s%s</td></tr>\n", v->p_holm,
+            adx_report_fmt_p(v->p_holm, buf, sizeof buf), v->p_holm < 0.05 ? " *" : "");
+  }
+  fprintf(f, "</tbody>\n</table></div>\n<p class=\"note\">Robustness of <code>");
+  esc(f, c->m->modes[st->ad_mode]);
+  fprintf(
+      f,
+      "</code> against each fill mode, paired over the images done. <b>AD − fill</b>: difference of the "
+      "means, ± half-width of its 95%% t interval. <b>relative</b>: (AD − fill) / fill, ± 95%% (delta "
+      "method); a ratio of small numbers says little, so read it beside the difference. <b>p</b>: paired "
+      "t-test of no difference. <b>p (Holm)</b>: Holm's correction over the %d comparisons of this table; "
+      "* marks p (Holm) below 0.05. <b>(held out)</b>: the fill mode with the best mean on the first %lld "
+      "images done is picked there and compared with AD on the other %lld, so that the best fill is not "
+      "chosen on the images that test it.</p>\n",
+      st->ncomparisons, (long long)st->heldout_pick_n, (long long)st->heldout_test_n);
+}
+
 static void headline(FILE *f, ctx *c) {
   const adx_results_meta *m = c->m;
   const adx_report_stats *st = &c->st;
@@ -347,10 +386,10 @@ static void headline(FILE *f, ctx *c) {
             "</code> over the row's mode, (mean AD − mean mode) / mean mode in %%, ± half-width of the 95%% "
             "interval (delta method, paired images).");
   }
-  fprintf(
-      f,
-      "</p>\n<h3>Cost per image</h3>\n<table id=\"cost\" class=\"num\">\n<thead><tr><th>mode</th><th>mutant "
-      "queries</th><th>seconds</th></tr></thead>\n<tbody>\n");
+  fprintf(f, "</p>\n");
+  comparisons(f, c);
+  fprintf(f, "<h3>Cost per image</h3>\n<table id=\"cost\" class=\"num\">\n<thead><tr><th>mode</th><th>mutant "
+             "queries</th><th>seconds</th></tr></thead>\n<tbody>\n");
   for (int k = 0; k < m->nmodes; k++) {
     fprintf(f, "<tr><th class=\"mode\">");
     esc(f, m->modes[k]);
@@ -490,7 +529,8 @@ static adx_status page(FILE *f, ctx *c, const adx_report_options *o, adx_error *
              "<a href=\"#galleries\">Galleries</a><a href=\"#run\">Run</a></nav>\n");
   /* the answer first: the headline table and the plots; the run facts and the config at the end */
   headline(f, c);
-  adx_report_judges J;
+  adx_report_gt_html(f, c->r); /* ground truth (ground_truth.c) */
+  adx_report_judges J;         /* the judge matrix (judges.c) */
   adx_status js = adx_report_judges_compute(c->r, &J, err);
   if (js) return js;
   adx_report_html_judges(f, c->r, &J);
@@ -500,6 +540,7 @@ static adx_status page(FILE *f, ctx *c, const adx_report_options *o, adx_error *
   adx_report_plot_rob_at_k(f, &c->d, &c->st);
   adx_report_plot_histograms(f, &c->d);
   adx_report_plot_per_class(f, &c->d, &c->st, &c->src);
+  adx_report_position_html(f, c->r); /* position bias table (position.c) */
 
   fprintf(
       f,

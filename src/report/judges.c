@@ -210,7 +210,7 @@ static void td(FILE *f, const adx_summary *s, int own) {
 
 void adx_report_html_judges(FILE *f, const adx_results *r, const adx_report_judges *J) {
   const adx_results_meta *m = adx_results_get_meta(r);
-  fprintf(f, "<h3 id=\"judges-title\">Cross-judging: explanation mode × judge</h3>\n");
+  fprintf(f, "<h2 id=\"judges-title\">Cross-judging: explanation mode × judge</h2>\n");
   if (!J->present) {
     fprintf(f, "<p class=\"note\" id=\"judges-absent\">The judge matrix is absent: the run used "
                "<code>--judges none</code>, or the file predates cross-judging.</p>\n");

@@ -59,4 +59,34 @@ void adx_report_plot_histograms(FILE *f, const adx_report_data *d);
 void adx_report_plot_per_class(FILE *f, const adx_report_data *d, const adx_report_stats *st,
                                const adx_report_source *src);
 
+/* The ground-truth table (ground_truth.c): statistics over the images done of every mode and, in row
+ * nmodes, of the centre control; present 0 when the run has no object masks. */
+typedef struct adx_report_gt {
+  int present, nmodes;
+  float k[ADX_ROB_K];
+  adx_summary (*stat)[ADX_RESULTS_NGT]; /* [nmodes + 1] */
+} adx_report_gt;
+adx_status adx_report_gt_compute(adx_results *r, adx_report_gt *g, adx_error *err);
+void adx_report_gt_free(adx_report_gt *g);
+/* The terminal table of adx summary, or "ground truth: absent (the dataset has no object masks)". */
+void adx_report_gt_print(FILE *f, const adx_report_gt *g, const adx_results_meta *m);
+/* The report's section: the table, or a line saying the masks are absent. */
+void adx_report_gt_html(FILE *f, adx_results *r);
+
+/* Position bias (position.c): per mode, adx_summarize over the images done of the centroid row [0], column
+ * [1] and border share [2] of the top ADX_POSITION_TOP_PCT% of each ranking (adx_position_of); gt: the
+ * object masks' centroid row and column when the file has /images/object_mask (have_mask). */
+typedef struct adx_report_position {
+  int nmodes, h, w, have_mask;
+  adx_summary (*stat)[3]; /* [nmodes] */
+  adx_summary gt[2];
+  double band_area; /* the border band's share of the image area */
+} adx_report_position;
+adx_status adx_report_position_compute(adx_results *r, adx_report_position *p, adx_error *err);
+void adx_report_position_free(adx_report_position *p);
+/* The text table of adx summary. */
+void adx_report_position_print(FILE *f, const adx_results_meta *m, const adx_report_position *p);
+/* The report's section (computes; a failure becomes a note on the page). */
+void adx_report_position_html(FILE *f, adx_results *r);
+
 #endif

@@ -107,6 +107,9 @@ with h5py.File(path, "r") as f:
         assert int(sg.attrs["n"]) == N
         pc = [v[cls == c].mean() for c in range(C)]
         assert np.allclose(sg["per_class"][:], pc, rtol=1e-12), (mode, name)
+    from scipy.stats import ttest_rel
+
+    pvals = {}
     for mode in modes[1:]:
         gname = "ad_vs_" + mode.replace("%", "%25").replace("/", "%2F")
         g = f["summary"][gname]
@@ -122,6 +125,18 @@ with h5py.File(path, "r") as f:
             got = [at[x] for x in ("improvement", "ci95_low", "ci95_high", "mean_ad", "mean_fill")]
             assert np.allclose(got, [imp, imp - half, imp + half, ma, mf], rtol=1e-9, atol=1e-12), (mode, name, got)
             assert int(at["n"]) == N
+            d = x - y  # the absolute paired difference, its t interval and the paired t-test (scipy)
+            dh = t * d.std(ddof=1) / np.sqrt(N)
+            got = [at[x] for x in ("diff", "diff_ci95_low", "diff_ci95_high")]
+            assert np.allclose(got, [d.mean(), d.mean() - dh, d.mean() + dh], rtol=1e-9, atol=1e-12), (mode, got)
+            pvals[(mode, name)] = (float(ttest_rel(x, y).pvalue), float(at["p_value"]), float(at["p_holm"]))
+    # Holm over every AD-vs-fill comparison of the file, by hand: the i-th smallest p times (m - i), running max
+    keys = sorted(pvals, key=lambda k: pvals[k][0])
+    run = 0.0
+    for i, key in enumerate(keys):
+        p, got_p, got_holm = pvals[key]
+        run = max(run, min(1.0, (len(keys) - i) * p))
+        assert abs(got_p - p) < 1e-9 and abs(got_holm - run) < 1e-9, (key, p, got_p, run, got_holm)
 print("h5py checks passed")
 EOF
 if "$PY" "$tmp/check.py" "$F" >"$tmp/py.log" 2>&1; then ok "h5py reads the file; values and statistics match"; else

@@ -103,11 +103,84 @@ static void test_summarize(void **state) {
   assert_float_equal(s.ci95_high, 5.0, 0);
 }
 
+/* Two-sided t p-values against closed forms: dof 1 (Cauchy) P(|T| >= t) = 1 - (2/pi) atan t; dof 2
+ * P(|T| >= t) = 1 - t / sqrt(2 + t^2); dof 3 F(t) = 1/2 + (1/pi) (t / (sqrt 3 (1 + t^2/3)) + atan(t / sqrt
+ * 3)). */
+static void test_t_pvalue(void **state) {
+  (void)state;
+  assert_float_equal(adx_t_pvalue(1.0, 1), 0.5, 1e-12);
+  assert_float_equal(adx_t_pvalue(-sqrt(3.0), 1), 1.0 / 3.0, 1e-12);
+  assert_float_equal(adx_t_pvalue(sqrt(2.0), 2), 1.0 - sqrt(2.0) / 2.0, 1e-12);
+  double t = sqrt(6.0), F = 0.5 + (t / (sqrt(3.0) * (1 + t * t / 3)) + atan(t / sqrt(3.0))) / M_PI;
+  assert_float_equal(adx_t_pvalue(t, 3), 2 * (1 - F), 1e-12);
+  assert_float_equal(adx_t_pvalue(0.0, 7), 1.0, 1e-15);
+  assert_float_equal(adx_t_pvalue(INFINITY, 7), 0.0, 0);
+  assert_true(isnan(adx_t_pvalue(NAN, 3)));
+  assert_true(isnan(adx_t_pvalue(1.0, 0)));
+  /* consistent with the quantile: the 97.5% point has p = 0.05 */
+  assert_float_equal(adx_t_pvalue(adx_t_quantile(0.975, 9), 9), 0.05, 1e-10);
+}
+
+/* Holm by hand: {0.01, 0.04, 0.03, 0.005, NaN}: 4 in the family; sorted 0.005, 0.01, 0.03, 0.04 ->
+ * 4*0.005 = 0.02, 3*0.01 = 0.03, 2*0.03 = 0.06, max(0.06, 1*0.04) = 0.06 (the step-down keeps it monotone).
+ */
+static void test_holm(void **state) {
+  (void)state;
+  double p[5] = {0.01, 0.04, 0.03, 0.005, NAN}, adj[5];
+  adx_holm(p, 5, adj);
+  assert_float_equal(adj[0], 0.03, 1e-15);
+  assert_float_equal(adj[1], 0.06, 1e-15);
+  assert_float_equal(adj[2], 0.06, 1e-15);
+  assert_float_equal(adj[3], 0.02, 1e-15);
+  assert_true(isnan(adj[4]));
+  /* capped at 1, in place, ties keep their order */
+  double q[3] = {0.5, 0.5, 0.9};
+  adx_holm(q, 3, q);
+  assert_float_equal(q[0], 1.0, 0);
+  assert_float_equal(q[1], 1.0, 0);
+  assert_float_equal(q[2], 1.0, 0);
+  /* Holm is not Bonferroni: the largest of {0.01, 0.02} stays 0.02 */
+  double r[2] = {0.02, 0.01};
+  adx_holm(r, 2, r);
+  assert_float_equal(r[0], 0.02, 1e-15);
+  assert_float_equal(r[1], 0.02, 1e-15);
+  adx_holm(NULL, 0, NULL);
+}
+
+/* The paired difference beside the ratio: a = {1,2,3,4}, f = {0,2,2,2}: d = {1,0,1,2}, mean 1, sd sqrt(2/3),
+ * se sqrt(2/3)/2, half-width t(0.975, 3) se = 1.2992282636 (scipy), t = sqrt 6 at 3 dof, p = 0.0917211133
+ * (scipy.stats.ttest_rel); relative (10/4) / (6/4) - 1 = 2/3. */
+static void test_paired_difference(void **state) {
+  (void)state;
+  double a[5] = {1, 2, 3, 4, NAN}, f[5] = {0, 2, 2, 2, 7};
+  adx_ad_vs v;
+  adx_rel_improvement(a, f, 5, &v);
+  assert_int_equal(v.n, 4);
+  assert_float_equal(v.improvement, 2.0 / 3.0, 1e-15);
+  assert_float_equal(v.diff, 1.0, 1e-15);
+  assert_float_equal(v.diff_ci95_high - v.diff, 1.2992282636, 1e-8);
+  assert_float_equal(v.diff - v.diff_ci95_low, 1.2992282636, 1e-8);
+  assert_float_equal(v.p, 0.0917211133, 1e-9);
+  assert_true(isnan(v.p_holm));
+  /* every pair differs by the same amount: no spread, p 0; no difference at all: p 1 */
+  double g[3] = {1, 2, 3}, h[3] = {0.5, 1.5, 2.5};
+  adx_rel_improvement(g, h, 3, &v);
+  assert_float_equal(v.diff, 0.5, 1e-15);
+  assert_float_equal(v.p, 0.0, 0);
+  adx_rel_improvement(g, g, 3, &v);
+  assert_float_equal(v.p, 1.0, 0);
+  /* the difference exists where the ratio does not (mean fill 0) */
+  double z[2] = {0, 0}, o[2] = {0.5, 1.5};
+  adx_rel_improvement(o, z, 2, &v);
+  assert_true(isnan(v.improvement));
+  assert_float_equal(v.diff, 1.0, 1e-15);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_trapezoid),
-      cmocka_unit_test(test_t_quantile),
-      cmocka_unit_test(test_summarize),
+      cmocka_unit_test(test_trapezoid), cmocka_unit_test(test_t_quantile),
+      cmocka_unit_test(test_summarize), cmocka_unit_test(test_t_pvalue),
+      cmocka_unit_test(test_holm),      cmocka_unit_test(test_paired_difference),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
