@@ -17,7 +17,7 @@ pkgs=(
   dataset-fashion-mnist
   libonnx-testdata
   valgrind
-  python3 python3-numpy python3-torch python3-torchvision python3-onnx python3-h5py
+  python3 python3-numpy python3-scipy python3-torch python3-torchvision python3-onnx python3-h5py
 )
 for arg in "$@"; do
   case "$arg" in

@@ -217,5 +217,10 @@ adx_status adx_results_open_sanity(const char *path, adx_results **out, adx_erro
 /* Write /sanity into a file opened by adx_results_open_sanity (serial HDF5; a /sanity group already there is
  * replaced). SIGINT, SIGTERM and SIGHUP wait until it is written. Only adx_results_close may follow. */
 adx_status adx_results_write_sanity(adx_results *r, const adx_results_sanity *s, adx_error *err);
+/* The sanity test's rank correlations of one mode, /sanity/<mode>/spearman: *out = [n][levels] (malloc'ed,
+ * free()), level l = the top l+1 layers re-initialised. No /sanity in the file (or none for the mode): n = 0,
+ * *out = NULL and ADX_OK. */
+adx_status adx_results_read_sanity_spearman(adx_results *r, int mode, int64_t *n, int *levels, double **out,
+                                            adx_error *err);
 
 #endif

@@ -127,3 +127,47 @@ adx_status adx_results_write_sanity(adx_results *r, const adx_results_sanity *t,
   adx_results_quiet_end(&q);
   return s;
 }
+
+adx_status adx_results_read_sanity_spearman(adx_results *r, int mode, int64_t *n, int *levels, double **out,
+                                            adx_error *err) {
+  *n = 0, *levels = 0, *out = NULL;
+  if (!r || r->file < 0) return adx_fail(err, ADX_ERR_ARG, "results: the file is not open");
+  if (mode < 0 || mode >= r->meta.nmodes)
+    return adx_fail(err, ADX_ERR_ARG, "%s: no mode %d (the run has %d)", r->path, mode, r->meta.nmodes);
+  adx_results_quiet q;
+  adx_results_quiet_begin(&q);
+  char path[700];
+  snprintf(path, sizeof path, "sanity/%s/spearman", r->group[mode]);
+  adx_status s = ADX_OK;
+  if (H5Lexists(r->file, "sanity", H5P_DEFAULT) <= 0 || H5Lexists(r->file, path, H5P_DEFAULT) <= 0) {
+    adx_results_quiet_end(&q);
+    return ADX_OK; /* no sanity test on record for this mode */
+  }
+  hid_t d = H5Dopen2(r->file, path, H5P_DEFAULT);
+  if (d < 0) s = adx_results_h5fail(err, r->path, "opening /sanity spearman");
+  hsize_t dims[2] = {0, 0};
+  if (!s) {
+    hid_t sp = H5Dget_space(d);
+    int rank = H5Sget_simple_extent_ndims(sp);
+    if (rank == 2) H5Sget_simple_extent_dims(sp, dims, NULL);
+    H5Sclose(sp);
+    if (rank != 2 || dims[1] == 0 || dims[1] > 100000)
+      s = adx_fail(err, ADX_ERR_FORMAT, "%s: /%s is not an [images, levels] array", r->path, path);
+  }
+  double *buf = NULL;
+  if (!s && dims[0] > 0) {
+    buf = malloc(sizeof *buf * (size_t)(dims[0] * dims[1]));
+    if (!buf)
+      s = adx_fail(err, ADX_ERR_NOMEM, "%s: out of memory for /%s", r->path, path);
+    else if (H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
+      s = adx_results_h5fail(err, r->path, "reading /sanity spearman");
+  }
+  if (d >= 0) H5Dclose(d);
+  adx_results_quiet_end(&q);
+  if (s) {
+    free(buf);
+    return s;
+  }
+  *n = (int64_t)dims[0], *levels = (int)dims[1], *out = buf;
+  return ADX_OK;
+}

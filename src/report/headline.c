@@ -269,6 +269,14 @@ adx_status adx_report_print_summary(FILE *f, FILE *warn, const char *path, adx_e
   if (!m->finished)
     fprintf(f, "unfinished: %lld of %lld images done (run still going, or killed); figures cover those\n",
             (long long)st.ndone, (long long)st.n);
+  adx_verdict verdict; /* the answer first (verdict.c) */
+  if ((s = adx_report_verdict(r, &st, &verdict, err))) {
+    adx_report_stats_free(&st);
+    adx_results_close(r);
+    return s;
+  }
+  adx_report_verdict_print(f, &verdict);
+  fprintf(f, "\n");
   int w = 14, mw = 12;
   for (int k = 0; k < m->nmodes; k++)
     if ((int)strlen(m->modes[k]) + 1 > mw) mw = (int)strlen(m->modes[k]) + 1;

@@ -479,6 +479,9 @@ static const char *css =
     "padding-bottom:4px}h3{font-size:16px;margin-top:24px}\n"
     "table{border-collapse:collapse;margin:8px 0}th,td{border:1px solid #d0d0d0;padding:4px "
     "8px;vertical-align:top}\n"
+    "table.verdict th{text-align:left;max-width:22em;vertical-align:top}table.verdict td{vertical-align:top}"
+    "td.answer{font-weight:bold;text-transform:uppercase;white-space:nowrap}td.yes{background:#d8f0d8}"
+    "td.no{background:#f6d6d6}td.unclear{background:#f6ecc8}td.absent{background:#eee;color:#666}\n"
     "table.facts th{text-align:left;background:#f4f4f4;white-space:nowrap}table.facts "
     "td{word-break:break-all}\n"
     "table.num td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}\n"
@@ -525,9 +528,15 @@ static adx_status page(FILE *f, ctx *c, const adx_report_options *o, adx_error *
     esc(f, fit);
     fprintf(f, " (--scale, --mean, --std or the model's metadata_props: docs/configuration.md)</div>\n");
   }
-  fprintf(f, "<nav><a href=\"#headline-title\">Headline</a><a href=\"#plots\">Plots</a>"
+  fprintf(f, "<nav><a href=\"#verdict\">Verdict</a><a href=\"#headline-title\">Headline</a><a "
+             "href=\"#plots\">Plots</a>"
              "<a href=\"#galleries\">Galleries</a><a href=\"#run\">Run</a></nav>\n");
-  /* the answer first: the headline table and the plots; the run facts and the config at the end */
+  /* the answer first: the verdict, the headline table and the plots; the run facts and the config at the end
+   */
+  adx_verdict verdict;
+  adx_status vs = adx_report_verdict(c->r, &c->st, &verdict, err);
+  if (vs) return vs;
+  adx_report_verdict_html(f, &verdict);
   headline(f, c);
   adx_report_gt_html(f, c->r); /* ground truth (ground_truth.c) */
   adx_report_judges J;         /* the judge matrix (judges.c) */

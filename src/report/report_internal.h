@@ -89,4 +89,31 @@ void adx_report_position_print(FILE *f, const adx_results_meta *m, const adx_rep
 /* The report's section (computes; a failure becomes a note on the page). */
 void adx_report_position_html(FILE *f, adx_results *r);
 
+/* ------------------------------------------------------------------ the verdict panel (verdict.c) */
+
+#define ADX_VERDICT_NQ 3
+#define ADX_VERDICT_SANITY_RHO 0.5 /* the sanity test passes when the whole 95% interval lies below this */
+typedef enum adx_verdict_answer {
+  ADX_VERDICT_ABSENT = 0, /* the run has not the data for this question */
+  ADX_VERDICT_YES,
+  ADX_VERDICT_NO,
+  ADX_VERDICT_UNCLEAR
+} adx_verdict_answer;
+typedef struct adx_verdict_item {
+  adx_verdict_answer answer;
+  char text[1536]; /* the numbers behind the answer, or what is missing */
+} adx_verdict_item;
+typedef struct adx_verdict {
+  int ad_mode;
+  adx_verdict_item q[ADX_VERDICT_NQ]; /* ground truth, judges, sanity */
+} adx_verdict;
+extern const char *const adx_verdict_questions[ADX_VERDICT_NQ];
+/* "not measured", "yes", "no", "unclear" */
+const char *adx_verdict_word(adx_verdict_answer a);
+/* The three answers for a results file (st: adx_report_stats_compute of it). */
+adx_status adx_report_verdict(adx_results *r, const adx_report_stats *st, adx_verdict *v, adx_error *err);
+/* adx summary's lines, and the report's panel (section id "verdict"). */
+void adx_report_verdict_print(FILE *f, const adx_verdict *v);
+void adx_report_verdict_html(FILE *f, const adx_verdict *v);
+
 #endif
