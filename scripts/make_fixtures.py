@@ -547,6 +547,11 @@ def main_textured(out, build):
     sub_lab = os.path.join(out, "datasets", "textured-t10k-labels-idx1-ubyte.gz")
     write_idx_gz(sub_img, te_tex[:TEX_SUBSET])
     write_idx_gz(sub_lab, te_lab[:TEX_SUBSET].astype(np.uint8))
+    # the silhouettes (issue 13; --textured-masks writes only these and records their statistics)
+    write_idx_gz(os.path.join(build, "textured-train-masks-idx3-ubyte.gz"), textured_masks(tr_img))
+    write_idx_gz(os.path.join(build, "textured-t10k-masks-idx3-ubyte.gz"), textured_masks(te_img))
+    write_idx_gz(os.path.join(out, "datasets", "textured-t10k-masks-idx3-ubyte.gz"),
+                 textured_masks(te_img[:TEX_SUBSET]))
 
     # Statistics of the textured training set in [0,1] units; the model is trained with them rounded.
     v = tr_tex.astype(np.float64) / 255.0
@@ -914,7 +919,7 @@ def main_textured_masks(out, build):
     """Masks for the textured set: written beside the committed subset and the whole sets in build/.
     The images are composited again and compared byte for byte with the committed subset (sha256)."""
     t0 = time.time()
-    tr_img, _ = load_split("train")
+    tr_img, tr_lab = load_split("train")
     te_img, te_lab = load_split("t10k")
     sub_img = os.path.join(out, "datasets", "textured-t10k-images-idx3-ubyte.gz")
     committed = read_idx(sub_img)
@@ -923,10 +928,11 @@ def main_textured_masks(out, build):
     if not np.array_equal(te_tex[:TEX_SUBSET], committed):
         raise SystemExit(f"{sub_img}: the composited images differ from the committed file")
     old_sha = sha256(sub_img)
+    tr_tex = composite(tr_img, textures, TEX_SEED)
     tr_mask, te_mask = textured_masks(tr_img), textured_masks(te_img)
-    os.makedirs(build, exist_ok=True)
-    write_idx_gz(os.path.join(build, "textured-train-masks-idx3-ubyte.gz"), tr_mask)
-    write_idx_gz(os.path.join(build, "textured-t10k-masks-idx3-ubyte.gz"), te_mask)
+    # the whole sets with their masks, as --textured writes them (images and labels the same bytes)
+    _write_set(build, "textured-train", tr_tex, tr_lab, tr_mask)
+    _write_set(build, "textured-t10k", te_tex, te_lab, te_mask)
     sub_mask = os.path.join(out, "datasets", "textured-t10k-masks-idx3-ubyte.gz")
     write_idx_gz(sub_mask, te_mask[:TEX_SUBSET])
     assert sha256(sub_img) == old_sha
