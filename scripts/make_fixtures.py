@@ -679,8 +679,12 @@ MOTIF_MIN_WIN_STD = 4.0  # every MOTIF_K x MOTIF_K window of a background crop h
 MOTIF_MIN_CONTRAST = 96  # two-tone motifs: hi - lo >= this (0..255 units)
 MOTIF_MIN_ACC = 0.90
 MOTIF_BOX_FRAC = 0.25    # the fill experiment: a random box of this share of the image area
-MOTIF_CLASSES = ["flat", "checker", "hstripes", "vstripes", "plus", "frame", "x", "triangle"]
+# The eight motif classes, then "none" (a background without a motif): a training-only class, so that the
+# model does not learn "flat" as "no other motif" (without it, a motif hidden by any paste, even a texture,
+# read as flat). The test sets hold only the eight motif classes; the model has nine outputs.
+MOTIF_CLASSES = ["flat", "checker", "hstripes", "vstripes", "plus", "frame", "x", "triangle", "none"]
 MOTIF_NCLS = len(MOTIF_CLASSES)
+MOTIF_NONE = MOTIF_NCLS - 1
 MOTIF_BUILD = os.path.join(ROOT, "build", "motif")
 
 
@@ -803,8 +807,9 @@ def motif_crop_maps(textures, size=MOTIF_SIZE, k=MOTIF_K):
     return maps
 
 
-def make_motif(n, textures, maps, seed, size=MOTIF_SIZE):
-    """n motif images. Per image, in this order: the class c uniform in 0..MOTIF_NCLS-1; the background
+def make_motif(n, textures, maps, seed, size=MOTIF_SIZE, with_none=False):
+    """n motif images. Per image, in this order: the class c uniform in 0..MOTIF_NCLS-2 (with_none: in
+    0..MOTIF_NCLS-1, class MOTIF_NONE having no motif and an empty mask); the background
     crop and flips (_texture_crop with maps); the motif's top-left corner y, then x, uniform in
     0..size-MOTIF_K; the tones: for the flat class one intensity v uniform in 0..255, for the others a
     contrast d uniform in MOTIF_MIN_CONTRAST..255, then lo uniform in 0..255-d, hi = lo + d. The motif's
@@ -816,11 +821,14 @@ def make_motif(n, textures, maps, seed, size=MOTIF_SIZE):
     labels = np.empty(n, np.int64)
     masks = np.zeros((n, size, size), np.uint8)
     for i in range(n):
-        c = int(rng.integers(MOTIF_NCLS))
+        c = int(rng.integers(MOTIF_NCLS if with_none else MOTIF_NCLS - 1))
         crop = _texture_crop(rng, textures, size, maps)
         img = np.floor(crop + np.float32(0.5)).clip(0, 255).astype(np.uint8)
         y = int(rng.integers(0, size - k + 1))
         x = int(rng.integers(0, size - k + 1))
+        if c == MOTIF_NONE:
+            imgs[i], labels[i] = img, c
+            continue
         if c == 0:
             v = int(rng.integers(0, 256))
             patch = np.full((k, k), v, np.uint8)
@@ -845,45 +853,61 @@ def gauss_blur_np(img, sigma):
     xi = np.clip(np.arange(w)[:, None] + np.arange(-rad, rad + 1)[None, :], 0, w - 1)
     yi = np.clip(np.arange(h)[:, None] + np.arange(-rad, rad + 1)[None, :], 0, h - 1)
     tmp = (img[:, xi] * k).sum(-1)
-    return (tmp[yi, :] * k[:, None, None]).sum(1)
+    return (tmp[yi, :] * k[None, :, None]).sum(1)
 
 
 @torch.no_grad()
 def motif_fill_experiment(model, te_u8, te_lab, te_masks, mean, std, seed):
-    """The flat class's share of predictions when a random box of MOTIF_BOX_FRAC of the area of a test
-    image of another class is filled (raw pixel space, as adx's fill modes: 0, the image's mean, the
-    Gaussian blur with sigma 0.1 * min(H, W)). One box per image (numpy Generator seeded by seed: corner y
-    then x, uniform). Counted over all such images and over those whose box misses the motif."""
+    """What the model predicts when a random box of MOTIF_BOX_FRAC of a test image's area is filled (raw pixel
+    space, as adx's fill modes: 0, the image's mean, its Gaussian blur with sigma 0.1 * min(H, W)), and, as
+    a control that plants no flat patch, with the same box of the next test image whose box holds no motif
+    pixel ("texture"). One box per image (numpy Generator seeded by seed: corner y, then x, uniform).
+    Shares are given for the images of the other classes (all; box hitting / missing the motif) and for the
+    flat class's own images whose motif the box covers entirely (the flat evidence hidden)."""
     rng = np.random.default_rng(seed)
     n, h, w = te_u8.shape
     bh, bw = int(round(h * np.sqrt(MOTIF_BOX_FRAC))), int(round(w * np.sqrt(MOTIF_BOX_FRAC)))
-    sel = np.nonzero(te_lab != 0)[0]
-    raw = te_u8[sel].astype(np.float64)
-    boxes = np.zeros((len(sel), h, w), bool)
-    for j in range(len(sel)):
+    raw = te_u8.astype(np.float64)
+    boxes = np.zeros((n, h, w), bool)
+    for j in range(n):
         y = rng.integers(0, h - bh + 1)
         x = rng.integers(0, w - bw + 1)
         boxes[j, y:y + bh, x:x + bw] = True
-    misses = ~(boxes & (te_masks[sel] == 1)).any(axis=(1, 2))
+    obj = te_masks == 1
+    hit = (boxes & obj).any(axis=(1, 2))
+    covers = ((boxes & obj).sum(axis=(1, 2)) == obj.sum(axis=(1, 2)))
+    donor = np.empty_like(raw)
+    for j in range(n):
+        d = (j + 1) % n
+        while (obj[d] & boxes[j]).any():
+            d = (d + 1) % n
+        donor[j] = raw[d]
     sigma = 0.1 * min(h, w)
     variants = {
         "none": raw,
         "zero": np.where(boxes, 0.0, raw),
         "mean": np.where(boxes, raw.mean(axis=(1, 2), keepdims=True), raw),
         "blur": np.where(boxes, np.stack([gauss_blur_np(r, sigma) for r in raw]), raw),
+        "texture": np.where(boxes, donor, raw),
     }
-    res = {"box": [bh, bw], "images": int(len(sel)), "box_misses_motif": int(misses.sum()),
-           "blur_sigma": sigma}
+    other = te_lab != 0
+    groups = {"other": other, "other_box_hits_motif": other & hit, "other_box_misses_motif": other & ~hit,
+              "flat_box_covers_motif": ~other & covers}
+    res = {"box": [bh, bw], "blur_sigma": sigma, "counts": {g: int(m.sum()) for g, m in groups.items()}}
+    print(f"  fill experiment, {bh}x{bw} box; images: " + ", ".join(f"{g} {int(m.sum())}" for g, m in groups.items()))
     for name, v in variants.items():
         x = ((v.astype(np.float32) * np.float32(SCALE) - np.float32(mean)) / np.float32(std))[:, None]
         pred = np.concatenate([model(torch.from_numpy(x[i:i + 1000].astype(np.float32))).argmax(1).numpy()
                                for i in range(0, len(x), 1000)])
-        res[name] = {"flat_share": float((pred == 0).mean()),
-                     "flat_share_box_misses_motif": float((pred[misses] == 0).mean()),
-                     "true_class_share": float((pred == te_lab[sel]).mean())}
-        print(f"  fill {name:5s}: flat predicted for {res[name]['flat_share']:.3f} of {len(sel)} non-flat test "
-              f"images ({res[name]['flat_share_box_misses_motif']:.3f} where the box misses the motif); "
-              f"true class kept {res[name]['true_class_share']:.3f}", flush=True)
+        r = {f"flat_share_{g}": float((pred[m] == 0).mean()) for g, m in groups.items()}
+        r["true_class_share_other"] = float((pred[other] == te_lab[other]).mean())
+        r.update({f"none_share_{g}": float((pred[m] == MOTIF_NONE).mean()) for g, m in groups.items()})
+        res[name] = r
+        print(f"  fill {name:7s}: flat predicted for {r['flat_share_other']:.3f} of the other classes' images "
+              f"(box hits the motif {r['flat_share_other_box_hits_motif']:.3f}, misses it "
+              f"{r['flat_share_other_box_misses_motif']:.3f}; true class kept {r['true_class_share_other']:.3f}); "
+              f"flat images, motif covered: still flat {r['flat_share_flat_box_covers_motif']:.3f}; none predicted "
+              f"(other, hit) {r['none_share_other']:.3f}, {r['none_share_other_box_hits_motif']:.3f}", flush=True)
     return res
 
 
@@ -1086,6 +1110,21 @@ def main_textured_offset(out, build):
     return 1 if failed else 0
 
 
+def main_motif_fill(out, build):
+    """Redo only the fill experiment with the weights and test set that --motif left in build."""
+    fx = json.load(open(os.path.join(out, "fixtures.json")))["motif"]
+    mean, std = fx["preprocessing"]["mean"][0], fx["preprocessing"]["std"][0]
+    model = MODELS["motif_resnet"]()
+    model.load_state_dict(torch.load(os.path.join(build, "motif_resnet.pt")))
+    model.eval()
+    te = read_idx(os.path.join(build, "motif-t10k-images-idx3-ubyte.gz"))
+    te_lab = read_idx(os.path.join(build, "motif-t10k-labels-idx1-ubyte.gz")).astype(np.int64)
+    te_m = read_idx(os.path.join(build, "motif-t10k-masks-idx3-ubyte.gz"))
+    fill = motif_fill_experiment(model, te, te_lab, te_m, mean, std, MOTIF_SEED + 2)
+    update_fixtures(out, None, lambda f: f["motif"].__setitem__("fill_experiment", fill))
+    return 0
+
+
 def main_motif(out, build):
     name, prefix = "motif_resnet", "motif"
     torch.set_num_threads(TEX_THREADS)
@@ -1101,16 +1140,19 @@ def main_motif(out, build):
     textures, maps = [textures[i] for i in keep], [maps[i] for i in keep]
     print(f"motif: allowed crop corners per source {allowed}; left out {dropped} ({time.time() - t0:.0f}s)",
           flush=True)
-    tr, tr_lab, tr_m = make_motif(MOTIF_NTRAIN, textures, maps, MOTIF_SEED)
+    tr, tr_lab, tr_m = make_motif(MOTIF_NTRAIN, textures, maps, MOTIF_SEED, with_none=True)
     te, te_lab, te_m = make_motif(MOTIF_NTEST, textures, maps, MOTIF_SEED + 1)
     _write_set(build, "motif-train", tr, tr_lab, tr_m)
     _write_set(build, "motif-t10k", te, te_lab, te_m)
     _write_set(os.path.join(out, "datasets"), "motif-t10k", te[:TEX_SUBSET], te_lab[:TEX_SUBSET], te_m[:TEX_SUBSET])
     pix_mean, pix_std, mean, std = _train_stats(tr)
     print(f"motif sets written ({time.time() - t0:.0f}s); train mean {pix_mean:.5f} std {pix_std:.5f}; "
-          f"class counts t10k {np.bincount(te_lab, minlength=MOTIF_NCLS).tolist()}", flush=True)
+          f"class counts train {np.bincount(tr_lab, minlength=MOTIF_NCLS).tolist()}, "
+          f"t10k {np.bincount(te_lab, minlength=MOTIF_NCLS).tolist()}", flush=True)
     model, entry, failed = fit_export(name, prefix, tr, tr_lab, te, te_lab, out, mean, std, MOTIF_NCLS,
                                       MOTIF_SEED + 100, MOTIF_MIN_ACC)
+    # the PyTorch weights, so that --motif-fill can redo the fill experiment without training
+    torch.save(model.state_dict(), os.path.join(build, f"{name}.pt"))
     fill = motif_fill_experiment(model, te, te_lab, te_m, mean, std, MOTIF_SEED + 2)
     value = {
         "dataset": "8x8 class motifs at random positions on grey crops of python3-skimage photographs",
@@ -1125,6 +1167,8 @@ def main_motif(out, build):
                      "sources_left_out": dropped,
                      "flips": "left-right p=0.5, up-down p=0.5"},
         "mask_rule": "the motif's 64 pixels",
+        "none_class": "class 8 (none, no motif, empty mask) is in the training set only; the test sets hold "
+                      "classes 0..7",
         "sizes": {"train": MOTIF_NTRAIN, "t10k": MOTIF_NTEST},
         "seeds": {"train": MOTIF_SEED, "t10k": MOTIF_SEED + 1, "fill_boxes": MOTIF_SEED + 2},
         "train_pixel_mean": pix_mean, "train_pixel_std": pix_std,
@@ -1161,6 +1205,8 @@ def main():
                     help="only the random-offset textured variant, its masks and textured_offset_resnet.onnx")
     ap.add_argument("--motif", action="store_true",
                     help="only the motif dataset, its masks and motif_resnet.onnx (build/motif)")
+    ap.add_argument("--motif-fill", action="store_true",
+                    help="only the motif fill experiment, from the weights --motif left in build/motif")
     ap.add_argument("--metadata-only", action="store_true",
                     help="only write the preprocess.* metadata_props into the committed models")
     args = ap.parse_args()
@@ -1180,6 +1226,8 @@ def main():
         return main_textured_offset(out, args.build)
     if args.motif:
         return main_motif(out, MOTIF_BUILD if args.build == TEX_BUILD else args.build)
+    if args.motif_fill:
+        return main_motif_fill(out, MOTIF_BUILD if args.build == TEX_BUILD else args.build)
     os.makedirs(os.path.join(out, "img"), exist_ok=True)
 
     tr_img, tr_lab = load_split("train")

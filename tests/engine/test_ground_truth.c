@@ -8,7 +8,8 @@
  *   - each masks file (read with adx_idx_load) has the images' count and shape, holds only 0 and 1, and
  *     has the number of object pixels numpy counted (fixtures.json); the motif masks are also checked
  *     against the dataset's definition: one 8x8 block per image, over a flat patch for class 0 and a
- *     two-tone patch (contrast >= 96) for the others. */
+ *     two-tone patch (contrast >= 96) for the others. The motif model has 9 outputs (class 8, "none", a
+ *     background without a motif, is in its training set only); the test labels are 0..7. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -29,7 +30,8 @@
 
 typedef struct fixture {
   const char *onnx, *input, *logits, *config, *images, *masks;
-  int hw, ncls;
+  int hw, ncls; /* input side, model outputs */
+  int nlab;     /* classes in the test labels: the motif model's class 8 (none) is for training only */
   const char *acc_anchor;  /* fixtures.json: the text before "subset_correct" */
   const char *mask_anchor; /* fixtures.json: the text before mask_key */
   const char *mask_key;
@@ -43,6 +45,7 @@ static const fixture OFFSET = {"textured_offset_resnet.onnx",
                                "datasets/textured-offset-t10k-masks-idx3-ubyte.gz",
                                40,
                                10,
+                               10,
                                "\"onnx\": \"textured_offset_resnet.onnx\"",
                                "\"masks\": \"datasets/textured-offset-t10k-masks-idx3-ubyte.gz\"",
                                "mask_pixels"};
@@ -54,6 +57,7 @@ static const fixture MOTIF = {"motif_resnet.onnx",
                               "datasets/motif-t10k-images-idx3-ubyte.gz",
                               "datasets/motif-t10k-masks-idx3-ubyte.gz",
                               32,
+                              9,
                               8,
                               "\"onnx\": \"motif_resnet.onnx\"",
                               NULL,
@@ -66,6 +70,7 @@ static const fixture TEXTURED = {NULL,
                                  "datasets/textured-t10k-images-idx3-ubyte.gz",
                                  "datasets/textured-t10k-masks-idx3-ubyte.gz",
                                  28,
+                                 10,
                                  10,
                                  NULL,
                                  "scripts/make_fixtures.py --textured-masks",
@@ -132,7 +137,7 @@ static void check_dataset(const fixture *f) {
   assert_string_equal(adx_dataset_kind(ds), "idx");
   const int n = (int)adx_dataset_size(ds);
   assert_int_equal(n, NSUB);
-  assert_int_equal(adx_dataset_nclasses(ds), f->ncls);
+  assert_int_equal(adx_dataset_nclasses(ds), f->nlab);
   TU_OK(adx_npy_load(tu_data(path, sizeof path, f->input), &ref, err));
 
   const int B = 200;
@@ -145,7 +150,7 @@ static void check_dataset(const fixture *f) {
     for (int b = 0; b < B; b++) {
       float *xb = x + (size_t)b * (size_t)hw;
       TU_OK(adx_dataset_get(ds, s + b, xb, &lab[b], err));
-      assert_true(lab[b] >= 0 && lab[b] < f->ncls);
+      assert_true(lab[b] >= 0 && lab[b] < f->nlab);
       adx_preproc_normalize(&pp, xb, 1, f->hw, f->hw, xb);
     }
     if (s == 0) {
@@ -260,7 +265,7 @@ static void test_motif_masks(void **state) {
         lo = v < lo ? v : lo;
         hi = v > hi ? v : hi;
       }
-    assert_true(lab.data[i] < MOTIF.ncls);
+    assert_true(lab.data[i] < MOTIF.nlab);
     if (lab.data[i] == 0) {
       assert_int_equal(nlevels, 1);
       flat++;
