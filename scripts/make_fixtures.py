@@ -55,6 +55,17 @@ onnx.checker and re-evaluated by a small numpy interpreter against the PyTorch l
         _labels.npy int64 (32,); textured_resnet_logits.npy float32 (32,10) PyTorch logits
     fixtures.json "textured": recipe, preprocessing (mean/std of the textured train set in [0,1],
         rounded to 4 decimals), accuracies (t10k items 0..999 and all 10000)
+
+Ground truth (issue 13), each flag making only its own files (docs/textured-dataset.md, docs/motif-dataset.md):
+
+    /usr/bin/python3 scripts/make_fixtures.py --textured-masks    # silhouettes of the textured set
+    /usr/bin/python3 scripts/make_fixtures.py --textured-offset   # items at random offsets, 40x40, + model
+    /usr/bin/python3 scripts/make_fixtures.py --motif             # 8x8 motifs on 32x32 textures, + model
+    /usr/bin/python3 scripts/make_fixtures.py --motif-fill        # only the motif fill experiment
+
+  A masks file sits beside each images file: <prefix>-masks-idx3-ubyte.gz next to
+  <prefix>-images-idx3-ubyte.gz, IDX unsigned bytes (N,H,W) like the images, 1 = object pixel. The rules
+  are in the docstrings of textured_masks, composite_offset, make_motif and motif_fill_experiment.
 """
 import argparse
 import gzip
