@@ -103,13 +103,18 @@ static void check_parity(const fixture *f) {
   assert_int_equal(in.dims[0], NREF);
   assert_int_equal(in.dims[2], f->hw);
   assert_int_equal(in.dims[3], f->hw);
+  assert_int_equal(ref.dims[0], NREF);
+  assert_int_equal(ref.dims[1], f->ncls);
+  /* under valgrind the first 8 inputs only (the same code paths, a quarter of the time) */
+  const int n = getenv("ADX_VALGRIND") ? 8 : NREF;
+  in.dims[0] = n;
   const adx_tensor *out;
   TU_OK(adx_engine_run(e, &in, &out, err));
   assert_int_equal(out->ndim, 2);
-  assert_int_equal(out->dims[0], NREF);
+  assert_int_equal(out->dims[0], n);
   assert_int_equal(out->dims[1], f->ncls);
-  double d = tu_max_abs_diff(adx_f32(out), adx_f32(&ref), (size_t)NREF * f->ncls);
-  print_message("%s: max |adx - torch| over %dx%d logits = %.3g\n", f->onnx, NREF, f->ncls, d);
+  double d = tu_max_abs_diff(adx_f32(out), adx_f32(&ref), (size_t)n * f->ncls);
+  print_message("%s: max |adx - torch| over %dx%d logits = %.3g\n", f->onnx, n, f->ncls, d);
   assert_true(d <= 1e-4);
   adx_tensor_free(&in);
   adx_tensor_free(&ref);
