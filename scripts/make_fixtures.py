@@ -617,6 +617,7 @@ def main_textured(out, build):
         with open(fx_path) as f:
             fixtures = json.load(f)
     cfg = TRAIN[name]
+    old_masks = fixtures.get("textured", {}).get("masks")  # --textured-masks' statistics, kept
     fixtures["textured"] = {
         "dataset": "Fashion-MNIST items composited onto grey crops of python3-skimage photographs",
         "generator": "/usr/bin/python3 scripts/make_fixtures.py --textured",
@@ -662,6 +663,8 @@ def main_textured(out, build):
         "torch_version": torch.__version__,
         "onnx_opset": OPSET,
     }
+    if old_masks:
+        fixtures["textured"]["masks"] = old_masks
     with open(fx_path, "w") as f:
         json.dump(fixtures, f, indent=2)
         f.write("\n")
