@@ -55,6 +55,17 @@ onnx.checker and re-evaluated by a small numpy interpreter against the PyTorch l
         _labels.npy int64 (32,); textured_resnet_logits.npy float32 (32,10) PyTorch logits
     fixtures.json "textured": recipe, preprocessing (mean/std of the textured train set in [0,1],
         rounded to 4 decimals), accuracies (t10k items 0..999 and all 10000)
+
+Ground truth (issue 13), each flag making only its own files (docs/textured-dataset.md, docs/motif-dataset.md):
+
+    /usr/bin/python3 scripts/make_fixtures.py --textured-masks    # silhouettes of the textured set
+    /usr/bin/python3 scripts/make_fixtures.py --textured-offset   # items at random offsets, 40x40, + model
+    /usr/bin/python3 scripts/make_fixtures.py --motif             # 8x8 motifs on 32x32 textures, + model
+    /usr/bin/python3 scripts/make_fixtures.py --motif-fill        # only the motif fill experiment
+
+  A masks file sits beside each images file: <prefix>-masks-idx3-ubyte.gz next to
+  <prefix>-images-idx3-ubyte.gz, IDX unsigned bytes (N,H,W) like the images, 1 = object pixel. The rules
+  are in the docstrings of textured_masks, composite_offset, make_motif and motif_fill_experiment.
 """
 import argparse
 import gzip
@@ -94,6 +105,8 @@ TRAIN = {
     "resnet": dict(epochs=4, batch=128, max_lr=0.01, wd=1e-4),
     "vgg": dict(epochs=4, batch=128, max_lr=0.002, wd=1e-4),
     "textured_resnet": dict(epochs=4, batch=128, max_lr=0.01, wd=1e-4),
+    "textured_offset_resnet": dict(epochs=4, batch=128, max_lr=0.01, wd=1e-4),
+    "motif_resnet": dict(epochs=4, batch=128, max_lr=0.01, wd=1e-4),
 }
 
 # The textured dataset (--textured): see the module docstring for the compositing rule.
@@ -166,14 +179,14 @@ class BasicBlock(nn.Module):
 
 
 class FashionResNet(nn.Module):
-    def __init__(self):
+    def __init__(self, ncls=10):
         super().__init__()
         self.stem = nn.Sequential(nn.Conv2d(1, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU())
         self.layer1 = BasicBlock(16, 16, 1)   # 28x28, identity shortcut
         self.layer2 = BasicBlock(16, 32, 2)   # 28 -> 14, projection shortcut
         self.layer3 = BasicBlock(32, 64, 2)   # 14 -> 7, projection shortcut
         self.pool = nn.AdaptiveAvgPool2d(1)
-        self.fc = nn.Linear(64, 10)
+        self.fc = nn.Linear(64, ncls)
 
     def forward(self, x):
         x = self.layer3(self.layer2(self.layer1(self.stem(x))))
@@ -200,7 +213,8 @@ class FashionVGG(nn.Module):
         return self.fc2(self.drop(F.relu(self.fc1(x))))
 
 
-MODELS = {"resnet": FashionResNet, "vgg": FashionVGG, "textured_resnet": FashionResNet}
+MODELS = {"resnet": FashionResNet, "vgg": FashionVGG, "textured_resnet": FashionResNet,
+          "textured_offset_resnet": FashionResNet, "motif_resnet": lambda: FashionResNet(MOTIF_NCLS)}
 
 
 # ----------------------------------------------------------------------------- training
@@ -248,8 +262,8 @@ def evaluate(model, x, y, batch=1000):
 
 # ----------------------------------------------------------------------------- ONNX
 
-def export(model, path, keep_bn=False):
-    dummy = torch.zeros(2, 1, 28, 28)
+def export(model, path, keep_bn=False, hw=(28, 28)):
+    dummy = torch.zeros(2, 1, *hw)
     kw = {}
     if keep_bn:
         # In EVAL mode torch 1.13 always fuses Conv+BN (onnx eval peephole pass), whatever
@@ -544,6 +558,11 @@ def main_textured(out, build):
     sub_lab = os.path.join(out, "datasets", "textured-t10k-labels-idx1-ubyte.gz")
     write_idx_gz(sub_img, te_tex[:TEX_SUBSET])
     write_idx_gz(sub_lab, te_lab[:TEX_SUBSET].astype(np.uint8))
+    # the silhouettes (issue 13; --textured-masks writes only these and records their statistics)
+    write_idx_gz(os.path.join(build, "textured-train-masks-idx3-ubyte.gz"), textured_masks(tr_img))
+    write_idx_gz(os.path.join(build, "textured-t10k-masks-idx3-ubyte.gz"), textured_masks(te_img))
+    write_idx_gz(os.path.join(out, "datasets", "textured-t10k-masks-idx3-ubyte.gz"),
+                 textured_masks(te_img[:TEX_SUBSET]))
 
     # Statistics of the textured training set in [0,1] units; the model is trained with them rounded.
     v = tr_tex.astype(np.float64) / 255.0
@@ -598,6 +617,7 @@ def main_textured(out, build):
         with open(fx_path) as f:
             fixtures = json.load(f)
     cfg = TRAIN[name]
+    old_masks = fixtures.get("textured", {}).get("masks")  # --textured-masks' statistics, kept
     fixtures["textured"] = {
         "dataset": "Fashion-MNIST items composited onto grey crops of python3-skimage photographs",
         "generator": "/usr/bin/python3 scripts/make_fixtures.py --textured",
@@ -643,10 +663,543 @@ def main_textured(out, build):
         "torch_version": torch.__version__,
         "onnx_opset": OPSET,
     }
+    if old_masks:
+        fixtures["textured"]["masks"] = old_masks
     with open(fx_path, "w") as f:
         json.dump(fixtures, f, indent=2)
         f.write("\n")
     print(f"wrote {fx_path} (total {time.time() - t_all:.0f}s)")
+    return 1 if failed else 0
+
+
+# ----------------------------------------------------------------------------- ground truth (issue 13)
+#
+# --textured-masks: the silhouette of each item of the textured set (TEX_MASK_T, see the module docstring);
+# --textured-offset: the items at random offsets on a larger textured canvas, with masks, and a model;
+# --motif: small class motifs on natural textures, one class a flat patch, with masks, and a model.
+
+# a = min(1, item / TEX_ALPHA_T): an item pixel >= TEX_ALPHA_T / 2 has a >= 1/2, so the item makes at least
+# half of the composited pixel; fainter item pixels are mostly texture. The silhouette is where a >= 1/2.
+TEX_MASK_T = 32
+OFF_SIZE = 40           # the offset variant's canvas (OFF_SIZE x OFF_SIZE)
+OFF_SEED = TEX_SEED + 20
+OFF_MIN_ACC = 0.75
+MOTIF_SIZE = 32         # the motif dataset's canvas
+MOTIF_K = 8             # a motif is MOTIF_K x MOTIF_K pixels
+MOTIF_SEED = TEX_SEED + 40
+MOTIF_NTRAIN = 40000
+MOTIF_NTEST = 10000
+MOTIF_MIN_WIN_STD = 4.0  # every MOTIF_K x MOTIF_K window of a background crop has at least this std
+MOTIF_MIN_CONTRAST = 96  # two-tone motifs: hi - lo >= this (0..255 units)
+MOTIF_MIN_ACC = 0.90
+MOTIF_BOX_FRAC = 0.25    # the fill experiment: a random box of this share of the image area
+# The eight motif classes, then "none" (a background without a motif): a training-only class, so that the
+# model does not learn "flat" as "no other motif" (without it, a motif hidden by any paste, even a texture,
+# read as flat). The test sets hold only the eight motif classes; the model has nine outputs.
+MOTIF_CLASSES = ["flat", "checker", "hstripes", "vstripes", "plus", "frame", "x", "triangle", "none"]
+MOTIF_NCLS = len(MOTIF_CLASSES)
+MOTIF_NONE = MOTIF_NCLS - 1
+MOTIF_BUILD = os.path.join(ROOT, "build", "motif")
+
+
+def motif_patterns():
+    """The two-tone patterns, MOTIF_K x MOTIF_K, 1 = the light tone; class 0 (flat) is all ones."""
+    k = MOTIF_K
+    i, j = np.mgrid[0:k, 0:k]
+    pats = [
+        np.ones((k, k), bool),                         # flat: one uniform intensity
+        ((i // 2) + (j // 2)) % 2 == 0,                # checker, 2x2 cells
+        (i // 2) % 2 == 0,                             # horizontal stripes, 2 px
+        (j // 2) % 2 == 0,                             # vertical stripes, 2 px
+        (np.abs(2 * i - (k - 1)) <= 1) | (np.abs(2 * j - (k - 1)) <= 1),  # plus, 2 px arms
+        (i < 2) | (i >= k - 2) | (j < 2) | (j >= k - 2),  # frame, 2 px border
+        (i == j) | (i + j == k - 1),                   # x, 1 px diagonals
+        i >= j,                                        # lower triangle
+    ]
+    return [p.astype(np.uint8) for p in pats]
+
+
+def textured_masks(items_u8):
+    """The silhouette of each item: 1 where item >= TEX_MASK_T (a >= 1/2), else 0."""
+    return (items_u8 >= TEX_MASK_T).astype(np.uint8)
+
+
+def _crop_positions_ok(t, size, min_std):
+    """Bool map over the top-left corners (y, x) of size x size crops of t: the crop's std >= min_std."""
+    t64 = t.astype(np.float64)
+    ii = np.pad(t64, ((1, 0), (1, 0))).cumsum(0).cumsum(1)
+    i2 = np.pad(t64 * t64, ((1, 0), (1, 0))).cumsum(0).cumsum(1)
+
+    def box(a, s):
+        return a[s:, s:] - a[:-s, s:] - a[s:, :-s] + a[:-s, :-s]
+
+    n = size * size
+    m = box(ii, size) / n
+    v = np.maximum(box(i2, size) / n - m * m, 0)
+    return np.sqrt(v) >= min_std
+
+
+def _window_min_std(t, size, k):
+    """Per crop corner (y, x) of size x size crops of t: the smallest std of the crop's k x k windows."""
+    from numpy.lib.stride_tricks import sliding_window_view
+    t64 = t.astype(np.float64)
+    ii = np.pad(t64, ((1, 0), (1, 0))).cumsum(0).cumsum(1)
+    i2 = np.pad(t64 * t64, ((1, 0), (1, 0))).cumsum(0).cumsum(1)
+    n = k * k
+    m = (ii[k:, k:] - ii[:-k, k:] - ii[k:, :-k] + ii[:-k, :-k]) / n
+    v = (i2[k:, k:] - i2[:-k, k:] - i2[k:, :-k] + i2[:-k, :-k]) / n - m * m
+    s = np.sqrt(np.maximum(v, 0))            # std of the k x k window at each corner
+    w = size - k + 1                         # windows per crop side
+    s = sliding_window_view(s, w, axis=0).min(axis=-1)
+    return sliding_window_view(s, w, axis=1).min(axis=-1)
+
+
+def _texture_crop(rng, textures, size, ok_maps=None):
+    """One background: a source uniformly, then a uniform crop among the allowed ones, then the flips.
+    ok_maps[s] (bool, per crop corner) restricts the crops of source s; None: the textured set's rule
+    (redraw until the crop's std >= TEX_MIN_STD)."""
+    t_i = rng.integers(len(textures))
+    t = textures[t_i]
+    if ok_maps is None:
+        while True:
+            y = rng.integers(0, t.shape[0] - size + 1)
+            x = rng.integers(0, t.shape[1] - size + 1)
+            crop = t[y:y + size, x:x + size]
+            if crop.std(dtype=np.float64) >= TEX_MIN_STD:
+                break
+    else:
+        ys, xs = ok_maps[t_i]
+        p = rng.integers(len(ys))
+        crop = t[ys[p]:ys[p] + size, xs[p]:xs[p] + size]
+    if rng.integers(2):
+        crop = crop[:, ::-1]
+    if rng.integers(2):
+        crop = crop[::-1, :]
+    return crop
+
+
+def _blend(item_f32, bg_f32):
+    """The textured compositing rule (float32, rounded half up to uint8)."""
+    a = np.minimum(np.float32(1), item_f32 / np.float32(TEX_ALPHA_T))
+    out = a * item_f32 + (np.float32(1) - a) * bg_f32
+    return np.floor(out + np.float32(0.5)).clip(0, 255).astype(np.uint8)
+
+
+def composite_offset(items_u8, textures, seed, size=OFF_SIZE):
+    """Each item's bounding box (pixels > 0) at a uniform random position on a size x size texture crop.
+    Per image, in this order: the texture crop and flips as composite() draws them (at this size), then
+    the top-left corner y, then x, each uniform in 0..size - box size. Returns (images, masks, corners)."""
+    rng = np.random.default_rng(seed)
+    n = items_u8.shape[0]
+    imgs = np.empty((n, size, size), np.uint8)
+    masks = np.zeros((n, size, size), np.uint8)
+    corners = np.empty((n, 2), np.int64)
+    for i in range(n):
+        crop = _texture_crop(rng, textures, size).astype(np.float32)
+        it = items_u8[i]
+        rows, cols = np.nonzero(it.any(axis=1))[0], np.nonzero(it.any(axis=0))[0]
+        r0, r1, c0, c1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+        box = it[r0:r1, c0:c1]
+        y = rng.integers(0, size - box.shape[0] + 1)
+        x = rng.integers(0, size - box.shape[1] + 1)
+        canvas = np.zeros((size, size), np.float32)
+        canvas[y:y + box.shape[0], x:x + box.shape[1]] = box
+        imgs[i] = _blend(canvas, crop)
+        masks[i, y:y + box.shape[0], x:x + box.shape[1]] = textured_masks(box)
+        corners[i] = (y, x)
+    return imgs, masks, corners
+
+
+def motif_crop_maps(textures, size=MOTIF_SIZE, k=MOTIF_K):
+    """Per source, the allowed crop corners: crop std >= TEX_MIN_STD and every k x k window's std >=
+    MOTIF_MIN_WIN_STD, so that no flat patch occurs in a background by chance."""
+    maps = []
+    for t in textures:
+        ok = _crop_positions_ok(t, size, TEX_MIN_STD) & (_window_min_std(t, size, k) >= MOTIF_MIN_WIN_STD)
+        ys, xs = np.nonzero(ok)
+        maps.append((ys, xs))
+    return maps
+
+
+def make_motif(n, textures, maps, seed, size=MOTIF_SIZE, with_none=False):
+    """n motif images. Per image, in this order: the class c uniform in 0..MOTIF_NCLS-2 (with_none: in
+    0..MOTIF_NCLS-1, class MOTIF_NONE having no motif and an empty mask); the background
+    crop and flips (_texture_crop with maps); the motif's top-left corner y, then x, uniform in
+    0..size-MOTIF_K; the tones: for the flat class one intensity v uniform in 0..255, for the others a
+    contrast d uniform in MOTIF_MIN_CONTRAST..255, then lo uniform in 0..255-d, hi = lo + d. The motif's
+    pixels replace the background's (pattern 1 -> hi, 0 -> lo). Returns (images, labels, masks)."""
+    rng = np.random.default_rng(seed)
+    pats = motif_patterns()
+    k = MOTIF_K
+    imgs = np.empty((n, size, size), np.uint8)
+    labels = np.empty(n, np.int64)
+    masks = np.zeros((n, size, size), np.uint8)
+    for i in range(n):
+        c = int(rng.integers(MOTIF_NCLS if with_none else MOTIF_NCLS - 1))
+        crop = _texture_crop(rng, textures, size, maps)
+        img = np.floor(crop + np.float32(0.5)).clip(0, 255).astype(np.uint8)
+        y = int(rng.integers(0, size - k + 1))
+        x = int(rng.integers(0, size - k + 1))
+        if c == MOTIF_NONE:
+            imgs[i], labels[i] = img, c
+            continue
+        if c == 0:
+            v = int(rng.integers(0, 256))
+            patch = np.full((k, k), v, np.uint8)
+        else:
+            d = int(rng.integers(MOTIF_MIN_CONTRAST, 256))
+            lo = int(rng.integers(0, 256 - d))
+            patch = np.where(pats[c] == 1, lo + d, lo).astype(np.uint8)
+        img[y:y + k, x:x + k] = patch
+        masks[i, y:y + k, x:x + k] = 1
+        imgs[i] = img
+        labels[i] = c
+    return imgs, labels, masks
+
+
+def gauss_blur_np(img, sigma):
+    """Separable Gaussian blur with clamped borders, radius ceil(3 sigma) (adx's fill:blur, src/ad/fill.c),
+    in float64."""
+    rad = max(1, int(np.ceil(3 * sigma)))
+    k = np.exp(-0.5 * np.arange(-rad, rad + 1) ** 2 / sigma ** 2)
+    k /= k.sum()
+    h, w = img.shape
+    xi = np.clip(np.arange(w)[:, None] + np.arange(-rad, rad + 1)[None, :], 0, w - 1)
+    yi = np.clip(np.arange(h)[:, None] + np.arange(-rad, rad + 1)[None, :], 0, h - 1)
+    tmp = (img[:, xi] * k).sum(-1)
+    return (tmp[yi, :] * k[None, :, None]).sum(1)
+
+
+@torch.no_grad()
+def motif_fill_experiment(model, te_u8, te_lab, te_masks, mean, std, seed):
+    """What the model predicts when a random box of MOTIF_BOX_FRAC of a test image's area is filled (raw pixel
+    space, as adx's fill modes: 0, the image's mean, its Gaussian blur with sigma 0.1 * min(H, W)), and, as
+    a control that plants no flat patch, with the same box of the next test image whose box holds no motif
+    pixel ("texture"). One box per image (numpy Generator seeded by seed: corner y, then x, uniform).
+    Shares are given for the images of the other classes (all; box hitting / missing the motif) and for the
+    flat class's own images whose motif the box covers entirely (the flat evidence hidden)."""
+    rng = np.random.default_rng(seed)
+    n, h, w = te_u8.shape
+    bh, bw = int(round(h * np.sqrt(MOTIF_BOX_FRAC))), int(round(w * np.sqrt(MOTIF_BOX_FRAC)))
+    raw = te_u8.astype(np.float64)
+    boxes = np.zeros((n, h, w), bool)
+    for j in range(n):
+        y = rng.integers(0, h - bh + 1)
+        x = rng.integers(0, w - bw + 1)
+        boxes[j, y:y + bh, x:x + bw] = True
+    obj = te_masks == 1
+    hit = (boxes & obj).any(axis=(1, 2))
+    covers = ((boxes & obj).sum(axis=(1, 2)) == obj.sum(axis=(1, 2)))
+    donor = np.empty_like(raw)
+    for j in range(n):
+        d = (j + 1) % n
+        while (obj[d] & boxes[j]).any():
+            d = (d + 1) % n
+        donor[j] = raw[d]
+    sigma = 0.1 * min(h, w)
+    variants = {
+        "none": raw,
+        "zero": np.where(boxes, 0.0, raw),
+        "mean": np.where(boxes, raw.mean(axis=(1, 2), keepdims=True), raw),
+        "blur": np.where(boxes, np.stack([gauss_blur_np(r, sigma) for r in raw]), raw),
+        "texture": np.where(boxes, donor, raw),
+    }
+    other = te_lab != 0
+    groups = {"other": other, "other_box_hits_motif": other & hit, "other_box_misses_motif": other & ~hit,
+              "flat_box_covers_motif": ~other & covers}
+    res = {"box": [bh, bw], "blur_sigma": sigma, "counts": {g: int(m.sum()) for g, m in groups.items()}}
+    print(f"  fill experiment, {bh}x{bw} box; images: " + ", ".join(f"{g} {int(m.sum())}" for g, m in groups.items()))
+    for name, v in variants.items():
+        x = ((v.astype(np.float32) * np.float32(SCALE) - np.float32(mean)) / np.float32(std))[:, None]
+        pred = np.concatenate([model(torch.from_numpy(x[i:i + 1000].astype(np.float32))).argmax(1).numpy()
+                               for i in range(0, len(x), 1000)])
+        r = {f"flat_share_{g}": float((pred[m] == 0).mean()) for g, m in groups.items()}
+        r["true_class_share_other"] = float((pred[other] == te_lab[other]).mean())
+        r.update({f"none_share_{g}": float((pred[m] == MOTIF_NONE).mean()) for g, m in groups.items()})
+        res[name] = r
+        print(f"  fill {name:7s}: flat predicted for {r['flat_share_other']:.3f} of the other classes' images "
+              f"(box hits the motif {r['flat_share_other_box_hits_motif']:.3f}, misses it "
+              f"{r['flat_share_other_box_misses_motif']:.3f}; true class kept {r['true_class_share_other']:.3f}); "
+              f"flat images, motif covered: still flat {r['flat_share_flat_box_covers_motif']:.3f}; none predicted "
+              f"(other, hit) {r['none_share_other']:.3f}, {r['none_share_other_box_hits_motif']:.3f}", flush=True)
+    return res
+
+
+def sha256(path):
+    import hashlib
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def update_fixtures(out, key, value):
+    """Set fixtures.json[key] = value under an exclusive lock (the modes may run in parallel)."""
+    import fcntl
+    fx_path = os.path.join(out, "fixtures.json")
+    with open(fx_path + ".lock", "w") as lk:
+        fcntl.flock(lk, fcntl.LOCK_EX)
+        fixtures = {}
+        if os.path.exists(fx_path):
+            with open(fx_path) as f:
+                fixtures = json.load(f)
+        if callable(value):
+            value(fixtures)
+        else:
+            fixtures[key] = value
+        with open(fx_path + ".tmp", "w") as f:
+            json.dump(fixtures, f, indent=2)
+            f.write("\n")
+        os.replace(fx_path + ".tmp", fx_path)
+    os.unlink(fx_path + ".lock")
+    return fx_path
+
+
+def main_textured_masks(out, build):
+    """Masks for the textured set: written beside the committed subset and the whole sets in build/.
+    The images are composited again and compared byte for byte with the committed subset (sha256)."""
+    t0 = time.time()
+    tr_img, tr_lab = load_split("train")
+    te_img, te_lab = load_split("t10k")
+    sub_img = os.path.join(out, "datasets", "textured-t10k-images-idx3-ubyte.gz")
+    committed = read_idx(sub_img)
+    textures = load_textures()
+    te_tex = composite(te_img, textures, TEX_SEED + 1)
+    if not np.array_equal(te_tex[:TEX_SUBSET], committed):
+        raise SystemExit(f"{sub_img}: the composited images differ from the committed file")
+    old_sha = sha256(sub_img)
+    tr_tex = composite(tr_img, textures, TEX_SEED)
+    tr_mask, te_mask = textured_masks(tr_img), textured_masks(te_img)
+    # the whole sets with their masks, as --textured writes them (images and labels the same bytes)
+    _write_set(build, "textured-train", tr_tex, tr_lab, tr_mask)
+    _write_set(build, "textured-t10k", te_tex, te_lab, te_mask)
+    sub_mask = os.path.join(out, "datasets", "textured-t10k-masks-idx3-ubyte.gz")
+    write_idx_gz(sub_mask, te_mask[:TEX_SUBSET])
+    assert sha256(sub_img) == old_sha
+    sub = te_mask[:TEX_SUBSET]
+    area = sub.reshape(TEX_SUBSET, -1).sum(1)
+    # how far the silhouettes are from the centre: the centroid distance, in pixels
+    yy, xx = np.mgrid[0:28, 0:28]
+    cy = (sub * yy).reshape(TEX_SUBSET, -1).sum(1) / np.maximum(area, 1)
+    cx = (sub * xx).reshape(TEX_SUBSET, -1).sum(1) / np.maximum(area, 1)
+    stats = {
+        "rule": f"mask = item >= {TEX_MASK_T} (a = min(1, item / {TEX_ALPHA_T:g}) >= 1/2: the item is at least "
+                "half of the composited pixel), computed on the Fashion-MNIST item before compositing",
+        "generator": "/usr/bin/python3 scripts/make_fixtures.py --textured-masks",
+        "subset": "datasets/textured-t10k-masks-idx3-ubyte.gz",
+        "subset_images_sha256": old_sha,
+        "subset_mask_pixels": int(area.sum()),
+        "subset_mask_share": float(area.sum() / sub.size),
+        "subset_mask_share_min_max": [float(area.min() / 784), float(area.max() / 784)],
+        "subset_mask_centroid_mean_distance_to_centre": float(np.hypot(cy - 13.5, cx - 13.5).mean()),
+        "t10k_mask_share": float(te_mask.mean()),
+    }
+    print(f"textured masks: committed subset {area.sum()} object pixels ({stats['subset_mask_share']:.4f} of "
+          f"the pixels; per image {area.min()}..{area.max()}), whole t10k {te_mask.mean():.4f}; images sha256 "
+          f"unchanged {old_sha[:16]}... ({time.time() - t0:.0f}s)")
+    fx = update_fixtures(out, None, lambda f: f["textured"].__setitem__("masks", stats))
+    print(f"wrote {sub_mask}, build masks under {build}, {fx}")
+    return 0
+
+
+def fit_export(name, prefix, tr_u8, tr_lab, te_u8, te_lab, out, mean, std, ncls, seed, min_acc):
+    """Train MODELS[name] on tr_u8, evaluate, write the 32 reference inputs and PyTorch logits, export ONNX
+    (with preprocess metadata) and check it with the numpy interpreter. Returns (model, entry, failed)."""
+    hw = te_u8.shape[1:]
+    xtr, ytr = torch.from_numpy(preprocess(tr_u8, mean, std)), torch.from_numpy(tr_lab)
+    xte, yte = torch.from_numpy(preprocess(te_u8, mean, std)), torch.from_numpy(te_lab)
+    ref_u8 = te_u8[:N_REF].copy()
+    ref_x = preprocess(ref_u8, mean, std)
+    assert np.array_equal(ref_x, xte[:N_REF].numpy())
+    np.save(os.path.join(out, f"{prefix}_test32_images.npy"), ref_u8)
+    np.save(os.path.join(out, f"{prefix}_test32_input.npy"), ref_x)
+    np.save(os.path.join(out, f"{prefix}_test32_labels.npy"), te_lab[:N_REF].astype(np.int64))
+    print(f"training {name} on {tuple(tr_u8.shape)} ...", flush=True)
+    model, secs = train(name, xtr, ytr, seed)
+    correct = evaluate(model, xte, yte)
+    acc = correct / xte.shape[0]
+    with torch.no_grad():
+        sub_logits = model(xte[:TEX_SUBSET]).numpy()
+    sub_correct = int((sub_logits.argmax(1) == te_lab[:TEX_SUBSET]).sum())
+    top2 = np.sort(sub_logits, axis=1)[:, -2:]
+    margin = float((top2[:, 1] - top2[:, 0]).min())
+    print(f"  [{name}] test accuracy {correct}/{xte.shape[0]} = {acc:.4f}; items 0..{TEX_SUBSET - 1}: "
+          f"{sub_correct}/{TEX_SUBSET}; smallest top-1 margin there {margin:.2e}  (train {secs:.0f}s)", flush=True)
+    failed = acc < min_acc
+    if failed:
+        print(f"  [{name}] ERROR: accuracy below {min_acc}", file=sys.stderr)
+    with torch.no_grad():
+        logits = model(torch.from_numpy(ref_x)).numpy().astype(np.float32)
+    np.save(os.path.join(out, f"{name}_logits.npy"), logits)
+    fname = f"{name}.onnx"
+    export(model, os.path.join(out, fname), hw=hw)
+    m = set_preprocess_metadata(os.path.join(out, fname), "1/255", f"{mean:.4f}", f"{std:.4f}")
+    ops = op_counts(m)
+    err = float(np.abs(run_onnx_numpy(m, ref_x) - logits).max())
+    print(f"  {fname}: {os.path.getsize(os.path.join(out, fname))} bytes, checker OK, "
+          f"numpy-ONNX vs torch max|diff| {err:.2e}\n    ops: {ops}", flush=True)
+    if err > 1e-3:
+        print(f"  ERROR: {fname} does not reproduce the torch logits", file=sys.stderr)
+        failed = True
+    cfg = TRAIN[name]
+    entry = {
+        "onnx": fname, "logits": f"{name}_logits.npy", "classes": ncls,
+        "subset_correct": sub_correct, "subset_total": TEX_SUBSET, "subset_min_top1_margin": margin,
+        "test_correct": correct, "test_total": int(xte.shape[0]), "test_accuracy": acc,
+        "ref32_correct": int((logits.argmax(1) == te_lab[:N_REF]).sum()),
+        "epochs": cfg["epochs"], "batch_size": cfg["batch"],
+        "optimizer": f"Adam(wd={cfg['wd']}) + OneCycleLR(max_lr={cfg['max_lr']})",
+        "seed": seed, "params": int(sum(p.numel() for p in model.parameters())),
+        "threads": TEX_THREADS, "train_seconds": round(secs), "op_types": {fname: ops},
+    }
+    return model, entry, failed
+
+
+def _write_set(dirpath, prefix, imgs, labs, masks):
+    write_idx_gz(os.path.join(dirpath, f"{prefix}-images-idx3-ubyte.gz"), imgs)
+    write_idx_gz(os.path.join(dirpath, f"{prefix}-labels-idx1-ubyte.gz"), labs.astype(np.uint8))
+    write_idx_gz(os.path.join(dirpath, f"{prefix}-masks-idx3-ubyte.gz"), masks)
+
+
+def _train_stats(tr_u8):
+    v = tr_u8.astype(np.float64) / 255.0
+    pix_mean, pix_std = float(v.mean()), float(v.std())
+    return pix_mean, pix_std, round(pix_mean, 4), round(pix_std, 4)
+
+
+def _preprocessing(mean, std):
+    return {"scale": SCALE, "mean": [mean], "std": [std], "formula": "x = (pixel * scale - mean[c]) / std[c]",
+            "layout": "NCHW", "dtype": "float32"}
+
+
+def main_textured_offset(out, build):
+    name, prefix = "textured_offset_resnet", "textured_offset"
+    torch.set_num_threads(TEX_THREADS)
+    t0 = time.time()
+    tr_img, tr_lab = load_split("train")
+    te_img, te_lab = load_split("t10k")
+    textures = load_textures()
+    tr, tr_m, _ = composite_offset(tr_img, textures, OFF_SEED)
+    te, te_m, te_c = composite_offset(te_img, textures, OFF_SEED + 1)
+    _write_set(build, "textured-offset-train", tr, tr_lab, tr_m)
+    _write_set(build, "textured-offset-t10k", te, te_lab, te_m)
+    _write_set(os.path.join(out, "datasets"), "textured-offset-t10k", te[:TEX_SUBSET], te_lab[:TEX_SUBSET],
+               te_m[:TEX_SUBSET])
+    pix_mean, pix_std, mean, std = _train_stats(tr)
+    sub_m = te_m[:TEX_SUBSET]
+    area = sub_m.reshape(TEX_SUBSET, -1).sum(1)
+    yy, xx = np.mgrid[0:OFF_SIZE, 0:OFF_SIZE]
+    cy = (sub_m * yy).reshape(TEX_SUBSET, -1).sum(1) / area
+    cx = (sub_m * xx).reshape(TEX_SUBSET, -1).sum(1) / area
+    c = (OFF_SIZE - 1) / 2
+    print(f"offset sets written ({time.time() - t0:.0f}s); train mean {pix_mean:.5f} std {pix_std:.5f}; "
+          f"subset mask share {sub_m.mean():.4f}, centroid distance to centre {np.hypot(cy - c, cx - c).mean():.2f} px",
+          flush=True)
+    model, entry, failed = fit_export(name, prefix, tr, tr_lab, te, te_lab, out, mean, std, 10, OFF_SEED + 100,
+                                      OFF_MIN_ACC)
+    value = {
+        "dataset": "Fashion-MNIST items at random offsets on grey crops of python3-skimage photographs",
+        "generator": "/usr/bin/python3 scripts/make_fixtures.py --textured-offset",
+        "source": DATA_DIR, "canvas": [OFF_SIZE, OFF_SIZE],
+        "placement": "the item's bounding box (pixels > 0) with its top-left corner uniform in "
+                     "0..canvas - box size, per axis (y drawn first)",
+        "textures": "as 'textured' (same photos, scales, min_crop_std, flips), crops of canvas size",
+        "rule": f"out = a * item + (1 - a) * crop, a = min(1, item / {TEX_ALPHA_T:g}), rounded to uint8",
+        "mask_rule": f"item >= {TEX_MASK_T} at the placed position",
+        "seeds": {"train": OFF_SEED, "t10k": OFF_SEED + 1},
+        "train_pixel_mean": pix_mean, "train_pixel_std": pix_std,
+        "preprocessing": _preprocessing(mean, std),
+        "subset": {"images": "datasets/textured-offset-t10k-images-idx3-ubyte.gz",
+                   "labels": "datasets/textured-offset-t10k-labels-idx1-ubyte.gz",
+                   "masks": "datasets/textured-offset-t10k-masks-idx3-ubyte.gz",
+                   "test_indices": [0, TEX_SUBSET - 1],
+                   "mask_pixels": int(area.sum()), "mask_share": float(sub_m.mean()),
+                   "mask_centroid_mean_distance_to_centre": float(np.hypot(cy - c, cx - c).mean()),
+                   "corner_mean": [float(te_c[:TEX_SUBSET, 0].mean()), float(te_c[:TEX_SUBSET, 1].mean())]},
+        "reference": {"test_indices": [0, N_REF - 1], "images": f"{prefix}_test32_images.npy",
+                      "input": f"{prefix}_test32_input.npy", "labels": f"{prefix}_test32_labels.npy"},
+        "models": {"resnet": entry},
+        "torch_version": torch.__version__, "onnx_opset": OPSET,
+    }
+    fx = update_fixtures(out, "textured_offset", value)
+    print(f"wrote {fx} (total {time.time() - t0:.0f}s)")
+    return 1 if failed else 0
+
+
+def main_motif_fill(out, build):
+    """Redo only the fill experiment with the weights and test set that --motif left in build."""
+    fx = json.load(open(os.path.join(out, "fixtures.json")))["motif"]
+    mean, std = fx["preprocessing"]["mean"][0], fx["preprocessing"]["std"][0]
+    model = MODELS["motif_resnet"]()
+    model.load_state_dict(torch.load(os.path.join(build, "motif_resnet.pt")))
+    model.eval()
+    te = read_idx(os.path.join(build, "motif-t10k-images-idx3-ubyte.gz"))
+    te_lab = read_idx(os.path.join(build, "motif-t10k-labels-idx1-ubyte.gz")).astype(np.int64)
+    te_m = read_idx(os.path.join(build, "motif-t10k-masks-idx3-ubyte.gz"))
+    fill = motif_fill_experiment(model, te, te_lab, te_m, mean, std, MOTIF_SEED + 2)
+    update_fixtures(out, None, lambda f: f["motif"].__setitem__("fill_experiment", fill))
+    return 0
+
+
+def main_motif(out, build):
+    name, prefix = "motif_resnet", "motif"
+    torch.set_num_threads(TEX_THREADS)
+    t0 = time.time()
+    textures = load_textures()
+    maps = motif_crop_maps(textures)
+    allowed = [len(m[0]) for m in maps]
+    # sources without an allowed crop are left out (brick.png at both scales: a wall of smooth bricks
+    # whose every 32x32 crop holds a near-uniform 8x8 window)
+    names = [f"{p}@{s:g}" for p in TEXTURE_PHOTOS for s in (1, 0.5)]
+    keep = [i for i, a in enumerate(allowed) if a > 0]
+    dropped = [names[i] for i in range(len(names)) if i not in keep]
+    textures, maps = [textures[i] for i in keep], [maps[i] for i in keep]
+    print(f"motif: allowed crop corners per source {allowed}; left out {dropped} ({time.time() - t0:.0f}s)",
+          flush=True)
+    tr, tr_lab, tr_m = make_motif(MOTIF_NTRAIN, textures, maps, MOTIF_SEED, with_none=True)
+    te, te_lab, te_m = make_motif(MOTIF_NTEST, textures, maps, MOTIF_SEED + 1)
+    _write_set(build, "motif-train", tr, tr_lab, tr_m)
+    _write_set(build, "motif-t10k", te, te_lab, te_m)
+    _write_set(os.path.join(out, "datasets"), "motif-t10k", te[:TEX_SUBSET], te_lab[:TEX_SUBSET], te_m[:TEX_SUBSET])
+    pix_mean, pix_std, mean, std = _train_stats(tr)
+    print(f"motif sets written ({time.time() - t0:.0f}s); train mean {pix_mean:.5f} std {pix_std:.5f}; "
+          f"class counts train {np.bincount(tr_lab, minlength=MOTIF_NCLS).tolist()}, "
+          f"t10k {np.bincount(te_lab, minlength=MOTIF_NCLS).tolist()}", flush=True)
+    model, entry, failed = fit_export(name, prefix, tr, tr_lab, te, te_lab, out, mean, std, MOTIF_NCLS,
+                                      MOTIF_SEED + 100, MOTIF_MIN_ACC)
+    # the PyTorch weights, so that --motif-fill can redo the fill experiment without training
+    torch.save(model.state_dict(), os.path.join(build, f"{name}.pt"))
+    fill = motif_fill_experiment(model, te, te_lab, te_m, mean, std, MOTIF_SEED + 2)
+    value = {
+        "dataset": "8x8 class motifs at random positions on grey crops of python3-skimage photographs",
+        "generator": "/usr/bin/python3 scripts/make_fixtures.py --motif",
+        "canvas": [MOTIF_SIZE, MOTIF_SIZE], "motif_size": MOTIF_K,
+        "class_names": MOTIF_CLASSES,
+        "patterns": [p.tolist() for p in motif_patterns()],
+        "tones": f"flat: one intensity uniform in 0..255; others: contrast d uniform in {MOTIF_MIN_CONTRAST}..255, "
+                 "lo uniform in 0..255-d, pattern 1 -> lo + d, 0 -> lo",
+        "textures": {"photos": TEXTURE_PHOTOS, "scales": [1, 0.5], "min_crop_std": TEX_MIN_STD,
+                     "min_window_std": MOTIF_MIN_WIN_STD, "allowed_corners": allowed,
+                     "sources_left_out": dropped,
+                     "flips": "left-right p=0.5, up-down p=0.5"},
+        "mask_rule": "the motif's 64 pixels",
+        "none_class": "class 8 (none, no motif, empty mask) is in the training set only; the test sets hold "
+                      "classes 0..7",
+        "sizes": {"train": MOTIF_NTRAIN, "t10k": MOTIF_NTEST},
+        "seeds": {"train": MOTIF_SEED, "t10k": MOTIF_SEED + 1, "fill_boxes": MOTIF_SEED + 2},
+        "train_pixel_mean": pix_mean, "train_pixel_std": pix_std,
+        "preprocessing": _preprocessing(mean, std),
+        "subset": {"images": "datasets/motif-t10k-images-idx3-ubyte.gz",
+                   "labels": "datasets/motif-t10k-labels-idx1-ubyte.gz",
+                   "masks": "datasets/motif-t10k-masks-idx3-ubyte.gz",
+                   "test_indices": [0, TEX_SUBSET - 1],
+                   "class_counts": np.bincount(te_lab[:TEX_SUBSET], minlength=MOTIF_NCLS).tolist()},
+        "reference": {"test_indices": [0, N_REF - 1], "images": f"{prefix}_test32_images.npy",
+                      "input": f"{prefix}_test32_input.npy", "labels": f"{prefix}_test32_labels.npy"},
+        "models": {"resnet": entry},
+        "fill_experiment": fill,
+        "torch_version": torch.__version__, "onnx_opset": OPSET,
+    }
+    fx = update_fixtures(out, "motif", value)
+    print(f"wrote {fx} (total {time.time() - t0:.0f}s)")
     return 1 if failed else 0
 
 
@@ -660,6 +1213,14 @@ def main():
                     help="make only the textured dataset and textured_resnet.onnx (see above)")
     ap.add_argument("--build", default=TEX_BUILD, help="--textured: where the whole composited sets go "
                     "(default build/textured)")
+    ap.add_argument("--textured-masks", action="store_true",
+                    help="only the textured set's silhouette masks (committed subset and build/textured)")
+    ap.add_argument("--textured-offset", action="store_true",
+                    help="only the random-offset textured variant, its masks and textured_offset_resnet.onnx")
+    ap.add_argument("--motif", action="store_true",
+                    help="only the motif dataset, its masks and motif_resnet.onnx (build/motif)")
+    ap.add_argument("--motif-fill", action="store_true",
+                    help="only the motif fill experiment, from the weights --motif left in build/motif")
     ap.add_argument("--metadata-only", action="store_true",
                     help="only write the preprocess.* metadata_props into the committed models")
     args = ap.parse_args()
@@ -673,6 +1234,14 @@ def main():
     torch.use_deterministic_algorithms(True)
     if args.textured:
         return main_textured(out, args.build)
+    if args.textured_masks:
+        return main_textured_masks(out, args.build)
+    if args.textured_offset:
+        return main_textured_offset(out, args.build)
+    if args.motif:
+        return main_motif(out, MOTIF_BUILD if args.build == TEX_BUILD else args.build)
+    if args.motif_fill:
+        return main_motif_fill(out, MOTIF_BUILD if args.build == TEX_BUILD else args.build)
     os.makedirs(os.path.join(out, "img"), exist_ok=True)
 
     tr_img, tr_lab = load_split("train")
