@@ -15,7 +15,8 @@ attributes of its verdict table). Exits 1 on the first difference.
      AD, fill:X for fill:X), AD minus fill; one-sample t-test of the differences; Holm over fill modes x
      {sufficiency, comprehensiveness}; the same rule.
   3. sanity: /sanity/<ad>/spearman at the last level; mean and 95% t interval of the defined values;
-     yes = interval below 0.5, no = interval above 0.5, else unclear.
+     yes = interval below 0.5, no = interval above 0.5, else (or with fewer than half of the maps defined)
+     unclear.
 """
 import re
 import sys
@@ -149,7 +150,7 @@ def main():
     else:
         last = f["sanity"][gname]["spearman"][:, -1]
         v = last[~np.isnan(last)]
-        if len(v) < 2:
+        if len(v) < 2 or 2 * len(v) < len(last):  # too few maps left (most constant after randomisation)
             want[3] = "unclear"
         else:
             mean = v.mean()

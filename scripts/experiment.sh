@@ -1,5 +1,5 @@
 #!/bin/sh
-# The AD-defaults experiment of docs/experiments.md.
+# The AD-defaults experiment of docs/experiments-0.1.md (the adx 0.1 runs).
 #
 # usage: scripts/experiment.sh [N] [MODEL.onnx ...]
 #   N      images per model (default 500, the size the experiment was specified at)

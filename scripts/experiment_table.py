@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Markdown tables for docs/experiments.md from adx results files (docs/output-format.md).
+"""Markdown tables for docs/experiments-0.1.md (the adx 0.1 runs) from adx results files (docs/output-format.md).
 
 usage: scripts/experiment_table.py RESULTS.h5 [RESULTS.h5 ...]
 

@@ -111,8 +111,8 @@ def main():
             if "sanity" in f and g in f["sanity"]:
                 last = f["sanity"][g]["spearman"][:, -1]
                 m_, h_, n_ = ci(last)
-                ans.append("unclear" if n_ < 2 else "yes" if m_ + h_ < 0.5 else "no" if m_ - h_ > 0.5
-                           else "unclear")
+                ans.append("unclear" if n_ < 2 or 2 * n_ < len(last) else "yes" if m_ + h_ < 0.5
+                           else "no" if m_ - h_ > 0.5 else "unclear")
             else:
                 ans.append("not measured")
             rows.append((a, ans))

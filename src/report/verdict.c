@@ -171,7 +171,7 @@ static adx_status sanity(adx_results *r, const adx_report_stats *st, adx_verdict
   adx_summary sm;
   adx_summarize(last, n, &sm);
   int64_t flat = n - sm.n;
-  if (sm.n < 2 || isnan(sm.ci95_high))
+  if (sm.n < 2 || 2 * sm.n < n || isnan(sm.ci95_high)) /* too few maps left to say (most constant) */
     q->answer = ADX_VERDICT_UNCLEAR;
   else if (sm.ci95_high < ADX_VERDICT_SANITY_RHO)
     q->answer = ADX_VERDICT_YES;
@@ -184,8 +184,8 @@ static adx_status sanity(adx_results *r, const adx_report_stats *st, adx_verdict
   snprintf(q->text, sizeof q->text,
            "With the top %d layer(s) re-initialised, the Spearman correlation of %s's maps with the trained "
            "model's is %.3f (%s) over %lld of %lld images; maps that ignore the weights would stay near 1. "
-           "Pass: the whole interval below %.1f. %lld map(s) were constant after randomisation (no ranking, "
-           "left out).",
+           "Pass: the whole interval below %.1f, with at least half of the maps defined. %lld map(s) were "
+           "constant after randomisation (no ranking, left out; with rex: no mutant kept the class).",
            L, m->modes[st->ad_mode], sm.mean, ci, (long long)sm.n, (long long)n, ADX_VERDICT_SANITY_RHO,
            (long long)flat);
   free(sp), free(last);
@@ -230,6 +230,7 @@ void adx_report_verdict_html(FILE *f, const adx_verdict *v) {
       "paired by image, with Holm's correction over the comparisons of the question: <b>yes</b> when AD "
       "is better than every fill mode (p Holm &lt; 0.05), <b>no</b> when some fill mode is better, "
       "<b>unclear</b> otherwise. The sanity answer is <b>yes</b> when the whole 95%% interval of the "
-      "rank correlation lies below %.1f. Definitions: docs/report.md, \"Verdict\".</p></section>\n",
+      "rank correlation lies below %.1f and at least half of the maps are defined (not constant). "
+      "Definitions: docs/report.md, \"Verdict\".</p></section>\n",
       ADX_VERDICT_SANITY_RHO);
 }
