@@ -42,7 +42,7 @@ audit() { # audit DATA OUT [FLAGS...]
 }
 
 # 1. nothing to judge by
-if audit "$tmp/plain.h5" "$tmp/none.h5" --judges none && "$ADX" summary "$tmp/none.h5" >"$tmp/none.txt" 2>&1 &&
+if audit "$tmp/plain.h5" "$tmp/none.h5" --judges none --limit 4 && "$ADX" summary "$tmp/none.h5" >"$tmp/none.txt" 2>&1 &&
   "$ADX" report "$tmp/none.h5" -o "$tmp/none" >/dev/null 2>&1; then
   n=$(grep -cE "^  [123]\. .*  not measured$" "$tmp/none.txt")
   [ "$n" = 3 ] && grep -q "no object masks" "$tmp/none.txt" && grep -q "no judge matrix" "$tmp/none.txt" &&
@@ -57,8 +57,8 @@ fi
 
 # 2. a run with everything
 R=$tmp/r.h5
-if audit "$tmp/masked.h5" "$R" && "$ADX" sanity "$R" --images 8 --levels 2 >"$tmp/sanity.log" 2>&1; then
-  ok "a 12-image audit with masks and judges, then adx sanity --images 8 --levels 2"
+if audit "$tmp/masked.h5" "$R" && "$ADX" sanity "$R" --images 6 --levels 1 >"$tmp/sanity.log" 2>&1; then
+  ok "a 12-image audit with masks and judges, then adx sanity --images 6 --levels 1"
 else
   bad "audit and sanity"
   cat "$R.log" "$tmp/sanity.log"
