@@ -2,7 +2,7 @@
 # The verdict panel (docs/report.md "Verdict") end to end:
 #   1. a run with nothing to judge by (no masks, --judges none, no adx sanity): all three questions say
 #      "not measured", in adx summary and in the report, and the panel comes before the headline;
-#   2. a 12-image HDF5 dataset with /masks made here (the bright pixels of tests/data/fashion_test32_images.npy),
+#   2. an 8-image HDF5 dataset with /masks made here (the bright pixels of tests/data/fashion_test32_images.npy),
 #      adx explain with judges, then adx sanity: scripts/check_verdict.py recomputes every answer and the
 #      numbers behind it from the file with numpy/scipy and compares them with adx summary and the report;
 #   3. both outcomes of every question: copies of the file whose AD values are set (h5py) so that AD clearly
@@ -28,16 +28,16 @@ trap 'rm -rf "$tmp"' EXIT
 import sys
 import h5py
 import numpy as np
-x = np.load(sys.argv[1])[:12].astype(np.uint8)
-y = np.load(sys.argv[2])[:12].astype(np.int64)
+x = np.load(sys.argv[1])[:8].astype(np.uint8)
+y = np.load(sys.argv[2])[:8].astype(np.int64)
 with h5py.File(sys.argv[3] + "/masked.h5", "w") as f:
     f["images"], f["labels"], f["masks"] = x, y, (x > 60).astype(np.uint8)
 with h5py.File(sys.argv[3] + "/plain.h5", "w") as f:
     f["images"], f["labels"] = x, y
 PYEOF
 audit() { # audit DATA OUT [FLAGS...]
-  "$ADX" explain --model "$DATA/fashion_resnet.onnx" --data "$1" --iters 4 --modes ad,fill:zero,fill:mean \
-    --k-colour 4 --k-context 4 --backgrounds 12 --auc-steps 6 --seed 5 --progress off -o "$2" "${@:3}" \
+  "$ADX" explain --model "$DATA/fashion_resnet.onnx" --data "$1" --iters 3 --modes ad,fill:zero \
+    --k-colour 4 --k-context 4 --backgrounds 8 --auc-steps 4 --seed 5 --progress off -o "$2" "${@:3}" \
     >"$2.log" 2>&1
 }
 
@@ -58,7 +58,7 @@ fi
 # 2. a run with everything
 R=$tmp/r.h5
 if audit "$tmp/masked.h5" "$R" && "$ADX" sanity "$R" --images 6 --levels 1 >"$tmp/sanity.log" 2>&1; then
-  ok "a 12-image audit with masks and judges, then adx sanity --images 6 --levels 1"
+  ok "an 8-image audit with masks and judges, then adx sanity --images 6 --levels 1"
 else
   bad "audit and sanity"
   cat "$R.log" "$tmp/sanity.log"
