@@ -11,6 +11,9 @@ typedef struct adx_engine adx_engine;
 /* The convolution path ADX_CONV selects: 1 oneDNN (unset or "dnnl"), 0 the BLAS reference path ("blas"),
  * -1 anything else (adx_engine_create then fails). */
 int adx_conv_backend(void);
+/* Whether oneDNN may use its Winograd kernels for 3x3 stride-1 layers: yes under ADX_CONV unset or "dnnl",
+ * no under "dnnl-direct" (every layer direct). */
+int adx_conv_winograd_allowed(void);
 
 /* threads <= 0: adx_threads_get(). The engine borrows g; g must outlive it. */
 adx_status adx_engine_create(adx_graph *g, int threads, adx_engine **out, adx_error *err);

@@ -32,8 +32,13 @@ void adx_engine_free(adx_engine *e) {
 
 int adx_conv_backend(void) {
   const char *conv = getenv("ADX_CONV");
-  if (!conv || !*conv || !strcmp(conv, "dnnl")) return 1;
+  if (!conv || !*conv || !strcmp(conv, "dnnl") || !strcmp(conv, "dnnl-direct")) return 1;
   return strcmp(conv, "blas") ? -1 : 0;
+}
+
+int adx_conv_winograd_allowed(void) {
+  const char *conv = getenv("ADX_CONV");
+  return !conv || !*conv || !strcmp(conv, "dnnl");
 }
 
 adx_status adx_engine_create(adx_graph *g, int threads, adx_engine **out, adx_error *err) {
@@ -47,7 +52,8 @@ adx_status adx_engine_create(adx_graph *g, int threads, adx_engine **out, adx_er
   e->lib = adx_conv_backend();
   if (e->lib < 0) {
     free(e);
-    return adx_fail(err, ADX_ERR_ARG, "ADX_CONV is '%s'; it must be 'dnnl' (oneDNN, the default) or 'blas'",
+    return adx_fail(err, ADX_ERR_ARG,
+                    "ADX_CONV is '%s'; it must be 'dnnl' (oneDNN, the default), 'dnnl-direct' or 'blas'",
                     getenv("ADX_CONV"));
   }
   size_t nv = (size_t)g->nvalues;

@@ -126,9 +126,15 @@ void adx_conv_backend_describe(char *buf, size_t len) {
     snprintf(buf, len,
              "im2col + OpenBLAS cblas_sgemm, the reference path (ADX_CONV=blas; oneDNN %d.%d.%d unused)",
              v->major, v->minor, v->patch);
+  else if (cv && !strcmp(cv, "dnnl-direct"))
+    snprintf(buf, len,
+             "oneDNN %d.%d.%d convolution primitive, direct kernels only, chosen at run time for this CPU "
+             "(ADX_CONV=dnnl-direct)",
+             v->major, v->minor, v->patch);
   else
     snprintf(buf, len,
-             "oneDNN %d.%d.%d convolution primitive, kernels chosen at run time for this CPU (ADX_CONV=%s)",
+             "oneDNN %d.%d.%d convolution primitive, kernels chosen at run time for this CPU, Winograd for "
+             "3x3 stride-1 layers where it has them (ADX_CONV=%s)",
              v->major, v->minor, v->patch, cv && *cv ? cv : "dnnl, the default");
 }
 

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "adx/engine.h"
 #include "conv.h"
 #include "ops.h"
 
@@ -129,9 +130,11 @@ static adx_status build(adx_conv_lib *l, const adx_conv_params *p, int raw, adx_
   }
   int bias = !raw && p->b;
   if (bias) DN(dnnl_memory_desc_init_by_tag(&bmd, 1, bd, dnnl_f32, dnnl_x));
-  dnnl_convolution_desc_t cd;
-  DN(dnnl_dilated_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct, &any_s,
-                                                &any_w, bias ? &bmd : NULL, &any_d, strides, dil, pl, pr));
+  /* Winograd (oneDNN's F(2,3) / F(4,3) kernels) for 3x3, stride-1, undilated, ungrouped layers where the
+   * library has it for this CPU and these post-ops; direct otherwise, or everywhere under
+   * ADX_CONV=dnnl-direct. Either way one primitive per layer, so the batch-invariance above holds. */
+  int wino = adx_conv_winograd_allowed() && G == 1 && w->kh == 3 && w->kw == 3 && w->sh == 1 && w->sw == 1 &&
+             w->dh == 1 && w->dw == 1;
   DN(dnnl_primitive_attr_create(&attr));
   DN(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user));
   if (!raw) {
@@ -146,7 +149,14 @@ static adx_status build(adx_conv_lib *l, const adx_conv_params *p, int raw, adx_
    * the order of every sum) must not depend on the thread count. */
   int saved = omp_get_max_threads();
   omp_set_num_threads(1);
-  dnnl_status_t cs = dnnl_primitive_desc_create(&pd, &cd, attr, l->eng, NULL);
+  dnnl_status_t cs = dnnl_unimplemented;
+  for (int a = wino ? 0 : 1; a < 2 && cs != dnnl_success; a++) {
+    dnnl_convolution_desc_t cd;
+    dnnl_alg_kind_t alg = a == 0 ? dnnl_convolution_winograd : dnnl_convolution_direct;
+    cs = dnnl_dilated_convolution_forward_desc_init(&cd, dnnl_forward_inference, alg, &any_s, &any_w,
+                                                    bias ? &bmd : NULL, &any_d, strides, dil, pl, pr);
+    if (cs == dnnl_success) cs = dnnl_primitive_desc_create(&pd, &cd, attr, l->eng, NULL);
+  }
   if (cs == dnnl_success) cs = dnnl_primitive_create(&l->conv, pd);
   omp_set_num_threads(saved);
   DN(cs);

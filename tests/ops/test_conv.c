@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <oneapi/dnnl/dnnl.h>
 
 #include <math.h>
 #include <stdio.h>
@@ -28,6 +29,19 @@ static int setup_blas(void **state) {
 static int setup_lib(void **state) {
   (void)state;
   use_lib = 1;
+  return 0;
+}
+/* oneDNN with every layer direct (ADX_CONV=dnnl-direct): the default lets 3x3 stride-1 layers take
+ * oneDNN's Winograd kernels where the CPU has them, so the direct kernels are tested on their own too. */
+static int setup_lib_direct(void **state) {
+  (void)state;
+  use_lib = 1;
+  setenv("ADX_CONV", "dnnl-direct", 1);
+  return 0;
+}
+static int teardown_env(void **state) {
+  (void)state;
+  unsetenv("ADX_CONV");
   return 0;
 }
 
@@ -698,6 +712,48 @@ static void test_conv_bitexact(void **state) {
   }
 }
 
+/* ---------- which kernel the oneDNN path picks ---------- */
+
+/* The implementation oneDNN picked for case c's layer, under the current ADX_CONV. */
+static void impl_of(const conv_case *c, char *out, size_t n) {
+  int Cg = c->C / c->group;
+  float *w = rand_buf((size_t)c->M * Cg * c->kh * c->kw), *b = rand_buf((size_t)c->M);
+  int ni;
+  adx_graph *g = build_conv(c, w, b, &ni);
+  adx_error err = {0};
+  assert_int_equal(g->nodes[ni].op->infer(g, &g->nodes[ni], &err), ADX_OK);
+  const adx_conv_lib *l = NULL;
+  if (adx_conv_lib_of(&g->nodes[ni], 0, 1, &l, &err)) fail_msg("oneDNN: %s", err.msg);
+  snprintf(out, n, "%s", adx_conv_lib_impl(l));
+  adx_graph_free(g);
+  free(w);
+  free(b);
+}
+
+/* The default path takes Winograd for a 3x3 stride-1 layer on a CPU where oneDNN 2.6 has it (AVX-512:
+ * its f32 Winograd kernels are avx512_core only), so test_conv_reference_cases (oneDNN) above really
+ * compares those kernels with the double-precision reference; ADX_CONV=dnnl-direct never takes them, and
+ * neither does a strided layer. */
+static void test_conv_winograd_choice(void **state) {
+  (void)state;
+  const conv_case c3 = {1, 16, 28, 28, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, NULL, 1, 1};
+  const conv_case s2 = {1, 16, 28, 28, 16, 3, 3, 1, 2, 2, 1, 1, 1, 1, 1, 1, NULL, 1, 1};
+  char impl[128];
+  int avx512 = dnnl_get_effective_cpu_isa() >= dnnl_cpu_isa_avx512_core;
+  unsetenv("ADX_CONV");
+  impl_of(&c3, impl, sizeof impl);
+  printf("     3x3 stride 1, default: %s\n", impl);
+  if (avx512 && !strstr(impl, "wino"))
+    fail_msg("AVX-512 CPU, 3x3 stride-1 layer took '%s', not Winograd", impl);
+  impl_of(&s2, impl, sizeof impl);
+  if (strstr(impl, "wino")) fail_msg("stride-2 layer took Winograd ('%s')", impl);
+  setenv("ADX_CONV", "dnnl-direct", 1);
+  impl_of(&c3, impl, sizeof impl);
+  printf("     3x3 stride 1, ADX_CONV=dnnl-direct: %s\n", impl);
+  unsetenv("ADX_CONV");
+  if (strstr(impl, "wino")) fail_msg("ADX_CONV=dnnl-direct took Winograd ('%s')", impl);
+}
+
 /* ---------- benchmark entry point (tiny, just that it measures) ---------- */
 
 static void test_conv_bench(void **state) {
@@ -737,6 +793,10 @@ int main(void) {
       LIB_TEST(test_conv_onnx),
       LIB_TEST(test_conv_fused_activation),
       LIB_TEST(test_conv_bitexact),
+      {"test_conv_reference_cases (oneDNN direct)", test_conv_reference_cases, setup_lib_direct, teardown_env,
+       NULL},
+      {"test_conv_bitexact (oneDNN direct)", test_conv_bitexact, setup_lib_direct, teardown_env, NULL},
+      cmocka_unit_test(test_conv_winograd_choice),
       cmocka_unit_test(test_conv_errors),
       cmocka_unit_test(test_conv_metadata),
       cmocka_unit_test(test_conv_active),
