@@ -66,6 +66,41 @@ static void window_sat(const adx_mseg *segs, int nseg, size_t offset, int C, int
       }
     }
   }
+  /* One segment and a small window (the common case): every (in-bounds, hidden) count pair is decided
+   * once, by the same expression as below, and looked up per position. */
+  enum { LUT_MAX = 1024 };
+  const int K = w->kh * w->kw;
+  if (nseg == 1 && (K + 1) * (K + 1) <= LUT_MAX) {
+    uint8_t dec[LUT_MAX];
+    float sc[LUT_MAX];
+    const double cw = (double)(segs[0].c1 - segs[0].c0);
+    for (int in = 0; in <= K; in++)
+      for (int h = 0; h <= in; h++)
+        decide(o, cw * h, (double)C * in, dec + in * (K + 1) + h, scale ? sc + in * (K + 1) + h : NULL);
+    const int32_t *t = sat;
+    for (int oy = 0; oy < OH; oy++) {
+      int y0 = oy * w->sh - w->ph0, y1 = y0 + w->kh;
+      if (y0 < 0) y0 = 0;
+      if (y1 > H) y1 = H;
+      const int32_t *r0 = t + (size_t)(y0 < y1 ? y0 : 0) * sw, *r1 = t + (size_t)(y0 < y1 ? y1 : 0) * sw;
+      uint8_t *orow = out + (size_t)oy * OW;
+      float *srow = scale ? scale + (size_t)oy * OW : NULL;
+      for (int ox = 0; ox < OW; ox++) {
+        int x0 = ox * w->sw - w->pw0, x1 = x0 + w->kw;
+        if (x0 < 0) x0 = 0;
+        if (x1 > W) x1 = W;
+        int in = 0, hid = 0;
+        if (y1 > y0 && x1 > x0) {
+          in = (y1 - y0) * (x1 - x0);
+          hid = r1[x1] - r0[x1] - r1[x0] + r0[x0];
+        }
+        int at = in * (K + 1) + hid;
+        orow[ox] = dec[at];
+        if (srow) srow[ox] = sc[at];
+      }
+    }
+    return;
+  }
   for (int oy = 0; oy < OH; oy++) {
     int y0 = oy * w->sh - w->ph0, y1 = y0 + w->kh; /* rows [y0, y1) clipped to [0, H) */
     if (y0 < 0) y0 = 0;

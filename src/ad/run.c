@@ -285,7 +285,7 @@ static adx_status conv_lib(run *r, const adx_node *n, const float *x, float *y, 
       adx_conv_finish(p, yb, list, nact[b], st->scale + (size_t)b * ohw);
     } else {
       bad |= adx_conv_lib_sample(lf, tid, xb, yb);
-      if (list) adx_conv_keep_active(p, yb, list, nact[b]);
+      if (nact[b] >= 0) adx_conv_keep_mask(p, yb, st->vm[n->out[0]].seg[0].m + (size_t)b * ohw);
     }
   }
   st->vm[n->out[0]].zeroed = zero;
@@ -317,7 +317,8 @@ static adx_status step_conv(run *r, int node, adx_error *err) {
     const uint8_t *m = mask + (size_t)b * ohw;
     int32_t *list = st->active + (size_t)b * ohw;
     int k = 0;
-    if (!infull[b] && zero)
+    /* the oneDNN path reads the list only under partial (adx_conv_finish); else it keeps by the mask */
+    if (!infull[b] && zero && (!r->h->lib || partial))
       for (size_t i = 0; i < ohw; i++)
         if (m[i]) list[k++] = (int32_t)i;
     nact[b] = infull[b] || !zero ? -1 : k; /* -1: every position (the plain path when infull) */

@@ -631,9 +631,12 @@ adx_status adx_conv_lib_of(const adx_node *n, int raw, int threads, const adx_co
   return ADX_OK;
 }
 
-void adx_conv_keep_active(const adx_conv_params *p, float *y, const int32_t *active, int nactive) {
-  size_t ohw = (size_t)p->OH * (size_t)p->OW;
-  zero_gaps(y, ohw, p->M, 0, (int)ohw, active, nactive);
+void adx_conv_keep_mask(const adx_conv_params *p, float *restrict y, const uint8_t *restrict keep) {
+  const size_t ohw = (size_t)p->OH * (size_t)p->OW;
+  for (int m = 0; m < p->M; m++) {
+    float *restrict ym = y + (size_t)m * ohw;
+    for (size_t i = 0; i < ohw; i++) ym[i] = keep[i] ? ym[i] : 0.0f; /* a select: vectorises */
+  }
 }
 
 void adx_conv_finish(const adx_conv_params *p, float *y, const int32_t *active, int nactive,

@@ -121,8 +121,8 @@ const char *adx_conv_lib_impl(const adx_conv_lib *lib);
 /* The library flavour of a Conv node, made ready for `threads` threads; an error names the node when
  * oneDNN cannot run it. */
 adx_status adx_conv_lib_of(const adx_node *n, int raw, int threads, const adx_conv_lib **out, adx_error *err);
-/* Set every output position of y [M,OH,OW] not in the sorted list active[0..nactive) to 0. */
-void adx_conv_keep_active(const adx_conv_params *p, float *y, const int32_t *active, int nactive);
+/* Set every output position of y [M,OH,OW] where keep [OH,OW] is 0 to 0 (the others stay as they are). */
+void adx_conv_keep_mask(const adx_conv_params *p, float *y, const uint8_t *keep);
 /* After a raw sum of one sample: y = act(scale[pos] * y + b) at the listed positions (active NULL: all),
  * every other position 0. scale NULL: 1. */
 void adx_conv_finish(const adx_conv_params *p, float *y, const int32_t *active, int nactive,
