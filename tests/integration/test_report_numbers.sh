@@ -5,7 +5,9 @@
 #      headline column from every other (means and spreads), so that a swapped, shifted or dropped column,
 #      or one mode's numbers shown for another, cannot pass;
 #   2. adx report and adx summary on it: scripts/check_report.py recomputes every headline cell with numpy
-#      (means, CI half-widths, AD's improvement over each fill mode) and checks the terminal table too;
+#      (means, CI half-widths, AD's improvement over each fill mode), the AD-vs-fill comparisons and the judge
+#      margins (synthetic judge values too: margins, CIs, paired t-test p, Holm's p over each table) with
+#      scipy, and checks the terminal tables too;
 #   3. negative controls: the same page with two headline columns swapped, with two modes' rows swapped,
 #      and with two column headers swapped, must be refused by check_report.py;
 #   4. an unfinished copy (done flags 0 after the third image, finished = 0): banner and numbers over 3.
@@ -59,6 +61,20 @@ with h5py.File(sys.argv[1], "r+") as f:
             groups[mode][name][...] = v.astype(np.float32)
         groups[mode]["queries"][...] = (100 + 37 * m + 3 * i).astype(np.int64)
         groups[mode]["seconds"][...] = (0.5 + 0.25 * m + 0.01 * (m + 1) * i).astype(np.float32)
+    # the judge matrix [n, k, judge, measure]: AD ahead under some judges, behind under others, by different
+    # amounts against the noise, so that the margins' p-values spread from <0.0001 to 1 and Holm differs
+    # from Bonferroni; fill:zero's context judge undefined on image 1 (fewer pairs in those cells)
+    rng = np.random.default_rng(11)
+    J = groups[modes[0]]["judges"].shape[1:]
+    for m, mode in enumerate(modes):
+        shift = np.zeros(J)
+        if m == 0:
+            shift[:, :, 0] = [0.30, 0.12, 0.00, -0.20, 0.05, 0.25]
+            shift[:, :, 1] = [-0.08, 0.20, 0.35, 0.02, -0.30, 0.10]
+        v = 0.45 + 0.02 * m + shift + 0.10 * rng.standard_normal((n,) + J)
+        if mode == "fill:zero":
+            v[1, :, 1, :] = np.nan
+        groups[mode]["judges"][...] = np.clip(v, 0, 1).astype(np.float32)
 PYEOF
 
 mkdir -p "$tmp/html"
