@@ -9,7 +9,8 @@
 #      margins (synthetic judge values too: margins, CIs, paired t-test p, Holm's p over each table) with
 #      scipy, and checks the terminal tables too;
 #   3. negative controls: the same page with two headline columns swapped, with two modes' rows swapped,
-#      and with two column headers swapped, must be refused by check_report.py;
+#      with two column headers swapped, and with Bonferroni in place of Holm in the per-judge margin table,
+#      must be refused by check_report.py;
 #   4. an unfinished copy (done flags 0 after the third image, finished = 0): banner and numbers over 3.
 # About 15 s on 2 cores.
 # shellcheck disable=SC2015 # `check && ok ... || bad ...`: ok always succeeds
@@ -120,6 +121,20 @@ open(sys.argv[3], "w", encoding="utf-8").write(page[:start] + sw + page[end:])
 labels = page[:start] + table.replace("<th>ins. AUC</th><th>del. AUC</th>", "<th>del. AUC</th><th>ins. AUC</th>", 1) + page[end:]
 assert labels != page
 open(sys.argv[2].replace("cols", "labels"), "w", encoding="utf-8").write(labels)
+# the per-judge margin table with Bonferroni (p x N, capped at 1) in place of Holm: text and attributes
+start = page.index('id="judge-margins-each"')
+end = page.index("</table>", start)
+table = page[start:end]
+n = sum(1 for v in re.findall(r'data-p="([^"]*)"', table) if v != "nan")
+def bonferroni(m):
+    p = float(m.group(1))
+    b = min(1.0, p * n)
+    cell = "<0.0001" if b < 1e-4 else f"{b:.4f}"
+    return f'<td class="num" data-p="{m.group(1)}">{m.group(2)}</td><td class="num" data-p-holm="{b:.9g}">{cell}{" *" if b < 0.05 else ""}</td>'
+bonf = re.sub(r'<td class="num" data-p="([^"]*)">([^<]*)</td><td class="num" data-p-holm="[^"]*">[^<]*</td>',
+              lambda m: m.group(0) if m.group(1) == "nan" else bonferroni(m), table)
+assert bonf != table
+open(sys.argv[2].replace("cols", "bonferroni"), "w", encoding="utf-8").write(page[:start] + bonf + page[end:])
 PYEOF
 for v in cols rows labels; do
   if "$PY" scripts/check_report.py "$R" "$tmp/$v.html" >"$tmp/neg.log" 2>&1; then
@@ -128,6 +143,11 @@ for v in cols rows labels; do
     ok "check_report.py refuses two $v swapped: $(cat "$tmp/neg.log")"
   fi
 done
+if "$PY" scripts/check_report.py "$R" "$tmp/bonferroni.html" >"$tmp/neg.log" 2>&1; then
+  bad "check_report.py accepted Bonferroni in place of Holm in the judge-margin table"
+else
+  ok "check_report.py refuses Bonferroni in place of Holm: $(cat "$tmp/neg.log")"
+fi
 
 # an unfinished copy: the first 3 images done
 P=$tmp/partial.h5
