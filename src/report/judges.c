@@ -284,7 +284,7 @@ static void margin_table(FILE *f, const adx_results_meta *m, const adx_report_ju
   fprintf(f, "<h3>");
   esc(f, ad);
   fprintf(f, t ? " − each mode, under each judge</h3>\n"
-               : " − each mode, under the judges that are not its own</h3>\n");
+               : " − each mode, under the judges that are neither side&#39;s own operator</h3>\n");
   fprintf(f,
           "<div class=\"scroll\"><table id=\"%s\" class=\"num\">\n<thead><tr><th rowspan=\"2\">mode</th><th "
           "rowspan=\"2\">judge</th><th colspan=\"3\">sufficiency</th><th colspan=\"3\">comprehensiveness</th>"
