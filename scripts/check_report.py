@@ -8,7 +8,11 @@ Independent of adx: the statistics are recomputed here from the per-image datase
 values skipped; AD's relative robustness improvement by the delta method of docs/output-format.md), and
 compared with the cells as printed (3 decimals for means and half-widths, 1 for percentages). The AD-vs-fill
 comparison table too: paired differences and intervals, scipy's paired t-test, Holm's correction over the
-table, and the held-out best fill (first half of the images done picks, second half tests). Also checks
+table, and the held-out best fill (first half of the images done picks, second half tests). The judge
+margins too (tables judge-margins and judge-margins-each): AD minus every other mode, per image averaged
+over k (and, for "not own", over the judges that are neither side's own operator), its 95% t interval,
+scipy's paired t-test (ttest_rel) and Holm's correction by hand over each table, as the HTML prints them
+(cells and 9-digit data attributes), with the count of comparisons in each caption. Also checks
 the column headers in order, one row per mode with one cell per column, the cost table (mean mutant
 queries and seconds per image), the "unfinished: X of N images done" banner of unfinished files, and, given the output
 of `adx summary`, that the terminal shows the same cells. Exits 1 on the first difference.
@@ -207,6 +211,200 @@ def check_comparisons(f, report_html, modes, groups, done):
     return checked
 
 
+class MarginTable(html.parser.HTMLParser):
+    """Rows of <table id=ID> (judge-margins, judge-margins-each): (data-mode, data-judge, data-own,
+    [cell texts], [attribute dicts of the cells]), and the text of the note that follows the table."""
+
+    def __init__(self, table_id):
+        super().__init__()
+        self.id, self.rows, self.cell, self.inside, self.after, self.note = table_id, [], None, False, False, None
+        self.found = False
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "table" and a.get("id") == self.id:
+            self.inside = self.found = True
+        elif self.inside and tag == "tr" and "data-mode" in a:
+            self.rows.append((a["data-mode"], a["data-judge"], a["data-own"] == "1", [], []))
+        elif self.inside and self.rows and tag in ("td", "th"):
+            self.cell = []
+            self.rows[-1][4].append(a)
+        elif self.after and tag == "p" and self.note is None:
+            self.note = []
+
+    def handle_endtag(self, tag):
+        if tag == "table" and self.inside:
+            self.inside, self.after = False, True
+        elif self.inside and tag in ("td", "th") and self.cell is not None and self.rows:
+            self.rows[-1][3].append("".join(self.cell).strip())
+            self.cell = None
+        elif tag == "p" and self.after and self.note is not None:
+            self.after = False
+
+    def handle_data(self, data):
+        if self.cell is not None:
+            self.cell.append(data)
+        elif self.after and self.note is not None:
+            self.note.append(data)
+
+
+def is_ad(mode):
+    return mode == "ad" or mode.startswith("ad:")
+
+
+def paired_test(a, b):
+    """Paired differences of a and b where both are defined: (differences, scipy's paired t-test p). No
+    spread: p 0, or 1 when every difference is 0 (scipy gives NaN there); fewer than 2 pairs: NaN."""
+    from scipy.stats import ttest_rel
+
+    keep = ~np.isnan(a) & ~np.isnan(b)
+    a, b = a[keep], b[keep]
+    d = a - b
+    if len(d) < 2:
+        return d, np.nan
+    if np.all(d == d[0]):
+        return d, 1.0 if d[0] == 0 else 0.0
+    return d, float(ttest_rel(a, b).pvalue)
+
+
+def judge_margins(f, modes, groups, done):
+    """AD's margins over every non-AD mode, recomputed from /modes/<mode>/judges with numpy/scipy
+    (docs/metrics.md "Judges", docs/report.md): {"judge-margins": rows, "judge-margins-each": rows}, each row
+    (mode, judge label, own, [(differences, p, p Holm) for sufficiency, comprehensiveness]), with Holm by
+    hand over the p-values of each table; None without an AD mode or a judge matrix."""
+    ad = next((m for m in modes if is_ad(m)), None)
+    if ad is None or "judges" not in groups[ad]:
+        return None
+    names = [n.decode() if isinstance(n, bytes) else n for n in groups[ad]["judges"].attrs["judges"]]
+
+    def own(mode):
+        return names.index("ad") if is_ad(mode) else (names.index(mode) if mode in names else -1)
+
+    def over_k(mode):  # [images done, judge, measure]: the mean over the k that are defined
+        x = groups[mode]["judges"][:].astype(np.float64)[done]
+        with np.errstate(all="ignore"), np.testing.suppress_warnings() as sup:
+            sup.filter(RuntimeWarning)
+            return np.nanmean(x, axis=1)
+
+    a = over_k(ad)
+    tables = {"judge-margins": [], "judge-margins-each": []}
+    for m in modes:
+        if is_ad(m):
+            continue
+        b = over_k(m)
+        skip = {own(ad), own(m)}
+        keep = [j for j in range(len(names)) if j not in skip]
+        with np.errstate(all="ignore"), np.testing.suppress_warnings() as sup:
+            sup.filter(RuntimeWarning)
+            ao, bo = np.nanmean(a[:, keep, :], axis=1), np.nanmean(b[:, keep, :], axis=1)
+        tables["judge-margins"].append((m, "not own", False, [paired_test(ao[:, q], bo[:, q]) for q in range(2)]))
+        for j, name in enumerate(names):
+            tables["judge-margins-each"].append(
+                (m, name, j in skip, [paired_test(a[:, j, q], b[:, j, q]) for q in range(2)]))
+    for rows in tables.values():
+        ph = holm([t[1] for r in rows for t in r[3]])
+        for i, r in enumerate(rows):
+            r[3][:] = [(d, p, ph[2 * i + q]) for q, (d, p) in enumerate(r[3])]
+    return tables
+
+
+def pcell(p):
+    return "-" if np.isnan(p) else ("<0.0001" if p < 1e-4 else f"{p:.4f}")
+
+
+def check_margin_cell(where, cell, d):
+    """A margin cell: '+0.049 ±0.200', '+0.049 (n=1)' or '-', against the differences d."""
+    if len(d) == 0:
+        if cell != "-":
+            fail(f"{where}: '{cell}', want '-'")
+        return
+    m = re.fullmatch(r"([+-]\d+\.\d{3}) (?:±(\d+\.\d{3})|\(n=(\d+)\))", cell)
+    if not m:
+        fail(f"{where}: cannot read '{cell}'")
+    if abs(float(m.group(1)) - d.mean()) > 0.0005 + 1e-9:
+        fail(f"{where}: margin '{cell}', recomputed {d.mean():.6f}")
+    if len(d) > 1:
+        hw = t975(len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
+        if m.group(2) is None or abs(float(m.group(2)) - hw) > 0.0005 + 1e-9:
+            fail(f"{where}: margin '{cell}', recomputed ±{hw:.6f}")
+    elif m.group(3) != "1":
+        fail(f"{where}: margin '{cell}' of one pair")
+
+
+def check_p_cell(where, cell, p, attr=None):
+    """A p cell as printed ('0.0123', '<0.0001', '-'), and its data attribute (9 digits) when given."""
+    if cell != pcell(p) and not (p >= 1e-4 and abs(float(cell) - p) <= 0.0001 + 1e-6):
+        fail(f"{where}: '{cell}', recomputed {p}")
+    if attr is not None:
+        v = float(attr)
+        if np.isnan(p) != np.isnan(v) or (not np.isnan(p) and abs(v - p) > 1e-7 + 1e-6 * p):
+            fail(f"{where}: data attribute {attr}, recomputed {p!r}")
+
+
+def check_judge_margins(f, report_html, summary_lines, modes, groups, done):
+    """The report's two margin tables (and, given summary_lines, the terminal's): every margin with its
+    95% t interval, scipy's paired t-test p and Holm's p over the table (by hand), the * marks, and the
+    count of comparisons in each caption. Returns the count of numbers checked."""
+    want = judge_margins(f, modes, groups, done)
+    checked = 0
+    for tid, title in (("judge-margins", "under the judges that are neither side's own operator"),
+                       ("judge-margins-each", "under each judge")):
+        page = MarginTable(tid)
+        page.feed(report_html)
+        if want is None:
+            if page.found:
+                fail(f"a table {tid} without an AD mode or a judge matrix")
+            if summary_lines is not None and any(title in ln for ln in summary_lines):
+                fail(f"adx summary has the margins {title} without an AD mode or a judge matrix")
+            continue
+        rows = want[tid]
+        got_keys = [(r[0], r[1], r[2]) for r in page.rows]
+        want_keys = [(r[0], r[1], r[2]) for r in rows]
+        if got_keys != want_keys:
+            fail(f"{tid}: rows {got_keys}, want {want_keys}")
+        ncomp = sum(not np.isnan(t[1]) for r in rows for t in r[3])
+        note = " ".join("".join(page.note or []).split())
+        if f"Holm's correction over the {ncomp} comparisons of this table" not in note:
+            fail(f"{tid}: the caption does not say Holm over {ncomp} comparisons: {note}")
+        for (mode, judge, own, tests), row in zip(rows, page.rows):
+            cells, attrs = row[3], row[4]
+            if len(cells) != 8:
+                fail(f"{tid} {mode} {judge}: {len(cells)} cells, want 8")
+            if cells[0] != mode or cells[1] != judge + (" (own)" if own else ""):
+                fail(f"{tid}: row heads {cells[:2]}, want {mode} {judge}{' (own)' if own else ''}")
+            for q, (d, p, ph) in enumerate(tests):
+                where = f"{tid} {mode} {judge} {('sufficiency', 'comprehensiveness')[q]}"
+                check_margin_cell(where, cells[2 + 3 * q], d)
+                check_p_cell(where + " p", cells[3 + 3 * q], p, attrs[3 + 3 * q].get("data-p"))
+                hcell = cells[4 + 3 * q]
+                check_p_cell(where + " p (Holm)", hcell.rstrip(" *"), ph, attrs[4 + 3 * q].get("data-p-holm"))
+                if hcell.endswith("*") != (ph < 0.05):
+                    fail(f"{where}: mark '{hcell}' for p (Holm) {ph}")
+                checked += 3
+        if summary_lines is None:
+            continue
+        ad = next(m for m in modes if is_ad(m))
+        head = next((i for i, ln in enumerate(summary_lines)
+                     if ln.startswith(f"margin of {ad} over each mode {title}")), None)
+        if head is None:
+            fail(f"adx summary has no table 'margin of {ad} over each mode {title}'")
+        body = summary_lines[head + 2:head + 2 + len(rows)]
+        for (mode, judge, own, tests), row, line in zip(rows, page.rows, body):
+            label = judge + (" (own)" if own else "")
+            if not re.match(re.escape(mode) + r" +" + re.escape(label) + r" ", line):
+                fail(f"adx summary {tid}: line '{line}', want the row {mode} {label}")
+            pos = len(mode)
+            for cell in row[3][2:]:
+                i = line.find(cell, pos)
+                if i < 0:
+                    fail(f"adx summary {tid} {mode} {label}: no '{cell}' after column {pos}: {line}")
+                pos = i + len(cell)
+        tail = " ".join(summary_lines[head + 2 + len(rows):head + 5 + len(rows)])
+        if f"Holm's correction over the {ncomp} comparisons of this table" not in tail:
+            fail(f"adx summary {tid}: the caption does not say Holm over {ncomp} comparisons: {tail}")
+    return checked
+
+
 def fail(msg):
     print("FAIL " + msg)
     sys.exit(1)
@@ -305,6 +503,9 @@ def main():
                     fail(f"AD vs {mode} {name}: ±{m.group(2)}, recomputed ±{half:.3f}")
             checked += 1
     checked += check_comparisons(f, open(sys.argv[2], encoding="utf-8").read(), modes, groups, done)
+    checked += check_judge_margins(f, open(sys.argv[2], encoding="utf-8").read(),
+                                   open(sys.argv[3], encoding="utf-8").read().splitlines() if len(sys.argv) == 4
+                                   else None, modes, groups, done)
     # the cost table: mean mutant queries (1 decimal) and seconds (3 decimals) per image, a row per mode
     if [r[0] for r in page.cost[1:]] != modes or page.cost[0] != ["mode", "mutant queries", "seconds"]:
         fail(f"cost table rows {page.cost}, want a header and one row per mode {modes}")
@@ -354,7 +555,7 @@ def main():
                 if i < 0:
                     fail(f"adx summary comparison row {name} {metric}: no '{cell}' after column {pos}: {line}")
                 pos = i + len(cell)
-    print(f"report check passed: {checked} headline numbers recomputed over {n_done} of {n_all} images")
+    print(f"report check passed: {checked} numbers (headline, comparisons, judge margins) recomputed over {n_done} of {n_all} images")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,8 @@ attributes of its verdict table). Exits 1 on the first difference.
      modes. yes = AD better than every fill (p Holm < 0.05), no = some fill better, else unclear.
   2. judges: per image, the mean over k and over the judges that are neither side's own operator (ad for
      AD, fill:X for fill:X), AD minus fill; one-sample t-test of the differences; Holm over fill modes x
-     {sufficiency, comprehensiveness}; the same rule.
+     {sufficiency, comprehensiveness}; the same rule. The summary's "not own" margin table must show the
+     same margins and p (Holm) (one family for the table and the verdict).
   3. sanity: /sanity/<ad>/spearman at the last level; mean and 95% t interval of the defined values;
      yes = interval below 0.5, no = interval above 0.5, else (or with fewer than half of the maps defined)
      unclear.
@@ -143,6 +144,26 @@ def main():
             if cell not in got[2][1]:
                 fail(f"judges: no '{cell}' in: {got[2][1]}")
             checked += 4
+        # the summary's "not own" margin table is the same family: the same margins and p (Holm)
+        head = next((i for i, ln in enumerate(lines) if ln.startswith(
+            f"margin of {ad} over each mode under the judges that are neither side's own operator")), None)
+        if head is None:
+            fail("judges: adx summary has no 'not own' margin table")
+        cellre = r"(-|[+-]\d+\.\d{3}(?: ±\d+\.\d{3}| \(n=\d+\))?)"
+        for i, m in enumerate(fills):
+            line = next((ln for ln in lines[head + 2:head + 2 + len(fills)] if ln.startswith(m + " ")), "")
+            r = re.fullmatch(re.escape(m) + r" +not own +" + cellre + r" +(\S+) +(\S+)( \*)? +" + cellre
+                             + r" +(\S+) +(\S+)( \*)? *", line)
+            if not r:
+                fail(f"judges: no 'not own' row for {m} in the margin table: '{line}'")
+            for q, (mg, pc, mark) in enumerate(((1, 3, 4), (5, 7, 8))):
+                k = 2 * i + q
+                if r.group(mg) != "-" and r.group(mg).split()[0] != f"{diff[k]:+.3f}" and abs(diff[k]) >= 5e-4:
+                    fail(f"judges: margin table {m}: '{r.group(mg)}', the verdict's {diff[k]:+.3f}")
+                if r.group(pc) != pcell(ph[k]) or (r.group(mark) is not None) != (ph[k] < 0.05):
+                    fail(f"judges: margin table {m}: p (Holm) '{r.group(pc)}{r.group(mark) or ''}', the "
+                         f"verdict's {pcell(ph[k])}")
+                checked += 2
     # 3. sanity
     gname = groups[ad].name.split("/")[-1]
     if "sanity" not in f or gname not in f["sanity"]:

@@ -94,6 +94,11 @@ double adx_t_pvalue(double t, double dof);
  * NaN (a NaN stays NaN and is not counted). adj may equal p. */
 void adx_holm(const double *p, int m, double *adj);
 
+/* The two-sided p-value of the one-sample t-test of mean 0 for a summary of paired differences d (the paired
+ * t-test of no difference): t = mean / (std / sqrt(n)) at n - 1 dof. NaN for n < 2 or a NaN mean or std; with
+ * std 0 (every pair differs by the same amount), 1 when the mean is 0, else 0. */
+double adx_summary_pvalue(const adx_summary *d);
+
 /* Summary of n values (adx_summary, adx/record.h): mean, sample std, and a 95% CI for the mean (t
  * distribution). NaN values are skipped (s->n counts the others). n = 0 -> all NaN; n = 1 -> std 0 and NaN
  * CI bounds. */

@@ -108,14 +108,25 @@ typedef struct adx_report_judges {
   /* [nmodes][measure]: AD minus the mode of the per-image mean over the judges that are neither side's own
    * operator (adx_judge_own) and over k, paired */
   adx_summary (*other)[2];
+  /* [nmodes][judge or ADX_NJUDGES for "not own"][measure]: the paired t-test p of margin / other
+   * (adx_summary_pvalue) and p after Holm's correction over the comparisons of its table; NaN for AD modes
+   * and where there is no p. Two tables, two families (docs/report.md): the "not own" margins (index
+   * ADX_NJUDGES) of every non-AD mode on both measures, the family of the verdict's question 2; and the
+   * margins under each judge (index < ADX_NJUDGES, own operators included) of every non-AD mode on both
+   * measures. ncomp: the p-values in each family (not own [0], each judge [1]). */
+  double (*p)[ADX_NJUDGES + 1][2];
+  double (*p_holm)[ADX_NJUDGES + 1][2];
+  int ncomp[2];
 } adx_report_judges;
 adx_status adx_report_judges_compute(adx_results *r, adx_report_judges *J, adx_error *err);
 void adx_report_judges_free(adx_report_judges *J);
 /* The caption's own-operator rule (shared by terminal and HTML). */
 extern const char *const adx_report_judges_caption;
-/* adx summary's matrix (mean over k, then per k when there are at most 6 modes, then AD's margins). */
+/* adx summary's matrix (mean over k, then per k when there are at most 6 modes), then AD's margins: the
+ * "not own" table and the table under each judge, with their 95% CIs, p and p (Holm). */
 void adx_report_print_judges(FILE *f, const adx_results *r, const adx_report_judges *J);
-/* The report's one table (id "judges"). */
+/* The report's matrix (table id "judges") and AD's margins (tables id "judge-margins", the "not own"
+ * margins, and "judge-margins-each", under each judge). */
 void adx_report_html_judges(FILE *f, const adx_results *r, const adx_report_judges *J);
 
 /* ------------------------------------------------------------------ the HTML report */

@@ -165,6 +165,12 @@ void adx_holm(const double *p, int m, double *adj) {
   free(idx), free(v);
 }
 
+double adx_summary_pvalue(const adx_summary *d) {
+  if (d->n < 2 || isnan(d->mean) || isnan(d->std)) return NAN;
+  if (d->std == 0) return d->mean == 0 ? 1.0 : 0.0;
+  return adx_t_pvalue(d->mean / (d->std / sqrt((double)d->n)), (double)(d->n - 1));
+}
+
 /* Mean difference of the pairs with its 95% t interval and the paired t-test p-value. */
 static void paired_difference(const double *a, const double *f, int64_t n, int64_t k, double ma, double mf,
                               adx_ad_vs *out) {

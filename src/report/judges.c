@@ -15,7 +15,7 @@
 
 void adx_report_judges_free(adx_report_judges *J) {
   if (!J) return;
-  free(J->cell), free(J->margin), free(J->other);
+  free(J->cell), free(J->margin), free(J->other), free(J->p), free(J->p_holm);
   memset(J, 0, sizeof *J);
 }
 
@@ -42,6 +42,34 @@ static double over_others(const float *row, int own_a, int own_b, int q) {
   return c ? s / c : NAN;
 }
 
+/* The p-value of every margin, and Holm's correction over each of the two tables (docs/report.md): the
+ * "not own" margins (j = ADX_NJUDGES) of every non-AD mode on both measures, and the margins under each
+ * judge (j < ADX_NJUDGES). An AD mode's entries are NaN (the margins are NaN there too). */
+static adx_status holm_tables(adx_report_judges *J, adx_error *err) {
+  int nm = J->nmodes;
+  for (int t = 0; t < 2; t++) {
+    int per = t ? ADX_NJUDGES : 1, m = nm * per * 2;
+    double *p = malloc(sizeof *p * (size_t)(m > 0 ? m : 1));
+    if (!p) return adx_fail(err, ADX_ERR_NOMEM, "out of memory for the judges' p-values");
+    J->ncomp[t] = 0;
+    for (int k = 0; k < nm; k++)
+      for (int j = 0; j < per; j++)
+        for (int q = 0; q < 2; q++) {
+          const adx_summary *d = t ? &J->margin[k][j][q] : &J->other[k][q];
+          double v = adx_summary_pvalue(d);
+          J->p[k][t ? j : ADX_NJUDGES][q] = v;
+          p[(k * per + j) * 2 + q] = v;
+          J->ncomp[t] += !isnan(v);
+        }
+    adx_holm(p, m, p);
+    for (int k = 0; k < nm; k++)
+      for (int j = 0; j < per; j++)
+        for (int q = 0; q < 2; q++) J->p_holm[k][t ? j : ADX_NJUDGES][q] = p[(k * per + j) * 2 + q];
+    free(p);
+  }
+  return ADX_OK;
+}
+
 adx_status adx_report_judges_compute(adx_results *r, adx_report_judges *J, adx_error *err) {
   memset(J, 0, sizeof *J);
   const adx_results_meta *m = adx_results_get_meta(r);
@@ -56,8 +84,10 @@ adx_status adx_report_judges_compute(adx_results *r, adx_report_judges *J, adx_e
   J->cell = calloc((size_t)nm, sizeof *J->cell);
   J->margin = calloc((size_t)nm, sizeof *J->margin);
   J->other = calloc((size_t)nm, sizeof *J->other);
+  J->p = calloc((size_t)nm, sizeof *J->p);
+  J->p_holm = calloc((size_t)nm, sizeof *J->p_holm);
   adx_status s = ADX_OK;
-  if (!rows || !done || !x || !J->cell || !J->margin || !J->other)
+  if (!rows || !done || !x || !J->cell || !J->margin || !J->other || !J->p || !J->p_holm)
     s = adx_fail(err, ADX_ERR_NOMEM, "out of memory for the judge matrix of %lld images", (long long)m->n);
   if (!s) s = adx_results_read_done(r, done, err);
   for (size_t i = 0; i < n && !s; i++) J->ndone += done[i] != 0;
@@ -88,6 +118,7 @@ adx_status adx_report_judges_compute(adx_results *r, adx_report_judges *J, adx_e
       adx_summarize(x, c, &J->other[mi][q]);
     }
   }
+  if (!s) s = holm_tables(J, err);
   free(rows), free(done), free(x);
   if (s) {
     adx_report_judges_free(J);
@@ -101,6 +132,24 @@ adx_status adx_report_judges_compute(adx_results *r, adx_report_judges *J, adx_e
 static const char *cell(const adx_summary *s, char *buf, size_t len) {
   return adx_report_fmt_mean(s, buf, len);
 }
+
+static const char *fmt_margin(const adx_summary *d, char *buf, size_t len) {
+  if (d->n == 0 || isnan(d->mean))
+    snprintf(buf, len, "-");
+  else if (isnan(d->ci95_high))
+    snprintf(buf, len, "%+.3f (n=%lld)", d->mean, (long long)d->n);
+  else
+    snprintf(buf, len, "%+.3f ±%.3f", d->mean, d->ci95_high - d->mean);
+  return buf;
+}
+
+static const char *const other_note =
+    "not own: per image, the mean over k and over the judges that are neither side's own operator, AD minus "
+    "the mode; mean over the images, ±95% t interval (paired). The verdict's question 2 uses this table's "
+    "p (Holm).";
+static const char *const each_note =
+    "Under each judge: per image, the mean over k, AD minus the mode; mean over the images, ±95% t interval "
+    "(paired). (own): the operator of a side, which favours that side.";
 
 static void pad(FILE *f, const char *s, int width) {
   int cols = 0;
@@ -173,29 +222,47 @@ void adx_report_print_judges(FILE *f, const adx_results *r, const adx_report_jud
   }
   if (J->ad_mode < 0) return;
   const char *ad = m->modes[J->ad_mode];
-  for (int q = 0; q < 2; q++) {
-    fprintf(f, "\nmargin of %s over the mode, %s: mean of (AD - mode) over k, ±95%% CI (paired)\n%-*s", ad,
-            q ? "comprehensiveness" : "sufficiency", mw, "mode");
-    for (int j = 0; j < ADX_NJUDGES; j++) pad(f, adx_judge_names[j], w + 1);
-    pad(f, "not own", w + 2);
+  for (int t = 0; t < 2; t++) {
+    if (t == 0)
+      fprintf(f,
+              "\nmargin of %s over each mode under the judges that are neither side's own operator, paired "
+              "over the images done\n",
+              ad);
+    else
+      fprintf(f, "\nmargin of %s over each mode under each judge, paired over the images done\n", ad);
+    fprintf(f, "%-*s %-16s", mw, "mode", "judge");
+    for (int q = 0; q < 2; q++) {
+      pad(f, q ? "comprehensiveness" : "sufficiency", 18);
+      pad(f, "p", 9), pad(f, "p (Holm)", 10), fputs("  ", f);
+    }
     fprintf(f, "\n");
     for (int k = 0; k < m->nmodes; k++) {
       if (adx_report_is_ad(m->modes[k])) continue;
-      fprintf(f, "%-*s", mw, m->modes[k]);
       int own_a = adx_judge_own(ad), own_f = adx_judge_own(m->modes[k]);
-      for (int j = 0; j < ADX_NJUDGES; j++) {
-        char o[80];
-        snprintf(o, sizeof o, "%s%s", cell(&J->margin[k][j][q], buf, sizeof buf),
-                 j == own_a || j == own_f ? "*" : " ");
-        pad(f, o, w + 1);
+      for (int j = t ? 0 : ADX_NJUDGES; j <= ADX_NJUDGES - t; j++) {
+        char jn[48];
+        if (j == ADX_NJUDGES)
+          snprintf(jn, sizeof jn, "not own");
+        else
+          snprintf(jn, sizeof jn, "%s%s", adx_judge_names[j], j == own_a || j == own_f ? " (own)" : "");
+        fprintf(f, "%-*s %-16s", mw, m->modes[k], jn);
+        for (int q = 0; q < 2; q++) {
+          const adx_summary *d = j == ADX_NJUDGES ? &J->other[k][q] : &J->margin[k][j][q];
+          double ph = J->p_holm[k][j][q];
+          pad(f, fmt_margin(d, buf, sizeof buf), 18);
+          pad(f, adx_report_fmt_p(J->p[k][j][q], buf, sizeof buf), 9);
+          pad(f, adx_report_fmt_p(ph, buf, sizeof buf), 10);
+          fputs(ph < 0.05 ? " *" : "  ", f);
+        }
+        fprintf(f, "\n");
       }
-      pad(f, cell(&J->other[k][q], buf, sizeof buf), w + 2);
-      fprintf(f, "\n");
     }
+    fprintf(f, "%s\n", t ? each_note : other_note);
+    fprintf(f,
+            "p: paired t-test of no difference; p (Holm): Holm's correction over the %d comparisons of this "
+            "table, * below 0.05.\n",
+            J->ncomp[t]);
   }
-  fprintf(
-      f,
-      "* own operator of a side (left out of 'not own': the per-image mean over the other judges and k)\n");
 }
 
 static void esc(FILE *f, const char *s) { adx_report_html_escape(f, s); }
@@ -206,6 +273,62 @@ static void td(FILE *f, const adx_summary *s, int own) {
       f, "<td class=\"num%s\"%s data-mean=\"%.9g\" data-lo=\"%.9g\" data-hi=\"%.9g\" data-n=\"%lld\">%s</td>",
       own ? " own" : "", own ? " style=\"background:#eee;font-style:italic\"" : "", s->mean, s->ci95_low,
       s->ci95_high, (long long)s->n, adx_report_fmt_mean(s, buf, sizeof buf));
+}
+
+/* One margin table of the report: t 0 the "not own" margins (id judge-margins), 1 those under each judge
+ * (id judge-margins-each); a row per non-AD mode (and judge), sufficiency then comprehensiveness, each as
+ * margin ± CI, p, p (Holm). */
+static void margin_table(FILE *f, const adx_results_meta *m, const adx_report_judges *J, int t) {
+  const char *ad = m->modes[J->ad_mode];
+  char buf[64];
+  fprintf(f, "<h3>");
+  esc(f, ad);
+  fprintf(f, t ? " − each mode, under each judge</h3>\n"
+               : " − each mode, under the judges that are neither side&#39;s own operator</h3>\n");
+  fprintf(f,
+          "<div class=\"scroll\"><table id=\"%s\" class=\"num\">\n<thead><tr><th rowspan=\"2\">mode</th><th "
+          "rowspan=\"2\">judge</th><th colspan=\"3\">sufficiency</th><th colspan=\"3\">comprehensiveness</th>"
+          "</tr>\n<tr><th>AD − mode</th><th>p</th><th>p (Holm)</th><th>AD − mode</th><th>p</th><th>p "
+          "(Holm)</th></tr></thead>\n<tbody>\n",
+          t ? "judge-margins-each" : "judge-margins");
+  for (int k = 0; k < m->nmodes; k++) {
+    if (adx_report_is_ad(m->modes[k])) continue;
+    int own_a = adx_judge_own(ad), own_f = adx_judge_own(m->modes[k]);
+    for (int j = t ? 0 : ADX_NJUDGES; j <= ADX_NJUDGES - t; j++) {
+      int own = j < ADX_NJUDGES && (j == own_a || j == own_f);
+      fprintf(f, "<tr data-mode=\"");
+      esc(f, m->modes[k]);
+      fprintf(f, "\" data-judge=\"%s\" data-own=\"%d\"><th class=\"mode\">",
+              j < ADX_NJUDGES ? adx_judge_names[j] : "not own", own);
+      esc(f, m->modes[k]);
+      fprintf(f, "</th><th class=\"mode\">%s%s</th>", j < ADX_NJUDGES ? adx_judge_names[j] : "not own",
+              own ? " (own)" : "");
+      for (int q = 0; q < 2; q++) {
+        const adx_summary *d = j == ADX_NJUDGES ? &J->other[k][q] : &J->margin[k][j][q];
+        double p = J->p[k][j][q], ph = J->p_holm[k][j][q];
+        fprintf(f,
+                "<td class=\"num%s\"%s data-mean=\"%.9g\" data-lo=\"%.9g\" data-hi=\"%.9g\" "
+                "data-n=\"%lld\">%s</td>",
+                own ? " own" : "", own ? " style=\"background:#eee;font-style:italic\"" : "", d->mean,
+                d->ci95_low, d->ci95_high, (long long)d->n, fmt_margin(d, buf, sizeof buf));
+        fprintf(f, "<td class=\"num\" data-p=\"%.9g\">%s</td>", p, adx_report_fmt_p(p, buf, sizeof buf));
+        fprintf(f, "<td class=\"num\" data-p-holm=\"%.9g\">%s%s</td>", ph,
+                adx_report_fmt_p(ph, buf, sizeof buf), ph < 0.05 ? " *" : "");
+      }
+      fprintf(f, "</tr>\n");
+    }
+  }
+  fprintf(f, "</tbody>\n</table></div>\n<p class=\"note\">");
+  esc(f, t ? each_note : other_note);
+  fprintf(f,
+          " <b>p</b>: paired t-test of no difference. <b>p (Holm)</b>: Holm's correction over the %d "
+          "comparisons of this table; * marks p (Holm) below 0.05.</p>\n",
+          J->ncomp[t]);
+}
+
+static void margins_html(FILE *f, const adx_results_meta *m, const adx_report_judges *J) {
+  margin_table(f, m, J, 0);
+  margin_table(f, m, J, 1);
 }
 
 void adx_report_html_judges(FILE *f, const adx_results *r, const adx_report_judges *J) {
@@ -219,7 +342,7 @@ void adx_report_html_judges(FILE *f, const adx_results *r, const adx_report_judg
   fprintf(f,
           "<style>td.own{background:#eee;font-style:italic}</style>\n<div class=\"scroll\"><table "
           "id=\"judges\" class=\"num\">\n<thead><tr><th rowspan=\"2\">mode</th><th colspan=\"%d\">sufficiency"
-          "</th><th colspan=\"%d\">comprehensiveness</th><th rowspan=\"2\">not own</th></tr>\n<tr>",
+          "</th><th colspan=\"%d\">comprehensiveness</th></tr>\n<tr>",
           ADX_NJUDGES, ADX_NJUDGES);
   for (int q = 0; q < 2; q++)
     for (int j = 0; j < ADX_NJUDGES; j++) fprintf(f, "<th>%s</th>", adx_judge_names[j]);
@@ -233,27 +356,7 @@ void adx_report_html_judges(FILE *f, const adx_results *r, const adx_report_judg
     int own = adx_judge_own(m->modes[k]);
     for (int q = 0; q < 2; q++)
       for (int j = 0; j < ADX_NJUDGES; j++) td(f, &J->cell[k][ADX_ROB_K][j][q], j == own);
-    fprintf(f, "<td></td></tr>\n");
-  }
-  if (J->ad_mode >= 0) {
-    const char *ad = m->modes[J->ad_mode];
-    for (int k = 0; k < m->nmodes; k++) {
-      if (adx_report_is_ad(m->modes[k])) continue;
-      int own_a = adx_judge_own(ad), own_f = adx_judge_own(m->modes[k]);
-      fprintf(f, "<tr class=\"margin\" data-margin=\"");
-      esc(f, m->modes[k]);
-      fprintf(f, "\"><th class=\"mode\">");
-      esc(f, ad);
-      fprintf(f, " − ");
-      esc(f, m->modes[k]);
-      fprintf(f, "</th>");
-      for (int q = 0; q < 2; q++)
-        for (int j = 0; j < ADX_NJUDGES; j++) td(f, &J->margin[k][j][q], j == own_a || j == own_f);
-      fprintf(f, "<td class=\"num\">S ");
-      char buf[64];
-      fprintf(f, "%s<br>C ", adx_report_fmt_mean(&J->other[k][0], buf, sizeof buf));
-      fprintf(f, "%s</td></tr>\n", adx_report_fmt_mean(&J->other[k][1], buf, sizeof buf));
-    }
+    fprintf(f, "</tr>\n");
   }
   fprintf(
       f,
@@ -261,10 +364,10 @@ void adx_report_html_judges(FILE *f, const adx_results *r, const adx_report_judg
       "5, 10, 20, 40%%, ± half-width of the 95%% t interval. The mode's top-k pixels (the ranking of "
       "robustness@k) judged by every removal operator: <b>sufficiency</b> = the class is kept with only the "
       "top-k (pasted on colours / other-class images, or the rest hidden by the fill or by AD); "
-      "<b>comprehensiveness</b> = the class is lost with the top-k removed. Higher is better for both. The "
-      "rows <i>AD − mode</i> are paired differences; <i>not own</i> is the difference of the per-image mean "
-      "over the judges that are neither side's own operator. Grey cells: a side's own operator. ",
+      "<b>comprehensiveness</b> = the class is lost with the top-k removed. Higher is better for both. Grey "
+      "cells: the mode's own operator. ",
       (long long)J->ndone);
   esc(f, adx_report_judges_caption);
   fprintf(f, " Definitions: docs/metrics.md.</p>\n");
+  if (J->ad_mode >= 0) margins_html(f, m, J);
 }

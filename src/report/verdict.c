@@ -20,18 +20,10 @@ const char *adx_verdict_word(adx_verdict_answer a) {
   return a >= ADX_VERDICT_ABSENT && a <= ADX_VERDICT_UNCLEAR ? answer_word[a] : "?";
 }
 
-/* The p-value of a paired summary of differences (mean, sample std, n): two-sided t-test of mean 0. */
-static double summary_p(const adx_summary *s) {
-  if (s->n < 2 || isnan(s->mean) || isnan(s->std)) return NAN;
-  if (s->std == 0) return s->mean == 0 ? 1.0 : 0.0;
-  return adx_t_pvalue(s->mean / (s->std / sqrt((double)s->n)), (double)(s->n - 1));
-}
-
-/* AD against every fill mode on one signed family of comparisons (diff[i] > 0: AD better): yes when AD is
- * significantly better than every fill after Holm, no when some fill is significantly better, else unclear.
- * worst: the comparison with the smallest difference (-1 if none). */
-static adx_verdict_answer decide(const double *diff, double *p, int m, int *worst) {
-  adx_holm(p, m, p);
+/* AD against every fill mode on one signed family of comparisons (diff[i] > 0: AD better; p: after Holm's
+ * correction over the family): yes when AD is significantly better than every fill, no when some fill is
+ * significantly better, else unclear. worst: the comparison with the smallest difference (-1 if none). */
+static adx_verdict_answer decide(const double *diff, const double *p, int m, int *worst) {
   int all_better = 1, any_worse = 0, counted = 0;
   *worst = -1;
   for (int i = 0; i < m; i++) {
@@ -85,6 +77,7 @@ static adx_status ground_truth(adx_results *r, const adx_report_stats *st, adx_v
       diff[k] = v.diff, p[k] = v.p;
     }
     int worst;
+    adx_holm(p, nm, p); /* Holm over the fill modes */
     q->answer = decide(diff, p, nm, &worst);
     char pb[32];
     int at = snprintf(q->text, sizeof q->text,
@@ -104,7 +97,8 @@ static adx_status ground_truth(adx_results *r, const adx_report_stats *st, adx_v
   return s;
 }
 
-/* Q2: the judges' "not own" margins of AD over every fill mode, sufficiency and comprehensiveness. */
+/* Q2: the judges' "not own" margins of AD over every fill mode, sufficiency and comprehensiveness, with the p
+ * (Holm) of the report's "not own" margin table (judges.c: the same family, the same numbers). */
 static adx_status judges(adx_results *r, const adx_report_stats *st, adx_verdict_item *q, adx_error *err) {
   const adx_results_meta *m = adx_results_get_meta(r);
   adx_report_judges J;
@@ -128,7 +122,7 @@ static adx_status judges(adx_results *r, const adx_report_stats *st, adx_verdict
       const adx_summary *o = &J.other[k][c];
       int ok = st->is_fill[k] && J.ad_mode == st->ad_mode;
       diff[2 * k + c] = ok ? o->mean : NAN;
-      p[2 * k + c] = ok ? summary_p(o) : NAN;
+      p[2 * k + c] = ok ? J.p_holm[k][ADX_NJUDGES][c] : NAN;
     }
   int worst;
   q->answer = decide(diff, p, mm, &worst);

@@ -5,7 +5,8 @@
 #   2. the default (all) writes [N, 4, 6, 2] with the judge and measure names, every value of a done image
 #      in [0, 1]; the paste judges' sufficiency recombines (numpy) into the stored robustness@k; the
 #      /summary judges_mean and judges_n are recomputed with numpy from the per-image rows;
-#   3. adx summary prints the matrix and the margins; adx report has the table;
+#   3. adx summary prints the matrix and the margins; adx report has the tables; scripts/check_report.py
+#      recomputes the margins, their CIs, paired t-test p and Holm's p over each margin table (numpy/scipy);
 #   4. a file without the matrix (as made before cross-judging: the datasets deleted with h5py) is resumed
 #      by the same command and finishes without them; --judges with a bad value exits 2 and writes nothing.
 # About 10 s on 2 cores.
@@ -50,6 +51,8 @@ PYEOF
   ok "summary: matrix absent" || bad "summary of a file without judges"
 "$ADX" report "$tmp/none.h5" -o "$tmp/rep_none" >/dev/null 2>&1 && grep -q 'id="judges-absent"' "$tmp/rep_none/index.html" &&
   ok "report: matrix absent" || bad "report of a file without judges"
+"$PY" scripts/check_report.py "$tmp/none.h5" "$tmp/rep_none/index.html" "$tmp/none.txt" >"$tmp/check0.log" 2>&1 &&
+  ok "no margin tables without the matrix: $(cat "$tmp/check0.log")" || bad "check_report.py without judges: $(cat "$tmp/check0.log")"
 
 printf '[explain]\njudges = none\n' >"$tmp/none.ini"
 run "$tmp/cfg.h5" -c "$tmp/none.ini" >"$tmp/cfg.log" 2>&1 && "$PY" -c "
@@ -94,10 +97,15 @@ with h5py.File(sys.argv[1], "r") as f:
         assert np.allclose(hw, t * sd / np.sqrt(done.sum()), atol=1e-4)
 PYEOF
 "$ADX" summary "$tmp/all.h5" >"$tmp/all.txt" 2>&1 && grep -q "judge matrix, sufficiency" "$tmp/all.txt" &&
-  grep -q "margin of ad over the mode, comprehensiveness" "$tmp/all.txt" && grep -q "colour is itself a fill-type" "$tmp/all.txt" &&
-  ok "summary: matrix, margins, own-operator caption" || bad "summary of the judge matrix"
+  grep -q "margin of ad over each mode under each judge" "$tmp/all.txt" && grep -q "colour is itself a fill-type" "$tmp/all.txt" &&
+  grep -q "Holm's correction over the [0-9]* comparisons of this table" "$tmp/all.txt" &&
+  ok "summary: matrix, margins, own-operator caption, Holm" || bad "summary of the judge matrix"
 "$ADX" report "$tmp/all.h5" -o "$tmp/rep_all" >/dev/null 2>&1 && grep -q 'table id="judges"' "$tmp/rep_all/index.html" &&
-  ok "report: judge table" || bad "report judge table"
+  grep -q 'table id="judge-margins"' "$tmp/rep_all/index.html" && grep -q 'table id="judge-margins-each"' "$tmp/rep_all/index.html" &&
+  ok "report: judge table and margin tables" || bad "report judge table"
+# the margins' CIs, p and Holm's p (and every headline number) recomputed with numpy/scipy, page and terminal
+"$PY" scripts/check_report.py "$tmp/all.h5" "$tmp/rep_all/index.html" "$tmp/all.txt" >"$tmp/check.log" 2>&1 &&
+  ok "$(cat "$tmp/check.log")" || bad "check_report.py on the judged run: $(cat "$tmp/check.log")"
 
 # 4. an older file (no judge matrix), resumed by the same command
 cp "$tmp/all.h5" "$tmp/old.h5"

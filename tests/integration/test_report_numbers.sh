@@ -5,9 +5,12 @@
 #      headline column from every other (means and spreads), so that a swapped, shifted or dropped column,
 #      or one mode's numbers shown for another, cannot pass;
 #   2. adx report and adx summary on it: scripts/check_report.py recomputes every headline cell with numpy
-#      (means, CI half-widths, AD's improvement over each fill mode) and checks the terminal table too;
+#      (means, CI half-widths, AD's improvement over each fill mode), the AD-vs-fill comparisons and the judge
+#      margins (synthetic judge values too: margins, CIs, paired t-test p, Holm's p over each table) with
+#      scipy, and checks the terminal tables too;
 #   3. negative controls: the same page with two headline columns swapped, with two modes' rows swapped,
-#      and with two column headers swapped, must be refused by check_report.py;
+#      with two column headers swapped, and with Bonferroni in place of Holm in the per-judge margin table,
+#      must be refused by check_report.py;
 #   4. an unfinished copy (done flags 0 after the third image, finished = 0): banner and numbers over 3.
 # About 15 s on 2 cores.
 # shellcheck disable=SC2015 # `check && ok ... || bad ...`: ok always succeeds
@@ -59,6 +62,20 @@ with h5py.File(sys.argv[1], "r+") as f:
             groups[mode][name][...] = v.astype(np.float32)
         groups[mode]["queries"][...] = (100 + 37 * m + 3 * i).astype(np.int64)
         groups[mode]["seconds"][...] = (0.5 + 0.25 * m + 0.01 * (m + 1) * i).astype(np.float32)
+    # the judge matrix [n, k, judge, measure]: AD ahead under some judges, behind under others, by different
+    # amounts against the noise, so that the margins' p-values spread from <0.0001 to 1 and Holm differs
+    # from Bonferroni; fill:zero's context judge undefined on image 1 (fewer pairs in those cells)
+    rng = np.random.default_rng(11)
+    J = groups[modes[0]]["judges"].shape[1:]
+    for m, mode in enumerate(modes):
+        shift = np.zeros(J)
+        if m == 0:
+            shift[:, :, 0] = [0.30, 0.12, 0.00, -0.20, 0.05, 0.25]
+            shift[:, :, 1] = [-0.08, 0.20, 0.35, 0.02, -0.30, 0.10]
+        v = 0.45 + 0.02 * m + shift + 0.10 * rng.standard_normal((n,) + J)
+        if mode == "fill:zero":
+            v[1, :, 1, :] = np.nan
+        groups[mode]["judges"][...] = np.clip(v, 0, 1).astype(np.float32)
 PYEOF
 
 mkdir -p "$tmp/html"
@@ -104,6 +121,20 @@ open(sys.argv[3], "w", encoding="utf-8").write(page[:start] + sw + page[end:])
 labels = page[:start] + table.replace("<th>ins. AUC</th><th>del. AUC</th>", "<th>del. AUC</th><th>ins. AUC</th>", 1) + page[end:]
 assert labels != page
 open(sys.argv[2].replace("cols", "labels"), "w", encoding="utf-8").write(labels)
+# the per-judge margin table with Bonferroni (p x N, capped at 1) in place of Holm: text and attributes
+start = page.index('id="judge-margins-each"')
+end = page.index("</table>", start)
+table = page[start:end]
+n = sum(1 for v in re.findall(r'data-p="([^"]*)"', table) if v != "nan")
+def bonferroni(m):
+    p = float(m.group(1))
+    b = min(1.0, p * n)
+    cell = "<0.0001" if b < 1e-4 else f"{b:.4f}"
+    return f'<td class="num" data-p="{m.group(1)}">{m.group(2)}</td><td class="num" data-p-holm="{b:.9g}">{cell}{" *" if b < 0.05 else ""}</td>'
+bonf = re.sub(r'<td class="num" data-p="([^"]*)">([^<]*)</td><td class="num" data-p-holm="[^"]*">[^<]*</td>',
+              lambda m: m.group(0) if m.group(1) == "nan" else bonferroni(m), table)
+assert bonf != table
+open(sys.argv[2].replace("cols", "bonferroni"), "w", encoding="utf-8").write(page[:start] + bonf + page[end:])
 PYEOF
 for v in cols rows labels; do
   if "$PY" scripts/check_report.py "$R" "$tmp/$v.html" >"$tmp/neg.log" 2>&1; then
@@ -112,6 +143,11 @@ for v in cols rows labels; do
     ok "check_report.py refuses two $v swapped: $(cat "$tmp/neg.log")"
   fi
 done
+if "$PY" scripts/check_report.py "$R" "$tmp/bonferroni.html" >"$tmp/neg.log" 2>&1; then
+  bad "check_report.py accepted Bonferroni in place of Holm in the judge-margin table"
+else
+  ok "check_report.py refuses Bonferroni in place of Holm: $(cat "$tmp/neg.log")"
+fi
 
 # an unfinished copy: the first 3 images done
 P=$tmp/partial.h5

@@ -176,11 +176,38 @@ static void test_paired_difference(void **state) {
   assert_float_equal(v.diff, 1.0, 1e-15);
 }
 
+/* The p-value of a summary of paired differences, against scipy.stats.ttest_1samp(d, 0):
+ * d = {0.25, -0.5, 0.75, 1.0, 0.5} -> 0.19513791758605345; d = {1, 0, 1, 2} -> 0.09172111331157187 (the
+ * paired example above). Fewer than 2 values: NaN; no spread: 0, or 1 when every difference is 0. */
+static void test_summary_pvalue(void **state) {
+  (void)state;
+  adx_summary s;
+  double d[6] = {0.25, -0.5, NAN, 0.75, 1.0, 0.5};
+  adx_summarize(d, 6, &s);
+  assert_float_equal(adx_summary_pvalue(&s), 0.19513791758605345, 1e-10);
+  double e[4] = {1, 0, 1, 2};
+  adx_summarize(e, 4, &s);
+  assert_float_equal(adx_summary_pvalue(&s), 0.09172111331157187, 1e-10);
+  adx_summarize(e, 1, &s);
+  assert_true(isnan(adx_summary_pvalue(&s)));
+  adx_summarize(e, 0, &s);
+  assert_true(isnan(adx_summary_pvalue(&s)));
+  double c[3] = {0.3, 0.3, 0.3}, z[3] = {0, 0, 0};
+  adx_summarize(c, 3, &s);
+  assert_float_equal(adx_summary_pvalue(&s), 0.0, 0);
+  adx_summarize(z, 3, &s);
+  assert_float_equal(adx_summary_pvalue(&s), 1.0, 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_trapezoid), cmocka_unit_test(test_t_quantile),
-      cmocka_unit_test(test_summarize), cmocka_unit_test(test_t_pvalue),
-      cmocka_unit_test(test_holm),      cmocka_unit_test(test_paired_difference),
+      cmocka_unit_test(test_trapezoid),
+      cmocka_unit_test(test_t_quantile),
+      cmocka_unit_test(test_summarize),
+      cmocka_unit_test(test_t_pvalue),
+      cmocka_unit_test(test_holm),
+      cmocka_unit_test(test_summary_pvalue),
+      cmocka_unit_test(test_paired_difference),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

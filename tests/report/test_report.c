@@ -464,6 +464,98 @@ static void test_show_and_errors(void **state) {
   assert_non_null(strstr(e.msg, "junk.h5"));
 }
 
+/* The judge margins and their Holm families (docs/report.md): every judge and k holds the same value, so a
+ * margin is a plain paired difference. fill:zero 0.5 everywhere, the third mode 0.6; ad 0.5 + t_s in
+ * sufficiency and 0.5 + u_s in comprehensiveness, t = {0.1, 0.2, 0, 0.3, 0.2}, u = {0, -0.1, 0.1, 0, 0.05}.
+ * AD - fill:zero: sufficiency mean 0.16, comprehensiveness 0.01; AD - third: 0.06, -0.09. Paired t-test p
+ * (scipy.stats.ttest_rel on the float32 values): 0.0349197036, 0.7780493896, 0.3045589290, 0.0533382487;
+ * 95% half-widths 0.1415714758 (sufficiency) and 0.0920842749 (comprehensiveness). Holm by hand over the
+ * "not own" family of 4: sorted 0.0349 (x4 = 0.1396788146), 0.0533 (x3 = 0.1600147460), 0.3046 (x2 =
+ * 0.6091178580), 0.7780 (x1, already above the running max). Over the per-judge family of 24 (each p six
+ * times): 0.0349 x24 = 0.8380728876 for its six, 0.0533 x18 = 0.9600884759 for its six, the rest 1. */
+static void test_judge_margins(void **state) {
+  (void)state;
+  static const double t[N] = {0.1, 0.2, 0.0, 0.3, 0.2}, u[N] = {0.0, -0.1, 0.1, 0.0, 0.05};
+  char p[600];
+  tpath(p, sizeof p, "judged.h5");
+  adx_run_info run = {0};
+  run.model_path = "m.onnx";
+  run.model_sha256 = "ab";
+  run.data_path = "/nonexistent";
+  run.config_text = "";
+  run.explainer = "rex";
+  run.nmodes = NM;
+  run.modes = modes3;
+  run.seed = 3;
+  run.ranks = 1;
+  run.threads_per_rank = 1;
+  run.n = N;
+  run.h = H;
+  run.w = W;
+  run.nclasses = 3;
+  run.judges = 1;
+  adx_results *r;
+  TU_OK(adx_results_create(p, &run, MPI_COMM_NULL, 1, &r, err));
+  for (int s = 0; s < N; s++) {
+    adx_image_result ir;
+    adx_metrics mt[NM];
+    float resp[NM * H * W];
+    uint8_t expl[NM * H * W];
+    const float *rp[NM];
+    const uint8_t *ep[NM];
+    image_result(s, &ir, mt, resp, expl, rp, ep);
+    for (int k = 0; k < NM; k++)
+      for (int kk = 0; kk < ADX_ROB_K; kk++)
+        for (int j = 0; j < ADX_NJUDGES; j++)
+          for (int q = 0; q < 2; q++)
+            mt[k].judges[kk][j][q] = k == 1 ? 0.5f : k == 2 ? 0.6f : (float)(0.5 + (q ? u[s] : t[s]));
+    TU_OK(adx_results_write_image(r, &ir, err));
+  }
+  TU_OK(adx_results_finish(r, err));
+  adx_results_close(r);
+  TU_OK(adx_results_open_read(p, &r, err));
+  adx_report_judges J;
+  TU_OK(adx_report_judges_compute(r, &J, err));
+  assert_int_equal(J.present, 1);
+  assert_int_equal(J.ad_mode, 0);
+  assert_int_equal(J.ncomp[0], 4);
+  assert_int_equal(J.ncomp[1], 24);
+  const double mean[3][2] = {{NAN, NAN}, {0.16, 0.01}, {0.06, -0.09}}, half[2] = {0.1415714758, 0.0920842749};
+  const double praw[3][2] = {{NAN, NAN}, {0.0349197036, 0.7780493896}, {0.3045589290, 0.0533382487}};
+  const double hold[3][2] = {{NAN, NAN}, {0.1396788146, 0.7780493896}, {0.6091178580, 0.1600147460}};
+  const double heach[3][2] = {{NAN, NAN}, {0.8380728876, 1.0}, {1.0, 0.9600884759}};
+  for (int k = 1; k < NM; k++)
+    for (int q = 0; q < 2; q++) {
+      assert_int_equal(J.other[k][q].n, N);
+      assert_float_equal(J.other[k][q].mean, mean[k][q], 1e-6);
+      assert_float_equal(J.other[k][q].ci95_high - J.other[k][q].mean, half[q], 1e-6);
+      assert_float_equal(J.p[k][ADX_NJUDGES][q], praw[k][q], 1e-6);
+      assert_float_equal(J.p_holm[k][ADX_NJUDGES][q], hold[k][q], 1e-6);
+      for (int j = 0; j < ADX_NJUDGES; j++) {
+        assert_float_equal(J.margin[k][j][q].mean, mean[k][q], 1e-6);
+        assert_float_equal(J.p[k][j][q], praw[k][q], 1e-6);
+        assert_float_equal(J.p_holm[k][j][q], heach[k][q], 1e-6);
+      }
+    }
+  for (int j = 0; j <= ADX_NJUDGES; j++) /* no margin of AD over itself */
+    assert_true(isnan(J.p[0][j][0]) && isnan(J.p_holm[0][j][1]));
+  adx_report_judges_free(&J);
+  /* the terminal says which family: 4 and 24 comparisons; the verdict quotes the 4-family's p (Holm) */
+  char txt[700];
+  FILE *f = fopen(tpath(txt, sizeof txt, "judged.txt"), "w");
+  assert_non_null(f);
+  TU_OK(adx_report_print_summary(f, NULL, p, err));
+  fclose(f);
+  char *out = slurp(txt);
+  assert_non_null(out);
+  assert_non_null(strstr(out, "Holm's correction over the 4 comparisons of this table"));
+  assert_non_null(strstr(out, "Holm's correction over the 24 comparisons of this table"));
+  assert_non_null(strstr(out, "fill:zero +0.160 / +0.010 (p Holm 0.1397 / 0.7780)"));
+  assert_non_null(strstr(out, "fill:<&>/x +0.060 / -0.090 (p Holm 0.6091 / 0.1600)"));
+  free(out);
+  adx_results_close(r);
+}
+
 int main(void) {
   snprintf(g_dir, sizeof g_dir, "/tmp/adx_test_report_%d", (int)getpid());
   mkdir(g_dir, 0777);
@@ -471,7 +563,7 @@ int main(void) {
       cmocka_unit_test(test_viridis_anchors), cmocka_unit_test(test_scale),
       cmocka_unit_test(test_png_roundtrip),   cmocka_unit_test(test_mkdirs),
       cmocka_unit_test(test_html_unfinished), cmocka_unit_test(test_html_finished_with_images),
-      cmocka_unit_test(test_show_and_errors),
+      cmocka_unit_test(test_show_and_errors), cmocka_unit_test(test_judge_margins),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   if (rc == 0) {
