@@ -83,36 +83,37 @@ best() { # current new -> max, ignoring empty
   if [ -z "$2" ]; then echo "$1"; elif [ -z "$1" ]; then echo "$2"; else awk -v a="$1" -v b="$2" 'BEGIN {print (b > a) ? b : a}'; fi
 }
 
-declare -A RA RB RO RT
+declare -A RA RB RD RO RT
 # (model, batch, threads) cases: ResNet-18 at BATCHES x THREADS, the Fashion ResNet fixture at batch 64 and
-# 256 with 2 threads. adx = the engine's default path (oneDNN convolutions); adx-blas = ADX_CONV=blas.
+# 256 with 2 threads. adx = the engine's default path (oneDNN convolutions); adx-direct = ADX_CONV=dnnl-direct (no Winograd); adx-blas = ADX_CONV=blas.
 CASES=()
 for b in $BATCHES; do for t in $THREADS; do CASES+=("resnet18:$R18:$b:$t"); done; done
 for b in ${FASHION_BATCHES:-64 256}; do CASES+=("fashion:$FASHION:$b:2"); done
 echo
 echo "== whole model, images/s (raw, per round) =="
-printf '%-6s %-9s %-5s %-7s %10s %10s %10s %10s\n' round model batch threads adx adx-blas ort torch
+printf '%-6s %-9s %-5s %-7s %10s %10s %10s %10s %10s\n' round model batch threads adx adx-direct adx-blas ort torch
 for r in $(seq 1 "$ROUNDS"); do
   for c in "${CASES[@]}"; do
     IFS=: read -r name model b t <<<"$c"
     k="$name,$b,$t"
     a=$(adx_rate "$model" "$b" "$t")
+    d=$(ADX_CONV=dnnl-direct adx_rate "$model" "$b" "$t")
     l=$(ADX_CONV=blas adx_rate "$model" "$b" "$t")
     o=""; [ $have_ort = 1 ] && o=$(ort_rate "$model" "$b" "$t")
     p=""; [ $have_torch = 1 ] && p=$(torch_rate "$model" "$b" "$t")
-    printf '%-6s %-9s %-5s %-7s %10s %10s %10s %10s\n' "$r" "$name" "$b" "$t" "${a:-fail}" "${l:-fail}" "${o:-n/a}" "${p:-n/a}"
-    RA[$k]=$(best "${RA[$k]:-}" "$a"); RB[$k]=$(best "${RB[$k]:-}" "$l")
+    printf '%-6s %-9s %-5s %-7s %10s %10s %10s %10s %10s\n' "$r" "$name" "$b" "$t" "${a:-fail}" "${d:-fail}" "${l:-fail}" "${o:-n/a}" "${p:-n/a}"
+    RA[$k]=$(best "${RA[$k]:-}" "$a"); RB[$k]=$(best "${RB[$k]:-}" "$l"); RD[$k]=$(best "${RD[$k]:-}" "$d")
     RO[$k]=$(best "${RO[$k]:-}" "$o"); RT[$k]=$(best "${RT[$k]:-}" "$p")
   done
 done
 ratio() { if [ -n "$1" ] && [ -n "$2" ]; then awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "n/a"}'; else echo n/a; fi; }
 echo
 echo "== whole model, images/s (best of $ROUNDS) =="
-printf '%-9s %-5s %-7s %10s %10s %10s %10s %8s %9s\n' model batch threads adx adx-blas ORT torch adx/ORT adx/torch
+printf '%-9s %-5s %-7s %10s %10s %10s %10s %10s %8s %9s\n' model batch threads adx adx-direct adx-blas ORT torch adx/ORT adx/torch
 for c in "${CASES[@]}"; do
   IFS=: read -r name model b t <<<"$c"
   k="$name,$b,$t"
-  printf '%-9s %-5s %-7s %10s %10s %10s %10s %8s %9s\n' "$name" "$b" "$t" "${RA[$k]:-fail}" "${RB[$k]:-fail}" "${RO[$k]:-n/a}" "${RT[$k]:-n/a}" \
+  printf '%-9s %-5s %-7s %10s %10s %10s %10s %10s %8s %9s\n' "$name" "$b" "$t" "${RA[$k]:-fail}" "${RD[$k]:-fail}" "${RB[$k]:-fail}" "${RO[$k]:-n/a}" "${RT[$k]:-n/a}" \
     "$(ratio "${RA[$k]:-}" "${RO[$k]:-}")" "$(ratio "${RA[$k]:-}" "${RT[$k]:-}")"
 done
 
