@@ -240,6 +240,8 @@ static const conv_case cases[] = {
     {2, 8, 6, 5, 256, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, NULL, 1, 1},       /* output-channel blocks */
     {1, 1, 12, 12, 6, 5, 5, 1, 1, 1, 1, 1, 0, 0, 0, 0, NULL, 1, 1},       /* one input channel */
     {1, 3, 4, 4, 2, 3, 3, 1, 1, 1, 1, 1, 4, 4, 4, 4, NULL, 1, 1},         /* pads bigger than kernel */
+    {2, 16, 9, 10, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, NULL, 1, 1},      /* Winograd on AVX-512 (>= 16 ch) */
+    {1, 32, 7, 7, 16, 3, 3, 1, 1, 1, 1, 1, 0, 0, 0, 0, NULL, 1, 1},       /* Winograd, no padding */
 };
 
 static void test_conv_reference_cases(void **state) {
@@ -730,14 +732,15 @@ static void impl_of(const conv_case *c, char *out, size_t n) {
   free(b);
 }
 
-/* The default path takes Winograd for a 3x3 stride-1 layer on a CPU where oneDNN 2.6 has it (AVX-512:
- * its f32 Winograd kernels are avx512_core only), so test_conv_reference_cases (oneDNN) above really
- * compares those kernels with the double-precision reference; ADX_CONV=dnnl-direct never takes them, and
- * neither does a strided layer. */
+/* The default path takes Winograd for a 3x3 stride-1 layer of 16 or more input channels on a CPU where
+ * oneDNN 2.6 has it (AVX-512: its f32 Winograd kernels are avx512_core only), so
+ * test_conv_reference_cases (oneDNN) above really compares those kernels with the double-precision
+ * reference; ADX_CONV=dnnl-direct never takes them, and neither does a strided or a 1-channel layer. */
 static void test_conv_winograd_choice(void **state) {
   (void)state;
   const conv_case c3 = {1, 16, 28, 28, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, NULL, 1, 1};
   const conv_case s2 = {1, 16, 28, 28, 16, 3, 3, 1, 2, 2, 1, 1, 1, 1, 1, 1, NULL, 1, 1};
+  const conv_case c1 = {1, 1, 28, 28, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, NULL, 1, 1};
   char impl[128];
   int avx512 = dnnl_get_effective_cpu_isa() >= dnnl_cpu_isa_avx512_core;
   unsetenv("ADX_CONV");
@@ -747,6 +750,8 @@ static void test_conv_winograd_choice(void **state) {
     fail_msg("AVX-512 CPU, 3x3 stride-1 layer took '%s', not Winograd", impl);
   impl_of(&s2, impl, sizeof impl);
   if (strstr(impl, "wino")) fail_msg("stride-2 layer took Winograd ('%s')", impl);
+  impl_of(&c1, impl, sizeof impl);
+  if (strstr(impl, "wino")) fail_msg("1-channel layer took Winograd ('%s')", impl);
   setenv("ADX_CONV", "dnnl-direct", 1);
   impl_of(&c3, impl, sizeof impl);
   printf("     3x3 stride 1, ADX_CONV=dnnl-direct: %s\n", impl);
