@@ -33,15 +33,29 @@ static int setup_lib(void **state) {
 }
 /* oneDNN with every layer direct (ADX_CONV=dnnl-direct): the default lets 3x3 stride-1 layers take
  * oneDNN's Winograd kernels where the CPU has them, so the direct kernels are tested on their own too. */
+static char saved_conv[32];
+static int had_conv;
+static void save_conv_env(void) {
+  const char *v = getenv("ADX_CONV");
+  had_conv = v != NULL;
+  snprintf(saved_conv, sizeof saved_conv, "%s", v ? v : "");
+}
+static void restore_conv_env(void) {
+  if (had_conv)
+    setenv("ADX_CONV", saved_conv, 1);
+  else
+    unsetenv("ADX_CONV");
+}
 static int setup_lib_direct(void **state) {
   (void)state;
   use_lib = 1;
+  save_conv_env();
   setenv("ADX_CONV", "dnnl-direct", 1);
   return 0;
 }
 static int teardown_env(void **state) {
   (void)state;
-  unsetenv("ADX_CONV");
+  restore_conv_env();
   return 0;
 }
 
@@ -744,6 +758,7 @@ static void test_conv_winograd_choice(void **state) {
   char impl[128];
   /* the ISA values are bit sets: avx512_core and everything above it contain its bits, avx2_vnni not */
   int avx512 = (dnnl_get_effective_cpu_isa() & dnnl_cpu_isa_avx512_core) == dnnl_cpu_isa_avx512_core;
+  save_conv_env();
   unsetenv("ADX_CONV");
   impl_of(&c3, impl, sizeof impl);
   printf("     3x3 stride 1, default: %s\n", impl);
@@ -756,7 +771,7 @@ static void test_conv_winograd_choice(void **state) {
   setenv("ADX_CONV", "dnnl-direct", 1);
   impl_of(&c3, impl, sizeof impl);
   printf("     3x3 stride 1, ADX_CONV=dnnl-direct: %s\n", impl);
-  unsetenv("ADX_CONV");
+  restore_conv_env();
   if (strstr(impl, "wino")) fail_msg("ADX_CONV=dnnl-direct took Winograd ('%s')", impl);
 }
 
