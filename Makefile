@@ -51,7 +51,8 @@ $(B)/libadx.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(GEN)/onnx.pb-c.c $(GEN)/onnx.pb-c.h: $(ONNX_PROTO)
+# one run of protoc-c makes both files (&: a grouped target: under make -j it runs once, not once per file)
+$(GEN)/onnx.pb-c.c $(GEN)/onnx.pb-c.h &: $(ONNX_PROTO)
 	@mkdir -p $(GEN)
 	cp $(ONNX_PROTO) $(GEN)/onnx.proto
 	cd $(GEN) && protoc-c --c_out=. onnx.proto
@@ -86,6 +87,11 @@ deps:
 deps-check:
 	scripts/install-deps.sh --with-report-test --with-slurm
 
+# The builds inside check, check-asan and check-valgrind compile on every core (CI has 2), output grouped per
+# target; the tests themselves run one after another.
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+BUILD_JOBS = -j$(JOBS) --output-sync=target
+
 # The whole test suite: unit tests, the same under ASan+UBSan, valgrind on the engine tests, integration.
 # No skip is a pass here (ADX_CHECK=1, scripts/skips.sh): a test that cannot run its check fails, and only
 # the skips listed in tests/allowed-skips.txt are allowed; their count is printed at the end.
@@ -95,7 +101,7 @@ check: export OMP_WAIT_POLICY ?= passive
 check: export ADX_SKIP_LOG := $(CURDIR)/build/skips.log
 check: deps-check
 	@mkdir -p build && rm -f build/skips.log
-	$(MAKE) all
+	$(MAKE) $(BUILD_JOBS) all $(TEST_BIN) $(FUZZ_REPLAY)
 	$(MAKE) check-unit
 	$(MAKE) check-asan
 	$(MAKE) check-valgrind
@@ -107,7 +113,7 @@ check-unit: $(TEST_BIN) $(FUZZ_REPLAY) bin/adx
 	@scripts/run-fuzz-regress.sh $(B)/fuzz
 
 check-asan:
-	$(MAKE) B=build/asan OPT=-O1 CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
+	$(MAKE) $(BUILD_JOBS) B=build/asan OPT=-O1 CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
 	  build/asan/adx $(patsubst tests/%.c,build/asan/tests/%,$(TEST_SRC)) $(patsubst %,build/asan/fuzz/replay_%,$(FUZZ_TARGETS))
 	@ADX_SANITIZED=1 scripts/run-tests.sh build/asan/tests
 	@scripts/run-fuzz-regress.sh build/asan/fuzz
@@ -115,7 +121,7 @@ check-asan:
 
 # valgrind cannot run AVX-512 code: its build targets generic x86-64 (OpenBLAS dispatches at run time).
 check-valgrind:
-	$(MAKE) B=build/valgrind ARCH= OPT=-O1 $(patsubst tests/%.c,build/valgrind/tests/%,$(TEST_SRC))
+	$(MAKE) $(BUILD_JOBS) B=build/valgrind ARCH= OPT=-O1 $(patsubst tests/%.c,build/valgrind/tests/%,$(TEST_SRC))
 	@scripts/run-valgrind.sh build/valgrind/tests
 
 check-integration: bin/adx

@@ -11,11 +11,12 @@ export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive
 t=$(mktemp -d)
 trap 'rm -rf "$t"' EXIT
 # under ASan+UBSan (scripts/run-integration-asan.sh sets ADX_SANITIZED) adx runs several times slower:
-# fewer images, and fewer iterations in the runs that are killed
-if [ -n "${ADX_SANITIZED:-}" ]; then lim=4 slow_iters=10; else lim=8 slow_iters=20; fi
+# fewer images, fewer iterations in the runs that are killed, and smaller metric settings (the same code paths)
+if [ -n "${ADX_SANITIZED:-}" ]; then lim=4 slow_iters=10 metric=(--k-colour 3 --k-context 3 --backgrounds 10); else
+  lim=8 slow_iters=20 metric=(--k-colour 5 --k-context 5 --backgrounds 30); fi
 common=(--model tests/data/fashion_resnet.onnx --data /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
   --scale 1/255 --mean 0.2860 --std 0.3530 --limit "$lim" --iters 4 --modes ad,fill:zero,fill:mean
-  --k-colour 5 --k-context 5 --backgrounds 30 --seed 3 --progress lines)
+  "${metric[@]}" --seed 3 --progress lines)
 run() { # np out extra...
   local np=$1 out=$2
   shift 2
