@@ -16,6 +16,12 @@ scipy's paired t-test (ttest_rel) and Holm's correction by hand over each table,
 the column headers in order, one row per mode with one cell per column, the cost table (mean mutant
 queries and seconds per image), the "unfinished: X of N images done" banner of unfinished files, and, given the output
 of `adx summary`, that the terminal shows the same cells. Exits 1 on the first difference.
+
+A file made with `adx explain --no-metrics` (root attribute no_metrics = 1) has no metric to recompute: then
+the file must hold no metric dataset (only size, seconds and queries per mode, no robustness@k, judges,
+ground truth or ad_vs groups), the page must say "not measured (--no-metrics)" where the metrics would be
+and have no headline or comparisons table, its size table (mean and interval per mode) and the cost table
+are recomputed as above, and the summary must say the same.
 """
 import html.parser
 import re
@@ -58,8 +64,9 @@ class Headline(html.parser.HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
-        if tag == "table" and a.get("id") in ("headline", "cost"):
-            self.in_table, self.table = True, a["id"]
+        if tag == "table" and a.get("id") in ("headline", "cost", "size"):
+            # "size": the headline of a --no-metrics file (read like the headline)
+            self.in_table, self.table = True, "cost" if a["id"] == "cost" else "headline"
         elif self.in_table and self.table == "headline" and tag == "tr" and "data-mode" in a:
             self.mode = a["data-mode"]
             self.rows[self.mode] = []
@@ -132,6 +139,44 @@ def holm(p):
         run = max(run, min(1.0, (m - j) * p[i]))
         out[i] = run
     return out
+
+
+# What a --no-metrics file keeps per mode, and the words that stand where the metrics would be.
+KEPT = {"responsibility", "explanation", "size", "seconds", "queries"}
+NOT_MEASURED = "not measured (--no-metrics)"
+
+
+def check_no_metrics(f, report_html, summary_lines, modes, groups):
+    """A --no-metrics file: no metric dataset or summary group; the page and the summary say so."""
+    for mode in modes:
+        extra = set(groups[mode]) - KEPT
+        if extra:
+            fail(f"--no-metrics file: /modes/{mode} holds metric datasets {sorted(extra)}")
+        missing = KEPT - set(groups[mode])
+        if missing:
+            fail(f"--no-metrics file: /modes/{mode} lacks {sorted(missing)}")
+    for name, g in f["summary"].items():
+        if name.startswith("ad_vs_") or name == "centre_control":
+            fail(f"--no-metrics file: /summary/{name} exists")
+        extra = set(g) - {"size", "seconds", "queries"}
+        if extra:
+            fail(f"--no-metrics file: /summary/{name} holds {sorted(extra)}")
+    if "object_mask" in f["images"] or int(f.attrs.get("has_masks", 0)):
+        fail("--no-metrics file: ground-truth objects in /images")
+    for tid in ('id="headline"', 'id="comparisons"', 'id="judges"', 'id="ground-truth-table"'):
+        if tid in report_html:
+            fail(f"--no-metrics report has {tid}")
+    for tid in ("metrics-absent", "ground-truth-absent", "judges-absent", "plots-absent"):
+        m = re.search(r'id="' + tid + r'">([^<]*)', report_html)
+        if not m or NOT_MEASURED not in m.group(1):
+            fail(f"--no-metrics report: no '{NOT_MEASURED}' in id=\"{tid}\"")
+    if summary_lines is not None:
+        for want in ("metrics: " + NOT_MEASURED, "ground truth: " + NOT_MEASURED, "judge matrix: " + NOT_MEASURED):
+            if not any(ln.startswith(want) for ln in summary_lines):
+                fail(f"adx summary lacks '{want}'")
+        if any(ln.startswith("mode ") and "rob. colour" in ln for ln in summary_lines):
+            fail("adx summary of a --no-metrics file prints the headline table")
+    return 0
 
 
 def check_comparisons(f, report_html, modes, groups, done):
@@ -440,7 +485,9 @@ def main():
         fail(f"headline rows {page.order}, want one per mode {modes}")
     groups = {g.attrs["mode"]: g for g in f["modes"].values()}
     ad = next((m for m in modes if m == "ad" or m.startswith("ad:")), None)
-    want_header = ["mode", "n"] + LABELS + (AD_LABELS if ad is not None else [])
+    no_metrics = int(f.attrs.get("no_metrics", 0)) == 1
+    head = ["size"] if no_metrics else HEAD  # the size table stands for the headline without metrics
+    want_header = ["mode", "n"] + (["size"] if no_metrics else LABELS + (AD_LABELS if ad is not None else []))
     if page.header != want_header:
         fail(f"headline columns {page.header}, want {want_header}")
     checked = 0
@@ -449,11 +496,11 @@ def main():
         if len(cells) != len(want_header) - 1:
             fail(f"{mode}: {len(cells)} cells, want {len(want_header) - 1}")
         g = groups[mode]
-        col = {name: g[name][:].astype(np.float64)[done] for name in HEAD}
-        n = np.count_nonzero(~np.isnan(col["robustness_colour"]))
+        col = {name: g[name][:].astype(np.float64)[done] for name in head}
+        n = np.count_nonzero(~np.isnan(col[head[0]]))
         if cells[0] != str(n):
             fail(f"{mode}: n = '{cells[0]}', want {n}")
-        for j, name in enumerate(HEAD):
+        for j, name in enumerate(head):
             v = col[name][~np.isnan(col[name])]
             cell = cells[1 + j]
             if len(v) == 0:
@@ -470,7 +517,7 @@ def main():
             if (half is None) != (got[1] is None) or (half is not None and abs(got[1] - half) > 0.0005 + 1e-9):
                 fail(f"{mode} {name}: CI half-width {got[1]}, recomputed {half}")
             checked += 1
-        if ad is None:
+        if ad is None or no_metrics:
             continue
         for q, name in enumerate(("robustness_colour", "robustness_context")):
             cell = cells[1 + len(HEAD) + q]
@@ -502,10 +549,13 @@ def main():
                 if m.group(2) is None or abs(float(m.group(2)) - half) > 0.05 + 1e-9:
                     fail(f"AD vs {mode} {name}: ±{m.group(2)}, recomputed ±{half:.3f}")
             checked += 1
-    checked += check_comparisons(f, open(sys.argv[2], encoding="utf-8").read(), modes, groups, done)
-    checked += check_judge_margins(f, open(sys.argv[2], encoding="utf-8").read(),
-                                   open(sys.argv[3], encoding="utf-8").read().splitlines() if len(sys.argv) == 4
-                                   else None, modes, groups, done)
+    summary_lines = open(sys.argv[3], encoding="utf-8").read().splitlines() if len(sys.argv) == 4 else None
+    if no_metrics:
+        checked += check_no_metrics(f, open(sys.argv[2], encoding="utf-8").read(), summary_lines, modes, groups)
+    else:
+        checked += check_comparisons(f, open(sys.argv[2], encoding="utf-8").read(), modes, groups, done)
+        checked += check_judge_margins(f, open(sys.argv[2], encoding="utf-8").read(), summary_lines, modes,
+                                       groups, done)
     # the cost table: mean mutant queries (1 decimal) and seconds (3 decimals) per image, a row per mode
     if [r[0] for r in page.cost[1:]] != modes or page.cost[0] != ["mode", "mutant queries", "seconds"]:
         fail(f"cost table rows {page.cost}, want a header and one row per mode {modes}")
@@ -555,7 +605,8 @@ def main():
                 if i < 0:
                     fail(f"adx summary comparison row {name} {metric}: no '{cell}' after column {pos}: {line}")
                 pos = i + len(cell)
-    print(f"report check passed: {checked} numbers (headline, comparisons, judge margins) recomputed over {n_done} of {n_all} images")
+    what = "size, cost; metrics not measured (--no-metrics)" if no_metrics else "headline, comparisons, judge margins"
+    print(f"report check passed: {checked} numbers ({what}) recomputed over {n_done} of {n_all} images")
 
 
 if __name__ == "__main__":

@@ -35,6 +35,8 @@ typedef struct adx_audit_options {
   int threads;                      /* OpenMP threads per rank as recorded (0: adx_threads_get) */
   int batch;                        /* mutants per engine call (default 64) */
   int judges;                       /* 1: the judge matrix per image and mode (--judges all, default) */
+  int no_metrics;                   /* 1: explanations only (--no-metrics): no metric, judge or ground-truth
+                                       query or value; size, seconds and queries are still recorded */
   int resume, force;                /* as adx_results_open_resume / adx_results_create */
   adx_model_limits model_limits;    /* default adx_model_limits_default */
   adx_dataset_limits data_limits;   /* default: the dataset defaults */

@@ -44,8 +44,12 @@ typedef struct adx_run_info {
   int judges;                  /* 1: /modes/<mode>/judges and /summary/<mode>/judges_* exist; 0: left
                                   out. A resume keeps the file's choice: a file without them is resumed
                                   without them, one with them refuses a run with 0 */
-  int has_masks; /* 1: the dataset has object masks: /images/object_mask and the ground-truth datasets are
-                    made (root attribute has_masks; checked on resume) */
+  int has_masks;  /* 1: the dataset has object masks: /images/object_mask and the ground-truth datasets are
+                     made (root attribute has_masks; checked on resume) */
+  int no_metrics; /* 1: explanations only (adx explain --no-metrics): of the per-image metrics only size,
+                     seconds and queries exist, and no robustness@k, judge matrix, ground truth or ad_vs
+                     comparison (root attribute no_metrics; judges and has_masks must then be 0; checked
+                     on resume and by adx merge) */
 } adx_run_info;
 
 /* Everything about one image. The per-mode arrays are indexed like run->modes. */
@@ -81,6 +85,8 @@ typedef struct adx_results_meta {
   int judges;           /* 1: the file has the judge matrix (/modes/<mode>/judges); 0: not (--judges none,
                            or a file made before cross-judging), its values then read as NaN */
   int has_masks;        /* root attribute has_masks (0 when absent: files written before ground truth) */
+  int no_metrics;       /* root attribute no_metrics: 1 when the run skipped the metrics (--no-metrics);
+                           0 when absent (files written before the option) */
 } adx_results_meta;
 
 /* Write images (independent: no other rank takes part). Every dataset row of each image is written, then
@@ -139,6 +145,10 @@ const adx_results_meta *adx_results_get_meta(const adx_results *r);
 int adx_results_mode_index(const adx_results *r, const char *mode);
 /* Name of metric i (0 <= i < ADX_RESULTS_NMETRICS): "size", ..., "queries", "robustness_at_k/k=5", ... */
 const char *adx_results_metric_name(const adx_results *r, int i);
+/* 1 when metric i exists in the file: every metric, except in a file made with --no-metrics
+ * (meta.no_metrics), which has only size, seconds and queries; 0 otherwise (also for i out of range). A
+ * metric that does not exist reads as NaN (adx_results_read_column, adx_results_read_image). */
+int adx_results_has_metric(const adx_results *r, int i);
 
 /* done[N] */
 adx_status adx_results_read_done(adx_results *r, uint8_t *done, adx_error *err);
@@ -166,7 +176,8 @@ adx_status adx_results_read_images_columns(adx_results *r, int64_t *index, int32
 adx_status adx_results_read_responsibilities(adx_results *r, int mode, int64_t first, int64_t count,
                                              float *out, adx_error *err);
 
-/* Metric column of a mode for all N images (as double). metric: a name of adx_results_metric_name. */
+/* Metric column of a mode for all N images (as double). metric: a name of adx_results_metric_name; a metric
+ * the file does not have (adx_results_has_metric 0: --no-metrics) gives NaN everywhere. */
 adx_status adx_results_read_column(adx_results *r, int mode, const char *metric, double *out, adx_error *err);
 
 /* The judge matrix of a mode for all N images: out[N][ADX_ROB_K][ADX_NJUDGES][2] (adx/record.h), as float.
@@ -188,7 +199,8 @@ adx_status adx_results_read_object_masks(adx_results *r, int64_t first, int64_t 
 
 /* Library API for programs that read a finished file's /summary (docs/output-format.md); adx's own summary
  * and report recompute from the columns so that they also cover files still in progress. */
-/* /summary/<mode>/<metric>: statistics and, if per_class is not NULL, the per-class means [nclasses]. */
+/* /summary/<mode>/<metric>: statistics and, if per_class is not NULL, the per-class means [nclasses].
+ * ADX_ERR_ARG "... not measured (--no-metrics)" for a metric the file does not have. */
 adx_status adx_results_read_summary(adx_results *r, int mode, const char *metric, adx_summary *s,
                                     double *per_class, adx_error *err);
 

@@ -1,5 +1,6 @@
 /* The dataset audit (adx/audit.h): setup, one image in every mode, the work loop over the shared counter,
  * the results file. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,8 @@ typedef struct audit {
   adx_results *res;
   int warned_fallback; /* the AD fallback node was reported */
   int judges;          /* the judge matrix is computed: asked for, and the file (a resumed one) has it */
+  int masks;           /* ground truth is computed: the dataset has object masks and the metrics are on */
+  int64_t q_expl, q_metric, n_expl; /* this session, this rank: explainer and metric queries, explanations */
 } audit;
 
 static int stop_requested(const audit *a) { return a->o->stop && *a->o->stop; }
@@ -55,7 +58,7 @@ static int stop_requested(const audit *a) { return a->o->stop && *a->o->stop; }
 static adx_status load_backgrounds(audit *a, adx_error *err) {
   int64_t n = adx_dataset_size(a->ds), want = a->o->backgrounds < n ? a->o->backgrounds : n, *idx = NULL,
           cnt = 0;
-  if (want <= 0) return ADX_OK;
+  if (want <= 0 || a->o->no_metrics) return ADX_OK; /* only context robustness pastes them */
   adx_status s = adx_dataset_select(n, 0, 0, want, adx_seed_mix(a->o->seed, 0xb6b6), &idx, &cnt, err);
   if (s) return s;
   size_t chw = (size_t)a->C * a->H * a->W;
@@ -86,6 +89,20 @@ typedef struct image_work {
   uint8_t *mask;     /* [HW] the object mask (datasets with masks), or NULL */
   float *centre_map; /* [HW] scratch of the centre control */
 } image_work;
+
+/* The record of an explanation without metrics (--no-metrics): its size, every metric NaN, no metric query
+ * (seconds and queries are the caller's). */
+static void no_metrics(const uint8_t *expl, int64_t hw, adx_metrics *out) {
+  int64_t npx = 0;
+  for (int64_t i = 0; i < hw; i++) npx += expl[i] != 0;
+  out->size = (float)((double)npx / (double)hw);
+  out->confidence = out->drop_off = out->robustness_colour = out->robustness_context = NAN;
+  out->insertion_auc = out->deletion_auc = NAN;
+  for (int j = 0; j < ADX_ROB_K; j++) out->robustness_at_k[j] = NAN;
+  for (int j = 0; j < ADX_ROB_K; j++)
+    for (int k = 0; k < ADX_NJUDGES; k++) out->judges[j][k][0] = out->judges[j][k][1] = NAN;
+  out->metric_queries = 0;
+}
 
 static adx_status explain_one(audit *a, image_work *w, int64_t slot, adx_image_result *out, adx_error *err) {
   const adx_audit_options *o = a->o;
@@ -143,10 +160,13 @@ static adx_status explain_one(audit *a, image_work *w, int64_t slot, adx_image_r
     if (!s) adx_rank_pixels(resp, a->H, a->W, w->order);
     if (!s) s = adx_explainer_extract(&o->x, &mo, pred, w->order, p_full, expl, &size_px, &p_expl, err);
     int64_t q = mo.queries;
-    if (!s)
+    if (!s && o->no_metrics)
+      no_metrics(expl, (int64_t)hw, &w->met[m]); /* explanations only: not one more query */
+    else if (!s)
       s = adx_metrics_compute_judged(&mo, &plain, a->judges ? judges : NULL, pred, p_full, expl, w->order,
                                      &bg, &o->mp, seed, &w->met[m], err);
     w->met[m].queries = q;
+    if (!s) a->q_expl += q, a->q_metric += w->met[m].metric_queries, a->n_expl++;
     /* ground truth against the object mask, with the same ranking (docs/metrics.md) */
     if (w->mask)
       adx_gt_compute(resp, w->order, w->mask, (int64_t)hw, &w->met[m].gt);
@@ -202,6 +222,7 @@ static adx_status setup(audit *a, adx_error *err) {
     return s;
   if (a->nsel == 0) return adx_fail(err, ADX_ERR_ARG, "%s: no image selected", o->data);
   a->norm = a->pp.norm;
+  a->masks = adx_dataset_has_masks(a->ds) && !o->no_metrics; /* ground truth is a metric */
   /* number of classes from one plain pass */
   adx_tensor in;
   int64_t d[4] = {1, a->C, a->H, a->W};
@@ -241,8 +262,9 @@ static adx_status open_results(audit *a, int64_t **todo, int64_t *ntodo, adx_err
                        .h = a->H,
                        .w = a->W,
                        .nclasses = a->nclasses,
-                       .judges = o->judges,
-                       .has_masks = adx_dataset_has_masks(a->ds)};
+                       .judges = o->judges && !o->no_metrics,
+                       .has_masks = a->masks,
+                       .no_metrics = o->no_metrics};
   *todo = NULL;
   if (o->resume) {
     s = adx_results_open_resume(o->out, &info, o->comm, o->force, &a->res, todo, ntodo, err);
@@ -255,8 +277,8 @@ static adx_status open_results(audit *a, int64_t **todo, int64_t *ntodo, adx_err
   }
   if (!s) s = adx_results_record_hosts(a->res, err); /* provenance: the host of every rank */
   if (!s) {
-    a->judges = o->judges && adx_results_get_meta(a->res)->judges;
-    if (o->judges && !a->judges && a->rank == 0)
+    a->judges = info.judges && adx_results_get_meta(a->res)->judges;
+    if (info.judges && !a->judges && a->rank == 0)
       fprintf(o->log,
               "%s: %s has no judge matrix (made before cross-judging or with --judges none): resumed "
               "without it\n",
@@ -282,7 +304,7 @@ static int work(audit *a, const int64_t *todo, int64_t ntodo, adx_error *err) {
   w.resp = malloc(sizeof(float) * hw * (size_t)o->nmodes);
   w.expl = malloc(hw * (size_t)o->nmodes);
   w.order = malloc(sizeof(int32_t) * hw);
-  int masks = adx_dataset_has_masks(a->ds);
+  int masks = a->masks;
   if (masks) {
     w.mask = malloc(hw);
     w.centre_map = malloc(sizeof(float) * hw);
@@ -347,6 +369,16 @@ static int work(audit *a, const int64_t *todo, int64_t ntodo, adx_error *err) {
   int stopped = stop_requested(a), any_stopped;
   MPI_Allreduce(&stopped, &any_stopped, 1, MPI_INT, MPI_MAX, o->comm);
   if (final_done >= 0) adx_progress_end(&prog, a->nsel - ntodo + final_done);
+  /* the session's mutant queries over every rank: the explainer's (the results file's `queries`) and the
+   * metrics' (not in the file), so that the cost of the metrics can be read off the log */
+  int64_t mine[3] = {a->q_expl, a->q_metric, a->n_expl}, all[3] = {0, 0, 0};
+  MPI_Reduce(mine, all, 3, MPI_INT64_T, MPI_SUM, 0, o->comm);
+  if (a->rank == 0 && all[2] > 0)
+    fprintf(o->log,
+            "%s: mutant queries this session: explainer %lld, metrics %lld%s (%lld explanations: %.1f and "
+            "%.1f per explanation)\n",
+            o->name, (long long)all[0], (long long)all[1], o->no_metrics ? " (--no-metrics)" : "",
+            (long long)all[2], (double)all[0] / (double)all[2], (double)all[1] / (double)all[2]);
   adx_results_buffer_free(wbuf);
   free(w.raw);
   free(w.resp);

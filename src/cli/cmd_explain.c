@@ -43,6 +43,7 @@ enum {
   O_AUC_STEPS,
   O_BACKGROUNDS,
   O_JUDGES,
+  O_NO_METRICS,
   O_SCHEDULE,
   O_CHUNK,
   O_FLUSH_IMAGES,
@@ -89,6 +90,8 @@ static const adx_opt opts[] = {
     {"backgrounds", 0, 1, "N", "dataset images kept as context backgrounds (default 100)"},
     {"judges", 0, 1, "all|none",
      "cross-judging: every mode's top-k under every removal operator (default all)"},
+    {"no-metrics", 0, 0, NULL,
+     "explanations only: no metric, judge or ground-truth query (queries count the explainer's)"},
     {"schedule", 0, 1, "S", "dynamic (default: shared counter) or static (block split)"},
     {"chunk", 0, 1, "N", "images per draw from the counter (default 1)"},
     {"flush-images", 0, 1, "N", "write buffer: flush every N images (default 16; 1 = write each image)"},
@@ -199,6 +202,7 @@ static adx_status set_option(run *r, int opt, const char *v, adx_error *err) {
   case O_EXPLAINER: s = adx_explainer_parse(v, &r->o.x, err); break;
   case O_RESUME: s = set_flag("resume", v, &r->o.resume, err); break;
   case O_FORCE: s = set_flag("force", v, &r->o.force, err); break;
+  case O_NO_METRICS: s = set_flag("no-metrics", v, &r->o.no_metrics, err); break;
   case O_JUDGES:
     if (v && !strcmp(v, "all"))
       r->o.judges = 1;
@@ -459,6 +463,7 @@ adx_status adx_cli_explain_replay(const char *config_text, adx_audit_options *ou
     out->mp = r.o.mp;
     out->batch = r.o.batch;
     out->seed = r.o.seed;
+    out->no_metrics = r.o.no_metrics;
   }
   if (parsed) adx_args_free(&a);
   free(argv);

@@ -329,6 +329,7 @@ static adx_status write_rows(adx_results *r, const adx_image_result *const *p, i
   for (int m = 0; m < r->meta.nmodes; m++) {
     adx_results_mode_ds *d = &r->m[m];
     for (int j = 0; j < ADX_RESULTS_NFLOAT; j++) {
+      if (d->scal[j] < 0) continue; /* not in the file (--no-metrics) */
       for (int64_t i = 0; i < cnt; i++)
         b->f32[i] = *(const float *)((const char *)&p[i]->metrics[m] + adx_results_float_offset[j]);
       if ((s = rows_set(r, d->scal[j], H5T_NATIVE_FLOAT, p, cnt, 1, b->f32, adx_results_scalar_names[j],
@@ -339,7 +340,8 @@ static adx_status write_rows(adx_results *r, const adx_image_result *const *p, i
     if ((s = rows_set(r, d->queries, H5T_NATIVE_INT64, p, cnt, 1, b->i64, "queries", err))) return s;
     for (int64_t i = 0; i < cnt; i++)
       memcpy(b->f32 + i * ADX_ROB_K, p[i]->metrics[m].robustness_at_k, sizeof(float) * ADX_ROB_K);
-    if ((s = rows_set(r, d->rob_k, H5T_NATIVE_FLOAT, p, cnt, ADX_ROB_K, b->f32, "robustness_at_k", err)))
+    if (d->rob_k >= 0 &&
+        (s = rows_set(r, d->rob_k, H5T_NATIVE_FLOAT, p, cnt, ADX_ROB_K, b->f32, "robustness_at_k", err)))
       return s;
     if (d->judges >= 0) { /* the judge matrix (a file made with --judges all) */
       const int64_t jn = ADX_ROB_K * ADX_NJUDGES * 2;

@@ -324,6 +324,12 @@ adx_status adx_results_check_run(const char *path, const adx_run_info *run, adx_
     for (int j = 0; j < i; j++)
       if (!strcmp(m, run->modes[j])) return adx_fail(err, ADX_ERR_ARG, "%s: mode '%s' given twice", path, m);
   }
+  if (run->no_metrics && (run->judges || run->has_masks))
+    return adx_fail(
+        err, ADX_ERR_ARG,
+        "%s: a run without metrics (no_metrics) has no judge matrix and no ground truth (judges and "
+        "has_masks must be 0)",
+        path);
   if (run->rob_k)
     for (int j = 0; j < ADX_ROB_K; j++)
       if (!(run->rob_k[j] > 0) || run->rob_k[j] > 100)
@@ -403,6 +409,14 @@ adx_status adx_results_compare_run(const adx_results *r, const adx_run_info *run
   if (m->seed != run->seed)
     return adx_fail(err, ADX_ERR_ARG, "%s was made with seed %llu but this run uses %llu", p,
                     (unsigned long long)m->seed, (unsigned long long)run->seed);
+  if (!m->no_metrics != !run->no_metrics)
+    return adx_fail(err, ADX_ERR_ARG,
+                    m->no_metrics
+                        ? "%s was made with --no-metrics (explanations only) but this run computes the "
+                          "metrics; resume it with --no-metrics, or write a new file"
+                        : "%s was made with the metrics but this run uses --no-metrics; resume it "
+                          "without --no-metrics, or write a new file",
+                    p);
   if (strcmp(m->config_text, nz(run->config_text))) {
     int line;
     char la[80], lb[80];
@@ -428,7 +442,7 @@ adx_status adx_results_compare_run(const adx_results *r, const adx_run_info *run
   if (m->judges && !run->judges)
     return adx_fail(err, ADX_ERR_ARG, "%s was made with --judges all but this run uses --judges none", p);
   const float *k = run->rob_k ? run->rob_k : default_rob_k;
-  for (int j = 0; j < ADX_ROB_K; j++)
+  for (int j = 0; j < ADX_ROB_K && !m->no_metrics; j++) /* no k values without the metrics */
     if (m->rob_k[j] != k[j])
       return adx_fail(err, ADX_ERR_ARG, "%s was made with robustness@k value %g but this run uses %g", p,
                       (double)m->rob_k[j], (double)k[j]);
@@ -520,6 +534,8 @@ static adx_status root_attrs(build_ctx *b, hid_t f, const adx_run_info *run, adx
     return s;
   int32_t hm = run->has_masks ? 1 : 0; /* ground truth (docs/output-format.md) */
   if ((s = attr_put(f, "has_masks", H5T_STD_I32LE, H5T_NATIVE_INT32, 0, NULL, &hm, sp, err))) return s;
+  int32_t nomet = run->no_metrics ? 1 : 0; /* explanations only (adx explain --no-metrics) */
+  if ((s = attr_put(f, "no_metrics", H5T_STD_I32LE, H5T_NATIVE_INT32, 0, NULL, &nomet, sp, err))) return s;
   /* written by finish: exist now at their final size, so that finish only overwrites values in place */
   double wall = NAN;
   char at[ADX_RESULTS_TIME_LEN] = {0};
@@ -649,11 +665,13 @@ static adx_status mode_group(build_ctx *b, hid_t modes, const char *mode, const 
       (s = mkds(b, g, "explanation", H5T_STD_U8LE, 3, img, 1, H5T_NATIVE_UINT8, &z8, 0, NULL, err)))
     goto out;
   for (int j = 0; j < ADX_RESULTS_NFLOAT; j++)
-    if ((s = mkds(b, g, adx_results_scalar_names[j], H5T_IEEE_F32LE, 1, &n, 0, H5T_NATIVE_FLOAT, &zf, 1, NULL,
+    if (adx_results_metric_in_run(run->no_metrics, j) &&
+        (s = mkds(b, g, adx_results_scalar_names[j], H5T_IEEE_F32LE, 1, &n, 0, H5T_NATIVE_FLOAT, &zf, 1, NULL,
                   err)))
       goto out;
-  if ((s = mkds(b, g, "queries", H5T_STD_I64LE, 1, &n, 0, H5T_NATIVE_INT64, &z64, 1, NULL, err)) ||
-      (s = mkds(b, g, "robustness_at_k", H5T_IEEE_F32LE, 2, nk, 0, H5T_NATIVE_FLOAT, &zf, 1, &rk, err)))
+  if ((s = mkds(b, g, "queries", H5T_STD_I64LE, 1, &n, 0, H5T_NATIVE_INT64, &z64, 1, NULL, err))) goto out;
+  if (run->no_metrics) goto out; /* explanations only: no robustness@k, judges or ground truth */
+  if ((s = mkds(b, g, "robustness_at_k", H5T_IEEE_F32LE, 2, nk, 0, H5T_NATIVE_FLOAT, &zf, 1, &rk, err)))
     goto out;
   hsize_t kk = ADX_ROB_K;
   s = attr_put(rk, "k", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, &kk, k, b->shown, err);
@@ -713,8 +731,9 @@ static adx_status summary_group(build_ctx *b, hid_t f, const adx_run_info *run, 
     if (g < 0) break;
     s = attr_str(g, "mode", run->modes[i], b->shown, err);
     for (int j = 0; j < ADX_RESULTS_NSCALAR && !s; j++)
-      s = summary_metric(b, g, adx_results_scalar_names[j], run->nclasses, err);
-    hid_t rk = s ? H5I_INVALID_HID : mkgroup(b, g, "robustness_at_k", err, &s);
+      if (adx_results_metric_in_run(run->no_metrics, j))
+        s = summary_metric(b, g, adx_results_scalar_names[j], run->nclasses, err);
+    hid_t rk = s || run->no_metrics ? H5I_INVALID_HID : mkgroup(b, g, "robustness_at_k", err, &s);
     if (rk >= 0) {
       hsize_t kk = ADX_ROB_K;
       s = attr_put(rk, "k", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, &kk, k, b->shown, err);
@@ -739,7 +758,7 @@ static adx_status summary_group(build_ctx *b, hid_t f, const adx_run_info *run, 
       H5Gclose(g);
     }
   }
-  int ad = find_ad_mode(run->nmodes, run->modes);
+  int ad = run->no_metrics ? -1 : find_ad_mode(run->nmodes, run->modes); /* no robustness to compare */
   for (int i = 0; ad >= 0 && i < run->nmodes && !s; i++) {
     if (adx_mode_name_is_ad(run->modes[i])) continue;
     char name[700];
@@ -873,6 +892,11 @@ adx_status adx_results_load_meta(adx_results *r, adx_error *err) {
       (s = adx_results_attr_read(f, "has_masks", H5T_NATIVE_INT32, &hm, p, err)))
     return s;
   m->has_masks = hm != 0;
+  int32_t nomet = 0; /* optional: absent in files written before --no-metrics (metrics computed) */
+  if (H5Aexists(f, "no_metrics") > 0 &&
+      (s = adx_results_attr_read(f, "no_metrics", H5T_NATIVE_INT32, &nomet, p, err)))
+    return s;
+  m->no_metrics = nomet != 0;
   if ((s = load_variants(f, m, p, err))) return s;
   m->ad_mode = find_ad_mode(m->nmodes, (const char *const *)m->modes);
   r->group = calloc((size_t)m->nmodes, sizeof *r->group);
@@ -882,8 +906,14 @@ adx_status adx_results_load_meta(adx_results *r, adx_error *err) {
     adx_results_escape(m->modes[i], g, sizeof g);
     if (!(r->group[i] = strdup(g))) return adx_fail(err, ADX_ERR_NOMEM, "%s: out of memory", p);
   }
-  /* the k values live on /modes/<first mode>/robustness_at_k */
   char dpath[700];
+  if (m->no_metrics) { /* no metric uses k: the defaults, for the metric names only */
+    memcpy(m->rob_k, default_rob_k, sizeof m->rob_k);
+    m->judges = 0;
+    set_metric_names(r);
+    return ADX_OK;
+  }
+  /* the k values live on /modes/<first mode>/robustness_at_k */
   snprintf(dpath, sizeof dpath, "/modes/%s/robustness_at_k", r->group[0]);
   hid_t d = H5Dopen2(f, dpath, H5P_DEFAULT);
   if (d < 0) return not_ours(p, "no /modes/<mode>/robustness_at_k", err);
@@ -954,11 +984,15 @@ adx_status adx_results_open_datasets(adx_results *r, hid_t dapl, adx_error *err)
     snprintf(dir, sizeof dir, "/modes/%s", r->group[i]);
     if ((s = open_ds(r, dapl, dir, "responsibility", 3, hw, &m->resp, err)) ||
         (s = open_ds(r, dapl, dir, "explanation", 3, hw, &m->expl, err)) ||
-        (s = open_ds(r, dapl, dir, "queries", 1, NULL, &m->queries, err)) ||
-        (s = open_ds(r, dapl, dir, "robustness_at_k", 2, &k, &m->rob_k, err)))
+        (s = open_ds(r, dapl, dir, "queries", 1, NULL, &m->queries, err)))
+      return s;
+    /* a --no-metrics file has only size, seconds and queries: the other hids stay invalid */
+    if (!r->meta.no_metrics && (s = open_ds(r, dapl, dir, "robustness_at_k", 2, &k, &m->rob_k, err)))
       return s;
     for (int j = 0; j < ADX_RESULTS_NFLOAT; j++)
-      if ((s = open_ds(r, dapl, dir, adx_results_scalar_names[j], 1, NULL, &m->scal[j], err))) return s;
+      if (adx_results_metric_in_run(r->meta.no_metrics, j) &&
+          (s = open_ds(r, dapl, dir, adx_results_scalar_names[j], 1, NULL, &m->scal[j], err)))
+        return s;
     hsize_t jd[3] = {ADX_ROB_K, ADX_NJUDGES, 2};
     if (r->meta.judges && (s = open_ds(r, dapl, dir, "judges", 4, jd, &m->judges, err))) return s;
   }

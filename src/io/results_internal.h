@@ -41,6 +41,15 @@ struct adx_results {
 };
 
 extern const char *const adx_results_scalar_names[ADX_RESULTS_NSCALAR];
+/* 1 for the metrics a --no-metrics run still has: size (0), seconds and queries (the last two scalars); the
+ * metric index of adx_results_metric_name. */
+static inline int adx_results_kept_without_metrics(int i) {
+  return i == 0 || i == ADX_RESULTS_NSCALAR - 2 || i == ADX_RESULTS_NSCALAR - 1;
+}
+/* Whether metric i is in a run of that setting (adx_results_has_metric of a file). */
+static inline int adx_results_metric_in_run(int no_metrics, int i) {
+  return i >= 0 && i < ADX_RESULTS_NMETRICS && (!no_metrics || adx_results_kept_without_metrics(i));
+}
 extern const size_t
     adx_results_float_offset[ADX_RESULTS_NFLOAT]; /* offsetof(adx_metrics, ...) of the float metrics */
 

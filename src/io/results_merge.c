@@ -75,6 +75,7 @@ static const char *differs(const adx_results_meta *a, const adx_results_meta *b)
   if (a->seed != b->seed) return "different seeds";
   if (a->h != b->h || a->w != b->w) return "different model input sizes";
   if (a->nclasses != b->nclasses) return "different numbers of classes";
+  if (!a->no_metrics != !b->no_metrics) return "one has the metrics and the other not (--no-metrics)";
   for (int k = 0; k < ADX_ROB_K; k++)
     if (a->rob_k[k] != b->rob_k[k]) return "different robustness@k values";
   if (!a->has_masks != !b->has_masks) return "one has object masks (ground truth), the other not";
@@ -182,7 +183,8 @@ adx_status adx_results_merge(const char *out, const char *const *in, int nin, in
                           .nclasses = m->nclasses,
                           .rob_k = m->rob_k,
                           .judges = m->judges,
-                          .has_masks = m->has_masks};
+                          .has_masks = m->has_masks,
+                          .no_metrics = m->no_metrics};
       s = adx_results_create(out, &run, MPI_COMM_NULL, force, &w, err);
     }
   }

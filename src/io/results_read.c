@@ -56,6 +56,10 @@ const char *adx_results_metric_name(const adx_results *r, int i) {
   return i >= 0 && i < ADX_RESULTS_NMETRICS ? r->metric_names[i] : NULL;
 }
 
+int adx_results_has_metric(const adx_results *r, int i) {
+  return r && adx_results_metric_in_run(r->meta.no_metrics, i);
+}
+
 static int metric_index(const adx_results *r, const char *metric) {
   for (int i = 0; metric && i < ADX_RESULTS_NMETRICS; i++)
     if (!strcmp(r->metric_names[i], metric)) return i;
@@ -131,15 +135,20 @@ adx_status adx_results_read_image(adx_results *r, int64_t slot, adx_image_record
                               "responsibility", err)) ||
         (s = adx_results_rows(r, d->expl, 0, H5T_NATIVE_UINT8, slot, 1, hw, rec->explanation + m * hw,
                               "explanation", err)) ||
-        (s = adx_results_rows(r, d->queries, 0, H5T_NATIVE_INT64, slot, 1, 1, &mt->queries, "queries",
-                              err)) ||
-        (s = adx_results_rows(r, d->rob_k, 0, H5T_NATIVE_FLOAT, slot, 1, ADX_ROB_K, mt->robustness_at_k,
-                              "robustness_at_k", err)))
+        (s = adx_results_rows(r, d->queries, 0, H5T_NATIVE_INT64, slot, 1, 1, &mt->queries, "queries", err)))
       goto out;
-    for (int j = 0; j < ADX_RESULTS_NFLOAT; j++)
-      if ((s = adx_results_rows(r, d->scal[j], 0, H5T_NATIVE_FLOAT, slot, 1, 1,
-                                (char *)mt + adx_results_float_offset[j], adx_results_scalar_names[j], err)))
+    /* metrics the file does not have (--no-metrics) read as NaN */
+    for (int j = 0; j < ADX_ROB_K; j++) mt->robustness_at_k[j] = NAN;
+    if (d->rob_k >= 0 && (s = adx_results_rows(r, d->rob_k, 0, H5T_NATIVE_FLOAT, slot, 1, ADX_ROB_K,
+                                               mt->robustness_at_k, "robustness_at_k", err)))
+      goto out;
+    for (int j = 0; j < ADX_RESULTS_NFLOAT; j++) {
+      float *v = (float *)((char *)mt + adx_results_float_offset[j]);
+      *v = NAN;
+      if (d->scal[j] >= 0 && (s = adx_results_rows(r, d->scal[j], 0, H5T_NATIVE_FLOAT, slot, 1, 1, v,
+                                                   adx_results_scalar_names[j], err)))
         goto out;
+    }
     float *jv = &mt->judges[0][0][0];
     if (d->judges >= 0) {
       if ((s = adx_results_rows(r, d->judges, 0, H5T_NATIVE_FLOAT, slot, 1, ADX_ROB_K * ADX_NJUDGES * 2, jv,
@@ -198,6 +207,10 @@ adx_status adx_results_read_column(adx_results *r, int mode, const char *metric,
   int i = metric_index(r, metric);
   if (i < 0)
     return adx_fail(err, ADX_ERR_ARG, "%s: unknown metric '%s'", r->path, metric ? metric : "(null)");
+  if (!adx_results_has_metric(r, i)) { /* not in the file (--no-metrics) */
+    for (int64_t k = 0; k < r->meta.n; k++) out[k] = NAN;
+    return ADX_OK;
+  }
   adx_results_quiet q;
   adx_results_quiet_begin(&q);
   adx_results_mode_ds *d = &r->m[mode];
@@ -241,8 +254,11 @@ adx_status adx_results_read_summary(adx_results *r, int mode, const char *metric
   adx_status s = check_open(r, err);
   if (!s) s = check_mode(r, mode, err);
   if (s) return s;
-  if (metric_index(r, metric) < 0)
+  int mi = metric_index(r, metric);
+  if (mi < 0)
     return adx_fail(err, ADX_ERR_ARG, "%s: unknown metric '%s'", r->path, metric ? metric : "(null)");
+  if (!adx_results_has_metric(r, mi))
+    return adx_fail(err, ADX_ERR_ARG, "%s: metric '%s' not measured (--no-metrics)", r->path, metric);
   adx_results_quiet q;
   adx_results_quiet_begin(&q);
   char gpath[800];
@@ -278,8 +294,8 @@ adx_status adx_results_read_ad_vs(adx_results *r, int mode, const char *metric, 
   snprintf(gpath, sizeof gpath, "/summary/ad_vs_%s/%s", r->group[mode], metric);
   hid_t g = H5Gopen2(r->file, gpath, H5P_DEFAULT);
   if (g < 0)
-    s = adx_fail(err, ADX_ERR_ARG, "%s: no AD comparison for mode '%s' (needs an ad mode and a fill mode)",
-                 r->path, r->meta.modes[mode]);
+    s = adx_fail(err, ADX_ERR_ARG, "%s: no AD comparison for mode '%s' (%s)", r->path, r->meta.modes[mode],
+                 r->meta.no_metrics ? "not measured (--no-metrics)" : "needs an ad mode and a fill mode");
   if (!s &&
       !(s = adx_results_attr_read(g, "improvement", H5T_NATIVE_DOUBLE, &out->improvement, r->path, err)) &&
       !(s = adx_results_attr_read(g, "ci95_low", H5T_NATIVE_DOUBLE, &out->ci95_low, r->path, err)) &&

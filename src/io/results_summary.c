@@ -119,6 +119,7 @@ adx_status adx_results_write_summary(adx_results *r, adx_error *err) {
   char gpath[800];
   for (int mi = 0; mi < m->nmodes && !s; mi++) {
     for (int j = 0; j < ADX_RESULTS_NMETRICS && !s; j++) {
+      if (!adx_results_has_metric(r, j)) continue; /* --no-metrics: no such group */
       const char *name = r->metric_names[j];
       if ((s = adx_results_read_column(r, mi, name, col, err))) break;
       adx_summary sm;
@@ -137,7 +138,7 @@ adx_status adx_results_write_summary(adx_results *r, adx_error *err) {
   double *pv = s ? NULL : malloc((nv ? nv : 1) * sizeof *pv);
   if (!s && (!vs || !pv)) s = adx_fail(err, ADX_ERR_NOMEM, "%s: out of memory for the summary", r->path);
   for (size_t i = 0; i < nv && !s; i++) vs[i].n = -1, pv[i] = NAN; /* n = -1: no comparison */
-  for (int mi = 0; m->ad_mode >= 0 && mi < m->nmodes && !s; mi++) {
+  for (int mi = 0; m->ad_mode >= 0 && !m->no_metrics && mi < m->nmodes && !s; mi++) {
     if (adx_mode_name_is_ad(m->modes[mi])) continue;
     for (int j = 0; j < 2 && !s; j++) {
       if ((s = adx_results_read_column(r, m->ad_mode, rob[j], col, err)) ||

@@ -49,7 +49,8 @@ static void pad(FILE *f, const char *s, int width) {
 
 void adx_report_gt_print(FILE *f, const adx_report_gt *g, const adx_results_meta *m) {
   if (!g->present) {
-    fprintf(f, "\nground truth: absent (the dataset has no object masks)\n");
+    fprintf(f, "\nground truth: %s\n",
+            m->no_metrics ? ADX_REPORT_NOT_MEASURED : "absent (the dataset has no object masks)");
     return;
   }
   int mw = 15, w = 17;
@@ -88,8 +89,8 @@ void adx_report_gt_html(FILE *f, adx_results *r) {
     return;
   }
   if (!g.present) {
-    fprintf(f, "<p class=\"note\" id=\"ground-truth-absent\">Ground truth: absent (the dataset has no object "
-               "masks).</p>\n");
+    fprintf(f, "<p class=\"note\" id=\"ground-truth-absent\">Ground truth: %s.</p>\n",
+            m->no_metrics ? ADX_REPORT_NOT_MEASURED : "absent (the dataset has no object masks)");
     return;
   }
   fprintf(f,

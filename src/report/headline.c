@@ -253,6 +253,70 @@ static void pad(FILE *f, const char *s, int width) {
   fputs(s, f);
 }
 
+/* adx summary's headline table and the comparisons of AD with each fill mode. */
+static void headline_text(FILE *f, const adx_results_meta *m, const adx_report_stats *st, int mw, int w) {
+  char buf[64];
+  fprintf(f, "mean ±95%% CI half-width over the images done (t interval; docs/metrics.md)\n%-*s %5s", mw,
+          "mode", "n");
+  for (int c = 0; c < ADX_REPORT_NHEAD; c++) pad(f, adx_report_stat_label[c], w);
+  if (st->ad_mode >= 0) pad(f, "AD vs: colour", 17), pad(f, "AD vs: context", 17);
+  fprintf(f, "\n");
+  for (int k = 0; k < m->nmodes; k++) {
+    fprintf(f, "%-*s %5lld", mw, m->modes[k], (long long)st->stat[k][ADX_REPORT_ROB_COLOUR].n);
+    for (int c = 0; c < ADX_REPORT_NHEAD; c++)
+      pad(f, adx_report_fmt_mean(&st->stat[k][c], buf, sizeof buf), w);
+    if (st->ad_mode >= 0)
+      for (int c = 0; c < 2; c++)
+        pad(f,
+            k == st->ad_mode ? "(reference)" : adx_report_fmt_improvement(&st->ad_vs[k][c], buf, sizeof buf),
+            17);
+    fprintf(f, "\n");
+  }
+  if (st->ad_mode >= 0)
+    fprintf(f,
+            "AD vs: relative robustness improvement of %s over the mode, (ad - mode) / mode in %%, ±95%% CI "
+            "(delta method)\n",
+            m->modes[st->ad_mode]);
+  if (st->ad_mode >= 0 && st->ncomparisons > 0) {
+    fprintf(f, "\n%s against each fill mode, paired over the images done\n%-*s %-8s %8s %8s",
+            m->modes[st->ad_mode], mw + 9, "fill mode", "metric", "AD", "fill");
+    pad(f, "AD - fill", 17), pad(f, "relative", 17), pad(f, "p", 9), pad(f, "p (Holm)", 10);
+    fprintf(f, "\n");
+    int mode, metric, held;
+    const adx_ad_vs *v;
+    for (int row = 0; (row = adx_report_comparison(st, row, &mode, &metric, &held, &v));) {
+      char name[96];
+      snprintf(name, sizeof name, "%s%s", m->modes[mode], held ? " (held out)" : "");
+      fprintf(f, "%-*s %-8s %8.3f %8.3f", mw + 9, name, metric ? "context" : "colour", v->mean_ad,
+              v->mean_fill);
+      pad(f, adx_report_fmt_diff(v, buf, sizeof buf), 17);
+      pad(f, adx_report_fmt_improvement(v, buf, sizeof buf), 17);
+      pad(f, adx_report_fmt_p(v->p, buf, sizeof buf), 9);
+      pad(f, adx_report_fmt_p(v->p_holm, buf, sizeof buf), 9);
+      fprintf(f, "%s\n", v->p_holm < 0.05 ? " *" : "");
+    }
+    fprintf(
+        f,
+        "AD - fill: difference of the mean robustness, ±95%% t interval (paired); relative: (AD - fill) / "
+        "fill, ±95%% (delta method); p: paired t-test of no difference; p (Holm): Holm's correction over "
+        "the %d comparisons of this table, * below 0.05. \"(held out)\": the fill with the best mean on "
+        "the first %lld images done picks, AD is compared with it on the other %lld.\n",
+        st->ncomparisons, (long long)st->heldout_pick_n, (long long)st->heldout_test_n);
+  }
+}
+
+/* adx summary's cost per image: the explainer's queries (the metrics' are not counted) and the seconds. */
+static void cost_text(FILE *f, const adx_results_meta *m, const adx_report_stats *st, int mw) {
+  char buf[64];
+  fprintf(f, "\ncost per image   %-*s %14s %14s\n", mw, "mode", "queries", "s/image");
+  for (int k = 0; k < m->nmodes; k++) {
+    fprintf(f, "                 %-*s", mw, m->modes[k]);
+    pad(f, adx_report_fmt_mean_d(&st->stat[k][ADX_REPORT_QUERIES], 1, buf, sizeof buf), 15);
+    pad(f, adx_report_fmt_mean(&st->stat[k][ADX_REPORT_SECONDS], buf, sizeof buf), 15);
+    fprintf(f, "\n");
+  }
+}
+
 adx_status adx_report_print_summary(FILE *f, FILE *warn, const char *path, adx_error *err) {
   adx_results *r;
   adx_status s = adx_results_open_read(path, &r, err);
@@ -280,60 +344,23 @@ adx_status adx_report_print_summary(FILE *f, FILE *warn, const char *path, adx_e
   int w = 14, mw = 12;
   for (int k = 0; k < m->nmodes; k++)
     if ((int)strlen(m->modes[k]) + 1 > mw) mw = (int)strlen(m->modes[k]) + 1;
-  fprintf(f, "mean ±95%% CI half-width over the images done (t interval; docs/metrics.md)\n%-*s %5s", mw,
-          "mode", "n");
-  for (int c = 0; c < ADX_REPORT_NHEAD; c++) pad(f, adx_report_stat_label[c], w);
-  if (st.ad_mode >= 0) pad(f, "AD vs: colour", 17), pad(f, "AD vs: context", 17);
-  fprintf(f, "\n");
   char buf[64];
-  for (int k = 0; k < m->nmodes; k++) {
-    fprintf(f, "%-*s %5lld", mw, m->modes[k], (long long)st.stat[k][ADX_REPORT_ROB_COLOUR].n);
-    for (int c = 0; c < ADX_REPORT_NHEAD; c++)
-      pad(f, adx_report_fmt_mean(&st.stat[k][c], buf, sizeof buf), w);
-    if (st.ad_mode >= 0)
-      for (int c = 0; c < 2; c++)
-        pad(f, k == st.ad_mode ? "(reference)" : adx_report_fmt_improvement(&st.ad_vs[k][c], buf, sizeof buf),
-            17);
-    fprintf(f, "\n");
-  }
-  if (st.ad_mode >= 0)
+  if (m->no_metrics) { /* explanations only: their size and their cost, no metric to show */
     fprintf(f,
-            "AD vs: relative robustness improvement of %s over the mode, (ad - mode) / mode in %%, ±95%% CI "
-            "(delta method)\n",
-            m->modes[st.ad_mode]);
-  if (st.ad_mode >= 0 && st.ncomparisons > 0) {
-    fprintf(f, "\n%s against each fill mode, paired over the images done\n%-*s %-8s %8s %8s",
-            m->modes[st.ad_mode], mw + 9, "fill mode", "metric", "AD", "fill");
-    pad(f, "AD - fill", 17), pad(f, "relative", 17), pad(f, "p", 9), pad(f, "p (Holm)", 10);
+            "metrics: not measured (--no-metrics): robustness, confidence, drop-off, insertion/deletion AUC, "
+            "robustness@k, the judge matrix and the ground truth were not computed\n");
+    fprintf(f, "explanation size, mean ±95%% CI half-width over the images done\n%-*s %5s", mw, "mode", "n");
+    pad(f, adx_report_stat_label[ADX_REPORT_SIZE], w);
     fprintf(f, "\n");
-    int mode, metric, held;
-    const adx_ad_vs *v;
-    for (int row = 0; (row = adx_report_comparison(&st, row, &mode, &metric, &held, &v));) {
-      char name[96];
-      snprintf(name, sizeof name, "%s%s", m->modes[mode], held ? " (held out)" : "");
-      fprintf(f, "%-*s %-8s %8.3f %8.3f", mw + 9, name, metric ? "context" : "colour", v->mean_ad,
-              v->mean_fill);
-      pad(f, adx_report_fmt_diff(v, buf, sizeof buf), 17);
-      pad(f, adx_report_fmt_improvement(v, buf, sizeof buf), 17);
-      pad(f, adx_report_fmt_p(v->p, buf, sizeof buf), 9);
-      pad(f, adx_report_fmt_p(v->p_holm, buf, sizeof buf), 9);
-      fprintf(f, "%s\n", v->p_holm < 0.05 ? " *" : "");
+    for (int k = 0; k < m->nmodes; k++) {
+      fprintf(f, "%-*s %5lld", mw, m->modes[k], (long long)st.stat[k][ADX_REPORT_SIZE].n);
+      pad(f, adx_report_fmt_mean(&st.stat[k][ADX_REPORT_SIZE], buf, sizeof buf), w);
+      fprintf(f, "\n");
     }
-    fprintf(
-        f,
-        "AD - fill: difference of the mean robustness, ±95%% t interval (paired); relative: (AD - fill) / "
-        "fill, ±95%% (delta method); p: paired t-test of no difference; p (Holm): Holm's correction over "
-        "the %d comparisons of this table, * below 0.05. \"(held out)\": the fill with the best mean on "
-        "the first %lld images done picks, AD is compared with it on the other %lld.\n",
-        st.ncomparisons, (long long)st.heldout_pick_n, (long long)st.heldout_test_n);
+  } else {
+    headline_text(f, m, &st, mw, w);
   }
-  fprintf(f, "\ncost per image   %-*s %14s %14s\n", mw, "mode", "queries", "s/image");
-  for (int k = 0; k < m->nmodes; k++) {
-    fprintf(f, "                 %-*s", mw, m->modes[k]);
-    pad(f, adx_report_fmt_mean_d(&st.stat[k][ADX_REPORT_QUERIES], 1, buf, sizeof buf), 15);
-    pad(f, adx_report_fmt_mean(&st.stat[k][ADX_REPORT_SECONDS], buf, sizeof buf), 15);
-    fprintf(f, "\n");
-  }
+  cost_text(f, m, &st, mw);
   adx_report_gt gt; /* ground truth: the table, or "absent" */
   if ((s = adx_report_gt_compute(r, &gt, err))) {
     adx_report_stats_free(&st);

@@ -341,9 +341,60 @@ static void comparisons(FILE *f, ctx *c) {
       st->ncomparisons, (long long)st->heldout_pick_n, (long long)st->heldout_test_n);
 }
 
+/* The cost table of every report: the explainer's queries per image (the metrics' are not counted) and the
+ * seconds per image. */
+static void cost_table(FILE *f, ctx *c) {
+  const adx_results_meta *m = c->m;
+  const adx_report_stats *st = &c->st;
+  fprintf(f, "<h3>Cost per image</h3>\n<table id=\"cost\" class=\"num\">\n<thead><tr><th>mode</th><th>mutant "
+             "queries</th><th>seconds</th></tr></thead>\n<tbody>\n");
+  for (int k = 0; k < m->nmodes; k++) {
+    fprintf(f, "<tr><th class=\"mode\">");
+    esc(f, m->modes[k]);
+    fprintf(f, "</th>");
+    num_cell_d(f, &st->stat[k][ADX_REPORT_QUERIES], 1);
+    num_cell(f, &st->stat[k][ADX_REPORT_SECONDS]);
+    fprintf(f, "</tr>\n");
+  }
+  fprintf(f, "</tbody>\n</table>\n");
+}
+
+/* A run without metrics (--no-metrics): the explanations' size, then the cost. */
+static void headline_no_metrics(FILE *f, ctx *c) {
+  const adx_results_meta *m = c->m;
+  const adx_report_stats *st = &c->st;
+  fprintf(f,
+          "<h2 id=\"headline-title\">Headline</h2>\n<p class=\"note\" id=\"metrics-absent\">Metrics: "
+          "%s. The run computed the explanations only: robustness, confidence, drop-off, insertion and "
+          "deletion AUC, robustness@k, the judge matrix and the ground truth were not computed.</p>\n",
+          ADX_REPORT_NOT_MEASURED);
+  fprintf(f,
+          "<table id=\"size\" class=\"num\">\n<thead><tr><th>mode</th><th>n</th><th>%s</th></tr></thead>\n"
+          "<tbody>\n",
+          adx_report_stat_label[ADX_REPORT_SIZE]);
+  for (int k = 0; k < m->nmodes; k++) {
+    fprintf(f, "<tr data-mode=\"");
+    esc(f, m->modes[k]);
+    fprintf(f, "\"><th class=\"mode\">");
+    esc(f, m->modes[k]);
+    fprintf(f, "</th><td class=\"num\">%lld</td>", (long long)st->stat[k][ADX_REPORT_SIZE].n);
+    num_cell(f, &st->stat[k][ADX_REPORT_SIZE]);
+    fprintf(f, "</tr>\n");
+  }
+  fprintf(f,
+          "</tbody>\n</table>\n<p class=\"note\">Explanation size = explanation pixels / all pixels, mean "
+          "± half-width of the 95%% t interval over the %lld images done.</p>\n",
+          (long long)c->d.ndone);
+  cost_table(f, c);
+}
+
 static void headline(FILE *f, ctx *c) {
   const adx_results_meta *m = c->m;
   const adx_report_stats *st = &c->st;
+  if (m->no_metrics) {
+    headline_no_metrics(f, c);
+    return;
+  }
   fprintf(f, "<h2 id=\"headline-title\">Headline</h2>\n<div class=\"scroll\"><table id=\"headline\" "
              "class=\"num\">\n<thead><tr><th>mode</th>"
              "<th>n</th>");
@@ -388,17 +439,7 @@ static void headline(FILE *f, ctx *c) {
   }
   fprintf(f, "</p>\n");
   comparisons(f, c);
-  fprintf(f, "<h3>Cost per image</h3>\n<table id=\"cost\" class=\"num\">\n<thead><tr><th>mode</th><th>mutant "
-             "queries</th><th>seconds</th></tr></thead>\n<tbody>\n");
-  for (int k = 0; k < m->nmodes; k++) {
-    fprintf(f, "<tr><th class=\"mode\">");
-    esc(f, m->modes[k]);
-    fprintf(f, "</th>");
-    num_cell_d(f, &st->stat[k][ADX_REPORT_QUERIES], 1);
-    num_cell(f, &st->stat[k][ADX_REPORT_SECONDS]);
-    fprintf(f, "</tr>\n");
-  }
-  fprintf(f, "</tbody>\n</table>\n");
+  cost_table(f, c);
 }
 
 static adx_status gallery(FILE *f, ctx *c, const char *id, const char *title, const char *intro,
@@ -463,8 +504,10 @@ static adx_status gallery(FILE *f, ctx *c, const char *id, const char *title, co
       fprintf(f,
               "<td><a href=\"img/r%lld_m%d_expl.png\"><img src=\"img/r%lld_m%d_expl.png\" width=\"%d\" "
               "height=\"%d\" "
-              "alt=\"explanation, mode %d\"></a><div class=\"cap\">size %.2f<br>rob. %.2f / %.2f</div></td>",
-              (long long)slot, k, (long long)slot, k, dw, dh, k, sz, rc, rx);
+              "alt=\"explanation, mode %d\"></a><div class=\"cap\">size %.2f",
+              (long long)slot, k, (long long)slot, k, dw, dh, k, sz);
+      if (!m->no_metrics) fprintf(f, "<br>rob. %.2f / %.2f", rc, rx); /* none without the metrics */
+      fprintf(f, "</div></td>");
     }
     fprintf(f, "</tr>\n");
   }
@@ -545,10 +588,15 @@ static adx_status page(FILE *f, ctx *c, const adx_report_options *o, adx_error *
   adx_report_html_judges(f, c->r, &J);
   adx_report_judges_free(&J);
   fprintf(f, "<h2 id=\"plots\">Plots</h2>\n");
-  adx_report_plot_robustness(f, &c->d, &c->st);
-  adx_report_plot_rob_at_k(f, &c->d, &c->st);
-  adx_report_plot_histograms(f, &c->d);
-  adx_report_plot_per_class(f, &c->d, &c->st, &c->src);
+  if (m->no_metrics) { /* every plot but the position bias shows metrics */
+    fprintf(f, "<p class=\"note\" id=\"plots-absent\">Plots of the metrics: %s.</p>\n",
+            ADX_REPORT_NOT_MEASURED);
+  } else {
+    adx_report_plot_robustness(f, &c->d, &c->st);
+    adx_report_plot_rob_at_k(f, &c->d, &c->st);
+    adx_report_plot_histograms(f, &c->d);
+    adx_report_plot_per_class(f, &c->d, &c->st, &c->src);
+  }
   adx_report_position_html(f, c->r); /* position bias table (position.c) */
 
   fprintf(
@@ -556,8 +604,8 @@ static adx_status page(FILE *f, ctx *c, const adx_report_options *o, adx_error *
       "<h2 id=\"galleries\">Galleries</h2>\n<p class=\"note\">Per image: the image, then for every mode its "
       "responsibility map and its explanation (the explanation's pixels as they are, outlined in yellow; the "
       "rest dimmed). Click a picture for its full-size PNG. Captions: size = explanation pixels / all "
-      "pixels; "
-      "rob. = robustness colour / context.</p>\n");
+      "pixels%s.</p>\n",
+      m->no_metrics ? "" : "; rob. = robustness colour / context");
   fprintf(
       f,
       "<div class=\"colorbar\"><span>low</span><img src=\"img/colorbar.png\" width=\"256\" height=\"14\" "
@@ -594,12 +642,14 @@ static adx_status page(FILE *f, ctx *c, const adx_report_options *o, adx_error *
   }
   if (!s) {
     int ref = 0;
-    cnt = want > 0 ? pick_worst(c, want, it, &ref) : 0;
-    snprintf(
-        intro, sizeof intro,
-        "The images with the lowest robustness of %s (the mean of its colour and context robustness; ties: "
-        "the lower mean over every mode first).",
-        m->modes[ref]);
+    cnt = want > 0 && !m->no_metrics ? pick_worst(c, want, it, &ref) : 0;
+    if (m->no_metrics)
+      snprintf(intro, sizeof intro, "Robustness: %s.", ADX_REPORT_NOT_MEASURED);
+    else
+      snprintf(intro, sizeof intro,
+               "The images with the lowest robustness of %s (the mean of its colour and context robustness; "
+               "ties: the lower mean over every mode first).",
+               m->modes[ref]);
     s = gallery(f, c, "worst", "Worst by robustness", intro, it, cnt, "robustness", err);
   }
   free(it);

@@ -170,7 +170,9 @@ const char *const adx_report_judges_caption =
 void adx_report_print_judges(FILE *f, const adx_results *r, const adx_report_judges *J) {
   const adx_results_meta *m = adx_results_get_meta(r);
   if (!J->present) {
-    fprintf(f, "\njudge matrix: absent (the run used --judges none, or the file predates cross-judging)\n");
+    fprintf(f, "\njudge matrix: %s\n",
+            m->no_metrics ? ADX_REPORT_NOT_MEASURED
+                          : "absent (the run used --judges none, or the file predates cross-judging)");
     return;
   }
   int mw = 12, w = 14;
@@ -334,6 +336,10 @@ static void margins_html(FILE *f, const adx_results_meta *m, const adx_report_ju
 void adx_report_html_judges(FILE *f, const adx_results *r, const adx_report_judges *J) {
   const adx_results_meta *m = adx_results_get_meta(r);
   fprintf(f, "<h2 id=\"judges-title\">Cross-judging: explanation mode × judge</h2>\n");
+  if (!J->present && m->no_metrics) {
+    fprintf(f, "<p class=\"note\" id=\"judges-absent\">The judge matrix: %s.</p>\n", ADX_REPORT_NOT_MEASURED);
+    return;
+  }
   if (!J->present) {
     fprintf(f, "<p class=\"note\" id=\"judges-absent\">The judge matrix is absent: the run used "
                "<code>--judges none</code>, or the file predates cross-judging.</p>\n");

@@ -7,6 +7,12 @@
 #include "adx/dataset.h"
 #include "adx/report.h"
 
+/* What the report says where a run made with adx explain --no-metrics has no metric to show. */
+#define ADX_REPORT_NOT_MEASURED "not measured (--no-metrics)"
+#define ADX_REPORT_NOT_MEASURED_TEXT                                                                         \
+  "Not measured (--no-metrics): the run computed the explanations only, without metrics, judges or "         \
+  "ground truth."
+
 /* The "disagree most" gallery compares the top this-many percent of the AD and fill rankings. */
 #define ADX_REPORT_DISAGREE_PCT 10
 

@@ -44,6 +44,10 @@ static void fmt_p(double p, char *buf, size_t len) { adx_report_fmt_p(p, buf, le
 static adx_status ground_truth(adx_results *r, const adx_report_stats *st, adx_verdict_item *q,
                                adx_error *err) {
   const adx_results_meta *m = adx_results_get_meta(r);
+  if (m->no_metrics) {
+    snprintf(q->text, sizeof q->text, "%s", ADX_REPORT_NOT_MEASURED_TEXT);
+    return ADX_OK;
+  }
   if (!m->has_masks) {
     snprintf(q->text, sizeof q->text,
              "The dataset has no object masks, so there is no ground truth to compare with (docs/metrics.md, "
@@ -101,6 +105,10 @@ static adx_status ground_truth(adx_results *r, const adx_report_stats *st, adx_v
  * (Holm) of the report's "not own" margin table (judges.c: the same family, the same numbers). */
 static adx_status judges(adx_results *r, const adx_report_stats *st, adx_verdict_item *q, adx_error *err) {
   const adx_results_meta *m = adx_results_get_meta(r);
+  if (m->no_metrics) {
+    snprintf(q->text, sizeof q->text, "%s", ADX_REPORT_NOT_MEASURED_TEXT);
+    return ADX_OK;
+  }
   adx_report_judges J;
   adx_status s = adx_report_judges_compute(r, &J, err);
   if (s) return s;

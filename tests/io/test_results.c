@@ -872,6 +872,105 @@ static void test_judges_store(void **state) {
              "--judges all but this run uses --judges none");
 }
 
+/* A run without metrics (--no-metrics): only size, seconds and queries per mode; the rest reads as NaN, is
+ * absent from the file and from /summary; a resume with the other setting is refused. Expected values are
+ * gen_fill's formulas. */
+static void test_no_metrics_store(void **state) {
+  (void)state;
+  if (g_rank != 0) return;
+  enum { N = 4 };
+  char p[600], q[600];
+  tpath(p, sizeof p, "nometrics.h5");
+  tpath(q, sizeof q, "withmetrics.h5");
+  remove_file(p);
+  remove_file(q);
+  adx_error e = {0};
+  adx_results *r = NULL;
+  adx_run_info run = make_run(N, 2, 3, 2);
+  run.no_metrics = 1;
+  run.judges = 1; /* a run without metrics has no judges */
+  expect_msg(adx_results_create(p, &run, MPI_COMM_NULL, 0, &r, &e), ADX_ERR_ARG, &e, "no judge matrix");
+  run.judges = 0;
+  for (int with = 0; with < 2; with++) {
+    run.no_metrics = !with;
+    TU_OK(adx_results_create(with ? q : p, &run, MPI_COMM_NULL, 0, &r, err));
+    gen g;
+    gen_init(&g, 2, 2, 3);
+    for (int s = 0; s < N - 1; s++) TU_OK(adx_results_write_image(r, gen_fill(&g, s), err)); /* 3: never */
+    gen_free(&g);
+    TU_OK(adx_results_finish(r, err));
+    adx_results_close(r);
+  }
+  adx_results *rd;
+  TU_OK(adx_results_open_read(p, &rd, err));
+  const adx_results_meta *m = adx_results_get_meta(rd);
+  assert_int_equal(m->no_metrics, 1);
+  assert_int_equal(m->judges, 0);
+  for (int i = 0; i < ADX_RESULTS_NMETRICS; i++) {
+    const char *name = adx_results_metric_name(rd, i);
+    int kept = !strcmp(name, "size") || !strcmp(name, "seconds") || !strcmp(name, "queries");
+    assert_int_equal(adx_results_has_metric(rd, i), kept);
+  }
+  double col[N];
+  TU_OK(adx_results_read_column(rd, 1, "size", col, err));
+  for (int s = 0; s < N - 1; s++) assert_float_equal(col[s], (float)((s * 13 + 5) % 17) / 16.0f, 1e-7);
+  TU_OK(adx_results_read_column(rd, 1, "queries", col, err));
+  for (int s = 0; s < N - 1; s++) assert_float_equal(col[s], 1000 + s * 10 + 1, 0);
+  TU_OK(adx_results_read_column(rd, 0, "robustness_colour", col, err));
+  for (int s = 0; s < N; s++) assert_true(isnan(col[s]));
+  TU_OK(adx_results_read_column(rd, 0, "robustness_at_k/k=20", col, err));
+  for (int s = 0; s < N; s++) assert_true(isnan(col[s]));
+  adx_image_record rec;
+  TU_OK(adx_results_read_image(rd, 2, &rec, err));
+  assert_float_equal(rec.metrics[0].size, (float)((2 * 13) % 17) / 16.0f, 0);
+  assert_float_equal(rec.metrics[0].seconds, (float)((2 * 13 + 7 * 3) % 17) / 16.0f, 0);
+  assert_int_equal(rec.metrics[0].queries, 1020);
+  assert_true(isnan(rec.metrics[0].confidence) && isnan(rec.metrics[1].deletion_auc));
+  assert_true(isnan(rec.metrics[0].robustness_at_k[0]) && isnan(rec.metrics[0].judges[0][0][0]));
+  adx_image_record_free(&rec);
+  adx_summary sm;
+  TU_OK(adx_results_read_summary(rd, 0, "size", &sm, NULL, err));
+  double want = 0;
+  for (int s = 0; s < N - 1; s++) want += (float)((s * 13) % 17) / 16.0f / 3.0;
+  assert_float_equal(sm.mean, want, 1e-6);
+  assert_int_equal(sm.n, 3);
+  expect_msg(adx_results_read_summary(rd, 0, "confidence", &sm, NULL, &e), ADX_ERR_ARG, &e,
+             "not measured (--no-metrics)");
+  adx_ad_vs v;
+  expect_msg(adx_results_read_ad_vs(rd, 1, "robustness_colour", &v, &e), ADX_ERR_ARG, &e,
+             "not measured (--no-metrics)");
+  adx_results_close(rd);
+  hid_t f = H5Fopen(p, H5F_ACC_RDONLY, H5P_DEFAULT);
+  assert_true(f >= 0);
+  static const char *const absent[] = {"/modes/ad/confidence",      "/modes/ad/robustness_colour",
+                                       "/modes/ad/robustness_at_k", "/modes/ad/judges",
+                                       "/summary/ad/deletion_auc",  "/summary/ad/robustness_at_k",
+                                       "/summary/ad_vs_fill:zero"};
+  for (size_t i = 0; i < sizeof absent / sizeof absent[0]; i++)
+    if (H5Lexists(f, absent[i], H5P_DEFAULT) != 0) fail_msg("%s exists in a --no-metrics file", absent[i]);
+  assert_true(H5Lexists(f, "/modes/ad/size", H5P_DEFAULT) > 0);
+  assert_true(H5Lexists(f, "/summary/fill:zero/seconds", H5P_DEFAULT) > 0);
+  H5Fclose(f);
+  TU_OK(adx_results_open_read(q, &rd, err)); /* the same run with metrics has them */
+  assert_int_equal(adx_results_get_meta(rd)->no_metrics, 0);
+  TU_OK(adx_results_read_column(rd, 0, "robustness_colour", col, err));
+  assert_float_equal(col[1], (float)((13 + 3 * 3) % 17) / 16.0f, 1e-7); /* j = 3 */
+  adx_results_close(rd);
+  /* resume with the other setting: refused (image 3 was never written: both files are unfinished) */
+  int64_t *todo = NULL, ntodo = 0;
+  adx_results *w = NULL;
+  run.no_metrics = 0;
+  expect_msg(adx_results_open_resume(p, &run, MPI_COMM_NULL, 0, &w, &todo, &ntodo, &e), ADX_ERR_ARG, &e,
+             "was made with --no-metrics");
+  run.no_metrics = 1;
+  expect_msg(adx_results_open_resume(q, &run, MPI_COMM_NULL, 0, &w, &todo, &ntodo, &e), ADX_ERR_ARG, &e,
+             "this run uses --no-metrics");
+  TU_OK(adx_results_open_resume(p, &run, MPI_COMM_NULL, 0, &w, &todo, &ntodo, err));
+  assert_int_equal(ntodo, 1);
+  adx_free(todo);
+  adx_results_close(w);
+}
+
 /* ------------------------------------------------------------------ tests: refusals and resume */
 
 static void expect_msg(adx_status got, adx_status want, const adx_error *e, const char *needle) {
@@ -1460,6 +1559,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_refuse_overwrite), cmocka_unit_test(test_write_errors),
         cmocka_unit_test(test_resume),           cmocka_unit_test(test_kill_safety),
         cmocka_unit_test(test_writer_lock),      cmocka_unit_test(test_judges_store),
+        cmocka_unit_test(test_no_metrics_store),
     };
     rc = cmocka_run_group_tests(tests, NULL, NULL);
     if (g_mpi) {
