@@ -347,7 +347,7 @@ adx_status adx_report_print_summary(FILE *f, FILE *warn, const char *path, adx_e
   char buf[64];
   if (m->no_metrics) { /* explanations only: their size and their cost, no metric to show */
     fprintf(f,
-            "metrics: not measured (--no-metrics): robustness, confidence, drop-off, insertion/deletion AUC, "
+            "metrics: " ADX_REPORT_NOT_MEASURED ": robustness, confidence, drop-off, insertion/deletion AUC, "
             "robustness@k, the judge matrix and the ground truth were not computed\n");
     fprintf(f, "explanation size, mean ±95%% CI half-width over the images done\n%-*s %5s", mw, "mode", "n");
     pad(f, adx_report_stat_label[ADX_REPORT_SIZE], w);
