@@ -11,7 +11,18 @@
 #include "args.h"
 #include "cli.h"
 
-enum { O_MODEL, O_BATCH, O_THREADS, O_MODE, O_VISIBLE, O_SECONDS, ADX_CLI_AD_IDS, O_NO_CONV, O_HELP };
+enum {
+  O_MODEL,
+  O_BATCH,
+  O_THREADS,
+  O_MODE,
+  O_VISIBLE,
+  O_SECONDS,
+  ADX_CLI_AD_IDS,
+  O_HIDDEN_BOX,
+  O_NO_CONV,
+  O_HELP
+};
 static const adx_opt opts[] = {
     {"model", 'm', 1, "FILE", "ONNX model"},
     {"batch", 'b', 1, "LIST", "batch sizes for whole-model throughput (default 1,16)"},
@@ -20,6 +31,8 @@ static const adx_opt opts[] = {
     {"visible", 0, 1, "LIST", "visible fractions for mutant queries (default 0.25,0.5,0.75,1)"},
     {"seconds", 0, 1, "S", "time per measurement (default 1.0)"},
     ADX_CLI_AD_OPTS,
+    {"hidden-box", 0, 0, NULL,
+     "mutant masks hide one random box of 1 - visible of the image (default: show one)"},
     {"no-conv", 0, 0, NULL, "skip the per-layer conv/SGEMM table"},
     {"help", 'h', 0, NULL, "show this help"},
     {0}};
@@ -222,15 +235,28 @@ int adx_cmd_bench(int argc, char **argv) {
     printf("\n");
   }
 
+  int hidden_box = adx_args_last(&a, O_HIDDEN_BOX) != NULL;
+  double incr_frac;
   for (int mi = 0; mi < nmodes; mi++) {
     char name[64];
     adx_mode_str(&modes[mi], name, sizeof name);
     if (modes[mi].kind == ADX_MODE_FILL && adx_fill_source(&modes[mi], raw, C, H, W, src, &err)) goto fail;
-    printf("\nmutants/s, mode %s, batch %d, random rectangular visible regions\n%-8s", name, maxb, "visible");
+    printf("\nmutants/s, mode %s, batch %d, random rectangular %s regions%s\n%-8s", name, maxb,
+           hidden_box ? "hidden" : "visible",
+           modes[mi].kind == ADX_MODE_FILL && adx_incremental_setting(&incr_frac) == 1 ? ", incremental" : "",
+           "visible");
     for (int t = 0; t < nt; t++) printf("  threads=%-4d", (int)threads[t]);
     printf("\n");
     for (int vi = 0; vi < nv; vi++) {
-      for (int b = 0; b < maxb; b++) random_rect_mask(&rng, H, W, vis[vi], masks + (size_t)b * hw);
+      for (int b = 0; b < maxb; b++) {
+        uint8_t *mb = masks + (size_t)b * hw;
+        if (hidden_box && vis[vi] >= 1.0) {
+          memset(mb, 1, hw);
+          continue;
+        }
+        random_rect_mask(&rng, H, W, hidden_box ? 1.0 - vis[vi] : vis[vi], mb);
+        for (size_t i = 0; hidden_box && i < hw; i++) mb[i] = !mb[i];
+      }
       printf("%-8.2f", vis[vi]);
       for (int t = 0; t < nt; t++) {
         double rate;

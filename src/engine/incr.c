@@ -25,15 +25,17 @@
 #include "adx/ad.h"
 #include "engine_internal.h"
 
-enum { V_NONE = 0, V_TRACK, V_ALL }; /* independent of the input / changed map / everything changed */
+enum { V_NONE = 0, V_TRACK, V_ALL }; /* a value: independent of the input / per-sample flags / all changed */
+enum { F_CLEAN = 0, F_PART, F_ALL }; /* a sample of a tracked value: nothing / some / everything changed */
 
 struct adx_incr {
   int nvalues;
   int64_t cap; /* batch capacity of the per-value maps */
   uint8_t *state;
-  const uint8_t **map; /* per value [B, H*W], 1 = unchanged (own[v] or an alias) */
-  uint8_t **own;
-  size_t *own_bytes;
+  const uint8_t **map;  /* per value [B, H*W], 1 = unchanged, valid for samples whose flag is F_PART */
+  const uint8_t **flag; /* per value [B]: F_CLEAN, F_PART or F_ALL (own_flag[v] or an alias) */
+  uint8_t **own, **own_flag;
+  size_t *own_bytes, *own_flag_bytes;
   /* the base: one image's Conv outputs at batch 1 */
   int have_base;
   adx_norm norm;
@@ -53,9 +55,13 @@ struct adx_incr {
 void adx_incr_free(adx_incr *ic) {
   if (!ic) return;
   for (int i = 0; ic->own && i < ic->nvalues; i++) free(ic->own[i]);
+  for (int i = 0; ic->own_flag && i < ic->nvalues; i++) free(ic->own_flag[i]);
   free(ic->own);
+  free(ic->own_flag);
   free(ic->own_bytes);
+  free(ic->own_flag_bytes);
   free(ic->map);
+  free(ic->flag);
   free(ic->state);
   free(ic->raw);
   free(ic->in);
@@ -80,8 +86,12 @@ static adx_incr *incr_get(adx_engine *e) {
   ic->map = calloc((size_t)nv, sizeof *ic->map);
   ic->own = calloc((size_t)nv, sizeof *ic->own);
   ic->own_bytes = calloc((size_t)nv, sizeof *ic->own_bytes);
+  ic->flag = calloc((size_t)nv, sizeof *ic->flag);
+  ic->own_flag = calloc((size_t)nv, sizeof *ic->own_flag);
+  ic->own_flag_bytes = calloc((size_t)nv, sizeof *ic->own_flag_bytes);
   ic->base_off = calloc((size_t)nv, sizeof *ic->base_off);
-  if (!ic->state || !ic->map || !ic->own || !ic->own_bytes || !ic->base_off) {
+  if (!ic->state || !ic->map || !ic->own || !ic->own_bytes || !ic->flag || !ic->own_flag ||
+      !ic->own_flag_bytes || !ic->base_off) {
     adx_incr_free(ic);
     return NULL;
   }
@@ -103,6 +113,24 @@ static uint8_t *own_map(adx_incr *ic, int v, size_t n) {
   if (grow((void **)&ic->own[v], &ic->own_bytes[v], n, 1)) return NULL;
   ic->map[v] = ic->own[v];
   return ic->own[v];
+}
+
+static uint8_t *own_flags(adx_incr *ic, int v, int B) {
+  if (grow((void **)&ic->own_flag[v], &ic->own_flag_bytes[v], (size_t)B, 1)) return NULL;
+  ic->flag[v] = ic->own_flag[v];
+  return ic->own_flag[v];
+}
+
+/* A sample's flag from its changed count out of n positions: over the fraction `frac` the sample gives up
+ * tracking (F_ALL: computed in full from here on). Calling unchanged positions changed is always safe. */
+static uint8_t flag_of(size_t changed, size_t n, double frac) {
+  return changed == 0 ? F_CLEAN : (changed == n || (double)changed > frac * (double)n) ? F_ALL : F_PART;
+}
+
+static size_t count_changed(const uint8_t *m, size_t n) {
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) k += !m[i];
+  return k;
 }
 
 static int is_conv(const adx_node *n) { return n->op->ad == ADX_AD_CONV && adx_conv_params_of(n); }
@@ -156,13 +184,14 @@ static adx_status make_base(adx_engine *e, adx_incr *ic, const adx_norm *norm, c
 static int spatial(const adx_value *v) { return v->batched && v->ndim == 4; }
 
 /* The graph input's map: changed where any channel differs bit for bit from the unmasked image. */
-static adx_status map_input(adx_incr *ic, const adx_graph *g, const float *x, int B, adx_error *err) {
+static adx_status map_input(adx_incr *ic, const adx_graph *g, const float *x, int B, double frac,
+                            adx_error *err) {
   int v = g->inputs[0];
   const adx_value *iv = &g->values[v];
   int C = (int)iv->dims[1];
   size_t hw = (size_t)iv->dims[2] * (size_t)iv->dims[3];
-  uint8_t *m = own_map(ic, v, (size_t)B * hw);
-  if (!m) return nomem(err);
+  uint8_t *m = own_map(ic, v, (size_t)B * hw), *fl = own_flags(ic, v, B);
+  if (!m || !fl) return nomem(err);
   const uint32_t *base = (const uint32_t *)ic->in, *xu = (const uint32_t *)x;
   for (int b = 0; b < B; b++) {
     uint8_t *mb = m + (size_t)b * hw;
@@ -171,13 +200,15 @@ static adx_status map_input(adx_incr *ic, const adx_graph *g, const float *x, in
       const uint32_t *xc = xu + ((size_t)b * C + c) * hw, *bc = base + (size_t)c * hw;
       for (size_t i = 0; i < hw; i++) mb[i] &= xc[i] == bc[i];
     }
+    fl[b] = flag_of(count_changed(mb, hw), hw, frac);
   }
   ic->state[v] = V_TRACK;
   return ADX_OK;
 }
 
 /* A window operator's output map (Conv reads every channel; a pool's channel union is the same). */
-static adx_status map_window(adx_incr *ic, const adx_graph *g, const adx_node *n, adx_error *err) {
+static adx_status map_window(adx_incr *ic, const adx_graph *g, const adx_node *n, double frac,
+                             adx_error *err) {
   int vin = n->in[0], vout = n->out[0];
   const adx_value *in = &g->values[vin], *out = &g->values[vout];
   adx_window w;
@@ -185,27 +216,27 @@ static adx_status map_window(adx_incr *ic, const adx_graph *g, const adx_node *n
   int B = (int)in->dims[0], H = (int)in->dims[2], W = (int)in->dims[3], OH = (int)out->dims[2],
       OW = (int)out->dims[3];
   size_t hw = (size_t)H * W, ohw = (size_t)OH * OW;
-  uint8_t *m = own_map(ic, vout, (size_t)B * ohw);
-  if (!m) return nomem(err);
+  uint8_t *m = own_map(ic, vout, (size_t)B * ohw), *fl = own_flags(ic, vout, B);
+  if (!m || !fl) return nomem(err);
+  const uint8_t *fi = ic->flag[vin];
   adx_ad_opts strict;
   adx_ad_opts_default(&strict);
   strict.rule = ADX_RULE_STRICT;
   adx_mseg seg = {0, 1, ic->map[vin]};
   for (int b = 0; b < B; b++) {
-    const uint8_t *mi = ic->map[vin] + (size_t)b * hw;
-    if (!memchr(mi, 0, hw)) { /* nothing changed in this sample */
-      memset(m + (size_t)b * ohw, 1, ohw);
-      continue;
-    }
-    adx_mask_window(&seg, 1, (size_t)b * hw, 1, H, W, &w, OH, OW, &strict, m + (size_t)b * ohw, NULL);
+    fl[b] = fi[b];
+    if (fi[b] != F_PART) continue;
+    uint8_t *mb = m + (size_t)b * ohw;
+    adx_mask_window(&seg, 1, (size_t)b * hw, 1, H, W, &w, OH, OW, &strict, mb, NULL);
+    fl[b] = flag_of(count_changed(mb, ohw), ohw, frac);
   }
   ic->state[vout] = V_TRACK;
   return ADX_OK;
 }
 
-/* A position-keeping operator: the union of its tracked inputs' changed maps, or V_ALL when any
- * non-constant input is not tracked at the output's shape. */
-static adx_status map_keep(adx_incr *ic, const adx_graph *g, const adx_node *n, adx_error *err) {
+/* A position-keeping operator: the union of its tracked inputs' changes, or V_ALL when any non-constant
+ * input is not tracked at the output's shape. */
+static adx_status map_keep(adx_incr *ic, const adx_graph *g, const adx_node *n, double frac, adx_error *err) {
   int vout = n->out[0];
   const adx_value *out = &g->values[vout];
   int ntrack = 0, first = -1, ok = spatial(out);
@@ -236,17 +267,32 @@ static adx_status map_keep(adx_incr *ic, const adx_graph *g, const adx_node *n, 
   ic->state[vout] = V_TRACK;
   if (ntrack == 1) {
     ic->map[vout] = ic->map[first];
+    ic->flag[vout] = ic->flag[first];
     return ADX_OK;
   }
-  size_t n_ = (size_t)out->dims[0] * (size_t)out->dims[2] * (size_t)out->dims[3];
-  uint8_t *m = own_map(ic, vout, n_);
-  if (!m) return nomem(err);
-  memset(m, 1, n_);
-  for (int k = 0; k < n->nin; k++) {
-    int v = n->in[k];
-    if (v < 0 || ic->state[v] != V_TRACK) continue;
-    const uint8_t *mi = ic->map[v];
-    for (size_t i = 0; i < n_; i++) m[i] &= mi[i];
+  int B = (int)out->dims[0];
+  size_t hw = (size_t)out->dims[2] * (size_t)out->dims[3];
+  uint8_t *m = own_map(ic, vout, (size_t)B * hw), *fl = own_flags(ic, vout, B);
+  if (!m || !fl) return nomem(err);
+  for (int b = 0; b < B; b++) {
+    int any_all = 0, any_part = 0;
+    for (int k = 0; k < n->nin; k++) {
+      int v = n->in[k];
+      if (v < 0 || ic->state[v] != V_TRACK) continue;
+      any_all |= ic->flag[v][b] == F_ALL;
+      any_part |= ic->flag[v][b] == F_PART;
+    }
+    fl[b] = any_all ? F_ALL : any_part ? F_PART : F_CLEAN;
+    if (fl[b] != F_PART) continue;
+    uint8_t *mb = m + (size_t)b * hw;
+    memset(mb, 1, hw);
+    for (int k = 0; k < n->nin; k++) {
+      int v = n->in[k];
+      if (v < 0 || ic->state[v] != V_TRACK || ic->flag[v][b] != F_PART) continue;
+      const uint8_t *mi = ic->map[v] + (size_t)b * hw;
+      for (size_t i = 0; i < hw; i++) mb[i] &= mi[i];
+    }
+    fl[b] = flag_of(count_changed(mb, hw), hw, frac);
   }
   return ADX_OK;
 }
@@ -265,17 +311,19 @@ static adx_status conv_incr(adx_engine *e, adx_incr *ic, int node, adx_error *er
   if (grow((void **)&ic->active, &ic->active_cap, (size_t)B * ohw, sizeof(int32_t)) ||
       grow((void **)&ic->plan, &ic->plan_cap, (size_t)B * 3, sizeof(int)))
     return nomem(err);
-  const uint8_t *m = ic->map[vout];
+  const uint8_t *m = ic->map[vout], *fl = ic->flag[vout];
   int *kind = ic->plan, *nact = ic->plan + B, *task0 = ic->plan + 2 * B;
   int ntasks = 0, lib = e->lib, any_full = 0;
   for (int b = 0; b < B; b++) {
-    const uint8_t *mb = m + (size_t)b * ohw;
-    int32_t *list = ic->active + (size_t)b * ohw;
     int k = 0;
-    for (size_t i = 0; i < ohw; i++)
-      if (!mb[i]) list[k++] = (int32_t)i;
+    if (fl[b] == F_PART) {
+      const uint8_t *mb = m + (size_t)b * ohw;
+      int32_t *list = ic->active + (size_t)b * ohw;
+      for (size_t i = 0; i < ohw; i++)
+        if (!mb[i]) list[k++] = (int32_t)i;
+    }
     nact[b] = k;
-    kind[b] = k == 0 ? 0 : ((double)k <= e->incr_frac * (double)ohw ? 1 : 2);
+    kind[b] = fl[b] == F_CLEAN ? 0 : fl[b] == F_ALL ? 2 : 1;
     task0[b] = ntasks;
     ntasks += kind[b] == 0 ? 1 : kind[b] == 1 ? adx_conv_ntasks(&p, k) : lib ? 1 : adx_conv_ntasks(&p, -1);
     any_full |= kind[b] == 2;
@@ -342,7 +390,7 @@ adx_status adx_engine_run_incremental(adx_engine *e, const adx_norm *norm, const
   int B = (int)input->dims[0];
   if ((s = adx_engine_prepare_batch(e, B, err)) || (s = adx_engine_bind_input(e, 0, input, err))) return s;
   memset(ic->state, V_NONE, (size_t)g->nvalues);
-  if ((s = map_input(ic, g, adx_f32(input), B, err))) return s;
+  if ((s = map_input(ic, g, adx_f32(input), B, e->incr_frac, err))) return s;
   for (int i = 0; i < g->nnodes; i++) {
     const adx_node *n = &g->nodes[i];
     if (n->dead) continue;
@@ -357,16 +405,16 @@ adx_status adx_engine_run_incremental(adx_engine *e, const adx_norm *norm, const
       for (int k = 1; k < n->nin; k++)
         if (n->in[k] >= 0 && ic->state[n->in[k]] != V_NONE)
           return adx_node_fail(n, err, ADX_ERR_UNSUPPORTED, "weights that depend on the input");
-      if ((s = map_window(ic, g, n, err)) || (s = conv_incr(e, ic, i, err))) return s;
+      if ((s = map_window(ic, g, n, e->incr_frac, err)) || (s = conv_incr(e, ic, i, err))) return s;
       continue;
     }
     if ((s = adx_engine_run_node(e, i, err))) return s;
     if (kind == ADX_AD_POOL && track0 && spatial(&g->values[n->out[0]])) {
       for (int k = 0; k < n->nout; k++)
         if (n->out[k] >= 0) ic->state[n->out[k]] = V_ALL;
-      if ((s = map_window(ic, g, n, err))) return s;
+      if ((s = map_window(ic, g, n, e->incr_frac, err))) return s;
     } else if (kind == ADX_AD_POINTWISE || kind == ADX_AD_COMBINE || kind == ADX_AD_CONCAT) {
-      if ((s = map_keep(ic, g, n, err))) return s;
+      if ((s = map_keep(ic, g, n, e->incr_frac, err))) return s;
     } else {
       for (int k = 0; k < n->nout; k++)
         if (n->out[k] >= 0) ic->state[n->out[k]] = V_ALL;
