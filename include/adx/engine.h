@@ -19,7 +19,7 @@ int adx_conv_winograd_allowed(void);
  * fails). Unset or empty: ADX_INCREMENTAL_DEFAULT. *frac receives ADX_INCREMENTAL_FRACTION (a number in
  * [0, 1], default ADX_INCREMENTAL_DEFAULT_FRACTION; -1 when it is not one). */
 #define ADX_INCREMENTAL_DEFAULT 0
-#define ADX_INCREMENTAL_DEFAULT_FRACTION 0.5
+#define ADX_INCREMENTAL_DEFAULT_FRACTION 0.1
 int adx_incremental_setting(double *frac);
 
 /* threads <= 0: adx_threads_get(). The engine borrows g; g must outlive it. */

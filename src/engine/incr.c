@@ -30,7 +30,6 @@ enum { F_CLEAN = 0, F_PART, F_ALL }; /* a sample of a tracked value: nothing / s
 
 struct adx_incr {
   int nvalues;
-  int64_t cap; /* batch capacity of the per-value maps */
   uint8_t *state;
   const uint8_t **map;  /* per value [B, H*W], 1 = unchanged, valid for samples whose flag is F_PART */
   const uint8_t **flag; /* per value [B]: F_CLEAN, F_PART or F_ALL (own_flag[v] or an alias) */
