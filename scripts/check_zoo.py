@@ -4,6 +4,10 @@
 For every ONNX file in build/zoo (or DIR): `adx predict --logits` on the shared input must match
 PyTorch's logits (max |diff| <= 1e-4 * max(1, max|logit|)), and AD must keep A1 (all visible: logits
 bit-identical to plain) and A2 (strict rule: noise in the hidden region changes nothing).
+Then incremental fill queries (src/engine/incr.c) against the full recomputation on the families present of
+resnet18, mobilenet_v2 (depthwise convs), squeezenet1_1 (channel Concat), densenet121 and vgg11: the cmocka
+binary tests/engine/test_incremental in its zoo mode (ADX_INCR_TEST, default
+build/release/tests/engine/test_incremental), within 1e-5 of the logit scale with the same top-1.
 usage: check_zoo.py [DIR]
 """
 import json
@@ -65,8 +69,33 @@ def main():
             except RuntimeError as e:
                 print(f"FAIL {f:34s} {e}")
                 bad += 1
-    print(f"{len(files) - bad} passed, {bad} failed")
-    sys.exit(1 if bad else 0)
+    nbad_incr, nincr = incremental(d)
+    print(f"{len(files) + nincr - bad - nbad_incr} passed, {bad + nbad_incr} failed")
+    sys.exit(1 if bad or nbad_incr else 0)
+
+
+INCR_FAMILIES = ["resnet18", "mobilenet_v2", "squeezenet1_1", "densenet121", "vgg11"]
+
+
+def incremental(d):
+    """Incremental vs full fill queries on the zoo families present: (failures, checks)."""
+    test = os.environ.get("ADX_INCR_TEST", "build/release/tests/engine/test_incremental")
+    models = [os.path.join(d, f"{m}_op13.onnx") for m in INCR_FAMILIES]
+    models = [m for m in models if os.path.exists(m)]
+    if not models:
+        return 0, 0
+    if not os.path.exists(test):
+        print(f"FAIL incremental: {test} is not built (make {test})")
+        return 1, 1
+    env = dict(os.environ, ADX_INCR_ZOO=",".join(models), ADX_INCR_ZOO_INPUT=os.path.join(d, "input_224.npy"))
+    out = subprocess.run([test], capture_output=True, text=True, env=env)
+    lines = [l for l in (out.stdout + out.stderr).splitlines() if "conv samples" in l or "worst" in l
+             or "ERROR" in l]
+    ok = out.returncode == 0
+    print(f"{'ok  ' if ok else 'FAIL'} incremental fill queries on {len(models)} families")
+    for l in lines:
+        print("     " + l.strip())
+    return (0 if ok else 1), 1
 
 
 if __name__ == "__main__":

@@ -15,6 +15,13 @@ int adx_conv_backend(void);
  * no under "dnnl-direct" (every layer direct). */
 int adx_conv_winograd_allowed(void);
 
+/* Incremental fill queries (ADX_INCREMENTAL): 1 on, 0 off, -1 anything else (adx_engine_create then
+ * fails). Unset or empty: ADX_INCREMENTAL_DEFAULT. *frac receives ADX_INCREMENTAL_FRACTION (a number in
+ * [0, 1], default ADX_INCREMENTAL_DEFAULT_FRACTION; -1 when it is not one). */
+#define ADX_INCREMENTAL_DEFAULT 0
+#define ADX_INCREMENTAL_DEFAULT_FRACTION 0.1
+int adx_incremental_setting(double *frac);
+
 /* threads <= 0: adx_threads_get(). The engine borrows g; g must outlive it. */
 adx_status adx_engine_create(adx_graph *g, int threads, adx_engine **out, adx_error *err);
 void adx_engine_free(adx_engine *e);
@@ -47,6 +54,16 @@ struct adx_norm;
 adx_status adx_engine_query(adx_engine *e, const struct adx_mode *m, const struct adx_norm *norm,
                             const float *raw, const float *fill_source, const uint8_t *masks, int B,
                             const adx_tensor **logits, adx_error *err);
+
+/* Incremental fill queries (docs/performance.md, "Incremental mutants"): on, adx_engine_query in a fill
+ * mode runs the unmasked image once per image and recomputes, per mutant, only the Conv output positions
+ * whose window reads a changed input; results equal the full computation's within rounding. Off: exactly
+ * the full computation. The engine starts with ADX_INCREMENTAL's setting. */
+void adx_engine_set_incremental(adx_engine *e, int on);
+int adx_engine_incremental(const adx_engine *e);
+/* Conv samples the incremental path copied from the image's base / recomputed in part / computed in full,
+ * summed over layers since the engine was made (out[0..2]). */
+void adx_engine_incremental_stats(const adx_engine *e, long out[3]);
 
 /* Shape of the first input at batch 1 (e.g. [1,3,224,224]). */
 const adx_value *adx_engine_input(const adx_engine *e);

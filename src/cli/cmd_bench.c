@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "adx/ad.h"
 #include "adx/bench.h"
@@ -11,7 +12,19 @@
 #include "args.h"
 #include "cli.h"
 
-enum { O_MODEL, O_BATCH, O_THREADS, O_MODE, O_VISIBLE, O_SECONDS, ADX_CLI_AD_IDS, O_NO_CONV, O_HELP };
+enum {
+  O_MODEL,
+  O_BATCH,
+  O_THREADS,
+  O_MODE,
+  O_VISIBLE,
+  O_SECONDS,
+  ADX_CLI_AD_IDS,
+  O_HIDDEN_BOX,
+  O_CPU_TIME,
+  O_NO_CONV,
+  O_HELP
+};
 static const adx_opt opts[] = {
     {"model", 'm', 1, "FILE", "ONNX model"},
     {"batch", 'b', 1, "LIST", "batch sizes for whole-model throughput (default 1,16)"},
@@ -20,6 +33,10 @@ static const adx_opt opts[] = {
     {"visible", 0, 1, "LIST", "visible fractions for mutant queries (default 0.25,0.5,0.75,1)"},
     {"seconds", 0, 1, "S", "time per measurement (default 1.0)"},
     ADX_CLI_AD_OPTS,
+    {"hidden-box", 0, 0, NULL,
+     "mutant masks hide one random box of 1 - visible of the image (default: show one)"},
+    {"cpu-time", 0, 0, NULL,
+     "mutant rates per CPU second of the process, not per wall second (a loaded machine)"},
     {"no-conv", 0, 0, NULL, "skip the per-layer conv/SGEMM table"},
     {"help", 'h', 0, NULL, "show this help"},
     {0}};
@@ -61,20 +78,29 @@ typedef struct bench_ctx {
 } bench_ctx;
 
 /* Images (or mutants) per second of repeated calls, at least 3 calls and about `seconds`. */
+static double cpu_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* cpu: the rate per CPU second of the process instead of per wall second. */
 static adx_status time_runs(adx_engine *e, const adx_mode *mode, const float *raw, const float *src,
-                            const uint8_t *masks, int B, double seconds, double *rate, adx_error *err) {
+                            const uint8_t *masks, int B, double seconds, int cpu, double *rate,
+                            adx_error *err) {
   adx_norm norm;
   adx_norm_identity(&norm);
   const adx_tensor *out;
   adx_status s = adx_engine_query(e, mode, &norm, raw, src, masks, B, &out, err); /* warm-up + plan */
   if (s) return s;
   int calls = 0;
-  double t0 = adx_now(), t;
+  double t0 = adx_now(), c0 = cpu_now(), t;
   do {
     if ((s = adx_engine_query(e, mode, &norm, raw, src, masks, B, &out, err))) return s;
     calls++;
     t = adx_now() - t0;
   } while (t < seconds || calls < 3);
+  if (cpu) t = cpu_now() - c0;
   *rate = (double)calls * B / t;
   return ADX_OK;
 }
@@ -213,7 +239,7 @@ int adx_cmd_bench(int argc, char **argv) {
     for (int t = 0; t < nt; t++) {
       double rate;
       if (adx_engine_create(g, (int)threads[t], &e, &err)) goto fail;
-      if (time_runs(e, &plain, raw, src, masks, (int)batches[bi], seconds, &rate, &err)) goto fail;
+      if (time_runs(e, &plain, raw, src, masks, (int)batches[bi], seconds, 0, &rate, &err)) goto fail;
       adx_engine_free(e);
       e = NULL;
       printf("  %12.1f", rate);
@@ -222,20 +248,33 @@ int adx_cmd_bench(int argc, char **argv) {
     printf("\n");
   }
 
+  int hidden_box = adx_args_last(&a, O_HIDDEN_BOX) != NULL, cpu_time = adx_args_last(&a, O_CPU_TIME) != NULL;
+  double incr_frac;
   for (int mi = 0; mi < nmodes; mi++) {
     char name[64];
     adx_mode_str(&modes[mi], name, sizeof name);
     if (modes[mi].kind == ADX_MODE_FILL && adx_fill_source(&modes[mi], raw, C, H, W, src, &err)) goto fail;
-    printf("\nmutants/s, mode %s, batch %d, random rectangular visible regions\n%-8s", name, maxb, "visible");
+    printf("\nmutants/%s, mode %s, batch %d, random rectangular %s regions%s\n%-8s", cpu_time ? "CPU s" : "s",
+           name, maxb, hidden_box ? "hidden" : "visible",
+           modes[mi].kind == ADX_MODE_FILL && adx_incremental_setting(&incr_frac) == 1 ? ", incremental" : "",
+           "visible");
     for (int t = 0; t < nt; t++) printf("  threads=%-4d", (int)threads[t]);
     printf("\n");
     for (int vi = 0; vi < nv; vi++) {
-      for (int b = 0; b < maxb; b++) random_rect_mask(&rng, H, W, vis[vi], masks + (size_t)b * hw);
+      for (int b = 0; b < maxb; b++) {
+        uint8_t *mb = masks + (size_t)b * hw;
+        if (hidden_box && vis[vi] >= 1.0) {
+          memset(mb, 1, hw);
+          continue;
+        }
+        random_rect_mask(&rng, H, W, hidden_box ? 1.0 - vis[vi] : vis[vi], mb);
+        for (size_t i = 0; hidden_box && i < hw; i++) mb[i] = !mb[i];
+      }
       printf("%-8.2f", vis[vi]);
       for (int t = 0; t < nt; t++) {
         double rate;
         if (adx_engine_create(g, (int)threads[t], &e, &err)) goto fail;
-        if (time_runs(e, &modes[mi], raw, src, masks, maxb, seconds, &rate, &err)) goto fail;
+        if (time_runs(e, &modes[mi], raw, src, masks, maxb, seconds, cpu_time, &rate, &err)) goto fail;
         adx_engine_free(e);
         e = NULL;
         printf("  %12.1f", rate);

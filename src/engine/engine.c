@@ -20,6 +20,7 @@ void adx_engine_free(adx_engine *e) {
   if (!e) return;
   release_plan(e);
   adx_ad_state_free(e->ad);
+  adx_incr_free(e->incr);
   adx_free(e->staging);
   free(e->ins);
   free(e->outs);
@@ -41,6 +42,23 @@ int adx_conv_winograd_allowed(void) {
   return !conv || !*conv || !strcmp(conv, "dnnl");
 }
 
+int adx_incremental_setting(double *frac) {
+  const char *f = getenv("ADX_INCREMENTAL_FRACTION");
+  *frac = ADX_INCREMENTAL_DEFAULT_FRACTION;
+  if (f && *f) {
+    char *end;
+    double v = strtod(f, &end);
+    *frac = *end || !(v >= 0.0 && v <= 1.0) ? -1.0 : v;
+  }
+  const char *s = getenv("ADX_INCREMENTAL");
+  if (!s || !*s) return ADX_INCREMENTAL_DEFAULT;
+  if (!strcmp(s, "0") || !strcmp(s, "1")) return s[0] - '0';
+  return -1;
+}
+
+void adx_engine_set_incremental(adx_engine *e, int on) { e->incremental = on != 0; }
+int adx_engine_incremental(const adx_engine *e) { return e->incremental; }
+
 adx_status adx_engine_create(adx_graph *g, int threads, adx_engine **out, adx_error *err) {
   *out = NULL;
   if (g->ninputs < 1 || g->noutputs < 1)
@@ -55,6 +73,15 @@ adx_status adx_engine_create(adx_graph *g, int threads, adx_engine **out, adx_er
     return adx_fail(err, ADX_ERR_ARG,
                     "ADX_CONV is '%s'; it must be 'dnnl' (oneDNN, the default), 'dnnl-direct' or 'blas'",
                     getenv("ADX_CONV"));
+  }
+  e->incremental = adx_incremental_setting(&e->incr_frac);
+  if (e->incremental < 0 || e->incr_frac < 0) {
+    int bad_on = e->incremental < 0;
+    free(e);
+    return adx_fail(err, ADX_ERR_ARG,
+                    bad_on ? "ADX_INCREMENTAL is '%s'; it must be 0 or 1"
+                           : "ADX_INCREMENTAL_FRACTION is '%s'; it must be a number in [0, 1]",
+                    getenv(bad_on ? "ADX_INCREMENTAL" : "ADX_INCREMENTAL_FRACTION"));
   }
   size_t nv = (size_t)g->nvalues;
   e->vt = calloc(nv, sizeof *e->vt);

@@ -7,6 +7,8 @@
 
 #define ADX_ENGINE_MAX_OUTPUTS 16
 
+typedef struct adx_incr adx_incr; /* incremental fill queries (incr.c) */
+
 struct adx_engine {
   adx_graph *g;
   int threads;
@@ -25,10 +27,19 @@ struct adx_engine {
   adx_ad_state *ad; /* the AD runner's buffers (src/ad/run.c), made on the first AD run */
   float *staging;   /* query inputs [B,C,H,W] */
   size_t staging_floats;
+  int incremental; /* fill queries reuse the unmasked image's Conv outputs (incr.c): ADX_INCREMENTAL */
+  double
+      incr_frac;  /* a Conv sample with at most this fraction of changed positions is recomputed there only */
+  adx_incr *incr; /* the incremental runner's buffers and the current image's base, made on first use */
 };
 
 adx_status adx_engine_prepare_batch(adx_engine *e, int64_t batch, adx_error *err);
 adx_status adx_engine_bind_input(adx_engine *e, int k, const adx_tensor *in, adx_error *err);
 adx_status adx_engine_run_node(adx_engine *e, int idx, adx_error *err);
+/* A fill-mode batch, incrementally: input [B,C,H,W] holds the mutants of the image raw [C,H,W] (normalised
+ * by norm); the result equals adx_engine_run's within rounding (docs/performance.md). */
+adx_status adx_engine_run_incremental(adx_engine *e, const adx_norm *norm, const float *raw,
+                                      const adx_tensor *input, const adx_tensor **output, adx_error *err);
+void adx_incr_free(adx_incr *ic);
 
 #endif

@@ -23,6 +23,7 @@ adx_status adx_engine_query(adx_engine *e, const adx_mode *m, const adx_norm *no
   case ADX_MODE_FILL:
     if (!fill_source) return adx_fail(err, ADX_ERR_ARG, "fill mode query without a fill source");
     adx_fill_apply(norm, raw, fill_source, masks, B, C, H, W, e->staging);
+    if (e->incremental) return adx_engine_run_incremental(e, norm, raw, &in, logits, err);
     return adx_engine_run(e, &in, logits, err);
   case ADX_MODE_AD:
   case ADX_MODE_PLAIN:

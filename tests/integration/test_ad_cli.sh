@@ -47,6 +47,13 @@ out=$("$ADX" bench --model "$M" --batch 2 --threads 1 --no-conv --seconds 0.05 -
 out=$("$ADX" bench --model "$M" --batch 2 --threads 1 --no-conv --seconds 0.05 --visible 0.5 --mode ad,ad:loose --ad-rule strict 2>&1)
 grep -q "mode ad:strict:all:none:every" <<<"$out" && grep -q "mode ad:loose:all:none:every" <<<"$out" &&
   ok "bench: bare ad takes the flags, ad:loose keeps its own rule" || bad "bench: $out"
+# incremental fill queries in the bench: a hidden box, rates per CPU second; a bad ADX_INCREMENTAL is refused
+out=$(ADX_INCREMENTAL=1 "$ADX" bench --model "$M" --batch 2 --threads 1 --no-conv --seconds 0.05 --visible 0.9 --mode fill:zero --hidden-box --cpu-time 2>&1)
+grep -q "mutants/CPU s, mode fill:zero, batch 2, random rectangular hidden regions, incremental" <<<"$out" &&
+  ok "bench: --hidden-box --cpu-time under ADX_INCREMENTAL=1" || bad "bench incremental: $out"
+out=$(ADX_INCREMENTAL=yes "$ADX" bench --model "$M" --batch 2 --threads 1 --no-conv --seconds 0.05 --visible 0.9 --mode fill:zero 2>&1)
+[ $? -ne 0 ] && grep -q "ADX_INCREMENTAL is 'yes'" <<<"$out" && ok "bench: ADX_INCREMENTAL=yes is refused" ||
+  bad "bench ADX_INCREMENTAL=yes: $out"
 
 # explain records each mode's full variant; a resume with another meaning of 'ad' is refused
 export OMP_NUM_THREADS=1
