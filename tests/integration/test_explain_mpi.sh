@@ -107,7 +107,7 @@ per_rank() { # log extra...: a 2-rank run whose ranks each append "rank R exit C
   local log=$1
   shift
   rm -f "$log.ranks"
-  timeout 60 mpirun --oversubscribe -np 2 sh -c '"$0" explain "$@"; echo "rank $OMPI_COMM_WORLD_RANK exit $?" >>"'"$log.ranks"'"' \
+  timeout -k 10 60 mpirun --oversubscribe -np 2 sh -c '"$0" explain "$@"; echo "rank $OMPI_COMM_WORLD_RANK exit $?" >>"'"$log.ranks"'"' \
     "$ADX" "$@" >"$log" 2>&1
 }
 every_rank_exit2() { # log: both ranks' lines present, each exit 2
@@ -121,7 +121,7 @@ per_rank "$t/bad2.log" "${common[@]}" --iters -3 -o "$t/y.h5"
 every_rank_exit2 "$t/bad2.log" && grep -q "iters" "$t/bad2.log" &&
   ok "negative iters: exit 2 on both ranks, naming iters" ||
   { bad "negative iters: ranks $(tr '\n' ';' <"$t/bad2.log.ranks" 2>/dev/null)"; cat "$t/bad2.log"; }
-timeout 60 mpirun --oversubscribe -np 2 "$ADX" explain "${common[@]}" -o /proc/adx-nowhere/z.h5 >"$t/bad3.log" 2>&1
+timeout -k 10 60 mpirun --oversubscribe -np 2 "$ADX" explain "${common[@]}" -o /proc/adx-nowhere/z.h5 >"$t/bad3.log" 2>&1
 code=$?
 [ "$code" -ne 0 ] && [ "$code" -ne 124 ] && ok "unwritable output: exit $code, $(tail -1 "$t/bad3.log" | head -c 120)" || { bad "unwritable output exit $code"; cat "$t/bad3.log"; }
 

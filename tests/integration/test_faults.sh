@@ -47,20 +47,42 @@ common=(--model tests/data/fashion_resnet.onnx --data /usr/share/datasets/fashio
 run() { # out extra...: a 2-rank run in the foreground, 120 s at most
   local out=$1
   shift
-  timeout 120 mpirun --oversubscribe --bind-to none -np 2 "$ADX" explain "${common[@]}" -o "$out" "$@"
+  timeout -k 10 120 mpirun --oversubscribe --bind-to none -np 2 "$ADX" explain "${common[@]}" -o "$out" "$@"
 }
 start() { # out log [throttle]: start a 2-rank run in the background; sets $job and $OUT_NOW (= out)
   rm -f "$1"
   OUT_NOW=$1
   if [ "${3:-}" = throttle ]; then
-    ADX_DEBUG_IMAGE_DELAY_MS=$THROTTLE_MS timeout 120 mpirun --oversubscribe --bind-to none -x ADX_DEBUG_IMAGE_DELAY_MS \
+    ADX_DEBUG_IMAGE_DELAY_MS=$THROTTLE_MS timeout -k 10 120 mpirun --oversubscribe --bind-to none -x ADX_DEBUG_IMAGE_DELAY_MS \
       -np 2 "$ADX" explain "${common[@]}" -o "$1" >"$2" 2>&1 &
   else
-    timeout 120 mpirun --oversubscribe --bind-to none -np 2 "$ADX" explain "${common[@]}" -o "$1" >"$2" 2>&1 &
+    timeout -k 10 120 mpirun --oversubscribe --bind-to none -np 2 "$ADX" explain "${common[@]}" -o "$1" >"$2" 2>&1 &
   fi
   job=$!
 }
 ranks_of() { pgrep -f -- "^[^ ]*adx explain .*-o $1\$" || true; } # the adx processes writing $1 (unique temp path)
+# reap: wait for the background job ($job: timeout around mpirun). Once no rank writing $OUT_NOW is left,
+# mpirun gets 15 s to exit. Open MPI 4.1's mpirun can deadlock in its teardown after it has reported a rank
+# killed by a signal ("PMIX ERROR: UNREACHABLE", then a futex wait; seen under load), and then ignores
+# timeout's SIGTERM, which would hang the suite. That is mpirun's bug, not adx's: it is killed and said,
+# and the scenario goes on from the file the ranks left (what this test checks).
+reap() {
+  local idle=0
+  while kill -0 "$job" 2>/dev/null; do
+    if [ -z "$(ranks_of "$OUT_NOW")" ]; then
+      idle=$((idle + 1))
+      if [ "$idle" -ge 150 ]; then
+        echo "   note: mpirun still running 15 s after its last rank exited (Open MPI teardown hang): killed"
+        pkill -9 -P "$job" mpirun
+        break
+      fi
+    else
+      idle=0
+    fi
+    sleep 0.1
+  done
+  wait "$job"
+}
 wait_ranks() { # out: wait until both ranks have started (at most 20 s)
   for _ in $(seq 200); do
     [ "$(ranks_of "$1" | wc -l)" -ge 2 ] && return 0
@@ -117,7 +139,7 @@ for d in $(tries 1 1.0 3.5); do
   attempt "$d" "$t/kill.h5" "$t/kill.log"
   victim=$(ranks_of "$t/kill.h5" | shuf -n 1 --random-source=<(yes "$ADX_KILL_SEED"))
   [ -n "$victim" ] && kill -9 "$victim"
-  wait "$job"
+  reap
   code=$?
   landed "a. SIGKILL after ${d}" "$code"
   case $? in 0) cut=1; break ;; 2) break ;; esac
@@ -134,7 +156,7 @@ cut=0
 for d in $(tries 2 1.0 3.5); do
   attempt "$d" "$t/term.h5" "$t/term.log"
   for p in $(ranks_of "$t/term.h5"); do kill -TERM "$p"; done
-  wait "$job"
+  reap
   code=$?
   landed "b. SIGTERM after ${d}" "$code"
   case $? in 0) cut=1; break ;; 2) break ;; esac
@@ -159,7 +181,7 @@ for d in $(tries 3 1.0 3.5); do
   attempt "$d" "$t/mterm.h5" "$t/mterm.log"
   mp=$(pgrep -P "$job" mpirun || true)
   [ -n "$mp" ] && kill -TERM "$mp"
-  wait "$job"
+  reap
   code=$?
   landed "b. SIGTERM to mpirun after ${d}" "$code"
   case $? in 0) cut=1; break ;; 2) break ;; esac
@@ -182,7 +204,7 @@ if mount --bind "$t/rodir" "$t/rodir" 2>/dev/null && umount "$t/rodir"; then
   for d in $(tries 4 1.0 3.5); do
     attempt "$d" "$t/rodir/r.h5" "$t/ro.log"
     mount --bind "$t/rodir" "$t/rodir" && mount -o remount,ro,bind "$t/rodir" && mnts+=("$t/rodir")
-    wait "$job"
+    reap
     code=$?
     umount "$t/rodir"
     landed "c. read-only after ${d}" "$code" --allow-complete
@@ -213,7 +235,7 @@ if mount -t tmpfs -o size=4m tmpfs "$t/small" 2>/dev/null; then
     for _ in $(seq 100); do [ -e "$t/small/r.h5" ] && break; sleep 0.1; done
     pause "$d" "$t/full.log"
     dd if=/dev/zero of="$t/small/filler" bs=64k >/dev/null 2>&1
-    wait "$job"
+    reap
     code=$?
     rm -f "$t/small/filler" # the probe reads the file; the resume needs the space back
     landed "d. disk full after ${d}" "$code"

@@ -32,10 +32,10 @@ common=(--model tests/data/fashion_resnet.onnx --data /usr/share/datasets/fashio
 run() { # np out extra...: in the foreground, 120 s at most
   local np=$1 out=$2
   shift 2
-  timeout 120 mpirun --oversubscribe --bind-to none -np "$np" "$ADX" explain "${common[@]}" "$@" -o "$out"
+  timeout -k 10 120 mpirun --oversubscribe --bind-to none -np "$np" "$ADX" explain "${common[@]}" "$@" -o "$out"
 }
 slowed() { # out log: a slowed 2-rank run in the background ($job); returns once a rank wrote an image
-  ADX_DEBUG_IMAGE_DELAY_MS=$DELAY_MS timeout 120 mpirun --oversubscribe --bind-to none -x ADX_DEBUG_IMAGE_DELAY_MS \
+  ADX_DEBUG_IMAGE_DELAY_MS=$DELAY_MS timeout -k 10 120 mpirun --oversubscribe --bind-to none -x ADX_DEBUG_IMAGE_DELAY_MS \
     -np 2 "$ADX" explain "${common[@]}" -o "$1" >"$2" 2>&1 &
   job=$!
   for _ in $(seq 600); do

@@ -35,7 +35,7 @@ touch "$t/marker"
 sleep 1
 common=(--model "$ROOT/tests/data/fashion_resnet.onnx" --data "$d" --scale 1/255 --iters 2 --modes ad,fill:zero
   --k-colour 2 --k-context 2 --backgrounds 4 --auc-steps 4 --progress off)
-(cd "$t/cwd" && timeout 120 mpirun --oversubscribe --bind-to none -np 2 "$ADX" explain "${common[@]}" -o "$t/out/r.h5") >"$L/run.log" 2>&1
+(cd "$t/cwd" && timeout -k 10 120 mpirun --oversubscribe --bind-to none -np 2 "$ADX" explain "${common[@]}" -o "$t/out/r.h5") >"$L/run.log" 2>&1
 code=$?
 [ "$code" -eq 0 ] && ok "explain over names that try to escape: exit 0" || { bad "explain exit $code"; tail "$L/run.log"; }
 # 5 images (docs: hidden names skipped, symlinked class folders not followed, image symlinks read)
@@ -46,7 +46,7 @@ created=$(find "$t" -newer "$t/marker" ! -type d | sort)
 [ -z "$(ls -A "$t/cwd")" ] && ok "nothing written in the working directory" || bad "cwd: $(ls -A "$t/cwd")"
 cmp -s "$img" "$t/outside.png" && cmp -s "$img" "$t/outside_class/o.png" && ok "files outside the dataset unchanged" || bad "outside files changed"
 # -o in a directory that does not exist: refused, no directory is made
-(cd "$t/cwd" && timeout 60 mpirun --oversubscribe --bind-to none -np 2 "$ADX" explain "${common[@]}" -o "$t/missing/dir/r.h5") >"$L/miss.log" 2>&1
+(cd "$t/cwd" && timeout -k 10 60 mpirun --oversubscribe --bind-to none -np 2 "$ADX" explain "${common[@]}" -o "$t/missing/dir/r.h5") >"$L/miss.log" 2>&1
 code=$?
 [ "$code" -ne 0 ] && [ "$code" -ne 124 ] && [ ! -e "$t/missing" ] && ok "-o under a missing directory: exit $code, nothing created: $(grep -m1 missing "$L/miss.log" | cut -c1-150)" ||
   { bad "-o under a missing directory: exit $code"; tail -3 "$L/miss.log"; }

@@ -9,7 +9,7 @@ set -u
 T=${ADX_RESULTS_TEST:-build/release/tests/io/test_results}
 PY=/usr/bin/python3
 export OMP_NUM_THREADS=1
-MPIRUN=(timeout 300 mpirun --allow-run-as-root --oversubscribe --bind-to none -np 2)
+MPIRUN=(timeout -k 10 300 mpirun --allow-run-as-root --oversubscribe --bind-to none -np 2)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 

@@ -27,7 +27,7 @@ export ADX_DEBUG_IMAGE_DELAY_MS=0
 run() { # out extra...
   local out=$1
   shift
-  timeout 300 mpirun --oversubscribe --bind-to none -x ADX_DEBUG_IMAGE_DELAY_MS -np 2 "$ADX" explain "${common[@]}" -o "$out" "$@"
+  timeout -k 10 300 mpirun --oversubscribe --bind-to none -x ADX_DEBUG_IMAGE_DELAY_MS -np 2 "$ADX" explain "${common[@]}" -o "$out" "$@"
 }
 ndone() { HDF5_USE_FILE_LOCKING=FALSE h5dump -d /images/done "$1" 2>/dev/null | awk '/\([0-9]+\):/ {sub(/^.*\): /, ""); n = split($0, a, ","); for (i = 1; i <= n; i++) s += a[i]} END {print s + 0}'; }
 same() {

@@ -109,12 +109,12 @@ slow=(--iters 4 --limit "$NS")
 single() { # out args...: the single-host reference, 2 ranks on shared memory
   local out=$1
   shift
-  timeout 600 mpirun --allow-run-as-root --oversubscribe --bind-to none -np 2 "$ADX" explain "${common[@]}" "$@" -o "$out"
+  timeout -k 10 600 mpirun --allow-run-as-root --oversubscribe --bind-to none -np 2 "$ADX" explain "${common[@]}" "$@" -o "$out"
 }
 two() { # out args...: mpirun across the two namespaces, one rank on each, TCP only
   local out=$1
   shift
-  on "$HA" timeout 600 mpirun --allow-run-as-root --mca plm_rsh_agent "$T/agent.sh" --mca btl tcp,self \
+  on "$HA" timeout -k 10 600 mpirun --allow-run-as-root --mca plm_rsh_agent "$T/agent.sh" --mca btl tcp,self \
     --mca oob_tcp_if_include 192.0.2.0/24 --mca btl_tcp_if_include 192.0.2.0/24 --bind-to none \
     --host "$IPA:1,$IPB:1" -np 2 -x OMP_NUM_THREADS -x OMP_WAIT_POLICY -x OPENBLAS_NUM_THREADS -x ADX_DEBUG_IMAGE_DELAY_MS \
     "$ADX" explain "${common[@]}" "$@" -o "$out"
