@@ -7,8 +7,9 @@
 # INTEGRATION_JOBS scripts run at once (default: one per core; 1 runs them one after another). Most of a
 # script's time is single-threaded (Python checks, one-rank runs, sleeps waiting for a kill or a lock), so
 # two at a time fill 2 cores; the 2- and 4-rank runs are oversubscribed anyway (mpirun --oversubscribe).
-# Each script writes to its own log; results print in name order, each when it and those before it are
-# done, with the script's own wall time. The longest scripts start first, so that the pool ends on short
+# Each script writes to its own log, kept in INTEGRATION_LOG_DIR (default build/test-out/integration, or
+# build/test-out/integration-asan in the ASan pass); results print in name order, each when it and those
+# before it are done, with the script's own wall time. The longest scripts start first, so that the pool ends on short
 # ones. The scripts that start Slurm daemons (test_slurm, test_two_nodes) never run beside each other.
 set -u
 . "$(dirname "$0")/skips.sh"
@@ -26,6 +27,9 @@ kind=integration # the kind of allowed skip: the ASan pass (ADX_SANITIZED) has i
 [ -n "${ADX_SANITIZED:-}" ] && kind=integration-asan
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
+# every script's whole output is kept (replaced on the next run), passing or not: a slow pass can be read
+keep=${INTEGRATION_LOG_DIR:-build/test-out/$kind}
+mkdir -p "$keep" 2>/dev/null || keep=""
 
 scripts=() # every script, in name order; skipped ones get their result line now, printed in order later
 for t in tests/integration/*.sh; do
@@ -73,6 +77,7 @@ show_done() {     # print every result that is ready, in name order
       0) pass=$((pass + 1)); echo "PASS $t ($(cat "$logs/$i.secs")s)" ;;
       *) fail=$((fail + 1)); echo "FAIL $t (exit $rc, $(cat "$logs/$i.secs")s)"; tail -40 "$logs/$i.log" ;;
     esac
+    if [ -n "$keep" ] && [ -e "$logs/$i.log" ]; then mv -f "$logs/$i.log" "$keep/$(basename "$t" .sh).log"; fi
     rm -f "$logs/$i.log"
     shown=$((shown + 1))
   done
