@@ -9,8 +9,9 @@
 # two at a time fill 2 cores; the 2- and 4-rank runs are oversubscribed anyway (mpirun --oversubscribe).
 # Each script writes to its own log, kept in INTEGRATION_LOG_DIR (default build/test-out/integration, or
 # build/test-out/integration-asan in the ASan pass); results print in name order, each when it and those
-# before it are done, with the script's own wall time. The longest scripts start first, so that the pool ends on short
-# ones. The scripts that start Slurm daemons (test_slurm, test_two_nodes) never run beside each other.
+# before it are done, with the script's own wall time. The longest scripts start first, so that the pool
+# ends on short ones. The scripts that start Slurm daemons (test_slurm, test_two_nodes) never run beside
+# each other.
 set -u
 . "$(dirname "$0")/skips.sh"
 ADX_INTEGRATION_SKIP=${ADX_INTEGRATION_SKIP:-}

@@ -11,9 +11,9 @@
 #   d. the disk runs out mid-run (a small tmpfs filled up while adx writes).
 # A resume must be proved, not assumed (scripts/resume_probe.py): after each fault of a, b and d the file
 # must exist with some but not all images done, before --resume runs; otherwise the fault is retried
-# with another delay (each seeded delay is half the one before: after a fault that came before the first
-# image, the rest are skipped). The delays are seeded (ADX_KILL_SEED, printed; set it to replay); after the three
-# seeded tries comes a fallback that cannot miss: ADX_DEBUG_IMAGE_DELAY_MS makes each rank sleep after
+# with another delay (each seeded delay is half the one before: after a fault that came before the
+# first image, the rest are skipped). The delays are seeded (ADX_KILL_SEED, printed; set it to replay);
+# after the three seeded tries comes a fallback that cannot miss: ADX_DEBUG_IMAGE_DELAY_MS makes each rank sleep after
 # every image and say so, and the fault lands right after the first image is written. No mid-way fault
 # after all tries is a failure. After --resume, the images done before the fault must have kept their
 # results (their wall-clock timings unchanged: nothing recomputed), and adx must have said "(K to do)"
