@@ -88,7 +88,10 @@ deps-check:
 	scripts/install-deps.sh --with-report-test --with-slurm
 
 # The builds inside check, check-asan and check-valgrind compile on every core (CI has 2), output grouped per
-# target; the tests themselves run one after another.
+# target. The unit tests run one after another (each on OMP_NUM_THREADS=2 threads); the valgrind tests
+# (single-threaded) and the integration scripts (mostly single-threaded: checks, one-rank runs, waits for a
+# kill or a lock) run JOBS at a time (VALGRIND_JOBS, INTEGRATION_JOBS), their results printed in the usual
+# order with each one's wall time. INTEGRATION_JOBS=1 runs the scripts one after another again.
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD_JOBS = -j$(JOBS) --output-sync=target
 
@@ -117,15 +120,15 @@ check-asan:
 	  build/asan/adx $(patsubst tests/%.c,build/asan/tests/%,$(TEST_SRC)) $(patsubst %,build/asan/fuzz/replay_%,$(FUZZ_TARGETS))
 	@ADX_SANITIZED=1 scripts/run-tests.sh build/asan/tests
 	@scripts/run-fuzz-regress.sh build/asan/fuzz
-	@ADX_INTEGRATION_SKIP=test_report_chromium scripts/run-integration-asan.sh
+	@INTEGRATION_JOBS=$${INTEGRATION_JOBS:-$(JOBS)} ADX_INTEGRATION_SKIP=test_report_chromium scripts/run-integration-asan.sh
 
 # valgrind cannot run AVX-512 code: its build targets generic x86-64 (OpenBLAS dispatches at run time).
 check-valgrind:
 	$(MAKE) $(BUILD_JOBS) B=build/valgrind ARCH= OPT=-O1 $(patsubst tests/%.c,build/valgrind/tests/%,$(TEST_SRC))
-	@scripts/run-valgrind.sh build/valgrind/tests
+	@VALGRIND_JOBS=$${VALGRIND_JOBS:-$(JOBS)} scripts/run-valgrind.sh build/valgrind/tests
 
 check-integration: bin/adx
-	@scripts/run-integration.sh
+	@INTEGRATION_JOBS=$${INTEGRATION_JOBS:-$(JOBS)} scripts/run-integration.sh
 
 # Fuzzing: clang + libFuzzer with ASan+UBSan (scripts/install-deps.sh --with-fuzz). Every target runs
 # FUZZ_SECONDS seconds from its seed corpus; per-target execs and coverage go to build/fuzz/summary.txt.

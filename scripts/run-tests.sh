@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run every cmocka test binary under DIR; print a closing "N passed, N failed" line; exit 1 on any failure.
+# Run every cmocka test binary under DIR, one after another (each may use OMP_NUM_THREADS threads); print
+# each one's wall time and a closing "N passed, N failed" line; exit 1 on any failure.
 # A cmocka skip() is not a pass: under make check or in CI it fails unless tests/allowed-skips.txt lists it
 # (scripts/skips.sh).
 set -u
@@ -11,10 +12,11 @@ export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 while IFS= read -r t; do
   name=${t#"$dir"/}
   log=$(mktemp)
+  start=$(date +%s)
   if "$t" >"$log" 2>&1 && cmocka_skips "$log" "$name" >"$log.skips"; then
-    pass=$((pass + 1)); echo "PASS $name"
+    pass=$((pass + 1)); echo "PASS $name ($(($(date +%s) - start))s)"
   else
-    fail=$((fail + 1)); failed+=("$name"); echo "FAIL $name"; tail -40 "$log"
+    fail=$((fail + 1)); failed+=("$name"); echo "FAIL $name ($(($(date +%s) - start))s)"; tail -40 "$log"
   fi
   [ -f "$log.skips" ] || cmocka_skips "$log" "$name" >"$log.skips"
   grep -E "^\[  (PASSED|FAILED|SKIPPED) \]" "$log" | sed 's/^/     /'

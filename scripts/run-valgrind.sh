@@ -21,10 +21,12 @@ for layer in core model ops ad engine io explain metrics report; do
 done
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
-# the runner: each test's valgrind output to N.log, then its exit status to N.rc (written last)
+# the runner: each test's valgrind output to N.log, its wall time to N.secs, then its exit status to N.rc
+# (written last)
 for i in "${!tests[@]}"; do printf '%s %s\n' "$i" "${tests[$i]}"; done |
-  xargs -P "$jobs" -L 1 sh -c 'valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
-    --show-leak-kinds=definite "$2" >"$0/$1.log" 2>&1; echo $? >"$0/$1.rc.tmp"; mv "$0/$1.rc.tmp" "$0/$1.rc"' "$logs" &
+  xargs -P "$jobs" -L 1 sh -c 's=$(date +%s); valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+    --show-leak-kinds=definite "$2" >"$0/$1.log" 2>&1; echo $? >"$0/$1.rc.tmp"; echo $(($(date +%s) - s)) >"$0/$1.secs"
+    mv "$0/$1.rc.tmp" "$0/$1.rc"' "$logs" &
 runner=$!
 pass=0; fail=0
 for i in "${!tests[@]}"; do
@@ -32,7 +34,7 @@ for i in "${!tests[@]}"; do
   rc=$(cat "$logs/$i.rc" 2>/dev/null || echo "not run")
   t=${tests[$i]} log=$logs/$i.log
   if [ "$rc" = 0 ] && cmocka_skips "$log" "${t#"$dir"/}"; then
-    pass=$((pass + 1)); echo "PASS valgrind ${t#"$dir"/}"
+    pass=$((pass + 1)); echo "PASS valgrind ${t#"$dir"/} ($(cat "$logs/$i.secs")s)"
   else
     fail=$((fail + 1)); echo "FAIL valgrind ${t#"$dir"/} (exit $rc)"; grep -E "==[0-9]+==|FAILED|Error" "$log" | head -40
   fi

@@ -11,8 +11,9 @@
 #   d. the disk runs out mid-run (a small tmpfs filled up while adx writes).
 # A resume must be proved, not assumed (scripts/resume_probe.py): after each fault of a, b and d the file
 # must exist with some but not all images done, before --resume runs; otherwise the fault is retried
-# with another delay. The delays are seeded (ADX_KILL_SEED, printed; set it to replay); after the three
-# seeded tries comes a fallback that cannot miss: ADX_DEBUG_IMAGE_DELAY_MS makes each rank sleep after
+# with another delay (each seeded delay is half the one before: after a fault that came before the
+# first image, the rest are skipped). The delays are seeded (ADX_KILL_SEED, printed; set it to replay);
+# after the three seeded tries comes a fallback that cannot miss: ADX_DEBUG_IMAGE_DELAY_MS makes each rank sleep after
 # every image and say so, and the fault lands right after the first image is written. No mid-way fault
 # after all tries is a failure. After --resume, the images done before the fault must have kept their
 # results (their wall-clock timings unchanged: nothing recomputed), and adx must have said "(K to do)"
@@ -105,6 +106,8 @@ pause() {
 tries() { echo "$(seeded_delays "$1" "$2" "$3") first"; } # K A B: three seeded delays, then the fallback
 # landed NAME CODE [--allow-complete]: did the fault of the last attempt cut the run? The job must have
 # failed (not hung, not finished) and the file hold some but not all images done; keeps the snapshot.
+# A fault that came before the first image was written sets early=1: the next seeded delays are shorter
+# still and would come too early as well, so the loops go straight to the fallback (`early_skip D`).
 landed() {
   [ "$2" -eq 124 ] && { bad "$1: the job hung (timeout)"; return 2; }
   [ "$2" -eq 0 ] && { echo "   $1: the run finished before the fault: retry"; return 1; }
@@ -112,8 +115,10 @@ landed() {
   msg=$($PY $PROBE snap "$OUT_NOW" "$t/snap.json" ${3:-} 2>&1)
   local rc=$?
   echo "   $1: exit $2, $msg"
+  case "$msg" in "no image done yet"* | "the file is absent"*) early=1 ;; esac
   return $rc
 }
+early_skip() { [ "$1" != first ] && [ "$early" = 1 ]; } # D: skip this seeded try (one came too early)
 resume_equal() { # name out
   local name=$1 out=$2
   run "$out" --resume >"$t/resume.log" 2>&1 && ok "$name: --resume finished" || { bad "$name: --resume exit $?"; tail -5 "$t/resume.log"; return; }
@@ -134,8 +139,9 @@ attempt() {
 }
 
 # a. SIGKILL one rank at a random moment after both started
-cut=0
+cut=0 early=0
 for d in $(tries 1 1.0 3.5); do
+  early_skip "$d" && continue
   attempt "$d" "$t/kill.h5" "$t/kill.log"
   victim=$(ranks_of "$t/kill.h5" | shuf -n 1 --random-source=<(yes "$ADX_KILL_SEED"))
   [ -n "$victim" ] && kill -9 "$victim"
@@ -152,8 +158,9 @@ else
 fi
 
 # b1. SIGTERM to every rank: each finishes the image in hand, the file is closed unfinished, exit 1
-cut=0
+cut=0 early=0
 for d in $(tries 2 1.0 3.5); do
+  early_skip "$d" && continue
   attempt "$d" "$t/term.h5" "$t/term.log"
   for p in $(ranks_of "$t/term.h5"); do kill -TERM "$p"; done
   reap
@@ -176,8 +183,9 @@ fi
 
 # b2. SIGTERM to mpirun: Open MPI terminates the ranks (SIGTERM, then SIGKILL after
 # odls_base_sigkill_timeout, 1 s by default); the job must end non-zero and the file resume
-cut=0
+cut=0 early=0
 for d in $(tries 3 1.0 3.5); do
+  early_skip "$d" && continue
   attempt "$d" "$t/mterm.h5" "$t/mterm.log"
   mp=$(pgrep -P "$job" mpirun || true)
   [ -n "$mp" ] && kill -TERM "$mp"
@@ -200,8 +208,9 @@ fi
 #    complete, and the resume must then recompute nothing.
 mkdir -p "$t/rodir"
 if mount --bind "$t/rodir" "$t/rodir" 2>/dev/null && umount "$t/rodir"; then
-  cut=0
+  cut=0 early=0
   for d in $(tries 4 1.0 3.5); do
+    early_skip "$d" && continue
     attempt "$d" "$t/rodir/r.h5" "$t/ro.log"
     mount --bind "$t/rodir" "$t/rodir" && mount -o remount,ro,bind "$t/rodir" && mnts+=("$t/rodir")
     reap
@@ -227,8 +236,9 @@ fi
 mkdir -p "$t/small"
 if mount -t tmpfs -o size=4m tmpfs "$t/small" 2>/dev/null; then
   mnts+=("$t/small")
-  cut=0
+  cut=0 early=0
   for d in $(tries 5 1.0 3.5); do
+    early_skip "$d" && continue
     rm -f "$t/small/filler"
     start "$t/small/r.h5" "$t/full.log" "$([ "$d" = first ] && echo throttle)"
     wait_ranks "$t/small/r.h5"
