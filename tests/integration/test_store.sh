@@ -67,7 +67,13 @@ fi
 # SIGTERM: the buffer is flushed before the file is closed
 ADX_DEBUG_IMAGE_DELAY_MS=1000 run "$t/term.h5" --flush-images 1000 --flush-seconds 1000 >"$t/term.log" 2>&1 &
 pid=$!
-sleep 3
+# the signal lands once a rank has written its first image (each rank then sleeps 1 s per image, 6 images
+# each): a fixed sleep could land before the first image on a slow machine, or under ASan
+for ((i = 0; i < 1200; i++)); do
+  grep -q "^adx: debug: rank [0-9]* wrote image" "$t/term.log" 2>/dev/null && break
+  kill -0 "$pid" 2>/dev/null || break
+  sleep 0.05
+done
 for p in $(ranks_of "$t/term.h5"); do kill -TERM "$p"; done
 wait "$pid"
 rc=$?
