@@ -1,8 +1,10 @@
 /* Elementwise binary arithmetic (Add, Sub, Mul, Div) with numpy broadcasting, float32 and int64.
  * run() reduces every case to rows: a row of one operand against a row or a scalar of the other.
  * The common shapes (same shape, per-channel [C,1,1], trailing vector, scalar) need no index
- * arithmetic per element; anything else walks the output with per-operand strides. */
+ * arithmetic per element; anything else walks the output with per-operand strides.
+ * A float Add absorbs the Relu that reads it (a ResNet block's residual join): one pass, not two. */
 #include <stdint.h>
+#include <string.h>
 
 #include "op_util.h"
 #include "ops.h"
@@ -24,6 +26,9 @@ typedef struct kernels {
 #define F_SUB(x, y) ((x) - (y))
 #define F_MUL(x, y) ((x) * (y))
 #define F_DIV(x, y) ((x) / (y))
+/* Relu exactly as the Relu operator computes it (activation.c), so that fusing changes no bit */
+static inline float relu_f(float v) { return v > 0.f ? v : 0.f; }
+#define F_ADD_RELU(x, y) relu_f((x) + (y))
 
 #define DEF_KERNELS(T, name, F)                                                                              \
   static void name##_vv(const void *a_, const void *b_, void *o_, int64_t n) {                               \
@@ -48,6 +53,7 @@ DEF_KERNELS(float, add_f, F_ADD)
 DEF_KERNELS(float, sub_f, F_SUB)
 DEF_KERNELS(float, mul_f, F_MUL)
 DEF_KERNELS(float, div_f, F_DIV)
+DEF_KERNELS(float, addrelu_f, F_ADD_RELU)
 DEF_KERNELS(int64_t, add_i, I_ADD)
 DEF_KERNELS(int64_t, sub_i, I_SUB)
 DEF_KERNELS(int64_t, mul_i, I_MUL)
@@ -61,6 +67,14 @@ static const kernels kern_i[OP_COUNT] = {{add_i_vv, add_i_vs, add_i_sv},
                                          {sub_i_vv, sub_i_vs, sub_i_sv},
                                          {mul_i_vv, mul_i_vs, mul_i_sv},
                                          {div_i_vv, div_i_vs, div_i_sv}};
+static const kernels kern_add_relu = {addrelu_f_vv, addrelu_f_vs, addrelu_f_sv};
+
+/* An Add's params: whether it has absorbed the Relu reading its output. */
+typedef struct add_params {
+  int relu;
+} add_params;
+
+static int add_has_relu(const adx_node *n) { return n->params && ((const add_params *)n->params)->relu; }
 
 /* Broadcast the shapes of a and b into out (numpy rules). Returns 0, or -1 when incompatible. */
 static int broadcast_dims(const adx_value *a, const adx_value *b, int *nd, int64_t *dims) {
@@ -224,7 +238,7 @@ static adx_status run_binary(int op, const adx_node *n, const adx_tensor *const 
   const adx_tensor *A = in[0], *B = in[1];
   adx_tensor *O = out[0];
   const int isf = O->dtype == ADX_F32;
-  const kernels *k = isf ? &kern_f[op] : &kern_i[op];
+  const kernels *k = !isf ? &kern_i[op] : op == OP_ADD && add_has_relu(n) ? &kern_add_relu : &kern_f[op];
   const size_t es = adx_dtype_size(O->dtype);
   const int r = O->ndim;
   const int64_t total = adx_tensor_numel(O);
@@ -251,7 +265,19 @@ static adx_status run_binary(int op, const adx_node *n, const adx_tensor *const 
   return ADX_OK;
 }
 
-#define BIN_OP(sym, OPC, onnx)                                                                               \
+/* Add's fusion hook: absorb a Relu reading a float Add's output (the fusion pass offers the only reader). */
+static adx_status fuse_add(const adx_graph *g, adx_node *n, const adx_node *next, adx_error *err) {
+  if (!next->op_type || strcmp(next->op_type, "Relu") || next->nin != 1 || add_has_relu(n))
+    return ADX_ERR_UNSUPPORTED;
+  if (!g || g->values[n->out[0]].dtype != ADX_F32) return ADX_ERR_UNSUPPORTED;
+  add_params *p = n->params ? n->params : adx_calloc(sizeof *p);
+  if (!p) return adx_fail(err, ADX_ERR_NOMEM, "out of memory");
+  p->relu = 1;
+  n->params = p;
+  return ADX_OK;
+}
+
+#define BIN_OP(sym, OPC, onnx, FUSE)                                                                         \
   static adx_status run_##sym(const adx_node *n, const adx_tensor *const *in, adx_tensor *const *out,        \
                               adx_op_ctx *ctx, adx_error *err) {                                             \
     return run_binary(OPC, n, in, out, ctx, err);                                                            \
@@ -264,9 +290,10 @@ static adx_status run_binary(int op, const adx_node *n, const adx_tensor *const 
                                .infer = infer_binary,                                                        \
                                .run = run_##sym,                                                             \
                                .flops = adx_ops_out_numel,                                                   \
-                               .ad = ADX_AD_COMBINE};
+                               .ad = ADX_AD_COMBINE,                                                         \
+                               .fuse = FUSE};
 
-BIN_OP(add, OP_ADD, "Add")
-BIN_OP(sub, OP_SUB, "Sub")
-BIN_OP(mul, OP_MUL, "Mul")
-BIN_OP(div, OP_DIV, "Div")
+BIN_OP(add, OP_ADD, "Add", fuse_add)
+BIN_OP(sub, OP_SUB, "Sub", NULL)
+BIN_OP(mul, OP_MUL, "Mul", NULL)
+BIN_OP(div, OP_DIV, "Div", NULL)

@@ -3,6 +3,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <math.h>
 #include <stdint.h>
 
 #include <cmocka.h>
@@ -162,11 +163,90 @@ static void test_infer_rules(void **state) {
   adx_graph_free(g);
 }
 
+/* Add absorbs a Relu reading it (the fusion pass's hook): hand values through every broadcast class the
+ * kernels have (same shape, per-channel, scalar, operand order swapped, general broadcast), 1 and 2
+ * threads, and what the hook refuses. */
+static void test_add_relu_fusion(void **state) {
+  (void)state;
+  struct {
+    int na, nb;
+    int64_t ad[4], bd[4];
+  } cases[] = {
+      {4, 4, {2, 3, 4, 5}, {2, 3, 4, 5}}, {4, 4, {2, 3, 4, 5}, {1, 3, 1, 1}}, {4, 0, {2, 3, 4, 5}, {0}},
+      {4, 4, {1, 3, 1, 1}, {2, 3, 4, 5}}, {3, 2, {3, 1, 5}, {4, 1}},
+  };
+  for (size_t c = 0; c < sizeof cases / sizeof *cases; c++)
+    for (int threads = 1; threads <= 2; threads++) {
+      adx_graph *g = adx_graph_new();
+      ot_in(g, "a", ADX_F32, cases[c].na, cases[c].ad, 0);
+      ot_in(g, "b", ADX_F32, cases[c].nb, cases[c].bd, 0);
+      int na = ot_node(g, "Add", "a,b", "s", 0, NULL), nr = ot_node(g, "Relu", "s", "r", 0, NULL);
+      adx_error e = {0};
+      assert_int_equal(ot_infer(g, na, &e), ADX_OK);
+      assert_non_null(g->nodes[na].op->fuse);
+      assert_int_equal(g->nodes[na].op->fuse(g, &g->nodes[na], &g->nodes[nr], &e), ADX_OK);
+      /* a second Relu is not absorbed again */
+      assert_int_equal(g->nodes[na].op->fuse(g, &g->nodes[na], &g->nodes[nr], &e), ADX_ERR_UNSUPPORTED);
+      adx_tensor A = ot_tensor(ADX_F32, cases[c].na, cases[c].ad, NULL);
+      adx_tensor B = ot_tensor(ADX_F32, cases[c].nb, cases[c].bd, NULL), Y[1];
+      ot_fill(adx_f32(&A), adx_tensor_numel(&A), 3);
+      ot_fill(adx_f32(&B), adx_tensor_numel(&B), 4);
+      assert_int_equal(ot_run(g, na, (const adx_tensor *[]){&A, &B}, Y, threads, &e), ADX_OK);
+      const adx_value *o = &g->values[g->nodes[na].out[0]];
+      int64_t total = adx_tensor_numel(&Y[0]);
+      float *want = malloc(sizeof(float) * (size_t)total);
+      naive('+', adx_f32(&A), cases[c].na, cases[c].ad, adx_f32(&B), cases[c].nb, cases[c].bd, want, o->ndim,
+            o->dims);
+      int64_t neg = 0;
+      for (int64_t i = 0; i < total; i++) {
+        neg += want[i] < 0;
+        want[i] = want[i] < 0 ? 0.f : want[i];
+      }
+      assert_true(neg > 0 && neg < total); /* the inputs exercise both sides of the Relu */
+      ot_near(adx_f32(&Y[0]), want, total, 0);
+      free(want);
+      adx_tensor_free(&A);
+      adx_tensor_free(&B);
+      ot_free(Y, 1);
+      adx_graph_free(g);
+    }
+  /* hand values, including a sum of exactly 0 and a negative zero */
+  adx_graph *g = adx_graph_new();
+  ot_in(g, "x", ADX_F32, 1, DIMS(5), 0);
+  ot_in(g, "y", ADX_F32, 1, DIMS(5), 0);
+  ot_in(g, "i", ADX_I64, 1, DIMS(5), 0);
+  int na = ot_node(g, "Add", "x,y", "s", 0, NULL), nr = ot_node(g, "Relu", "s", "r", 0, NULL);
+  int ns = ot_node(g, "Sigmoid", "s", "q", 0, NULL), ni = ot_node(g, "Add", "i,i", "ii", 0, NULL);
+  int nir = ot_node(g, "Relu", "ii", "iir", 0, NULL), nsub = ot_node(g, "Sub", "x,y", "d", 0, NULL);
+  adx_error e = {0};
+  assert_int_equal(ot_infer(g, na, &e), ADX_OK);
+  assert_int_equal(ot_infer(g, ni, &e), ADX_OK);
+  /* refused: a Sigmoid, an int64 Add; Sub has no hook */
+  assert_int_equal(g->nodes[na].op->fuse(g, &g->nodes[na], &g->nodes[ns], &e), ADX_ERR_UNSUPPORTED);
+  assert_int_equal(g->nodes[ni].op->fuse(g, &g->nodes[ni], &g->nodes[nir], &e), ADX_ERR_UNSUPPORTED);
+  assert_null(g->nodes[nsub].op->fuse);
+  adx_tensor X = ot_tensor(ADX_F32, 1, DIMS(5), FVALS(1.f, -2.f, 3.f, -0.f, 0.5f));
+  adx_tensor Yt = ot_tensor(ADX_F32, 1, DIMS(5), FVALS(-3.f, 1.f, -3.f, -0.f, 0.25f)), out[1];
+  assert_int_equal(ot_run(g, na, (const adx_tensor *[]){&X, &Yt}, out, 1, &e), ADX_OK); /* not fused yet */
+  ot_near(adx_f32(&out[0]), FVALS(-2.f, -1.f, 0.f, -0.f, 0.75f), 5, 0);
+  ot_free(out, 1);
+  assert_int_equal(g->nodes[na].op->fuse(g, &g->nodes[na], &g->nodes[nr], &e), ADX_OK);
+  assert_int_equal(ot_run(g, na, (const adx_tensor *[]){&X, &Yt}, out, 1, &e), ADX_OK);
+  const float *r = adx_f32(&out[0]);
+  ot_near(r, FVALS(0.f, 0.f, 0.f, 0.f, 0.75f), 5, 0);
+  assert_false(signbit(r[3])); /* Relu(-0) is +0, as the Relu operator gives */
+  ot_free(out, 1);
+  adx_tensor_free(&X);
+  adx_tensor_free(&Yt);
+  adx_graph_free(g);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_broadcast_classes),
       cmocka_unit_test(test_hand_values),
       cmocka_unit_test(test_infer_rules),
+      cmocka_unit_test(test_add_relu_fusion),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
