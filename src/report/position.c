@@ -108,7 +108,7 @@ void adx_report_position_print(FILE *f, const adx_results_meta *m, const adx_rep
     pad(f, adx_report_fmt_mean_d(&p->gt[1], 2, b, sizeof b), 17);
     fprintf(f, "\n");
   } else
-    fprintf(f, "ground truth: object masks are absent from this file (no /images/object_mask)\n");
+    fprintf(f, "ground-truth centroid: none (the file has no object masks)\n");
 }
 
 static void cell(FILE *f, const adx_summary *s, int decimals) {
