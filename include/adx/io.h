@@ -149,6 +149,9 @@ const adx_config_entry *adx_config_find(const adx_config *cfg, const char *secti
  * not in the NULL-terminated list `known`. */
 adx_status adx_config_check_keys(const adx_config *cfg, const char *section, const char *const *known,
                                  adx_error *err);
+/* ADX_ERR_ARG "FILE:LINE: unknown section [s] (known: ...)" for the first key in a section not in the
+ * NULL-terminated list `known` (a misspelt [explian] would otherwise be skipped unread). */
+adx_status adx_config_check_sections(const adx_config *cfg, const char *const *known, adx_error *err);
 /* Apply every key of the [preprocess] section (resize, crop, scale, mean, std) with adx_preproc_set;
  * errors are prefixed with "FILE:LINE: ". */
 adx_status adx_config_apply_preprocess(const adx_config *cfg, adx_preproc *p, adx_error *err);

@@ -126,8 +126,8 @@ static adx_status set_option(predict *p, int opt, const char *v, adx_error *err)
   return s;
 }
 
-/* Config file first ([preprocess], then [predict]); the command line overrides it. Other sections
- * belong to other commands and are left alone. */
+/* Config file first ([preprocess], then [predict]); the command line overrides it. [explain] belongs to
+ * the other command and is left alone; any other section is refused (adx_cli_config_section). */
 static adx_status set_from_config(void *p, int opt, const char *v, adx_error *err) {
   return set_option(p, opt, v, err);
 }

@@ -31,6 +31,10 @@ adx_status adx_cli_config_section(const adx_config *cfg, const char *section, co
   for (int i = 0; opts[i].name && nk < MAX_KEYS; i++)
     if (!listed(except, i)) known[nk++] = opts[i].name;
   known[nk] = NULL;
+  /* one config file may serve both commands; a section neither reads is a mistake, not someone else's */
+  static const char *const sections[] = {"explain", "predict", "preprocess", NULL};
+  adx_status s0 = adx_config_check_sections(cfg, sections, err);
+  if (s0) return s0;
   for (int pass = 0; pass < 2; pass++) /* every key is checked before any is applied */
     for (int i = 0; i < cfg->n; i++) {
       const adx_config_entry *en = &cfg->entries[i];

@@ -172,6 +172,23 @@ adx_status adx_config_check_keys(const adx_config *cfg, const char *section, con
   return ADX_OK;
 }
 
+adx_status adx_config_check_sections(const adx_config *cfg, const char *const *known, adx_error *err) {
+  for (int i = 0; i < cfg->n; i++) {
+    const adx_config_entry *e = &cfg->entries[i];
+    int ok = 0;
+    for (const char *const *k = known; *k && !ok; k++) ok = !strcmp(*k, e->section);
+    if (ok) continue;
+    char list[256];
+    size_t n = 0;
+    list[0] = '\0';
+    for (const char *const *k = known; *k && n < sizeof list; k++)
+      n += (size_t)snprintf(list + n, sizeof list - n, "%s[%s]", k == known ? "" : ", ", *k);
+    return adx_fail(err, ADX_ERR_ARG, "%s:%d: unknown section [%s] (known: %s)", cfg->path, e->line,
+                    e->section, known[0] ? list : "none");
+  }
+  return ADX_OK;
+}
+
 adx_status adx_config_apply_preprocess(const adx_config *cfg, adx_preproc *p, adx_error *err) {
   for (int i = 0; i < cfg->n; i++) {
     const adx_config_entry *e = &cfg->entries[i];

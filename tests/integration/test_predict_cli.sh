@@ -241,6 +241,7 @@ head -c 3000 "$DATA/fashion_resnet.onnx" >"$tmp/truncated.onnx"
 printf '[preprocess]\nresize = 28\nthis is not ini\n' >"$tmp/syntax.ini"
 printf '[preprocess]\nstd = 0\n' >"$tmp/badstd.ini"
 printf '[predict]\ntpo = 3\n' >"$tmp/badkey.ini"
+printf '[preprocess]\nscale = 1/255\n\n[predcit]\ntop = 3\n' >"$tmp/badsect.ini"
 
 # expect_fail NAME NEEDLE ARGS...: exit status 2, nothing on stdout, one stderr line "adx predict: ...NEEDLE..."
 expect_fail() {
@@ -282,5 +283,15 @@ expect_fail "config syntax error" "syntax.ini:3:" "${M[@]}" --config "$tmp/synta
 expect_fail "config bad value" "badstd.ini:2:" "${M[@]}" --config "$tmp/badstd.ini" "${pngs[0]}"
 expect_fail "config unknown key" "badkey.ini:2:" "${M[@]}" --config "$tmp/badkey.ini" "${pngs[0]}"
 expect_fail "missing config" "nosuch.ini" "${M[@]}" --config "$tmp/nosuch.ini" "${pngs[0]}"
+expect_fail "config misspelt section" "badsect.ini:5: unknown section [predcit]" "${M[@]}" --config "$tmp/badsect.ini" "${pngs[0]}"
+# adx explain refuses it the same way, before anything is written
+"$ADX" explain "${M[@]}" --config "$tmp/badsect.ini" --data "${pngs[0]}" -o "$tmp/sect.h5" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+if [ "$rc" -eq 2 ] && grep -qF "adx explain: $tmp/badsect.ini:5: unknown section [predcit]" "$tmp/err" && [ ! -e "$tmp/sect.h5" ]; then
+  ok "adx explain, config misspelt section -> exit 2, no file: $(cat "$tmp/err")"
+else
+  bad "adx explain, config misspelt section: exit $rc, file $([ -e "$tmp/sect.h5" ] && echo written || echo absent), stderr:"
+  cat "$tmp/err"
+fi
 
 finish

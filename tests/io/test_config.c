@@ -119,6 +119,25 @@ static void test_check_keys(void **state) {
   adx_config_free(&cfg);
 }
 
+/* A section that is not in the list is refused at its first key, naming file, line and section. */
+static void test_check_sections(void **state) {
+  (void)state;
+  adx_config cfg;
+  adx_error err = {0};
+  static const char *const known[] = {"explain", "preprocess", NULL};
+  assert_int_equal(adx_config_parse("[preprocess]\nscale = 1\n[explain]\nlimit = 3\n", "s.ini", &cfg, &err),
+                   ADX_OK);
+  assert_int_equal(adx_config_check_sections(&cfg, known, &err), ADX_OK);
+  adx_config_free(&cfg);
+  /* an empty section has no entry to refuse; the misspelt one with a key is caught at that key's line */
+  assert_int_equal(
+      adx_config_parse("[preprocess]\nscale = 1\n[empty]\n\n[explian]\nlimit = 3\n", "s.ini", &cfg, &err),
+      ADX_OK);
+  assert_int_equal(adx_config_check_sections(&cfg, known, &err), ADX_ERR_ARG);
+  assert_string_equal(err.msg, "s.ini:6: unknown section [explian] (known: [explain], [preprocess])");
+  adx_config_free(&cfg);
+}
+
 static void test_apply_preprocess(void **state) {
   (void)state;
   adx_config cfg;
@@ -154,11 +173,9 @@ static void test_apply_preprocess(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_parse),
-      cmocka_unit_test(test_errors),
-      cmocka_unit_test(test_load_file),
-      cmocka_unit_test(test_check_keys),
-      cmocka_unit_test(test_apply_preprocess),
+      cmocka_unit_test(test_parse),          cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_load_file),      cmocka_unit_test(test_check_keys),
+      cmocka_unit_test(test_check_sections), cmocka_unit_test(test_apply_preprocess),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
