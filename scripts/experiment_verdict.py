@@ -11,6 +11,7 @@ For every file, in Markdown:
     control, when the run has object masks;
   - each AD mode's margin over each fill mode under the judges that are neither side's own operator
     (sufficiency / comprehensiveness, mean over k), when the run has the judge matrix;
+  - each other AD variant against the default `ad`, paired (ground truth, and the judges but AD's own);
   - the sanity test: Spearman at the last randomisation level per mode, when /sanity exists;
   - position bias: the share of the top 10% in the 5-pixel border band per mode, and the centroid.
 """
@@ -153,6 +154,48 @@ def main():
                             part.append(fmt(np.nanmean(xa, axis=(1, 2)) - np.nanmean(xf, axis=(1, 2))))
                     cells.append(" / ".join(part))
                 print(f"| `{a}` | " + " | ".join(cells) + " |")
+            print()
+        others = [a for a in ads if a != "ad"]
+        if "ad" in ads and others and (has_masks or has_judges):
+            # the default against the other AD variants, paired by image: ground truth (precision@10%) and the
+            # judges that are not AD's own operator (every variant's own is the isolating-AD judge); Holm over
+            # every comparison of this table
+            cols, cells = [], {a: [] for a in others}
+            if has_masks:
+                cols.append("precision@10%")
+            if has_judges:
+                cols += ["sufficiency", "comprehensiveness"]
+            ps, where = [], []
+            for a in others:
+                ds = []
+                if has_masks:
+                    kj = int(np.argmin([abs(float(k) - 10.0) for k in groups[a]["precision_at_k"].attrs["k"]]))
+                    ds.append(groups[a]["precision_at_k"][:, kj].astype(np.float64)[done] -
+                              groups["ad"]["precision_at_k"][:, kj].astype(np.float64)[done])
+                if has_judges:
+                    names = [n.decode() if isinstance(n, bytes) else n for n in groups[a]["judges"].attrs["judges"]]
+                    keep = [j for j in range(len(names)) if names[j] != "ad"]
+                    for q in range(2):
+                        with np.errstate(all="ignore"):
+                            xa = np.nanmean(groups[a]["judges"][:].astype(np.float64)[done][:, :, keep, q], axis=(1, 2))
+                            xd = np.nanmean(groups["ad"]["judges"][:].astype(np.float64)[done][:, :, keep, q],
+                                            axis=(1, 2))
+                        ds.append(xa - xd)
+                for d in ds:
+                    d = d[~np.isnan(d)]
+                    ps.append(paired_p(d))
+                    where.append((a, d))
+            ph = holm(ps)
+            for (a, d), pv in zip(where, ph):
+                m_, h_, _ = ci(d)
+                cells[a].append(f"{m_:+.3f} ±{h_:.3f} (p Holm {pv:.2g})")
+            print("Each other AD variant against the default `ad`, paired by image (variant minus default; "
+                  "judges: all but the isolating-AD one, mean over k; ±95% CI; Holm over the cells of this "
+                  "table):\n")
+            print("| AD variant | " + " | ".join(cols) + " |")
+            print("|---|" + "---|" * len(cols))
+            for a in others:
+                print(f"| `{a}` | " + " | ".join(cells[a]) + " |")
             print()
         if "sanity" in f:
             lv = [x.decode() if isinstance(x, bytes) else x for x in f["sanity/levels"][:]]
