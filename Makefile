@@ -37,7 +37,7 @@ TEST_COMMON := $(wildcard tests/common/*.c)
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_REPLAY   = $(patsubst %,$(B)/fuzz/replay_%,$(FUZZ_TARGETS))
 
-.PHONY: bench-store all deps deps-check check check-unit check-asan check-integration demo bench clean format fixtures fuzz fuzz-build
+.PHONY: bench-store all deps deps-check check check-unit check-asan check-valgrind check-integration demo bench clean format fixtures fuzz fuzz-build
 all: bin/adx
 
 bin/adx: $(B)/adx
