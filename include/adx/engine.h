@@ -22,6 +22,12 @@ int adx_conv_winograd_allowed(void);
 #define ADX_INCREMENTAL_DEFAULT_FRACTION 0.1
 int adx_incremental_setting(double *frac);
 
+/* Activation layouts of plain runs through oneDNN (ADX_LAYOUT): 1 "blocked" (unset or empty: the default)
+ * keeps activations in the library's blocked layout between layers that all take it, 0 "nchw" reorders
+ * every one to NCHW after each layer, -1 anything else (adx_engine_create then fails). Results are the
+ * same bit for bit either way (docs/performance.md). */
+int adx_layout_setting(void);
+
 /* threads <= 0: adx_threads_get(). The engine borrows g; g must outlive it. */
 adx_status adx_engine_create(adx_graph *g, int threads, adx_engine **out, adx_error *err);
 void adx_engine_free(adx_engine *e);
@@ -64,6 +70,8 @@ int adx_engine_incremental(const adx_engine *e);
 /* Conv samples the incremental path copied from the image's base / recomputed in part / computed in full,
  * summed over layers since the engine was made (out[0..2]). */
 void adx_engine_incremental_stats(const adx_engine *e, long out[3]);
+/* Values the last plain run kept in the blocked layout (-1: no plain run since the shapes changed). */
+int adx_engine_blocked_values(adx_engine *e);
 
 /* Shape of the first input at batch 1 (e.g. [1,3,224,224]). */
 const adx_value *adx_engine_input(const adx_engine *e);

@@ -77,6 +77,11 @@ typedef struct adx_op_ctx {
   size_t scratch_bytes;
   int threads; /* OpenMP threads the op may use */
   int lib;     /* 1: library kernels (oneDNN) where the op has them; 0: the BLAS reference path */
+  /* Per value index: 0 when the value is stored as NCHW (every value, when this is NULL), else the block
+   * size B of the library's blocked layout nChw<B>c (per sample [C/B][H][W][B]) it is stored in. Only the
+   * engine's plain runner sets it, and only for values whose producer and consumers all take that layout
+   * (engine.c, the layout plan). */
+  const uint8_t *blocked;
 } adx_op_ctx;
 
 typedef struct adx_op {

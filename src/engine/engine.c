@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../ops/conv.h"
 #include "adx/engine.h"
 #include "engine_internal.h"
 
@@ -24,6 +25,7 @@ void adx_engine_free(adx_engine *e) {
   adx_free(e->staging);
   free(e->ins);
   free(e->outs);
+  free(e->blocked);
   free(e->vt);
   free(e->offset);
   free(e->first);
@@ -56,6 +58,12 @@ int adx_incremental_setting(double *frac) {
   return -1;
 }
 
+int adx_layout_setting(void) {
+  const char *s = getenv("ADX_LAYOUT");
+  if (!s || !*s || !strcmp(s, "blocked")) return 1;
+  return strcmp(s, "nchw") ? -1 : 0;
+}
+
 void adx_engine_set_incremental(adx_engine *e, int on) { e->incremental = on != 0; }
 int adx_engine_incremental(const adx_engine *e) { return e->incremental; }
 
@@ -83,8 +91,15 @@ adx_status adx_engine_create(adx_graph *g, int threads, adx_engine **out, adx_er
                            : "ADX_INCREMENTAL_FRACTION is '%s'; it must be a number in [0, 1]",
                     getenv(bad_on ? "ADX_INCREMENTAL" : "ADX_INCREMENTAL_FRACTION"));
   }
+  e->layout = adx_layout_setting();
+  if (e->layout < 0) {
+    free(e);
+    return adx_fail(err, ADX_ERR_ARG, "ADX_LAYOUT is '%s'; it must be 'blocked' (the default) or 'nchw'",
+                    getenv("ADX_LAYOUT"));
+  }
   size_t nv = (size_t)g->nvalues;
   e->vt = calloc(nv, sizeof *e->vt);
+  e->blocked = calloc(nv, 1);
   e->offset = calloc(nv, sizeof *e->offset);
   e->first = calloc(nv, sizeof *e->first);
   e->last = calloc(nv, sizeof *e->last);
@@ -96,7 +111,7 @@ adx_status adx_engine_create(adx_graph *g, int threads, adx_engine **out, adx_er
   e->ins =
       calloc((size_t)maxio, sizeof *e->ins); /* operand lists sized for the widest node (DenseNet's Concat) */
   e->outs = calloc((size_t)maxio, sizeof *e->outs);
-  if (!e->vt || !e->offset || !e->first || !e->last || !e->ins || !e->outs) {
+  if (!e->vt || !e->offset || !e->first || !e->last || !e->ins || !e->outs || !e->blocked) {
     adx_engine_free(e);
     return adx_fail(err, ADX_ERR_NOMEM, "out of memory");
   }
@@ -247,6 +262,7 @@ adx_status adx_engine_prepare_batch(adx_engine *e, int64_t batch, adx_error *err
   adx_status s;
   if (batch != g->batch || !e->arena) {
     if ((s = adx_graph_infer(g, batch, err))) return s;
+    e->plan_ok = 0;
   }
   if (batch > e->capacity) {
     if ((s = plan_arena(e, err))) return s;
@@ -290,23 +306,125 @@ adx_status adx_engine_bind_input(adx_engine *e, int k, const adx_tensor *in, adx
   return ADX_OK;
 }
 
-adx_status adx_engine_run_node(adx_engine *e, int idx, adx_error *err) {
+static adx_status run_node(adx_engine *e, int idx, const uint8_t *blocked, adx_error *err) {
   adx_graph *g = e->g;
   const adx_node *n = &g->nodes[idx];
   const adx_tensor **ins = e->ins;
   adx_tensor **outs = e->outs;
   for (int k = 0; k < n->nin; k++) ins[k] = n->in[k] >= 0 ? &e->vt[n->in[k]] : NULL;
   for (int k = 0; k < n->nout; k++) outs[k] = &e->vt[n->out[k]];
-  adx_op_ctx ctx = {e->scratch, e->scratch_bytes, e->threads, e->lib};
+  adx_op_ctx ctx = {e->scratch, e->scratch_bytes, e->threads, e->lib, blocked};
   return n->op->run(n, ins, outs, &ctx, err);
+}
+
+adx_status adx_engine_run_node(adx_engine *e, int idx, adx_error *err) { return run_node(e, idx, NULL, err); }
+
+/* ---- the layout plan (plain runs through oneDNN only) ----
+ * oneDNN's convolutions read and write activations of B-multiple channels in the blocked layout nChw<B>c
+ * (conv_lib.c); reordering each one to NCHW after a layer and back before the next was a quarter of the
+ * Fashion ResNet's convolution time. A value stays blocked when its producer writes that layout and every
+ * consumer reads it: a Conv (its data input), a global pool, MaxPool, and the pointwise operators below on
+ * operands of one shape, which compute element by element whatever the order of the elements; those and
+ * MaxPool need all their operands and their output in one layout. Everything else, graph outputs and the AD
+ * and incremental runners see NCHW. Reorders are exact and the kernels are the same, so the plan changes no
+ * bit of any result (tests/engine/test_layout.c). */
+static int pointwise(const adx_graph *g, const adx_node *n) {
+  static const char *const names[] = {"Add",  "Sub",         "Mul",       "Div",  "Relu",   "LeakyRelu",
+                                      "Clip", "HardSigmoid", "HardSwish", "Tanh", "Sigmoid"};
+  int known = 0;
+  for (size_t i = 0; i < sizeof names / sizeof *names; i++) known |= !strcmp(n->op->name, names[i]);
+  if (!known || n->nout != 1) return 0;
+  const adx_value *o = &g->values[n->out[0]];
+  int binary = !strcmp(n->op->name, "Add") || !strcmp(n->op->name, "Sub") || !strcmp(n->op->name, "Mul") ||
+               !strcmp(n->op->name, "Div");
+  for (int k = 0; k < n->nin; k++) {
+    if (n->in[k] < 0) continue;
+    const adx_value *v = &g->values[n->in[k]];
+    if ((k == 0 || binary) && v->is_const) return 0; /* a constant operand is NCHW */
+    if (k == 0 || binary) {
+      if (v->ndim != o->ndim || memcmp(v->dims, o->dims, sizeof(int64_t) * (size_t)o->ndim)) return 0;
+    } else if (!v->is_const) /* Clip's bounds */
+      return 0;
+  }
+  return 1;
+}
+
+/* Operators whose data input and output must share a layout: the pointwise ones and MaxPool (pool.c runs
+ * it on nChw<B>c, visiting each channel's taps in the NCHW kernel's order). */
+static int maxpool1(const adx_node *n) { return !strcmp(n->op->name, "MaxPool") && n->nout == 1; }
+static int follows(const adx_graph *g, const adx_node *n) { return pointwise(g, n) || maxpool1(n); }
+
+static int is_data_operand(const adx_graph *g, const adx_node *n, int k) {
+  return n->in[k] >= 0 && (k == 0 || !g->values[n->in[k]].is_const);
+}
+
+static adx_status plan_layouts(adx_engine *e, adx_error *err) {
+  adx_graph *g = e->g;
+  uint8_t *b = e->blocked;
+  memset(b, 0, (size_t)g->nvalues);
+  e->plan_ok = 1;
+  if (!e->lib || !e->layout) return ADX_OK;
+  const int B = adx_conv_lib_block();
+  /* candidates: 4-D float activations of whole blocks of channels, not graph outputs */
+  for (int i = 0; i < g->nvalues; i++) {
+    const adx_value *v = &g->values[i];
+    b[i] = !v->is_const && !v->is_output && v->producer >= 0 && v->dtype == ADX_F32 && v->ndim == 4 &&
+           v->dims[1] % B == 0;
+  }
+  /* producers that cannot write it, consumers that cannot read it */
+  for (int i = 0; i < g->nnodes; i++) {
+    const adx_node *n = &g->nodes[i];
+    if (n->dead) continue;
+    int conv = !strcmp(n->op->name, "Conv"), pw = follows(g, n);
+    int gpool = !strcmp(n->op->name, "GlobalAveragePool") || !strcmp(n->op->name, "GlobalMaxPool");
+    int src = 0, dst = 0;
+    if (conv) {
+      const adx_conv_lib *l;
+      adx_status s = adx_conv_lib_of(n, 0, e->threads, &l, err);
+      if (s) return s;
+      adx_conv_lib_blocked(l, &src, &dst);
+    }
+    for (int k = 0; k < n->nout; k++)
+      if (!(conv && dst) && !pw) b[n->out[k]] = 0;
+    for (int k = 0; k < n->nin; k++) {
+      if (n->in[k] < 0) continue;
+      int ok = (conv && k == 0 && src) || (gpool && k == 0) || (pw && is_data_operand(g, n, k));
+      if (!ok) b[n->in[k]] = 0;
+    }
+  }
+  /* a pointwise operator needs all its data operands and its output in one layout */
+  for (int changed = 1; changed;) {
+    changed = 0;
+    for (int i = 0; i < g->nnodes; i++) {
+      const adx_node *n = &g->nodes[i];
+      if (n->dead || !follows(g, n)) continue;
+      int all = b[n->out[0]] != 0;
+      for (int k = 0; k < n->nin; k++)
+        if (is_data_operand(g, n, k)) all &= b[n->in[k]] != 0;
+      if (all) continue;
+      for (int k = 0; k < n->nin; k++)
+        if (is_data_operand(g, n, k) && b[n->in[k]]) b[n->in[k]] = 0, changed = 1;
+      if (b[n->out[0]]) b[n->out[0]] = 0, changed = 1;
+    }
+  }
+  for (int i = 0; i < g->nvalues; i++) b[i] = b[i] ? (uint8_t)B : 0;
+  return ADX_OK;
+}
+
+int adx_engine_blocked_values(adx_engine *e) {
+  if (!e->plan_ok) return -1;
+  int c = 0;
+  for (int i = 0; i < e->g->nvalues; i++) c += e->blocked[i] != 0;
+  return c;
 }
 
 static adx_status run_plain(adx_engine *e, adx_error *err) {
   adx_graph *g = e->g;
+  adx_status s;
+  if (!e->plan_ok && (s = plan_layouts(e, err))) return s;
   for (int i = 0; i < g->nnodes; i++) {
     if (g->nodes[i].dead) continue;
-    adx_status s = adx_engine_run_node(e, i, err);
-    if (s) return s;
+    if ((s = run_node(e, i, e->blocked, err))) return s;
   }
   return ADX_OK;
 }

@@ -31,6 +31,9 @@ struct adx_engine {
   double
       incr_frac;  /* a Conv sample with at most this fraction of changed positions is recomputed there only */
   adx_incr *incr; /* the incremental runner's buffers and the current image's base, made on first use */
+  int layout;     /* ADX_LAYOUT: 1 (default) hand blocked activations between oneDNN layers, 0 NCHW only */
+  uint8_t *blocked; /* the plain runner's layout plan: per value 0 (NCHW) or its block size (engine.c) */
+  int plan_ok;      /* blocked is valid for the current shapes */
 };
 
 adx_status adx_engine_prepare_batch(adx_engine *e, int64_t batch, adx_error *err);

@@ -92,7 +92,7 @@ static adx_status fold_node(adx_graph *g, adx_node *n, adx_error *err) {
   if (!s && !(scratch = adx_alloc(sb)))
     s = adx_fail(err, ADX_ERR_NOMEM, "out of memory (%zu bytes of scratch)", sb);
   if (!s) {
-    adx_op_ctx ctx = {scratch, sb, 1, 0}; /* constant folding: the reference path */
+    adx_op_ctx ctx = {scratch, sb, 1, 0, NULL}; /* constant folding: the reference path */
     s = n->op->run(n, in, out, &ctx, err);
   }
   adx_free(scratch);

@@ -581,10 +581,10 @@ static adx_status conv_run(const adx_node *n, const adx_tensor *const *in, adx_t
     const adx_conv_lib *l;
     adx_status s = adx_conv_lib_of(n, 0, lt, &l, err);
     if (s) return s;
-    int bad = 0;
+    int bad = 0, xb = ctx->blocked && ctx->blocked[n->in[0]], yb = ctx->blocked && ctx->blocked[n->out[0]];
 #pragma omp parallel for schedule(dynamic, 1) num_threads(lt) reduction(| : bad)
     for (int64_t s = 0; s < N; s++)
-      bad |= adx_conv_lib_sample(l, omp_get_thread_num(), xd + s * xs, yd + s * ys);
+      bad |= adx_conv_lib_sample_ex(l, omp_get_thread_num(), xd + s * xs, yd + s * ys, xb, yb);
     return bad ? adx_node_fail(n, err, ADX_ERR_INTERNAL, "oneDNN convolution failed") : ADX_OK;
   }
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)

@@ -115,6 +115,15 @@ adx_status adx_conv_lib_prepare(adx_conv_lib **lib, const adx_conv_params *p, in
                                 adx_error *err);
 /* One sample x [C,H,W] -> y [M,OH,OW] on thread slot `slot`. Returns 0, or -1 on a oneDNN failure. */
 int adx_conv_lib_sample(const adx_conv_lib *lib, int slot, const float *x, float *y);
+/* The same with either side already in the library's blocked layout (adx_conv_lib_blocked says which
+ * sides may be): x_blocked / y_blocked 1 skip the reorder on that side. */
+int adx_conv_lib_sample_ex(const adx_conv_lib *lib, int slot, const float *x, float *y, int x_blocked,
+                           int y_blocked);
+/* Whether the layer's primitive reads (*src) and writes (*dst) the blocked layout nChw<B>c, B =
+ * adx_conv_lib_block(): only then may adx_conv_lib_sample_ex skip that side's reorder. */
+void adx_conv_lib_blocked(const adx_conv_lib *lib, int *src, int *dst);
+/* Channels per block of the activation layout the library's kernels use on this CPU: 16 (AVX-512) or 8. */
+int adx_conv_lib_block(void);
 void adx_conv_lib_free(adx_conv_lib *lib);
 /* oneDNN's name for the kernel it chose ("brgconv:avx512_core", ...). */
 const char *adx_conv_lib_impl(const adx_conv_lib *lib);

@@ -3,8 +3,12 @@
  * One primitive per layer, made for a single sample (mb = 1) with oneDNN's threading fixed at 1 while it
  * is created, and always executed inside an OpenMP parallel region (one sample per thread). A sample's
  * result therefore never depends on the batch it is in or on the thread count, exactly as on the BLAS
- * path. Layouts of the activations and weights are left to the library: activations are reordered from
- * and to NCHW per sample when it picks a blocked layout, the weights once when the primitive is made.
+ * path. Activations whose channel count is a multiple of the CPU's vector width (16 floats on AVX-512, 8
+ * otherwise) are asked for in the blocked layout nChw16c / nChw8c (oneDNN's aBcd16b / aBcd8b), so that
+ * consecutive layers agree on one layout; the engine then hands such activations from layer to layer
+ * without reordering them (engine.c, the layout plan). Everything else is left to the library ("any").
+ * A caller that holds NCHW data gets it reordered to and from the library's layout per sample; the
+ * weights are reordered once when the primitive is made.
  *
  * Two flavours per layer: "fused" (bias + the fused activation as post-ops: the plain forward) and "raw"
  * (the bare sum, no bias: AD's partial renormalisation scales it before adding the bias). */
@@ -22,7 +26,9 @@ typedef struct slot {
   dnnl_stream_t st;
   dnnl_memory_t usrc, udst; /* NCHW views of the caller's sample (handle set per call) */
   dnnl_memory_t src, dst;   /* the library's layout (== usrc/udst when no reorder is needed) */
-  dnnl_memory_t scr;        /* per-thread scratchpad */
+  dnnl_memory_t bsrc,
+      bdst;          /* the caller's sample already in the library's blocked layout (handle per call) */
+  dnnl_memory_t scr; /* per-thread scratchpad */
 } slot;
 
 struct adx_conv_lib {
@@ -32,6 +38,7 @@ struct adx_conv_lib {
   dnnl_engine_t eng;
   dnnl_primitive_t conv, rsrc, rdst; /* reorders: NULL when the library takes NCHW as is */
   dnnl_memory_desc_t usrc_md, udst_md, src_md, dst_md, scr_md;
+  int blk_src, blk_dst; /* src / dst are in the blocked layout adx_conv_lib_block() names (0: not) */
   dnnl_memory_t wmem, bmem;
   int nslots;
   slot *slots;
@@ -47,6 +54,8 @@ static int same_geometry(const adx_conv_params *a, const adx_conv_params *b) {
 static void slot_free(slot *s) {
   if (s->src && s->src != s->usrc) dnnl_memory_destroy(s->src);
   if (s->dst && s->dst != s->udst) dnnl_memory_destroy(s->dst);
+  if (s->bsrc) dnnl_memory_destroy(s->bsrc);
+  if (s->bdst) dnnl_memory_destroy(s->bdst);
   if (s->usrc) dnnl_memory_destroy(s->usrc);
   if (s->udst) dnnl_memory_destroy(s->udst);
   if (s->scr) dnnl_memory_destroy(s->scr);
@@ -68,6 +77,16 @@ void adx_conv_lib_free(adx_conv_lib *l) {
 }
 
 const char *adx_conv_lib_impl(const adx_conv_lib *l) { return l ? l->impl : ""; }
+
+int adx_conv_lib_block(void) {
+  dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+  return ((unsigned)isa & (unsigned)dnnl_cpu_isa_avx512_core) == (unsigned)dnnl_cpu_isa_avx512_core ? 16 : 8;
+}
+
+void adx_conv_lib_blocked(const adx_conv_lib *l, int *src, int *dst) {
+  *src = l ? l->blk_src : 0;
+  *dst = l ? l->blk_dst : 0;
+}
 
 #define DN(call)                                                                                             \
   do {                                                                                                       \
@@ -113,7 +132,7 @@ static adx_status build(adx_conv_lib *l, const adx_conv_params *p, int raw, adx_
   dnnl_dims_t wd5 = {G, p->Mg, p->Cg, w->kh, w->kw}, wd4 = {p->M, p->Cg, w->kh, w->kw};
   dnnl_dims_t strides = {w->sh, w->sw}, dil = {w->dh - 1, w->dw - 1}, pl = {w->ph0, w->pw0},
               pr = {w->ph1, w->pw1};
-  dnnl_memory_desc_t any_s, any_d, any_w, bmd, uw;
+  dnnl_memory_desc_t any_s, any_d, any_w, bmd, uw, blk_s, blk_d;
   l->key = *p;
   l->raw = raw;
   DN(dnnl_engine_create(&l->eng, dnnl_cpu, 0));
@@ -121,6 +140,11 @@ static adx_status build(adx_conv_lib *l, const adx_conv_params *p, int raw, adx_
   DN(dnnl_memory_desc_init_by_tag(&l->udst_md, 4, dd, dnnl_f32, dnnl_nchw));
   DN(dnnl_memory_desc_init_by_tag(&any_s, 4, sd, dnnl_f32, dnnl_format_tag_any));
   DN(dnnl_memory_desc_init_by_tag(&any_d, 4, dd, dnnl_f32, dnnl_format_tag_any));
+  /* the blocked layout for activations whose channels fill whole vectors; "any" for the others */
+  const int B = adx_conv_lib_block();
+  const dnnl_format_tag_t btag = B == 16 ? dnnl_aBcd16b : dnnl_aBcd8b;
+  DN(dnnl_memory_desc_init_by_tag(&blk_s, 4, sd, dnnl_f32, p->C % B ? dnnl_format_tag_any : btag));
+  DN(dnnl_memory_desc_init_by_tag(&blk_d, 4, dd, dnnl_f32, p->M % B ? dnnl_format_tag_any : btag));
   if (G > 1) {
     DN(dnnl_memory_desc_init_by_tag(&any_w, 5, wd5, dnnl_f32, dnnl_format_tag_any));
     DN(dnnl_memory_desc_init_by_tag(&uw, 5, wd5, dnnl_f32, dnnl_goihw));
@@ -147,24 +171,42 @@ static adx_status build(adx_conv_lib *l, const adx_conv_params *p, int raw, adx_
     }
     DN(dnnl_primitive_attr_set_post_ops(attr, po));
   }
-  /* (made for one thread: adx_conv_lib_prepare holds OpenMP at 1 around build) */
+  /* (made for one thread: adx_conv_lib_prepare holds OpenMP at 1 around build). Tried in order: Winograd
+   * (where allowed) and then direct, first with the blocked activation layouts, then with the library's
+   * own choice; a blocked attempt that only a reference kernel implements is passed over. */
   dnnl_status_t cs = dnnl_unimplemented;
-  for (int a = wino ? 0 : 1; a < 2 && cs != dnnl_success; a++) {
-    dnnl_convolution_desc_t cd;
-    dnnl_alg_kind_t alg = a == 0 ? dnnl_convolution_winograd : dnnl_convolution_direct;
-    cs = dnnl_dilated_convolution_forward_desc_init(&cd, dnnl_forward_inference, alg, &any_s, &any_w,
-                                                    bias ? &bmd : NULL, &any_d, strides, dil, pl, pr);
-    if (cs == dnnl_success) cs = dnnl_primitive_desc_create(&pd, &cd, attr, l->eng, NULL);
-  }
+  const char *impl = NULL;
+  for (int lay = 0; lay < 2 && cs != dnnl_success; lay++)
+    for (int a = wino ? 0 : 1; a < 2 && cs != dnnl_success; a++) {
+      dnnl_convolution_desc_t cd;
+      dnnl_alg_kind_t alg = a == 0 ? dnnl_convolution_winograd : dnnl_convolution_direct;
+      cs = dnnl_dilated_convolution_forward_desc_init(&cd, dnnl_forward_inference, alg, lay ? &any_s : &blk_s,
+                                                      &any_w, bias ? &bmd : NULL, lay ? &any_d : &blk_d,
+                                                      strides, dil, pl, pr);
+      if (cs == dnnl_success) cs = dnnl_primitive_desc_create(&pd, &cd, attr, l->eng, NULL);
+      if (cs == dnnl_success && lay == 0 &&
+          (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) != dnnl_success || !impl ||
+           !strncmp(impl, "ref", 3))) {
+        dnnl_primitive_desc_destroy(pd);
+        pd = NULL;
+        cs = dnnl_unimplemented;
+      }
+    }
   if (cs == dnnl_success) cs = dnnl_primitive_create(&l->conv, pd);
   DN(cs);
-  const char *impl = NULL;
   DN(dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl));
   snprintf(l->impl, sizeof l->impl, "%s", impl ? impl : "?");
   l->src_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
   l->dst_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
   l->scr_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
   const dnnl_memory_desc_t *wmd = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+  {
+    dnnl_memory_desc_t bs, bd2;
+    DN(dnnl_memory_desc_init_by_tag(&bs, 4, sd, dnnl_f32, btag));
+    DN(dnnl_memory_desc_init_by_tag(&bd2, 4, dd, dnnl_f32, btag));
+    l->blk_src = p->C % B == 0 && dnnl_memory_desc_equal(&l->src_md, &bs);
+    l->blk_dst = p->M % B == 0 && dnnl_memory_desc_equal(&l->dst_md, &bd2);
+  }
   if (!dnnl_memory_desc_equal(&l->src_md, &l->usrc_md))
     DN(make_reorder(l->eng, &l->usrc_md, &l->src_md, &l->rsrc));
   if (!dnnl_memory_desc_equal(&l->dst_md, &l->udst_md))
@@ -220,6 +262,8 @@ static adx_status slots_ensure(adx_conv_lib *l, int n, adx_error *err) {
     else
       t->dst = t->udst;
     DN(dnnl_memory_create(&t->scr, &l->scr_md, l->eng, DNNL_MEMORY_ALLOCATE));
+    if (l->blk_src) DN(dnnl_memory_create(&t->bsrc, &l->src_md, l->eng, DNNL_MEMORY_NONE));
+    if (l->blk_dst) DN(dnnl_memory_create(&t->bdst, &l->dst_md, l->eng, DNNL_MEMORY_NONE));
   }
   return ADX_OK;
 fail:
@@ -251,19 +295,29 @@ adx_status adx_conv_lib_prepare(adx_conv_lib **lp, const adx_conv_params *p, int
   return slots_ensure(l, threads > 0 ? threads : 1, err);
 }
 
-static int sample_run(const adx_conv_lib *l, const slot *t, const float *x, float *y) {
-  if (dnnl_memory_set_data_handle(t->usrc, (void *)x) || dnnl_memory_set_data_handle(t->udst, y)) return -1;
-  if (l->rsrc) {
+static int sample_run(const adx_conv_lib *l, const slot *t, const float *x, float *y, int xb, int yb) {
+  dnnl_memory_t src = t->src, dst = t->dst;
+  if (xb) {
+    if (dnnl_memory_set_data_handle(t->bsrc, (void *)x)) return -1;
+    src = t->bsrc;
+  } else if (dnnl_memory_set_data_handle(t->usrc, (void *)x))
+    return -1;
+  if (yb) {
+    if (dnnl_memory_set_data_handle(t->bdst, y)) return -1;
+    dst = t->bdst;
+  } else if (dnnl_memory_set_data_handle(t->udst, y))
+    return -1;
+  if (l->rsrc && !xb) {
     dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, t->usrc}, {DNNL_ARG_TO, t->src}};
     if (dnnl_primitive_execute(l->rsrc, t->st, 2, a)) return -1;
   }
-  dnnl_exec_arg_t a[5] = {{DNNL_ARG_SRC, t->src},
+  dnnl_exec_arg_t a[5] = {{DNNL_ARG_SRC, src},
                           {DNNL_ARG_WEIGHTS, l->wmem},
-                          {DNNL_ARG_DST, t->dst},
+                          {DNNL_ARG_DST, dst},
                           {DNNL_ARG_SCRATCHPAD, t->scr},
                           {DNNL_ARG_BIAS, l->bmem}};
   if (dnnl_primitive_execute(l->conv, t->st, l->bmem ? 5 : 4, a)) return -1;
-  if (l->rdst) {
+  if (l->rdst && !yb) {
     dnnl_exec_arg_t b[2] = {{DNNL_ARG_FROM, t->dst}, {DNNL_ARG_TO, t->udst}};
     if (dnnl_primitive_execute(l->rdst, t->st, 2, b)) return -1;
   }
@@ -271,13 +325,19 @@ static int sample_run(const adx_conv_lib *l, const slot *t, const float *x, floa
 }
 
 int adx_conv_lib_sample(const adx_conv_lib *l, int slot_i, const float *x, float *y) {
+  return adx_conv_lib_sample_ex(l, slot_i, x, y, 0, 0);
+}
+
+int adx_conv_lib_sample_ex(const adx_conv_lib *l, int slot_i, const float *x, float *y, int x_blocked,
+                           int y_blocked) {
+  if ((x_blocked && !l->blk_src) || (y_blocked && !l->blk_dst)) return -1;
   /* One thread per sample, always. Called from a team of one thread (a batch smaller than the thread
    * count, e.g. batch 1 at -t 2), OpenMP does not count as "in parallel", and oneDNN would open a nested
    * team of every thread around each reorder and kernel: 100x slower on a shared machine. The setting
    * is the calling task's own, so it is restored for the caller's next region. */
   int saved = omp_get_max_threads();
   if (saved != 1) omp_set_num_threads(1);
-  int r = sample_run(l, &l->slots[slot_i], x, y);
+  int r = sample_run(l, &l->slots[slot_i], x, y, x_blocked, y_blocked);
   if (saved != 1) omp_set_num_threads(saved);
   return r;
 }

@@ -208,6 +208,29 @@ static adx_status averagepool_infer(adx_graph *g, adx_node *n, adx_error *err) {
   return pool_infer(g, n, err, 0);
 }
 
+/* MaxPool of one block of B channels in nChw<B>c: each channel visits its window's taps in max_at's order
+ * with max_at's comparison, so the result is the NCHW kernel's bit for bit. */
+static void maxpool_blocked(const adx_pool_params *p, const float *x, float *y, int B) {
+  const adx_window *w = &p->win;
+  for (int pos = 0; pos < p->OH * p->OW; pos++) {
+    int hs = (pos / p->OW) * w->sh - w->ph0, ws = (pos % p->OW) * w->sw - w->pw0;
+    float m[64];
+    for (int j = 0; j < B; j++) m[j] = -INFINITY;
+    for (int ki = 0; ki < w->kh; ki++) {
+      int ih = hs + ki * w->dh;
+      if (ih < 0 || ih >= p->H) continue;
+      for (int kj = 0; kj < w->kw; kj++) {
+        int iw = ws + kj * w->dw;
+        if (iw < 0 || iw >= p->W) continue;
+        const float *v = x + ((size_t)ih * p->W + (size_t)iw) * (size_t)B;
+        for (int j = 0; j < B; j++)
+          if (v[j] > m[j]) m[j] = v[j];
+      }
+    }
+    memcpy(y + (size_t)pos * (size_t)B, m, sizeof(float) * (size_t)B);
+  }
+}
+
 static adx_status pool_run(const adx_node *n, const adx_tensor *const *in, adx_tensor *const *out,
                            adx_op_ctx *ctx, adx_error *err) {
   const adx_pool_params *p = adx_pool_params_of(n);
@@ -222,6 +245,12 @@ static adx_status pool_run(const adx_node *n, const adx_tensor *const *in, adx_t
   const float *xd = adx_f32(x);
   float *yd = adx_f32(y);
   int threads = ctx && ctx->threads > 0 ? ctx->threads : 1;
+  int B = ctx && ctx->blocked ? ctx->blocked[n->in[0]] : 0;
+  if (B && p->is_max) { /* nChw<B>c in and out (the engine's layout plan) */
+#pragma omp parallel for schedule(static) num_threads(threads)
+    for (int64_t i = 0; i < planes / B; i++) maxpool_blocked(p, xd + i * hw * B, yd + i * ohw * B, B);
+    return ADX_OK;
+  }
 #pragma omp parallel for schedule(static) num_threads(threads)
   for (int64_t i = 0; i < planes; i++) adx_pool_run_plane(p, xd + i * hw, yd + i * ohw, NULL, -1);
   return ADX_OK;
@@ -285,6 +314,30 @@ static adx_status global_run(const adx_node *n, const adx_tensor *const *in, adx
   const float *xd = adx_f32(x);
   float *yd = adx_f32(out[0]);
   int threads = ctx && ctx->threads > 0 ? ctx->threads : 1;
+  int B = ctx && ctx->blocked ? ctx->blocked[n->in[0]] : 0;
+  if (B) { /* nChw<B>c input: each channel summed over the same positions in the same order as below */
+    int64_t nblk = planes / B;
+#pragma omp parallel for schedule(static) num_threads(threads)
+    for (int64_t i = 0; i < nblk; i++) {
+      const float *xp = xd + i * hw * B;
+      double s[64];
+      float m[64];
+      for (int j = 0; j < B; j++) {
+        s[j] = 0;
+        m[j] = -INFINITY;
+      }
+      for (int64_t k = 0; k < hw; k++)
+        for (int j = 0; j < B; j++) {
+          float v = xp[k * B + j];
+          if (is_max) {
+            if (v > m[j]) m[j] = v;
+          } else
+            s[j] += v;
+        }
+      for (int j = 0; j < B; j++) yd[i * B + j] = is_max ? m[j] : (float)(s[j] / (double)hw);
+    }
+    return ADX_OK;
+  }
 #pragma omp parallel for schedule(static) num_threads(threads)
   for (int64_t i = 0; i < planes; i++) {
     const float *xp = xd + i * hw;

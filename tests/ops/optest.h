@@ -154,7 +154,7 @@ static inline adx_status ot_run(adx_graph *g, int ni, const adx_tensor *const *a
   }
   size_t sb = n->op->scratch ? n->op->scratch(g, n, threads) : 0;
   void *scratch = adx_alloc(sb);
-  adx_op_ctx ctx = {scratch, sb, threads, 0};
+  adx_op_ctx ctx = {scratch, sb, threads, 0, NULL};
   s = n->op->run(n, in, out, &ctx, err);
   adx_free(scratch);
   return s;

@@ -77,7 +77,7 @@ static adx_status run_node(adx_graph *g, int ni, const adx_tensor *x, int thread
   assert_int_equal(adx_tensor_alloc(y, ADX_F32, ov->ndim, ov->dims, NULL), ADX_OK);
   size_t sb = n->op->scratch ? n->op->scratch(g, n, threads) : 0;
   void *scr = sb ? adx_alloc(sb) : NULL;
-  adx_op_ctx ctx = {scr, sb, threads, 0};
+  adx_op_ctx ctx = {scr, sb, threads, 0, NULL};
   adx_tensor *outs[1] = {y};
   adx_status s = n->op->run(n, in, outs, &ctx, err);
   adx_free(scr);
