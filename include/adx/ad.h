@@ -159,6 +159,9 @@ typedef struct adx_ad_host {
   void *eng;
   adx_status (*run_node)(void *eng, int node, adx_error *err);
   int lib; /* convolutions through oneDNN (see adx_op_ctx.lib) */
+  /* per value: 0 NCHW, else stored in nChw<B>c (see adx_op_ctx.blocked); NULL: every value NCHW. run_node
+   * runs with the same plan. */
+  const uint8_t *blocked;
 } adx_ad_host;
 
 /* The runner's own buffers (masks, active lists, the isolated input), reused across runs. */

@@ -159,6 +159,9 @@ static void fell_back(run *r, int node) {
   if (r->st->fallback < 0) r->st->fallback = node;
 }
 
+/* Block size of v's layout (0: NCHW; else nChw<blk>c, adx_ad_host.blocked). */
+static int blk_of(const run *r, int v) { return r->h->blocked && v >= 0 ? r->h->blocked[v] : 0; }
+
 /* Zero every deactivated position of a masked value. */
 static void zero_deactivated(run *r, int v) {
   vmask *m = &r->st->vm[v];
@@ -166,6 +169,26 @@ static void zero_deactivated(run *r, int v) {
   float *x = adx_f32(&r->h->vt[v]);
   int64_t B = val->dims[0], C = val->dims[1];
   size_t hw = (size_t)val->dims[2] * (size_t)val->dims[3];
+  const int K = blk_of(r, v);
+  if (K) { /* nChw<K>c: channel c of position i at block c / K, [i][c % K] */
+#pragma omp parallel for collapse(2) schedule(static) num_threads(r->h->threads)
+    for (int64_t b = 0; b < B; b++)
+      for (int64_t cb = 0; cb < C / K; cb++) {
+        if (m->full[b]) continue;
+        float *p = x + ((size_t)b * (size_t)C + (size_t)cb * (size_t)K) * hw;
+        for (int64_t c = cb * K; c < cb * K + K; c++) {
+          const uint8_t *mk = NULL;
+          for (int s = 0; s < m->nseg; s++)
+            if (c >= m->seg[s].c0 && c < m->seg[s].c1) mk = m->seg[s].m;
+          if (!mk) continue;
+          mk += (size_t)b * hw;
+          for (size_t i = 0; i < hw; i++)
+            if (!mk[i]) p[i * (size_t)K + (size_t)(c - cb * K)] = 0.0f;
+        }
+      }
+    m->zeroed = 1;
+    return;
+  }
 #pragma omp parallel for collapse(2) schedule(static) num_threads(r->h->threads)
   for (int64_t b = 0; b < B; b++)
     for (int64_t c = 0; c < C; c++) {
@@ -252,6 +275,15 @@ static adx_status mask_window(run *r, const adx_node *n, int conv, float *scale,
   return ADX_OK;
 }
 
+/* adx_conv_keep_mask for one sample in nChw<K>c: nblk blocks of [ohw][K]. */
+static void keep_mask_blocked(float *restrict y, int nblk, size_t ohw, int K, const uint8_t *restrict keep) {
+  for (int cb = 0; cb < nblk; cb++) {
+    float *yc = y + (size_t)cb * ohw * (size_t)K;
+    for (size_t i = 0; i < ohw; i++)
+      if (!keep[i]) memset(yc + i * (size_t)K, 0, sizeof(float) * (size_t)K);
+  }
+}
+
 /* step_conv through oneDNN: every sample's full output from the layer's primitive (the plain path's
  * own), then the deactivated positions zeroed; under `partial`, samples with something hidden take the
  * raw sum instead, rescaled before the bias and activation. Active positions read exactly what the
@@ -273,7 +305,9 @@ static adx_status conv_lib(run *r, const adx_node *n, const float *x, float *y, 
   if (!s && raw) s = adx_conv_lib_of(n, 1, lt, &lr, err);
   if (s) return s;
   const int *nact = st->nact;
-  int bad = 0;
+  int bad = 0, xk = blk_of(r, n->in[0]), yk = blk_of(r, n->out[0]);
+  if ((xk || yk) && raw)
+    return adx_node_fail(n, err, ADX_ERR_INTERNAL, "partial renormalisation on a blocked layout");
 #pragma omp parallel for schedule(dynamic, 1) num_threads(lt) reduction(| : bad)
   for (int b = 0; b < B; b++) {
     const float *xb = x + (size_t)b * xs;
@@ -284,8 +318,11 @@ static adx_status conv_lib(run *r, const adx_node *n, const float *x, float *y, 
       bad |= adx_conv_lib_sample(lr, tid, xb, yb);
       adx_conv_finish(p, yb, list, nact[b], st->scale + (size_t)b * ohw);
     } else {
-      bad |= adx_conv_lib_sample(lf, tid, xb, yb);
-      if (nact[b] >= 0) adx_conv_keep_mask(p, yb, st->vm[n->out[0]].seg[0].m + (size_t)b * ohw);
+      bad |= adx_conv_lib_sample_ex(lf, tid, xb, yb, xk != 0, yk != 0);
+      if (nact[b] >= 0 && yk)
+        keep_mask_blocked(yb, p->M / yk, ohw, yk, st->vm[n->out[0]].seg[0].m + (size_t)b * ohw);
+      else if (nact[b] >= 0)
+        adx_conv_keep_mask(p, yb, st->vm[n->out[0]].seg[0].m + (size_t)b * ohw);
     }
   }
   st->vm[n->out[0]].zeroed = zero;

@@ -4,7 +4,8 @@
 #include "engine_internal.h"
 
 static adx_status run_node(void *eng, int node, adx_error *err) {
-  return adx_engine_run_node(eng, node, err);
+  adx_engine *e = eng;
+  return adx_engine_run_node_in(e, node, e->run_blocked, err);
 }
 
 adx_status adx_engine_run_ad(adx_engine *e, const adx_tensor *input, const uint8_t *masks,
@@ -21,8 +22,15 @@ adx_status adx_engine_run_ad(adx_engine *e, const adx_tensor *input, const uint8
   if (s) return s;
   if (!e->ad && !(e->ad = adx_ad_state_new()))
     return adx_fail(err, ADX_ERR_NOMEM, "out of memory for AD state");
-  adx_ad_host h = {g, e->vt, e->threads, e->scratch, e->scratch_bytes, e, run_node, e->lib};
-  if ((s = adx_ad_run(e->ad, &h, masks, o, err))) return s;
+  /* the blocked layout between layers, as in plain runs, except under partial renormalisation (its raw
+   * sums are rescaled per NCHW position, src/ad/run.c) */
+  const uint8_t *plan = NULL;
+  if (o->renorm != ADX_RENORM_PARTIAL && (s = adx_engine_ad_plan(e, &plan, err))) return s;
+  adx_ad_host h = {g, e->vt, e->threads, e->scratch, e->scratch_bytes, e, run_node, e->lib, plan};
+  e->run_blocked = plan;
+  s = adx_ad_run(e->ad, &h, masks, o, err);
+  e->run_blocked = NULL;
+  if (s) return s;
   *output = &e->vt[g->outputs[0]];
   return ADX_OK;
 }

@@ -3,6 +3,8 @@
  * and the kernels are the same, so every logit must be bit for bit what the NCHW-only engine
  * (ADX_LAYOUT=nchw) computes, on every fixture model, at several batch sizes and thread counts; and the
  * plan must actually keep values blocked where the model allows it (else this test proves nothing). The
+ * same holds for AD runs (their own plan: src/engine/masked.c) under every AD variant, with rectangles of
+ * the image hidden. The
  * logits are also checked against PyTorch's (scripts/make_fixtures.py) within the fixtures' tolerance.
  * A hand-built graph puts the plan's boundaries side by side (a residual Add whose other operand is the
  * graph's input, which is NCHW; an Add of a constant; a MaxPool and a Conv chain that may stay blocked; a
@@ -18,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "adx/ad.h"
 #include "adx/engine.h"
 #include "adx/io.h"
 #include "adx/model.h"
@@ -58,6 +61,27 @@ static void run_batches(adx_engine *e, const adx_tensor *in, int batch, float *o
   }
 }
 
+/* AD logits of every image of `in` (batch of all), each with its own hidden rectangle (a few all visible),
+ * under `mode`, into out. */
+static void run_ad(adx_engine *e, const adx_tensor *in, const char *mode, float *out, int classes) {
+  adx_mode m;
+  TU_OK(adx_mode_parse(mode, &m, err));
+  int n = (int)in->dims[0], H = (int)in->dims[2], W = (int)in->dims[3];
+  uint8_t *mk = malloc((size_t)n * (size_t)H * (size_t)W);
+  assert_non_null(mk);
+  for (int b = 0; b < n; b++)
+    for (int i = 0; i < H; i++)
+      for (int j = 0; j < W; j++) { /* sample b hides rows [b % 7 * 2, +H/2) x cols [b % 5 * 3, +W/3) */
+        int r0 = (b % 7) * 2, c0 = (b % 5) * 3;
+        mk[((size_t)b * H + i) * W + j] =
+            b % 6 == 0 || !(i >= r0 && i < r0 + H / 2 && j >= c0 && j < c0 + W / 3);
+      }
+  const adx_tensor *o;
+  TU_OK(adx_engine_run_ad(e, in, mk, &m.ad, &o, err));
+  memcpy(out, adx_f32(o), sizeof(float) * (size_t)n * (size_t)classes);
+  free(mk);
+}
+
 static void check(const fixture *f) {
   char path[512], buf[512];
   adx_graph *g = NULL;
@@ -82,8 +106,8 @@ static void check(const fixture *f) {
     for (size_t k = 0; k < sizeof batches / sizeof *batches; k++) {
       run_batches(nchw, &in, batches[k], a, classes);
       run_batches(blocked, &in, batches[k], b, classes);
-      assert_int_equal(adx_engine_blocked_values(nchw), 0);
-      int nb = adx_engine_blocked_values(blocked);
+      assert_int_equal(adx_engine_blocked_values(nchw, 0), 0);
+      int nb = adx_engine_blocked_values(blocked, 0);
       if (k == 0 && t == 0)
         print_message("%s: %d values kept blocked, max |adx - torch| = %.3g\n", f->model, nb,
                       tu_max_abs_diff(b, adx_f32(&ref), nl));
@@ -96,6 +120,29 @@ static void check(const fixture *f) {
                  batches[k], i, (double)b[i], (double)a[i]);
       }
       assert_true(tu_max_abs_diff(b, adx_f32(&ref), nl) <= 1e-4);
+    }
+    static const char *const modes[] = {"ad",
+                                        "ad:strict:all:none:every",
+                                        "ad:ratio:0.5:active:none:every",
+                                        "ad:ratio:0.5:all:none:checkpoints",
+                                        "ad:ratio:0.5:all:partial:every",
+                                        "ad:loose:all:leak:every"};
+    for (size_t k = 0; k < sizeof modes / sizeof *modes; k++) {
+      run_ad(nchw, &in, modes[k], a, classes);
+      run_ad(blocked, &in, modes[k], b, classes);
+      assert_int_equal(adx_engine_blocked_values(nchw, 1), 0);
+      if (f->expect_blocked && on_library_path()) assert_true(adx_engine_blocked_values(blocked, 1) > 0);
+      if (memcmp(a, b, sizeof(float) * nl)) {
+        size_t i = 0;
+        while (a[i] == b[i]) i++;
+        fail_msg("%s, %d thread(s), %s: blocked AD logit %zu is %.9g, NCHW %.9g", f->model, threads[t],
+                 modes[k], i, (double)b[i], (double)a[i]);
+      }
+      /* A1 on the planned engine: the all-visible samples equal the plain run bit for bit */
+      run_batches(blocked, &in, 32, a, classes);
+      for (int s = 0; s < n; s += 6)
+        assert_memory_equal(a + (size_t)s * classes, b + (size_t)s * classes,
+                            sizeof(float) * (size_t)classes);
     }
     adx_engine_free(blocked);
     adx_engine_free(nchw);
@@ -268,7 +315,7 @@ static void test_plan_boundaries(void **state) {
     const adx_tensor *out;
     TU_OK(adx_engine_run(e, &in, &out, err));
     memcpy(got[lay], adx_f32(out), sizeof got[lay]);
-    int nb = adx_engine_blocked_values(e);
+    int nb = adx_engine_blocked_values(e, 0);
     /* batch 1, where the constant K has the very shape of c3 (still not a blocked operand) */
     for (int s = 0; s < N; s++) {
       adx_tensor one = {.dtype = ADX_F32, .ndim = 4, .dims = {1, 16, HW, HW}, .data = img + s * 16 * HW2};
