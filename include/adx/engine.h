@@ -70,9 +70,9 @@ int adx_engine_incremental(const adx_engine *e);
 /* Conv samples the incremental path copied from the image's base / recomputed in part / computed in full,
  * summed over layers since the engine was made (out[0..2]). */
 void adx_engine_incremental_stats(const adx_engine *e, long out[3]);
-/* Values the plain runs (ad = 0) or the AD runs (ad = 1) keep in the blocked layout at the current shapes
- * (-1: no such run since the shapes changed). */
-int adx_engine_blocked_values(adx_engine *e, int ad);
+/* Values plain and AD runs keep in the blocked layout at the current shapes (-1: no run since the shapes
+ * changed; AD runs under partial renormalisation keep none). */
+int adx_engine_blocked_values(adx_engine *e);
 
 /* Shape of the first input at batch 1 (e.g. [1,3,224,224]). */
 const adx_value *adx_engine_input(const adx_engine *e);

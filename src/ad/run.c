@@ -404,16 +404,38 @@ static adx_status step_pool(run *r, int node, adx_error *err) {
     size_t hw = (size_t)p->H * (size_t)p->W, ohw = (size_t)p->OH * (size_t)p->OW;
     const float *x = adx_f32(&r->h->vt[vin]);
     float *y = adx_f32(&r->h->vt[vout]);
+    const int K = blk_of(r, vin); /* in and out share the layout (the plan) */
+    if (K != blk_of(r, vout))
+      return adx_node_fail(n, err, ADX_ERR_INTERNAL, "pool input and output layouts differ");
     for (int k = 0; k < mi->nseg; k++) {
       int c0 = mi->seg[k].c0, c1 = mi->seg[k].c1;
-#pragma omp parallel for collapse(2) schedule(static) num_threads(r->h->threads)
-      for (int b = 0; b < B; b++)
-        for (int c = c0; c < c1; c++) {
-          if (mi->full[b]) continue;
-          adx_pool_run_plane_masked(
-              p, x + ((size_t)b * (size_t)p->C + (size_t)c) * hw, mi->seg[k].m + (size_t)b * hw,
-              y + ((size_t)b * (size_t)p->C + (size_t)c) * ohw, zero ? mo->seg[k].m + (size_t)b * ohw : NULL);
-        }
+      int bad = 0;
+#pragma omp parallel num_threads(r->h->threads) reduction(| : bad)
+      {
+        /* nChw<K>c: each plane is copied out, pooled by the NCHW kernel, and copied back */
+        float *px = K ? malloc(sizeof(float) * (hw + ohw)) : NULL, *py = px ? px + hw : NULL;
+        bad |= K && !px;
+#pragma omp for collapse(2) schedule(static)
+        for (int b = 0; b < B; b++)
+          for (int c = c0; c < c1; c++) {
+            if (mi->full[b] || (K && !px)) continue;
+            const uint8_t *mk = mi->seg[k].m + (size_t)b * hw,
+                          *mz = zero ? mo->seg[k].m + (size_t)b * ohw : NULL;
+            if (!K) {
+              adx_pool_run_plane_masked(p, x + ((size_t)b * (size_t)p->C + (size_t)c) * hw, mk,
+                                        y + ((size_t)b * (size_t)p->C + (size_t)c) * ohw, mz);
+              continue;
+            }
+            size_t cb = (size_t)(c / K) * (size_t)K, cj = (size_t)(c % K);
+            const float *xb = x + ((size_t)b * (size_t)p->C + cb) * hw + cj;
+            float *yb = y + ((size_t)b * (size_t)p->C + cb) * ohw + cj;
+            for (size_t i = 0; i < hw; i++) px[i] = xb[i * (size_t)K];
+            adx_pool_run_plane_masked(p, px, mk, py, mz);
+            for (size_t i = 0; i < ohw; i++) yb[i * (size_t)K] = py[i];
+          }
+        free(px);
+      }
+      if (bad) return adx_fail(err, ADX_ERR_NOMEM, "out of memory for AD pooling");
     }
   }
   if (zero)
@@ -638,17 +660,20 @@ static adx_status step_globalmax(run *r, int node, adx_error *err) {
   size_t hw = (size_t)in->dims[2] * (size_t)in->dims[3];
   const float *x = adx_f32(&r->h->vt[vin]);
   float *y = adx_f32(&r->h->vt[vout]);
+  const int K = blk_of(r, vin);
+  const size_t step = K ? (size_t)K : 1; /* nChw<K>c: channel c's positions are K floats apart */
   for (int k = 0; k < m->nseg; k++)
     for (int b = 0; b < B; b++) {
       if (m->full[b]) continue;
       const uint8_t *mk = m->seg[k].m + (size_t)b * hw;
       for (int c = m->seg[k].c0; c < m->seg[k].c1; c++) {
-        const float *xc = x + ((size_t)b * (size_t)C + (size_t)c) * hw;
+        const float *xc = K ? x + ((size_t)b * (size_t)C + (size_t)(c / K) * step) * hw + (size_t)(c % K)
+                            : x + ((size_t)b * (size_t)C + (size_t)c) * hw;
         float v = 0.0f;
         int any = 0;
         for (size_t i = 0; i < hw; i++)
-          if (mk[i] && (!any || xc[i] > v)) {
-            v = xc[i];
+          if (mk[i] && (!any || xc[i * step] > v)) {
+            v = xc[i * step];
             any = 1;
           }
         y[(size_t)b * C + c] = v;

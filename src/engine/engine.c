@@ -26,7 +26,6 @@ void adx_engine_free(adx_engine *e) {
   free(e->ins);
   free(e->outs);
   free(e->blocked);
-  free(e->blocked_ad);
   free(e->vt);
   free(e->offset);
   free(e->first);
@@ -101,7 +100,6 @@ adx_status adx_engine_create(adx_graph *g, int threads, adx_engine **out, adx_er
   size_t nv = (size_t)g->nvalues;
   e->vt = calloc(nv, sizeof *e->vt);
   e->blocked = calloc(nv, 1);
-  e->blocked_ad = calloc(nv, 1);
   e->offset = calloc(nv, sizeof *e->offset);
   e->first = calloc(nv, sizeof *e->first);
   e->last = calloc(nv, sizeof *e->last);
@@ -113,7 +111,7 @@ adx_status adx_engine_create(adx_graph *g, int threads, adx_engine **out, adx_er
   e->ins =
       calloc((size_t)maxio, sizeof *e->ins); /* operand lists sized for the widest node (DenseNet's Concat) */
   e->outs = calloc((size_t)maxio, sizeof *e->outs);
-  if (!e->vt || !e->offset || !e->first || !e->last || !e->ins || !e->outs || !e->blocked || !e->blocked_ad) {
+  if (!e->vt || !e->offset || !e->first || !e->last || !e->ins || !e->outs || !e->blocked) {
     adx_engine_free(e);
     return adx_fail(err, ADX_ERR_NOMEM, "out of memory");
   }
@@ -264,7 +262,7 @@ adx_status adx_engine_prepare_batch(adx_engine *e, int64_t batch, adx_error *err
   adx_status s;
   if (batch != g->batch || !e->arena) {
     if ((s = adx_graph_infer(g, batch, err))) return s;
-    e->plan_ok = e->plan_ad_ok = 0;
+    e->plan_ok = 0;
   }
   if (batch > e->capacity) {
     if ((s = plan_arena(e, err))) return s;
@@ -355,23 +353,20 @@ static int pointwise(const adx_graph *g, const adx_node *n) {
 }
 
 /* Operators whose data input and output must share a layout: the pointwise ones and MaxPool (pool.c runs
- * it on nChw<B>c, visiting each channel's taps in the NCHW kernel's order). The AD runner recomputes pools
- * and global max pools per NCHW plane itself (src/ad/run.c), so for it only the pointwise operators follow
- * and GlobalMaxPool reads NCHW. */
+ * it on nChw<B>c, visiting each channel's taps in the NCHW kernel's order; the AD runner's masked
+ * recomputation reads and writes it too, src/ad/run.c). */
 static int maxpool1(const adx_node *n) { return !strcmp(n->op->name, "MaxPool") && n->nout == 1; }
-static int follows(const adx_graph *g, const adx_node *n, int ad) {
-  return pointwise(g, n) || (!ad && maxpool1(n));
-}
+static int follows(const adx_graph *g, const adx_node *n) { return pointwise(g, n) || maxpool1(n); }
 
 static int is_data_operand(const adx_graph *g, const adx_node *n, int k) {
   return n->in[k] >= 0 && (k == 0 || !g->values[n->in[k]].is_const);
 }
 
-static adx_status plan_layouts(adx_engine *e, int ad, adx_error *err) {
+static adx_status plan_layouts(adx_engine *e, adx_error *err) {
   adx_graph *g = e->g;
-  uint8_t *b = ad ? e->blocked_ad : e->blocked;
+  uint8_t *b = e->blocked;
   memset(b, 0, (size_t)g->nvalues);
-  *(ad ? &e->plan_ad_ok : &e->plan_ok) = 1;
+  e->plan_ok = 1;
   if (!e->lib || !e->layout) return ADX_OK;
   const int B = adx_conv_lib_block();
   /* candidates: 4-D float activations of whole blocks of channels, not graph outputs */
@@ -384,8 +379,8 @@ static adx_status plan_layouts(adx_engine *e, int ad, adx_error *err) {
   for (int i = 0; i < g->nnodes; i++) {
     const adx_node *n = &g->nodes[i];
     if (n->dead) continue;
-    int conv = !strcmp(n->op->name, "Conv"), pw = follows(g, n, ad);
-    int gpool = !strcmp(n->op->name, "GlobalAveragePool") || (!ad && !strcmp(n->op->name, "GlobalMaxPool"));
+    int conv = !strcmp(n->op->name, "Conv"), pw = follows(g, n);
+    int gpool = !strcmp(n->op->name, "GlobalAveragePool") || !strcmp(n->op->name, "GlobalMaxPool");
     int src = 0, dst = 0;
     if (conv) {
       const adx_conv_lib *l;
@@ -406,7 +401,7 @@ static adx_status plan_layouts(adx_engine *e, int ad, adx_error *err) {
     changed = 0;
     for (int i = 0; i < g->nnodes; i++) {
       const adx_node *n = &g->nodes[i];
-      if (n->dead || !follows(g, n, ad)) continue;
+      if (n->dead || !follows(g, n)) continue;
       int all = b[n->out[0]] != 0;
       for (int k = 0; k < n->nin; k++)
         if (is_data_operand(g, n, k)) all &= b[n->in[k]] != 0;
@@ -423,23 +418,22 @@ static adx_status plan_layouts(adx_engine *e, int ad, adx_error *err) {
 adx_status adx_engine_ad_plan(adx_engine *e, const uint8_t **plan, adx_error *err) {
   *plan = NULL;
   adx_status s;
-  if (!e->plan_ad_ok && (s = plan_layouts(e, 1, err))) return s;
-  *plan = e->lib && e->layout ? e->blocked_ad : NULL;
+  if (!e->plan_ok && (s = plan_layouts(e, err))) return s;
+  *plan = e->lib && e->layout ? e->blocked : NULL;
   return ADX_OK;
 }
 
-int adx_engine_blocked_values(adx_engine *e, int ad) {
-  if (!(ad ? e->plan_ad_ok : e->plan_ok)) return -1;
-  const uint8_t *b = ad ? e->blocked_ad : e->blocked;
+int adx_engine_blocked_values(adx_engine *e) {
+  if (!e->plan_ok) return -1;
   int c = 0;
-  for (int i = 0; i < e->g->nvalues; i++) c += b[i] != 0;
+  for (int i = 0; i < e->g->nvalues; i++) c += e->blocked[i] != 0;
   return c;
 }
 
 static adx_status run_plain(adx_engine *e, adx_error *err) {
   adx_graph *g = e->g;
   adx_status s;
-  if (!e->plan_ok && (s = plan_layouts(e, 0, err))) return s;
+  if (!e->plan_ok && (s = plan_layouts(e, err))) return s;
   for (int i = 0; i < g->nnodes; i++) {
     if (g->nodes[i].dead) continue;
     if ((s = run_node(e, i, e->blocked, err))) return s;

@@ -32,10 +32,8 @@ struct adx_engine {
       incr_frac;  /* a Conv sample with at most this fraction of changed positions is recomputed there only */
   adx_incr *incr; /* the incremental runner's buffers and the current image's base, made on first use */
   int layout;     /* ADX_LAYOUT: 1 (default) hand blocked activations between oneDNN layers, 0 NCHW only */
-  uint8_t *blocked;    /* the plain runner's layout plan: per value 0 (NCHW) or its block size (engine.c) */
-  int plan_ok;         /* blocked is valid for the current shapes */
-  uint8_t *blocked_ad; /* the AD runner's plan (fewer operators take the blocked layout there) */
-  int plan_ad_ok;
+  uint8_t *blocked; /* the plain runner's layout plan: per value 0 (NCHW) or its block size (engine.c) */
+  int plan_ok;      /* blocked is valid for the current shapes */
   const uint8_t *run_blocked; /* the plan of the AD run in progress (NULL: NCHW) */
 };
 
@@ -44,7 +42,7 @@ adx_status adx_engine_bind_input(adx_engine *e, int k, const adx_tensor *in, adx
 adx_status adx_engine_run_node(adx_engine *e, int idx, adx_error *err);
 /* The same with a layout plan (NULL: every value NCHW). */
 adx_status adx_engine_run_node_in(adx_engine *e, int idx, const uint8_t *blocked, adx_error *err);
-/* The AD runner's layout plan for the current shapes (NULL: NCHW only), made on first use. */
+/* The layout plan for an AD run at the current shapes (the plain runs' own; NULL: NCHW only). */
 adx_status adx_engine_ad_plan(adx_engine *e, const uint8_t **plan, adx_error *err);
 /* A fill-mode batch, incrementally: input [B,C,H,W] holds the mutants of the image raw [C,H,W] (normalised
  * by norm); the result equals adx_engine_run's within rounding (docs/performance.md). */

@@ -3,7 +3,7 @@
  * and the kernels are the same, so every logit must be bit for bit what the NCHW-only engine
  * (ADX_LAYOUT=nchw) computes, on every fixture model, at several batch sizes and thread counts; and the
  * plan must actually keep values blocked where the model allows it (else this test proves nothing). The
- * same holds for AD runs (their own plan: src/engine/masked.c) under every AD variant, with rectangles of
+ * same holds for AD runs (src/engine/masked.c, src/ad/run.c) under every AD variant, with rectangles of
  * the image hidden. The
  * logits are also checked against PyTorch's (scripts/make_fixtures.py) within the fixtures' tolerance.
  * A hand-built graph puts the plan's boundaries side by side (a residual Add whose other operand is the
@@ -71,8 +71,13 @@ static void run_ad(adx_engine *e, const adx_tensor *in, const char *mode, float 
   assert_non_null(mk);
   for (int b = 0; b < n; b++)
     for (int i = 0; i < H; i++)
-      for (int j = 0; j < W; j++) { /* sample b hides rows [b % 7 * 2, +H/2) x cols [b % 5 * 3, +W/3) */
-        int r0 = (b % 7) * 2, c0 = (b % 5) * 3;
+      for (int j = 0; j < W; j++) { /* sample b hides rows [r0, +H/2) x cols [c0, +W/3) */
+        int r0 = b % 4 == 1   ? 0
+                 : b % 4 == 2 ? H - H / 2
+                              : (b % 7) * 2,
+            c0 = b % 4 == 1   ? 0
+                 : b % 4 == 2 ? W - W / 3
+                              : (b % 5) * 3; /* corners, and elsewhere */
         mk[((size_t)b * H + i) * W + j] =
             b % 6 == 0 || !(i >= r0 && i < r0 + H / 2 && j >= c0 && j < c0 + W / 3);
       }
@@ -106,8 +111,8 @@ static void check(const fixture *f) {
     for (size_t k = 0; k < sizeof batches / sizeof *batches; k++) {
       run_batches(nchw, &in, batches[k], a, classes);
       run_batches(blocked, &in, batches[k], b, classes);
-      assert_int_equal(adx_engine_blocked_values(nchw, 0), 0);
-      int nb = adx_engine_blocked_values(blocked, 0);
+      assert_int_equal(adx_engine_blocked_values(nchw), 0);
+      int nb = adx_engine_blocked_values(blocked);
       if (k == 0 && t == 0)
         print_message("%s: %d values kept blocked, max |adx - torch| = %.3g\n", f->model, nb,
                       tu_max_abs_diff(b, adx_f32(&ref), nl));
@@ -130,8 +135,8 @@ static void check(const fixture *f) {
     for (size_t k = 0; k < sizeof modes / sizeof *modes; k++) {
       run_ad(nchw, &in, modes[k], a, classes);
       run_ad(blocked, &in, modes[k], b, classes);
-      assert_int_equal(adx_engine_blocked_values(nchw, 1), 0);
-      if (f->expect_blocked && on_library_path()) assert_true(adx_engine_blocked_values(blocked, 1) > 0);
+      assert_int_equal(adx_engine_blocked_values(nchw), 0);
+      if (f->expect_blocked && on_library_path()) assert_true(adx_engine_blocked_values(blocked) > 0);
       if (memcmp(a, b, sizeof(float) * nl)) {
         size_t i = 0;
         while (a[i] == b[i]) i++;
@@ -162,7 +167,8 @@ static void test_fixture_models(void **state) {
 /* ---- the hand-built graph ----
  * x [N,16,6,6] -> c1 = Conv 3x3 pad 1 (16) -> m = MaxPool 3x3 stride 1 pad 1 -> c2 = Conv 3x3 pad 1 (16)
  * -> a = Add(c2, x) -> c3 = Conv 1x1 (16) -> d = Add(c3, K) (K a constant of c3's shape) -> c4 = Conv 3x3
- * pad 1 (32) -> c5 = Conv 3x3 pad 1 (32) -> e = Add(c4, c5) -> GlobalAveragePool -> Flatten -> y [N,32].
+ * pad 1 (32) -> c5 = Conv 3x3 pad 1 (32) -> e = Add(c4, c5) -> GlobalAveragePool(e) + GlobalMaxPool(e) ->
+ * Flatten -> y [N,32].
  * On the library path c1, m, c4, c5 and e may stay blocked; c2 and a must not (x is NCHW), nor c3 (d has a
  * constant operand, NCHW). */
 enum { HW = 6, HW2 = HW * HW };
@@ -260,7 +266,8 @@ static void test_plan_boundaries(void **state) {
   int c5 = add_conv(g, "c5", c4, &cv[4]);
   int e5 = add_node2(g, "e", "Add", c4, c5);
   int p = add_node2(g, "p", "GlobalAveragePool", e5, -1);
-  int y = add_node2(g, "y", "Flatten", p, -1);
+  int q = add_node2(g, "q", "GlobalMaxPool", e5, -1);
+  int y = add_node2(g, "y", "Flatten", add_node2(g, "pq", "Add", p, q), -1);
   g->ninputs = g->noutputs = 1;
   g->inputs = malloc(sizeof(int));
   g->outputs = malloc(sizeof(int));
@@ -299,13 +306,31 @@ static void test_plan_boundaries(void **state) {
     ref_conv(&cv[3], t0, t2);                              /* c4 */
     ref_conv(&cv[4], t2, t3);                              /* c5 */
     for (int c = 0; c < 32; c++) {
-      double sum = 0;
-      for (int k = 0; k < HW2; k++) sum += t2[c * HW2 + k] + t3[c * HW2 + k];
-      want[s][c] = sum / HW2;
+      double sum = 0, mx = -1e300;
+      for (int k = 0; k < HW2; k++) {
+        double v = t2[c * HW2 + k] + t3[c * HW2 + k];
+        sum += v;
+        mx = v > mx ? v : mx;
+      }
+      want[s][c] = sum / HW2 + mx;
     }
   }
   free(t0);
-  float got[2][N * 32];
+  float got[2][N * 32], gad[2][6][N * 32];
+  static const char *const modes[6] = {"ad",
+                                       "ad:strict:all:none:every",
+                                       "ad:ratio:0.5:active:none:every",
+                                       "ad:ratio:0.5:all:none:checkpoints",
+                                       "ad:loose:all:none:every",
+                                       "ad:ratio:0.5:all:leak:every"};
+  /* sample s hides a 2x2 square at (r0[s], c0[s]): a corner, the middle, the other corner; sample 0 none */
+  static const int r0[N] = {0, 0, 2, 4, 3}, c0[N] = {0, 0, 3, 4, 1};
+  uint8_t mk[N * HW2];
+  for (int s = 0; s < N; s++)
+    for (int k = 0; k < HW2; k++) {
+      int i = k / HW, j = k % HW;
+      mk[s * HW2 + k] = s == 0 || !(i >= r0[s] && i < r0[s] + 2 && j >= c0[s] && j < c0[s] + 2);
+    }
   for (int lay = 0; lay < 2; lay++) {
     adx_engine *e = NULL;
     if (lay) setenv("ADX_LAYOUT", "nchw", 1);
@@ -315,7 +340,7 @@ static void test_plan_boundaries(void **state) {
     const adx_tensor *out;
     TU_OK(adx_engine_run(e, &in, &out, err));
     memcpy(got[lay], adx_f32(out), sizeof got[lay]);
-    int nb = adx_engine_blocked_values(e, 0);
+    int nb = adx_engine_blocked_values(e);
     /* batch 1, where the constant K has the very shape of c3 (still not a blocked operand) */
     for (int s = 0; s < N; s++) {
       adx_tensor one = {.dtype = ADX_F32, .ndim = 4, .dims = {1, 16, HW, HW}, .data = img + s * 16 * HW2};
@@ -327,6 +352,13 @@ static void test_plan_boundaries(void **state) {
       print_message("hand-built graph: %d values kept blocked\n", nb);
       assert_true(nb >= 4); /* c1, m, c4 and e at least */
     }
+    for (int k = 0; k < 6; k++) { /* AD: the masked pools and zeroing on either layout */
+      adx_mode md;
+      TU_OK(adx_mode_parse(modes[k], &md, err));
+      TU_OK(adx_engine_run_ad(e, &in, mk, &md.ad, &out, err));
+      memcpy(gad[lay][k], adx_f32(out), sizeof gad[lay][k]);
+      assert_memory_equal(gad[lay][k], got[lay], sizeof(float) * 32); /* A1: sample 0 shows everything */
+    }
     adx_engine_free(e);
     for (int s = 0; s < N; s++)
       for (int c = 0; c < 32; c++)
@@ -335,6 +367,9 @@ static void test_plan_boundaries(void **state) {
                    c, (double)got[lay][s * 32 + c], want[s][c]);
   }
   assert_memory_equal(got[0], got[1], sizeof got[0]);
+  for (int k = 0; k < 6; k++)
+    if (memcmp(gad[0][k], gad[1][k], sizeof gad[0][k]))
+      fail_msg("hand-built graph, %s: the layouts differ", modes[k]);
   for (int i = 0; i < 5; i++) {
     free(cv[i].w);
     free(cv[i].b);
