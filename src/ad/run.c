@@ -176,6 +176,14 @@ static void zero_deactivated(run *r, int v) {
       for (int64_t cb = 0; cb < C / K; cb++) {
         if (m->full[b]) continue;
         float *p = x + ((size_t)b * (size_t)C + (size_t)cb * (size_t)K) * hw;
+        const uint8_t *whole = NULL; /* the block's mask when one segment holds all its channels */
+        for (int s = 0; s < m->nseg; s++)
+          if (m->seg[s].c0 <= cb * K && cb * K + K <= m->seg[s].c1) whole = m->seg[s].m + (size_t)b * hw;
+        if (whole) {
+          for (size_t i = 0; i < hw; i++)
+            if (!whole[i]) memset(p + i * (size_t)K, 0, sizeof(float) * (size_t)K);
+          continue;
+        }
         for (int64_t c = cb * K; c < cb * K + K; c++) {
           const uint8_t *mk = NULL;
           for (int s = 0; s < m->nseg; s++)
