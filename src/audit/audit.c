@@ -283,6 +283,12 @@ static adx_status open_results(audit *a, int64_t **todo, int64_t *ntodo, adx_err
               "%s: %s has no judge matrix (made before cross-judging or with --judges none): resumed "
               "without it\n",
               o->name, o->out);
+    const char *v = adx_results_get_meta(a->res)->adx_version;
+    if (o->resume && a->rank == 0 && v && strcmp(v, ADX_VERSION))
+      fprintf(o->log,
+              "%s: note: %s was started by adx %s and is resumed by adx %s; the images of the two sessions "
+              "may differ in the last bits of their numbers (docs/output-format.md, adx_version)\n",
+              o->name, o->out, v, ADX_VERSION);
   }
   if (s) {
     adx_free(*todo);

@@ -70,6 +70,19 @@ if "$ADX" "${ex[@]}" --ad-renorm partial -o "$w/r.h5" >"$w/log" 2>&1; then
 else
   bad "explain failed: $(tail -5 "$w/log")"
 fi
+# a resume by another adx version says so and goes on (the file's adx_version rewritten to an older one)
+if "$ADX" "${ex[@]}" --ad-renorm partial --force -o "$w/v.h5" >"$w/vlog" 2>&1 &&
+  /usr/bin/python3 -c "import h5py,sys; f=h5py.File(sys.argv[1],'r+'); f.attrs.modify('adx_version', b'0.0.9')" "$w/v.h5"; then
+  out=$("$ADX" "${ex[@]}" --ad-renorm partial --resume --force -o "$w/v.h5" 2>&1)
+  rc=$?
+  [ $rc -eq 0 ] && grep -q "was started by adx 0.0.9 and is resumed by adx $("$ADX" --version | cut -d' ' -f2)" <<<"$out" &&
+    ok "explain --resume by another version notes both versions and goes on" || bad "resume across versions: rc=$rc $out"
+  out=$("$ADX" "${ex[@]}" --ad-renorm partial --resume --force -o "$w/r.h5" 2>&1)
+  ! grep -q "was started by adx" <<<"$out" && ok "explain --resume by the same version says nothing of versions" ||
+    bad "resume, same version: $out"
+else
+  bad "explain for the version check failed: $(tail -5 "$w/vlog")"
+fi
 out=$("$ADX" "${ex[@]}" --modes fill:zero --ad-rule strict -o "$w/x.h5" 2>&1)
 [ $? -eq 2 ] && [ ! -e "$w/x.h5" ] && ok "explain: --ad-rule with no bare ad is refused, nothing written" || bad "explain: $out"
 
