@@ -3,7 +3,8 @@
 
 For every ONNX file in build/zoo (or DIR): `adx predict --logits` on the shared input must match
 PyTorch's logits (max |diff| <= 1e-4 * max(1, max|logit|)), and AD must keep A1 (all visible: logits
-bit-identical to plain) and A2 (strict rule: noise in the hidden region changes nothing).
+bit-identical to plain), A2 (strict rule: noise in the hidden region changes nothing), and AD on a small
+visible box must give the same bits with Conv crops (ADX_AD_BAND=1, the default) as with whole layers (0).
 Then incremental fill queries (src/engine/incr.c) against the full recomputation on the families present of
 resnet18, mobilenet_v2 (depthwise convs), squeezenet1_1 (channel Concat), densenet121 and vgg11: the cmocka
 binary tests/engine/test_incremental in its zoo mode (ADX_INCR_TEST, default
@@ -24,9 +25,9 @@ from check_ad_torch import write_png_grey  # noqa: E402
 ADX = os.environ.get("ADX", "bin/adx")
 
 
-def predict(model, x_path, extra=()):
+def predict(model, x_path, extra=(), env=None):
     out = subprocess.run([ADX, "predict", "--model", model, "--logits", "--batch", "2", *extra, x_path],
-                         capture_output=True, text=True)
+                         capture_output=True, text=True, env=None if env is None else {**os.environ, **env})
     if out.returncode:
         raise RuntimeError(out.stderr.strip())
     return np.array([json.loads(l)["logits"] for l in out.stdout.splitlines()], np.float32), out.stderr
@@ -45,6 +46,10 @@ def main():
         mp, ap = os.path.join(t, "m.png"), os.path.join(t, "all.png")
         write_png_grey(mp, m)
         write_png_grey(ap, np.full((224, 224), 255, np.uint8))
+        small = np.zeros((224, 224), np.uint8)  # a small visible box: AD computes crops of each Conv
+        small[100:140, 30:90] = 255
+        sp = os.path.join(t, "small.png")
+        write_png_grey(sp, small)
         noisy = x.copy()
         rng = np.random.default_rng(0)
         noisy[:, :, m == 0] = rng.normal(0, 3, size=noisy[:, :, m == 0].shape)
@@ -62,9 +67,13 @@ def main():
                 s1, warn = predict(os.path.join(d, f), xp, ["--mode", "ad", "--ad-rule", "strict", "--mask", mp])
                 s2, _ = predict(os.path.join(d, f), npth, ["--mode", "ad", "--ad-rule", "strict", "--mask", mp])
                 a2 = np.array_equal(s1, s2)
-                ok = err <= tol and a1 and a2
+                # crops (ADX_AD_BAND=1, the default) against whole layers: the same bits
+                c1, _ = predict(os.path.join(d, f), xp, ["--mode", "ad", "--mask", sp], {"ADX_AD_BAND": "1"})
+                c0, _ = predict(os.path.join(d, f), xp, ["--mode", "ad", "--mask", sp], {"ADX_AD_BAND": "0"})
+                crop = np.array_equal(c0, c1)
+                ok = err <= tol and a1 and a2 and crop
                 fb = "fallback" if "warning" in warn else "followed"
-                print(f"{'ok  ' if ok else 'FAIL'} {f:34s} max|adx-torch| {err:.2e} (tol {tol:.1e})  A1 {a1}  A2 {a2}  AD {fb}")
+                print(f"{'ok  ' if ok else 'FAIL'} {f:34s} max|adx-torch| {err:.2e} (tol {tol:.1e})  A1 {a1}  A2 {a2}  crops {crop}  AD {fb}")
                 bad += not ok
             except RuntimeError as e:
                 print(f"FAIL {f:34s} {e}")

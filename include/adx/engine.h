@@ -27,6 +27,13 @@ int adx_incremental_setting(double *frac);
  * every one to NCHW after each layer, -1 anything else (adx_engine_create then fails). Results are the
  * same bit for bit either way (docs/performance.md). */
 int adx_layout_setting(void);
+/* AD's deactivated work skipped on the oneDNN path (ADX_AD_BAND): 1 (unset, empty or "1": the default)
+ * compute only each Conv output's crop around its active positions, 0 every position; -1 for any other
+ * value (adx_engine_create refuses it). The results are the same bits either way. */
+int adx_ad_band_setting(void);
+/* How many output-crop shapes the engine's convolutions have a primitive for so far (AD runs with
+ * ADX_AD_BAND=1 make them on first use; 0 on the BLAS path). For tests and diagnostics. */
+int adx_engine_crop_shapes(const adx_engine *e);
 
 /* threads <= 0: adx_threads_get(). The engine borrows g; g must outlive it. */
 adx_status adx_engine_create(adx_graph *g, int threads, adx_engine **out, adx_error *err);

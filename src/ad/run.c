@@ -16,6 +16,7 @@
 #include "../ops/conv.h"
 #include "../ops/pad.h"
 #include "adx/ad.h"
+#include "adx/engine.h"
 
 /* AD mask state of one value: nseg == 0 means unmasked (fully active, or not spatial). */
 typedef struct vmask {
@@ -316,6 +317,10 @@ static adx_status conv_lib(run *r, const adx_node *n, const float *x, float *y, 
   int bad = 0, xk = blk_of(r, n->in[0]), yk = blk_of(r, n->out[0]);
   if ((xk || yk) && raw)
     return adx_node_fail(n, err, ADX_ERR_INTERNAL, "partial renormalisation on a blocked layout");
+  int band = adx_ad_band_setting();
+  if (band < 0)
+    return adx_fail(err, ADX_ERR_ARG, "ADX_AD_BAND is '%s'; it must be 1 (the default) or 0",
+                    getenv("ADX_AD_BAND"));
 #pragma omp parallel for schedule(dynamic, 1) num_threads(lt) reduction(| : bad)
   for (int b = 0; b < B; b++) {
     const float *xb = x + (size_t)b * xs;
@@ -326,6 +331,25 @@ static adx_status conv_lib(run *r, const adx_node *n, const float *x, float *y, 
       bad |= adx_conv_lib_sample(lr, tid, xb, yb);
       adx_conv_finish(p, yb, list, nact[b], st->scale + (size_t)b * ohw);
     } else {
+      if (nact[b] >= 0 && band) { /* the bounding box of the active outputs: only it is computed */
+        const uint8_t *m = st->vm[n->out[0]].seg[0].m + (size_t)b * ohw;
+        int r0 = p->OH, r1 = 0, c0 = p->OW, c1 = 0;
+        for (int i = 0; i < p->OH; i++)
+          for (int j = 0; j < p->OW; j++)
+            if (m[(size_t)i * (size_t)p->OW + (size_t)j]) {
+              if (i < r0) r0 = i;
+              if (i >= r1) r1 = i + 1;
+              if (j < c0) c0 = j;
+              if (j >= c1) c1 = j + 1;
+            }
+        if (r1 == 0) { /* nothing active: the whole output is 0 */
+          memset(yb, 0, sizeof(float) * ys);
+          continue;
+        }
+        int rb = adx_conv_lib_sample_band(lf, tid, xb, yb, xk != 0, yk != 0, m, r0, r1, c0, c1);
+        bad |= rb < 0;
+        if (rb == 0) continue; /* deactivated positions are 0 already */
+      }
       bad |= adx_conv_lib_sample_ex(lf, tid, xb, yb, xk != 0, yk != 0);
       if (nact[b] >= 0 && yk)
         keep_mask_blocked(yb, p->M / yk, ohw, yk, st->vm[n->out[0]].seg[0].m + (size_t)b * ohw);

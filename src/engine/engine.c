@@ -64,6 +64,12 @@ int adx_layout_setting(void) {
   return strcmp(s, "nchw") ? -1 : 0;
 }
 
+int adx_ad_band_setting(void) {
+  const char *s = getenv("ADX_AD_BAND");
+  if (!s || !*s || !strcmp(s, "1")) return 1;
+  return strcmp(s, "0") ? -1 : 0;
+}
+
 void adx_engine_set_incremental(adx_engine *e, int on) { e->incremental = on != 0; }
 int adx_engine_incremental(const adx_engine *e) { return e->incremental; }
 
@@ -96,6 +102,11 @@ adx_status adx_engine_create(adx_graph *g, int threads, adx_engine **out, adx_er
     free(e);
     return adx_fail(err, ADX_ERR_ARG, "ADX_LAYOUT is '%s'; it must be 'blocked' (the default) or 'nchw'",
                     getenv("ADX_LAYOUT"));
+  }
+  if (adx_ad_band_setting() < 0) {
+    free(e);
+    return adx_fail(err, ADX_ERR_ARG, "ADX_AD_BAND is '%s'; it must be 1 (the default) or 0",
+                    getenv("ADX_AD_BAND"));
   }
   size_t nv = (size_t)g->nvalues;
   e->vt = calloc(nv, sizeof *e->vt);
@@ -427,6 +438,16 @@ int adx_engine_blocked_values(adx_engine *e) {
   if (!e->plan_ok) return -1;
   int c = 0;
   for (int i = 0; i < e->g->nvalues; i++) c += e->blocked[i] != 0;
+  return c;
+}
+
+int adx_engine_crop_shapes(const adx_engine *e) {
+  int c = 0;
+  for (int i = 0; i < e->g->nnodes; i++) {
+    const adx_node *n = &e->g->nodes[i];
+    if (n->dead || strcmp(n->op->name, "Conv") || !adx_conv_params_of(n)) continue;
+    c += adx_conv_lib_crop_shapes(adx_conv_params_of(n)->lib[0]);
+  }
   return c;
 }
 

@@ -119,6 +119,19 @@ int adx_conv_lib_sample(const adx_conv_lib *lib, int slot, const float *x, float
  * sides may be): x_blocked / y_blocked 1 skip the reorder on that side. */
 int adx_conv_lib_sample_ex(const adx_conv_lib *lib, int slot, const float *x, float *y, int x_blocked,
                            int y_blocked);
+/* Output rows [r0, r1) and columns [c0, c1) only (widened to whole 4 x 4 tiles, and further where the
+ * library would run a narrow crop with another kernel or weights layout), every other output position
+ * set to 0, and inside the crop the positions where keep [OH*OW] is 0 too (keep NULL: none): AD's
+ * deactivated work skipped. Each crop shape gets its own primitive, made on first use, of the layer's
+ * own kernel and weights; the crop's input is copied out with the layer's padding written as zeros, so
+ * the crop's outputs are the full layer's bit for bit (tests/ops/test_conv.c). Returns 0; 1 when no
+ * crop is used (nothing written: the caller runs the whole sample), which happens for a crop of nearly
+ * the whole output, a shape the library runs differently, or a side that would need a reorder; or -1 on
+ * a failure. */
+int adx_conv_lib_sample_band(const adx_conv_lib *lib, int slot, const float *x, float *y, int x_blocked,
+                             int y_blocked, const uint8_t *keep, int r0, int r1, int c0, int c1);
+/* How many crop shapes of this layer have a usable primitive so far (NULL: 0). */
+int adx_conv_lib_crop_shapes(const adx_conv_lib *lib);
 /* Whether the layer's primitive reads (*src) and writes (*dst) the blocked layout nChw<B>c, B =
  * adx_conv_lib_block(): only then may adx_conv_lib_sample_ex skip that side's reorder. */
 void adx_conv_lib_blocked(const adx_conv_lib *lib, int *src, int *dst);

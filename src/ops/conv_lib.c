@@ -14,6 +14,8 @@
  * (the bare sum, no bias: AD's partial renormalisation scales it before adding the bias). */
 #include <oneapi/dnnl/dnnl.h>
 #include <omp.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +31,18 @@ typedef struct slot {
   dnnl_memory_t bsrc,
       bdst;          /* the caller's sample already in the library's blocked layout (handle per call) */
   dnnl_memory_t scr; /* per-thread scratchpad */
+  float *bin, *bout; /* band crops (adx_conv_lib_sample_band), allocated at the first use */
+  void *bscr;        /* band scratchpad, grown as needed */
+  size_t bscr_bytes;
 } slot;
+
+/* A primitive for an output crop of oh x ow positions read from an explicitly zero-padded input crop
+ * (no padding of its own), so that one primitive serves every crop of that shape. conv == NULL: this
+ * shape is not used (oneDNN chose another kernel for it, or none). */
+typedef struct band {
+  dnnl_primitive_t conv;
+  dnnl_memory_desc_t src_md, dst_md, scr_md;
+} band;
 
 struct adx_conv_lib {
   /* what the primitive was made for: rebuilt when any of it changes */
@@ -37,12 +50,13 @@ struct adx_conv_lib {
   int raw;
   dnnl_engine_t eng;
   dnnl_primitive_t conv, rsrc, rdst; /* reorders: NULL when the library takes NCHW as is */
-  dnnl_memory_desc_t usrc_md, udst_md, src_md, dst_md, scr_md;
+  dnnl_memory_desc_t usrc_md, udst_md, src_md, dst_md, scr_md, w_md;
   int blk_src, blk_dst; /* src / dst are in the blocked layout adx_conv_lib_block() names (0: not) */
   dnnl_memory_t wmem, bmem;
   int nslots;
   slot *slots;
   char impl[64];
+  _Atomic(band *) *bands; /* [OH * OW]: by crop shape, (oh - 1) * OW + ow - 1; made on first use */
 };
 
 static int same_geometry(const adx_conv_params *a, const adx_conv_params *b) {
@@ -60,6 +74,9 @@ static void slot_free(slot *s) {
   if (s->udst) dnnl_memory_destroy(s->udst);
   if (s->scr) dnnl_memory_destroy(s->scr);
   if (s->st) dnnl_stream_destroy(s->st);
+  free(s->bin);
+  free(s->bout);
+  free(s->bscr);
   memset(s, 0, sizeof *s);
 }
 
@@ -67,6 +84,14 @@ void adx_conv_lib_free(adx_conv_lib *l) {
   if (!l) return;
   for (int i = 0; i < l->nslots; i++) slot_free(&l->slots[i]);
   free(l->slots);
+  if (l->bands) {
+    for (size_t i = 0; i < (size_t)l->key.OH * (size_t)l->key.OW; i++) {
+      band *b = atomic_load(&l->bands[i]);
+      if (b && b->conv) dnnl_primitive_destroy(b->conv);
+      free(b);
+    }
+    free((void *)l->bands);
+  }
   if (l->conv) dnnl_primitive_destroy(l->conv);
   if (l->rsrc) dnnl_primitive_destroy(l->rsrc);
   if (l->rdst) dnnl_primitive_destroy(l->rdst);
@@ -200,6 +225,7 @@ static adx_status build(adx_conv_lib *l, const adx_conv_params *p, int raw, adx_
   l->dst_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
   l->scr_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
   const dnnl_memory_desc_t *wmd = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+  l->w_md = *wmd;
   {
     dnnl_memory_desc_t bs, bd2;
     DN(dnnl_memory_desc_init_by_tag(&bs, 4, sd, dnnl_f32, btag));
@@ -286,6 +312,10 @@ adx_status adx_conv_lib_prepare(adx_conv_lib **lp, const adx_conv_params *p, int
     omp_set_num_threads(1);
     adx_status s = build(l, p, raw, err);
     omp_set_num_threads(saved);
+    size_t nb = (size_t)p->OH * (size_t)p->OW;
+    if (!s && !(l->bands = malloc(sizeof *l->bands * (nb ? nb : 1))))
+      s = adx_fail(err, ADX_ERR_NOMEM, "out of memory for oneDNN band primitives");
+    for (size_t i = 0; !s && i < nb; i++) atomic_init(&l->bands[i], NULL);
     if (s) {
       adx_conv_lib_free(l);
       return s;
@@ -340,4 +370,223 @@ int adx_conv_lib_sample_ex(const adx_conv_lib *l, int slot_i, const float *x, fl
   int r = sample_run(l, &l->slots[slot_i], x, y, x_blocked, y_blocked);
   if (saved != 1) omp_set_num_threads(saved);
   return r;
+}
+
+/* ---- output crops (adx_conv_lib_sample_band) ---- */
+
+/* Input rows (or columns) an output crop of n positions reads: its windows' extent, and for a strided 1 x 1
+ * layer n * stride (oneDNN's 1 x 1 kernel wants the input a whole multiple of the stride, as the full
+ * layer's is; the extra row is never read). */
+static int crop_extent(int n, int k, int s, int d) {
+  int e = (n - 1) * s + (k - 1) * d + 1;
+  return k == 1 && n * s > e ? n * s : e;
+}
+
+/* Make the primitive for oh x ow output positions; NULL only when out of memory. Called under the
+ * critical section below, with OpenMP held at 1 thread by the caller. */
+static band *band_build(const adx_conv_lib *l, int oh, int ow) {
+  const adx_conv_params *p = &l->key;
+  const adx_window *w = &p->win;
+  band *b = calloc(1, sizeof *b);
+  if (!b) return NULL;
+  const int B = adx_conv_lib_block();
+  const dnnl_format_tag_t btag = B == 16 ? dnnl_aBcd16b : dnnl_aBcd8b;
+  int ih = crop_extent(oh, w->kh, w->sh, w->dh), iw = crop_extent(ow, w->kw, w->sw, w->dw);
+  dnnl_dims_t sd = {1, p->C, ih, iw}, dd = {1, p->M, oh, ow}, bd = {p->M};
+  dnnl_dims_t strides = {w->sh, w->sw}, dil = {w->dh - 1, w->dw - 1}, zero = {0, 0};
+  dnnl_memory_desc_t smd, dmd, bmd;
+  dnnl_primitive_attr_t attr = NULL;
+  dnnl_post_ops_t po = NULL;
+  dnnl_primitive_desc_t pd = NULL;
+  const char *impl = NULL;
+  int bias = !l->raw && p->b;
+  int wino = strstr(l->impl, "wino") != NULL;
+  dnnl_convolution_desc_t cd;
+  if (dnnl_memory_desc_init_by_tag(&smd, 4, sd, dnnl_f32, l->blk_src ? btag : dnnl_nchw) ||
+      dnnl_memory_desc_init_by_tag(&dmd, 4, dd, dnnl_f32, l->blk_dst ? btag : dnnl_nchw) ||
+      (bias && dnnl_memory_desc_init_by_tag(&bmd, 1, bd, dnnl_f32, dnnl_x)) ||
+      dnnl_primitive_attr_create(&attr) ||
+      dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user))
+    goto done;
+  if (!l->raw) {
+    if (dnnl_post_ops_create(&po) || !act_post_ops(&p->act, po) || dnnl_primitive_attr_set_post_ops(attr, po))
+      goto done;
+  }
+  /* the full layer's weights as they are (so its reordered copy serves every crop) and its algorithm */
+  if (dnnl_dilated_convolution_forward_desc_init(
+          &cd, dnnl_forward_inference, wino ? dnnl_convolution_winograd : dnnl_convolution_direct, &smd,
+          &l->w_md, bias ? &bmd : NULL, &dmd, strides, dil, zero, zero) ||
+      dnnl_primitive_desc_create(&pd, &cd, attr, l->eng, NULL) ||
+      dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) || !impl || strcmp(impl, l->impl) ||
+      !dnnl_memory_desc_equal(dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), &l->w_md))
+    goto done; /* another kernel, or another weights layout: this shape is not used */
+  b->src_md = smd;
+  b->dst_md = dmd;
+  b->scr_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+  if (dnnl_primitive_create(&b->conv, pd)) b->conv = NULL;
+done:
+  if (pd) dnnl_primitive_desc_destroy(pd);
+  if (attr) dnnl_primitive_attr_destroy(attr);
+  if (po) dnnl_post_ops_destroy(po);
+  return b;
+}
+
+/* Copy rows [r0, r0 + nr) and columns [c0, c0 + nc) of a [C/K][H][W][K] sample (K = 1: NCHW) into a dense
+ * [C/K][nr][nc][K] crop; positions outside the sample are 0 (the layer's zero padding). */
+static void crop_in(const float *x, int C, int H, int W, int K, int r0, int nr, int c0, int nc, float *out) {
+  int lo = c0 < 0 ? -c0 : 0, hi = c0 + nc > W ? W - c0 : nc; /* columns [lo, hi) of the crop are inside */
+  if (hi < lo) hi = lo;
+  for (int cb = 0; cb < C / K; cb++)
+    for (int r = 0; r < nr; r++) {
+      float *o = out + ((size_t)cb * (size_t)nr + (size_t)r) * (size_t)nc * (size_t)K;
+      int ir = r0 + r;
+      if (ir < 0 || ir >= H) {
+        memset(o, 0, sizeof(float) * (size_t)nc * (size_t)K);
+        continue;
+      }
+      const float *i =
+          x + (((size_t)cb * (size_t)H + (size_t)ir) * (size_t)W + (size_t)(c0 + lo)) * (size_t)K;
+      if (lo) memset(o, 0, sizeof(float) * (size_t)lo * (size_t)K);
+      memcpy(o + (size_t)lo * (size_t)K, i, sizeof(float) * (size_t)(hi - lo) * (size_t)K);
+      if (hi < nc) memset(o + (size_t)hi * (size_t)K, 0, sizeof(float) * (size_t)(nc - hi) * (size_t)K);
+    }
+}
+
+static float *aligned_floats(size_t n) { /* 64-byte aligned, as oneDNN prefers */
+  size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
+  return aligned_alloc(64, bytes ? bytes : 64);
+}
+
+/* The tile the crops are aligned to: Winograd's output tiles are 4 x 4 (F(4,3)) or 2 x 2 (F(2,3)), and a
+ * crop that starts inside a tile would cut the tile's transforms differently from the full layer. */
+#define BAND_ALIGN 4
+
+int adx_conv_lib_sample_band(const adx_conv_lib *cl, int slot_i, const float *x, float *y, int x_blocked,
+                             int y_blocked, const uint8_t *keep, int r0, int r1, int c0, int c1) {
+  adx_conv_lib *l = (adx_conv_lib *)cl; /* the crop cache and slot buffers are filled here */
+  const adx_conv_params *p = &l->key;
+  const adx_window *w = &p->win;
+  /* the caller's layout must be the primitive's own on both sides (no reorder around a crop) */
+  if ((x_blocked ? !l->blk_src : l->rsrc != NULL) || (y_blocked ? !l->blk_dst : l->rdst != NULL)) return 1;
+  r0 -= r0 % BAND_ALIGN;
+  c0 -= c0 % BAND_ALIGN;
+  r1 = (r1 + BAND_ALIGN - 1) / BAND_ALIGN * BAND_ALIGN;
+  c1 = (c1 + BAND_ALIGN - 1) / BAND_ALIGN * BAND_ALIGN;
+  if (r1 > p->OH) r1 = p->OH;
+  if (c1 > p->OW) c1 = p->OW;
+  int oh = r1 - r0, ow;
+  if (oh < 1 || c1 <= c0) return 1;
+  int saved = omp_get_max_threads();
+  if (saved != 1) omp_set_num_threads(1);
+  /* a shape the library would run differently (a narrow Winograd crop takes another weights layout) is
+   * widened by whole tiles, to the right and then to the left, while that still saves work */
+  band *b = NULL;
+  for (;;) {
+    ow = c1 - c0;
+    if ((size_t)oh * (size_t)ow * 5 > (size_t)p->OH * (size_t)p->OW * 4) { /* not worth the copies */
+      b = NULL;
+      break;
+    }
+    _Atomic(band *) *cell = &l->bands[(size_t)(oh - 1) * (size_t)p->OW + (size_t)(ow - 1)];
+    b = atomic_load_explicit(cell, memory_order_acquire);
+    if (!b) {
+#pragma omp critical(adx_conv_band)
+      {
+        b = atomic_load_explicit(cell, memory_order_acquire);
+        if (!b && (b = band_build(l, oh, ow))) atomic_store_explicit(cell, b, memory_order_release);
+      }
+    }
+    if (!b || b->conv) break;
+    if (c1 < p->OW)
+      c1 = c1 + BAND_ALIGN < p->OW ? c1 + BAND_ALIGN : p->OW;
+    else if (c0 > 0)
+      c0 -= BAND_ALIGN;
+    else
+      break;
+  }
+  if (!b && (size_t)oh * (size_t)ow * 5 <= (size_t)p->OH * (size_t)p->OW * 4) {
+    if (saved != 1) omp_set_num_threads(saved);
+    return -1; /* out of memory */
+  }
+  int r = 1;
+  slot *t = &l->slots[slot_i];
+  if (!b || !b->conv) goto out;
+  const int KX = x_blocked ? adx_conv_lib_block() : 1, KY = y_blocked ? adx_conv_lib_block() : 1;
+  int ih = crop_extent(oh, w->kh, w->sh, w->dh), iw = crop_extent(ow, w->kw, w->sw, w->dw);
+  if (!t->bin) { /* the largest crop of this layer: every output position */
+    size_t in = (size_t)p->C * (size_t)crop_extent(p->OH, w->kh, w->sh, w->dh) *
+                (size_t)crop_extent(p->OW, w->kw, w->sw, w->dw);
+    t->bin = aligned_floats(in);
+    t->bout = aligned_floats((size_t)p->M * (size_t)p->OH * (size_t)p->OW);
+    if (!t->bin || !t->bout) {
+      r = -1;
+      goto out;
+    }
+  }
+  size_t sb = dnnl_memory_desc_get_size(&b->scr_md);
+  if (sb > t->bscr_bytes) {
+    free(t->bscr);
+    t->bscr_bytes = 0;
+    if (!(t->bscr = aligned_floats((sb + sizeof(float) - 1) / sizeof(float)))) {
+      r = -1;
+      goto out;
+    }
+    t->bscr_bytes = sb;
+  }
+  crop_in(x, p->C, p->H, p->W, KX, r0 * w->sh - w->ph0, ih, c0 * w->sw - w->pw0, iw, t->bin);
+  dnnl_memory_t ms = NULL, md = NULL, mc = NULL;
+  r = -1;
+  if (!dnnl_memory_create(&ms, &b->src_md, l->eng, t->bin) &&
+      !dnnl_memory_create(&md, &b->dst_md, l->eng, t->bout) &&
+      !dnnl_memory_create(&mc, &b->scr_md, l->eng, t->bscr)) {
+    dnnl_exec_arg_t a[5] = {{DNNL_ARG_SRC, ms},
+                            {DNNL_ARG_WEIGHTS, l->wmem},
+                            {DNNL_ARG_DST, md},
+                            {DNNL_ARG_SCRATCHPAD, mc},
+                            {DNNL_ARG_BIAS, l->bmem}};
+    if (!dnnl_primitive_execute(b->conv, t->st, l->bmem ? 5 : 4, a) &&
+        dnnl_stream_wait(t->st) == dnnl_success)
+      r = 0;
+  }
+  if (ms) dnnl_memory_destroy(ms);
+  if (md) dnnl_memory_destroy(md);
+  if (mc) dnnl_memory_destroy(mc);
+  if (r) goto out;
+  /* each output element written once: 0 outside the crop, and inside it where keep says so */
+  const size_t OW = (size_t)p->OW, K = (size_t)KY, row = OW * K;
+  for (int cb = 0; cb < p->M / KY; cb++) {
+    float *yc = y + (size_t)cb * (size_t)p->OH * row;
+    memset(yc, 0, sizeof(float) * (size_t)r0 * row);
+    memset(yc + (size_t)r1 * row, 0, sizeof(float) * (size_t)(p->OH - r1) * row);
+    for (int i = r0; i < r1; i++) {
+      float *yr = yc + (size_t)i * row;
+      const float *br = t->bout + ((size_t)cb * (size_t)oh + (size_t)(i - r0)) * (size_t)ow * K;
+      memset(yr, 0, sizeof(float) * (size_t)c0 * K);
+      memset(yr + (size_t)c1 * K, 0, sizeof(float) * (OW - (size_t)c1) * K);
+      if (!keep) {
+        memcpy(yr + (size_t)c0 * K, br, sizeof(float) * (size_t)ow * K);
+        continue;
+      }
+      const uint8_t *kr = keep + (size_t)i * OW;
+      for (int j = c0; j < c1; j++) {
+        if (kr[j])
+          memcpy(yr + (size_t)j * K, br + (size_t)(j - c0) * K, sizeof(float) * K);
+        else
+          memset(yr + (size_t)j * K, 0, sizeof(float) * K);
+      }
+    }
+  }
+out:
+  if (saved != 1) omp_set_num_threads(saved);
+  return r;
+}
+
+int adx_conv_lib_crop_shapes(const adx_conv_lib *l) {
+  int c = 0;
+  if (!l || !l->bands) return 0;
+  for (size_t i = 0; i < (size_t)l->key.OH * (size_t)l->key.OW; i++) {
+    band *b = atomic_load(&l->bands[i]);
+    c += b && b->conv;
+  }
+  return c;
 }

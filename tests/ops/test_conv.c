@@ -775,6 +775,121 @@ static void test_conv_winograd_choice(void **state) {
   if (strstr(impl, "wino")) fail_msg("ADX_CONV=dnnl-direct took Winograd ('%s')", impl);
 }
 
+/* ---------- output crops (adx_conv_lib_sample_band: AD's deactivated work skipped) ----------
+ * A crop's primitive reads an input crop with the layer's zero padding written out, so every output it
+ * computes must be the full layer's value bit for bit (same kernel, same weights layout: conv_lib.c
+ * refuses a crop shape otherwise); every position outside the crop must be 0. Checked on the kinds of
+ * layer the fixtures have (Winograd 3x3, strided 3x3, strided 1x1, the 1-channel stem) and a dilated 5x5,
+ * for crops in the corners, the middle, thin strips, single positions. */
+typedef struct crop_layer {
+  int C, H, M, k, s, pad, dil, relu;
+} crop_layer;
+
+static void check_crops(const crop_layer *c, int *used) {
+  adx_conv_params p;
+  memset(&p, 0, sizeof p);
+  p.C = c->C;
+  p.H = p.W = c->H;
+  p.M = c->M;
+  p.group = 1;
+  p.win = (adx_window){c->k, c->k, c->s, c->s, c->pad, c->pad, c->pad, c->pad, c->dil, c->dil};
+  if (c->relu) p.act.kind = ADX_ACT_RELU;
+  assert_int_equal(adx_conv_plan(&p), 0);
+  float *w = rand_buf((size_t)p.M * (size_t)p.C * (size_t)(c->k * c->k)), *b = rand_buf((size_t)p.M);
+  p.w = w;
+  p.b = b;
+  adx_conv_lib *l = NULL;
+  adx_error err = {0};
+  if (adx_conv_lib_prepare(&l, &p, 0, 1, &err)) fail_msg("oneDNN: %s", err.msg);
+  int xb, yb;
+  adx_conv_lib_blocked(l, &xb, &yb);
+  size_t xs = (size_t)p.C * (size_t)p.H * (size_t)p.W, ys = (size_t)p.M * (size_t)p.OH * (size_t)p.OW;
+  /* any buffer of random floats is a valid sample in the blocked layout too */
+  float *x = rand_buf(xs), *full = malloc(sizeof(float) * ys), *y = malloc(sizeof(float) * ys);
+  assert_int_equal(adx_conv_lib_sample_ex(l, 0, x, full, xb, yb), 0);
+  const int K = yb ? adx_conv_lib_block() : 1, OH = p.OH, OW = p.OW;
+  /* crops as fractions of the output: {r0, r1, c0, c1} in 1/8ths, then single positions */
+  static const int fr[][4] = {{0, 2, 0, 2}, {6, 8, 6, 8}, {0, 8, 3, 4}, {3, 4, 0, 8}, {2, 5, 3, 6},
+                              {0, 3, 5, 8}, {5, 8, 0, 3}, {1, 2, 6, 7}, {0, 1, 0, 8}, {4, 6, 4, 6}};
+  int n = (int)(sizeof fr / sizeof *fr) + 3;
+  for (int t = 0; t < n; t++) {
+    int r0, r1, c0, c1;
+    if (t < (int)(sizeof fr / sizeof *fr)) {
+      r0 = fr[t][0] * OH / 8, r1 = fr[t][1] * OH / 8, c0 = fr[t][2] * OW / 8, c1 = fr[t][3] * OW / 8;
+      if (r1 <= r0) r1 = r0 + 1;
+      if (c1 <= c0) c1 = c0 + 1;
+    } else { /* one position: top left, bottom right, the middle */
+      r0 = t == n - 3 ? 0 : t == n - 2 ? OH - 1 : OH / 2;
+      c0 = t == n - 3 ? 0 : t == n - 2 ? OW - 1 : OW / 2;
+      r1 = r0 + 1, c1 = c0 + 1;
+    }
+    for (size_t i = 0; i < ys; i++) y[i] = NAN; /* everything must be written */
+    /* every third crop with a keep mask: a checkerboard of kept positions */
+    uint8_t *keep = NULL;
+    if (t % 3 == 2) {
+      keep = malloc((size_t)OH * (size_t)OW);
+      for (int i = 0; i < OH * OW; i++) keep[i] = (uint8_t)((i / OW + i % OW) % 2);
+    }
+    int r = adx_conv_lib_sample_band(l, 0, x, y, xb, yb, keep, r0, r1, c0, c1);
+    assert_true(r == 0 || r == 1);
+    if (r) {
+      free(keep);
+      continue;
+    }
+    (*used)++;
+    for (int m = 0; m < p.M; m++)
+      for (int i = 0; i < OH; i++)
+        for (int j = 0; j < OW; j++) {
+          size_t at = (((size_t)(m / K) * (size_t)OH + (size_t)i) * (size_t)OW + (size_t)j) * (size_t)K +
+                      (size_t)(m % K);
+          int in = i >= r0 && i < r1 && j >= c0 && j < c1;
+          uint32_t a, e;
+          memcpy(&a, &y[at], 4);
+          memcpy(&e, &full[at], 4);
+          if (keep && !keep[i * OW + j]) {
+            if (a != 0) fail_msg("crop with a keep mask: (%d,%d) not kept but %.9g", i, j, (double)y[at]);
+            continue;
+          }
+          if (in && a != e)
+            fail_msg(
+                "C%d %dx%d k%d s%d d%d: crop [%d,%d)x[%d,%d), channel %d at (%d,%d): %.9g, full layer %.9g",
+                c->C, c->H, c->H, c->k, c->s, c->dil, r0, r1, c0, c1, m, i, j, (double)y[at],
+                (double)full[at]);
+          if (!in && a != e && y[at] != 0.0f)
+            fail_msg("C%d k%d: outside the crop [%d,%d)x[%d,%d), (%d,%d) is %.9g, neither 0 nor the layer's",
+                     c->C, c->k, r0, r1, c0, c1, i, j, (double)y[at]);
+        }
+    free(keep);
+  }
+  adx_conv_lib_free(l);
+  free(x);
+  free(full);
+  free(y);
+  free(w);
+  free(b);
+}
+
+static void test_conv_crops(void **state) {
+  (void)state;
+  static const crop_layer layers[] = {
+      {16, 28, 16, 3, 1, 1, 1, 1}, /* Winograd (AVX-512), ReLU fused */
+      {32, 14, 32, 3, 1, 1, 1, 0}, /* Winograd, odd tile count */
+      {64, 7, 64, 3, 1, 1, 1, 1},  /* Winograd on a map of 7 */
+      {16, 28, 32, 3, 2, 1, 1, 1}, /* direct, strided */
+      {16, 28, 32, 1, 2, 0, 1, 0}, /* 1x1, strided (the ResNet downsample) */
+      {1, 28, 16, 3, 1, 1, 1, 1},  /* the 1-channel stem: plain NCHW input */
+      {16, 20, 16, 5, 1, 4, 2, 0}, /* dilated 5x5 */
+  };
+  int used = 0;
+  for (size_t i = 0; i < sizeof layers / sizeof *layers; i++) {
+    int before = used;
+    check_crops(&layers[i], &used);
+    printf("     crop layer %zu (C%d %dx%d k%d s%d): %d crops used\n", i, layers[i].C, layers[i].H,
+           layers[i].H, layers[i].k, layers[i].s, used - before);
+  }
+  assert_true(used > 20); /* else the test proves nothing */
+}
+
 /* ---------- benchmark entry point (tiny, just that it measures) ---------- */
 
 static void test_conv_bench(void **state) {
@@ -822,6 +937,7 @@ int main(void) {
       cmocka_unit_test(test_conv_metadata),
       cmocka_unit_test(test_conv_active),
       cmocka_unit_test(test_conv_bench),
+      cmocka_unit_test(test_conv_crops),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
