@@ -457,6 +457,13 @@ static float *aligned_floats(size_t n) { /* 64-byte aligned, as oneDNN prefers *
   return aligned_alloc(64, bytes ? bytes : 64);
 }
 
+/* y[j][0..16) = keep[j] ? b[j][0..16) : 0 for n positions (a select per vector) */
+static void keep_copy16(float *restrict y, const float *restrict b, const uint8_t *restrict keep, int n) {
+  for (int j = 0; j < n; j++) {
+    for (int k = 0; k < 16; k++) y[j * 16 + k] = keep[j] ? b[j * 16 + k] : 0.0f;
+  }
+}
+
 /* The tile the crops are aligned to: Winograd's output tiles are 4 x 4 (F(4,3)) or 2 x 2 (F(2,3)), and a
  * crop that starts inside a tile would cut the tile's transforms differently from the full layer. */
 #define BAND_ALIGN 4
@@ -568,12 +575,11 @@ int adx_conv_lib_sample_band(const adx_conv_lib *cl, int slot_i, const float *x,
         continue;
       }
       const uint8_t *kr = keep + (size_t)i * OW;
-      for (int j = c0; j < c1; j++) {
-        if (kr[j])
-          memcpy(yr + (size_t)j * K, br + (size_t)(j - c0) * K, sizeof(float) * K);
-        else
-          memset(yr + (size_t)j * K, 0, sizeof(float) * K);
-      }
+      if (K == 16)
+        keep_copy16(yr + (size_t)c0 * 16, br, kr + c0, ow);
+      else
+        for (int j = c0; j < c1; j++)
+          for (size_t k = 0; k < K; k++) yr[(size_t)j * K + k] = kr[j] ? br[(size_t)(j - c0) * K + k] : 0.0f;
     }
   }
 out:
