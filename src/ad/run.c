@@ -346,7 +346,7 @@ static adx_status conv_lib(run *r, const adx_node *n, const float *x, float *y, 
           memset(yb, 0, sizeof(float) * ys);
           continue;
         }
-        int rb = adx_conv_lib_sample_band(lf, tid, xb, yb, xk != 0, yk != 0, m, r0, r1, c0, c1);
+        int rb = adx_conv_lib_sample_band(lf, tid, xb, yb, xk != 0, yk != 0, m, NULL, r0, r1, c0, c1);
         bad |= rb < 0;
         if (rb == 0) continue; /* deactivated positions are 0 already */
       }

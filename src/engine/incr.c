@@ -136,7 +136,7 @@ static int is_conv(const adx_node *n) { return n->op->ad == ADX_AD_CONV && adx_c
 
 /* The base: the unmasked image at batch 1, every Conv output kept. */
 static adx_status make_base(adx_engine *e, adx_incr *ic, const adx_norm *norm, const float *raw, int C, int H,
-                            int W, adx_error *err) {
+                            int W, const uint8_t *plan, adx_error *err) {
   adx_graph *g = e->g;
   size_t chw = (size_t)C * (size_t)H * (size_t)W;
   ic->have_base = 0;
@@ -169,7 +169,7 @@ static adx_status make_base(adx_engine *e, adx_incr *ic, const adx_norm *norm, c
   for (int i = 0; i < g->nnodes; i++) {
     const adx_node *n = &g->nodes[i];
     if (n->dead) continue;
-    if ((s = adx_engine_run_node(e, i, err))) return s;
+    if ((s = adx_engine_run_node_in(e, i, plan, err))) return s;
     if (is_conv(n))
       memcpy(ic->base + ic->base_off[n->out[0]], e->vt[n->out[0]].data,
              (size_t)adx_value_numel(&g->values[n->out[0]]) * sizeof(float));
@@ -206,7 +206,7 @@ static adx_status map_input(adx_incr *ic, const adx_graph *g, const float *x, in
 }
 
 /* A window operator's output map (Conv reads every channel; a pool's channel union is the same). */
-static adx_status map_window(adx_incr *ic, const adx_graph *g, const adx_node *n, double frac,
+static adx_status map_window(adx_incr *ic, const adx_graph *g, const adx_node *n, double frac, int tile,
                              adx_error *err) {
   int vin = n->in[0], vout = n->out[0];
   const adx_value *in = &g->values[vin], *out = &g->values[vout];
@@ -227,6 +227,15 @@ static adx_status map_window(adx_incr *ic, const adx_graph *g, const adx_node *n
     if (fi[b] != F_PART) continue;
     uint8_t *mb = m + (size_t)b * ohw;
     adx_mask_window(&seg, 1, (size_t)b * hw, 1, H, W, &w, OH, OW, &strict, mb, NULL);
+    if (tile > 1) /* a tile with anything changed is changed everywhere (Winograd mixes a tile's inputs) */
+      for (int i0 = 0; i0 < OH; i0 += tile)
+        for (int j0 = 0; j0 < OW; j0 += tile) {
+          int i1 = i0 + tile < OH ? i0 + tile : OH, j1 = j0 + tile < OW ? j0 + tile : OW, any = 0;
+          for (int i = i0; i < i1 && !any; i++)
+            for (int j = j0; j < j1; j++) any |= !mb[(size_t)i * (size_t)OW + (size_t)j];
+          for (int i = i0; any && i < i1; i++)
+            memset(mb + (size_t)i * (size_t)OW + (size_t)j0, 0, (size_t)(j1 - j0));
+        }
     fl[b] = flag_of(count_changed(mb, ohw), ohw, frac);
   }
   ic->state[vout] = V_TRACK;
@@ -297,7 +306,7 @@ static adx_status map_keep(adx_incr *ic, const adx_graph *g, const adx_node *n, 
 }
 
 /* Conv with a tracked input: per sample copy / partial / full (see the top of the file). */
-static adx_status conv_incr(adx_engine *e, adx_incr *ic, int node, adx_error *err) {
+static adx_status conv_incr(adx_engine *e, adx_incr *ic, int node, const uint8_t *plan, adx_error *err) {
   adx_graph *g = e->g;
   const adx_node *n = &g->nodes[node];
   const adx_conv_params *pp = adx_conv_params_of(n);
@@ -312,7 +321,8 @@ static adx_status conv_incr(adx_engine *e, adx_incr *ic, int node, adx_error *er
     return nomem(err);
   const uint8_t *m = ic->map[vout], *fl = ic->flag[vout];
   int *kind = ic->plan, *nact = ic->plan + B, *task0 = ic->plan + 2 * B;
-  int ntasks = 0, lib = e->lib, any_full = 0;
+  int ntasks = 0, lib = e->lib, any_lib = 0;
+  const int xk = plan && plan[n->in[0]], yk = plan && plan[vout];
   for (int b = 0; b < B; b++) {
     int k = 0;
     if (fl[b] == F_PART) {
@@ -324,8 +334,8 @@ static adx_status conv_incr(adx_engine *e, adx_incr *ic, int node, adx_error *er
     nact[b] = k;
     kind[b] = fl[b] == F_CLEAN ? 0 : fl[b] == F_ALL ? 2 : 1;
     task0[b] = ntasks;
-    ntasks += kind[b] == 0 ? 1 : kind[b] == 1 ? adx_conv_ntasks(&p, k) : lib ? 1 : adx_conv_ntasks(&p, -1);
-    any_full |= kind[b] == 2;
+    ntasks += kind[b] == 0 || lib ? 1 : adx_conv_ntasks(&p, kind[b] == 1 ? k : -1);
+    any_lib |= lib && kind[b] != 0;
     ic->stats[kind[b]]++;
   }
   size_t sf = adx_conv_scratch_floats(&p);
@@ -333,7 +343,7 @@ static adx_status conv_incr(adx_engine *e, adx_incr *ic, int node, adx_error *er
   if (sf && sf * sizeof(float) * (size_t)threads > e->scratch_bytes)
     return adx_node_fail(n, err, ADX_ERR_INTERNAL, "scratch too small for the incremental conv path");
   const adx_conv_lib *l = NULL;
-  if (lib && any_full) {
+  if (any_lib) {
     adx_status s = adx_conv_lib_of(n, 0, threads, &l, err);
     if (s) return s;
   }
@@ -353,10 +363,24 @@ static adx_status conv_incr(adx_engine *e, adx_incr *ic, int node, adx_error *er
       float *yb = y + (size_t)b * ys;
       if (kind[b] == 0)
         memcpy(yb, base, ys * sizeof(float));
-      else if (kind[b] == 1)
+      else if (kind[b] == 1 && lib) {
+        /* the crop around the changed positions, the base elsewhere: the same bits as the full layer */
+        int r0 = p.OH, r1 = 0, c0 = p.OW, c1 = 0;
+        for (int k = 0; k < nact[b]; k++) {
+          int i = ic->active[(size_t)b * ohw + (size_t)k] / p.OW,
+              j = ic->active[(size_t)b * ohw + (size_t)k] % p.OW;
+          r0 = i < r0 ? i : r0;
+          r1 = i + 1 > r1 ? i + 1 : r1;
+          c0 = j < c0 ? j : c0;
+          c1 = j + 1 > c1 ? j + 1 : c1;
+        }
+        int rb = adx_conv_lib_sample_band(l, tid, xb, yb, xk, yk, NULL, base, r0, r1, c0, c1);
+        bad |= rb < 0;
+        if (rb == 1) bad |= adx_conv_lib_sample_ex(l, tid, xb, yb, xk, yk);
+      } else if (kind[b] == 1)
         adx_conv_run_task(&p, xb, yb, ic->active + (size_t)b * ohw, nact[b], t - task0[b], scratch);
       else if (lib)
-        bad |= adx_conv_lib_sample(l, tid, xb, yb);
+        bad |= adx_conv_lib_sample_ex(l, tid, xb, yb, xk, yk);
       else
         adx_conv_run_task(&p, xb, yb, NULL, -1, t - task0[b], scratch);
     }
@@ -364,7 +388,7 @@ static adx_status conv_incr(adx_engine *e, adx_incr *ic, int node, adx_error *er
 #pragma omp for collapse(2) schedule(static)
     for (int b = 0; b < B; b++)
       for (int c = 0; c < p.M; c++) {
-        if (kind[b] != 1) continue;
+        if (kind[b] != 1 || lib) continue;
         const uint8_t *mb = m + (size_t)b * ohw;
         float *restrict yc = y + (size_t)b * ys + (size_t)c * ohw;
         const float *restrict bc = base + (size_t)c * ohw;
@@ -382,10 +406,12 @@ adx_status adx_engine_run_incremental(adx_engine *e, const adx_norm *norm, const
   const adx_value *iv = &g->values[g->inputs[0]];
   int C = (int)iv->dims[1], H = (int)iv->dims[2], W = (int)iv->dims[3];
   size_t chw = (size_t)C * (size_t)H * (size_t)W;
-  adx_status s;
+  const uint8_t *plan = NULL; /* the layout plan of plain runs (oneDNN): values kept blocked */
+  adx_status s = adx_engine_ad_plan(e, &plan, err);
+  if (s) return s;
   if (!ic->have_base || ic->chw != chw || memcmp(&ic->norm, norm, sizeof *norm) ||
       memcmp(ic->raw, raw, chw * sizeof(float)))
-    if ((s = make_base(e, ic, norm, raw, C, H, W, err))) return s;
+    if ((s = make_base(e, ic, norm, raw, C, H, W, plan, err))) return s;
   int B = (int)input->dims[0];
   if ((s = adx_engine_prepare_batch(e, B, err)) || (s = adx_engine_bind_input(e, 0, input, err))) return s;
   memset(ic->state, V_NONE, (size_t)g->nvalues);
@@ -396,7 +422,7 @@ adx_status adx_engine_run_incremental(adx_engine *e, const adx_norm *norm, const
     int any = 0, track0 = n->nin > 0 && n->in[0] >= 0 && ic->state[n->in[0]] == V_TRACK;
     for (int k = 0; k < n->nin; k++) any |= n->in[k] >= 0 && ic->state[n->in[k]] != V_NONE;
     if (!any) {
-      if ((s = adx_engine_run_node(e, i, err))) return s;
+      if ((s = adx_engine_run_node_in(e, i, plan, err))) return s;
       continue;
     }
     adx_ad_kind kind = n->op->ad;
@@ -404,14 +430,21 @@ adx_status adx_engine_run_incremental(adx_engine *e, const adx_norm *norm, const
       for (int k = 1; k < n->nin; k++)
         if (n->in[k] >= 0 && ic->state[n->in[k]] != V_NONE)
           return adx_node_fail(n, err, ADX_ERR_UNSUPPORTED, "weights that depend on the input");
-      if ((s = map_window(ic, g, n, e->incr_frac, err)) || (s = conv_incr(e, ic, i, err))) return s;
+      int tile = 1; /* outputs that depend on a whole tile of the layer's kernel (oneDNN's F(4,3) Winograd) */
+      if (e->lib) {
+        const adx_conv_lib *l = NULL;
+        if ((s = adx_conv_lib_of(n, 0, e->threads, &l, err))) return s;
+        tile = adx_conv_lib_tile(l);
+      }
+      if ((s = map_window(ic, g, n, e->incr_frac, tile, err)) || (s = conv_incr(e, ic, i, plan, err)))
+        return s;
       continue;
     }
-    if ((s = adx_engine_run_node(e, i, err))) return s;
+    if ((s = adx_engine_run_node_in(e, i, plan, err))) return s;
     if (kind == ADX_AD_POOL && track0 && spatial(&g->values[n->out[0]])) {
       for (int k = 0; k < n->nout; k++)
         if (n->out[k] >= 0) ic->state[n->out[k]] = V_ALL;
-      if ((s = map_window(ic, g, n, e->incr_frac, err))) return s;
+      if ((s = map_window(ic, g, n, e->incr_frac, 1, err))) return s;
     } else if (kind == ADX_AD_POINTWISE || kind == ADX_AD_COMBINE || kind == ADX_AD_CONCAT) {
       if ((s = map_keep(ic, g, n, e->incr_frac, err))) return s;
     } else {

@@ -120,16 +120,22 @@ int adx_conv_lib_sample(const adx_conv_lib *lib, int slot, const float *x, float
 int adx_conv_lib_sample_ex(const adx_conv_lib *lib, int slot, const float *x, float *y, int x_blocked,
                            int y_blocked);
 /* Output rows [r0, r1) and columns [c0, c1) only (widened to whole 4 x 4 tiles, and further where the
- * library would run a narrow crop with another kernel or weights layout), every other output position
- * set to 0, and inside the crop the positions where keep [OH*OW] is 0 too (keep NULL: none): AD's
- * deactivated work skipped. Each crop shape gets its own primitive, made on first use, of the layer's
- * own kernel and weights; the crop's input is copied out with the layer's padding written as zeros, so
- * the crop's outputs are the full layer's bit for bit (tests/ops/test_conv.c). Returns 0; 1 when no
- * crop is used (nothing written: the caller runs the whole sample), which happens for a crop of nearly
- * the whole output, a shape the library runs differently, or a side that would need a reorder; or -1 on
- * a failure. */
+ * library would run a narrow crop with another kernel or weights layout). Every other output position is
+ * set to 0, or to base's value (base: a whole output in y's layout, or NULL); inside the crop the positions
+ * where keep [OH*OW] is 0 are set to 0 too (keep NULL: none). AD's deactivated work skipped (keep = the
+ * active mask), and incremental mutants (base = the image's own output: outside a crop that holds every
+ * changed position and whole Winograd tiles, the layer's output is the base's bit for bit). Each crop shape
+ * gets its own primitive, made on first use, of the layer's own kernel and weights; the crop's input is
+ * copied out with the layer's padding written as zeros, so the crop's outputs are the full layer's bit for
+ * bit (tests/ops/test_conv.c). Returns 0; 1 when no crop is used (nothing written: the caller runs the whole
+ * sample), which happens for a crop of nearly the whole output, a shape the library runs differently, or a
+ * side that would need a reorder; or -1 on a failure. */
 int adx_conv_lib_sample_band(const adx_conv_lib *lib, int slot, const float *x, float *y, int x_blocked,
-                             int y_blocked, const uint8_t *keep, int r0, int r1, int c0, int c1);
+                             int y_blocked, const uint8_t *keep, const float *base, int r0, int r1, int c0,
+                             int c1);
+/* The output tile of the layer's kernel whose outputs all depend on the whole tile's inputs, bit for bit
+ * (4 for oneDNN's F(4,3) Winograd, else 1: each output from its own window). */
+int adx_conv_lib_tile(const adx_conv_lib *lib);
 /* How many crop shapes of this layer have a usable primitive so far (NULL: 0). */
 int adx_conv_lib_crop_shapes(const adx_conv_lib *lib);
 /* Whether the layer's primitive reads (*src) and writes (*dst) the blocked layout nChw<B>c, B =

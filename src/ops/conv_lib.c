@@ -57,6 +57,7 @@ struct adx_conv_lib {
   slot *slots;
   char impl[64];
   _Atomic(band *) *bands; /* [OH * OW]: by crop shape, (oh - 1) * OW + ow - 1; made on first use */
+  _Atomic int local;      /* crops allowed for this layer: -1 not yet checked, 0 no, 1 yes (layer_local) */
 };
 
 static int same_geometry(const adx_conv_params *a, const adx_conv_params *b) {
@@ -316,6 +317,7 @@ adx_status adx_conv_lib_prepare(adx_conv_lib **lp, const adx_conv_params *p, int
     if (!s && !(l->bands = malloc(sizeof *l->bands * (nb ? nb : 1))))
       s = adx_fail(err, ADX_ERR_NOMEM, "out of memory for oneDNN band primitives");
     for (size_t i = 0; !s && i < nb; i++) atomic_init(&l->bands[i], NULL);
+    if (!s) atomic_init(&l->local, -1);
     if (s) {
       adx_conv_lib_free(l);
       return s;
@@ -457,6 +459,14 @@ static float *aligned_floats(size_t n) { /* 64-byte aligned, as oneDNN prefers *
   return aligned_alloc(64, bytes ? bytes : 64);
 }
 
+/* y[at, at + n) = base[at, at + n), or 0 without a base */
+static void fill_out(float *y, const float *base, size_t at, size_t n) {
+  if (base)
+    memcpy(y + at, base + at, sizeof(float) * n);
+  else
+    memset(y + at, 0, sizeof(float) * n);
+}
+
 /* y[j][0..16) = keep[j] ? b[j][0..16) : 0 for n positions (a select per vector) */
 static void keep_copy16(float *restrict y, const float *restrict b, const uint8_t *restrict keep, int n) {
   for (int j = 0; j < n; j++) {
@@ -468,8 +478,155 @@ static void keep_copy16(float *restrict y, const float *restrict b, const uint8_
  * crop that starts inside a tile would cut the tile's transforms differently from the full layer. */
 #define BAND_ALIGN 4
 
+/* Run the whole layer on x (src layout) into y with a fresh stream; 0 on success. */
+static int run_whole(const adx_conv_lib *l, float *x, float *y, float *scr) {
+  dnnl_stream_t st = NULL;
+  dnnl_memory_t mx = NULL, my = NULL, ms = NULL;
+  int ok = !dnnl_stream_create(&st, l->eng, dnnl_stream_default_flags) &&
+           !dnnl_memory_create(&mx, &l->src_md, l->eng, x) &&
+           !dnnl_memory_create(&my, &l->dst_md, l->eng, y) &&
+           !dnnl_memory_create(&ms, &l->scr_md, l->eng, scr);
+  if (ok) {
+    dnnl_exec_arg_t a[5] = {{DNNL_ARG_SRC, mx},
+                            {DNNL_ARG_WEIGHTS, l->wmem},
+                            {DNNL_ARG_DST, my},
+                            {DNNL_ARG_SCRATCHPAD, ms},
+                            {DNNL_ARG_BIAS, l->bmem}};
+    ok = !dnnl_primitive_execute(l->conv, st, l->bmem ? 5 : 4, a) && !dnnl_stream_wait(st);
+  }
+  if (mx) dnnl_memory_destroy(mx);
+  if (my) dnnl_memory_destroy(my);
+  if (ms) dnnl_memory_destroy(ms);
+  if (st) dnnl_stream_destroy(st);
+  return ok ? 0 : -1;
+}
+
+/* Whether the layer is local, bit for bit: changing one input row (then one input column) leaves every
+ * output whose whole tile reads other inputs exactly as it was. Crops and incremental mutants rest on
+ * that. It holds for oneDNN's direct kernels and its F(2,3) Winograd; its F(4,3) Winograd on wide layers
+ * (256+ channels, measured) blocks its sums over tiles, so an output there depends on other tiles' inputs,
+ * and such a layer gets no crops. Checked once per layer, on random data, under the critical section. */
+static int layer_local(const adx_conv_lib *l) {
+  const adx_conv_params *p = &l->key;
+  const adx_window *w = &p->win;
+  if ((!l->blk_src && l->rsrc) || (!l->blk_dst && l->rdst)) return 0; /* the layouts crops assume */
+  const size_t KX = (size_t)(l->blk_src ? adx_conv_lib_block() : 1),
+               KY = (size_t)(l->blk_dst ? adx_conv_lib_block() : 1);
+  size_t xs = dnnl_memory_desc_get_size(&l->src_md) / 4, ys = dnnl_memory_desc_get_size(&l->dst_md) / 4;
+  float *x = aligned_floats(xs), *y = aligned_floats(ys), *y2 = aligned_floats(ys),
+        *scr = aligned_floats(dnnl_memory_desc_get_size(&l->scr_md) / 4 + 1);
+  int ok = x && y && y2 && scr;
+  uint32_t r = 0x9e3779b9u;
+  for (size_t i = 0; ok && i < xs; i++) {
+    r = r * 1664525u + 1013904223u;
+    x[i] = (float)(r >> 8) / 16777216.0f - 0.5f;
+  }
+  ok = ok && !run_whole(l, x, y, scr);
+  for (int dir = 0; ok && dir < 2; dir++) { /* 0: input row H/2 changed; 1: input column W/2 */
+    const int at = dir ? p->W / 2 : p->H / 2, n = dir ? p->OW : p->OH, s = dir ? w->sw : w->sh,
+              k = dir ? w->kw : w->kh, d = dir ? w->dw : w->dh, pad = dir ? w->pw0 : w->ph0;
+    for (size_t c = 0; c < (size_t)p->C; c++)
+      for (size_t i = 0; i < (size_t)(dir ? p->H : p->W); i++) {
+        size_t hi = dir ? i : (size_t)at, wi = dir ? (size_t)at : i;
+        x[(((c / KX) * (size_t)p->H + hi) * (size_t)p->W + wi) * KX + c % KX] += 1.0f;
+      }
+    ok = !run_whole(l, x, y2, scr);
+    for (int t0 = 0; ok && t0 < n; t0 += BAND_ALIGN) { /* the tile of outputs [t0, t0 + BAND_ALIGN) */
+      int t1 = t0 + BAND_ALIGN < n ? t0 + BAND_ALIGN : n;
+      int lo = t0 * s - pad, hi = (t1 - 1) * s - pad + (k - 1) * d; /* the inputs it reads */
+      if (at >= lo && at <= hi) continue;
+      for (size_t cb = 0; ok && cb < (size_t)p->M / KY; cb++)
+        for (int o = t0; ok && o < t1; o++)
+          for (int q = 0; ok && q < (dir ? p->OH : p->OW); q++) {
+            size_t oi = (size_t)(dir ? q : o), oj = (size_t)(dir ? o : q);
+            size_t at_y = ((cb * (size_t)p->OH + oi) * (size_t)p->OW + oj) * KY;
+            ok = !memcmp(y + at_y, y2 + at_y, sizeof(float) * KY);
+          }
+    }
+    memcpy(y, y2, sizeof(float) * ys); /* the next direction compares against the changed input's run */
+  }
+  free(x);
+  free(y);
+  free(y2);
+  free(scr);
+  return ok;
+}
+
+/* Run b's crop and the whole layer on the same random sample and keep b only if the crop's outputs are the
+ * layer's bit for bit, at two placements (the top left corner, with the layer's padding, and the last
+ * whole-tile position). The library may pick its internal blocking by the problem size (oneDNN's F(4,3)
+ * Winograd on wide layers splits its channel sums by the tile count), and that would change the order of
+ * the sums: such a shape is not used. Called once per shape, under the critical section. */
+static void band_verify(const adx_conv_lib *l, band *b, int oh, int ow) {
+  const adx_conv_params *p = &l->key;
+  const adx_window *w = &p->win;
+  if ((!l->blk_src && l->rsrc) || (!l->blk_dst && l->rdst)) goto reject; /* the layouts crops assume */
+  const int KX = l->blk_src ? adx_conv_lib_block() : 1, KY = l->blk_dst ? adx_conv_lib_block() : 1;
+  size_t xs = (size_t)p->C * (size_t)p->H * (size_t)p->W, ys = (size_t)p->M * (size_t)p->OH * (size_t)p->OW;
+  int ih = crop_extent(oh, w->kh, w->sh, w->dh), iw = crop_extent(ow, w->kw, w->sw, w->dw);
+  size_t cs = (size_t)p->C * (size_t)ih * (size_t)iw, co = (size_t)p->M * (size_t)oh * (size_t)ow;
+  size_t s1 = dnnl_memory_desc_get_size(&l->scr_md), s2 = dnnl_memory_desc_get_size(&b->scr_md);
+  float *x = aligned_floats(xs), *y = aligned_floats(ys), *xc = aligned_floats(cs), *yc = aligned_floats(co),
+        *scr = aligned_floats(((s1 > s2 ? s1 : s2) + 3) / 4);
+  dnnl_stream_t st = NULL;
+  dnnl_memory_t mx = NULL, my = NULL, ms = NULL, mxc = NULL, myc = NULL, msc = NULL;
+  int ok = x && y && xc && yc && scr && !dnnl_stream_create(&st, l->eng, dnnl_stream_default_flags);
+  uint32_t r = 0x2545f491u;
+  for (size_t i = 0; ok && i < xs; i++) {
+    r = r * 1664525u + 1013904223u;
+    x[i] = (float)(r >> 8) / 16777216.0f - 0.5f;
+  }
+  ok = ok && !dnnl_memory_create(&mx, &l->src_md, l->eng, x) &&
+       !dnnl_memory_create(&my, &l->dst_md, l->eng, y) && !dnnl_memory_create(&ms, &l->scr_md, l->eng, scr) &&
+       !dnnl_memory_create(&mxc, &b->src_md, l->eng, xc) &&
+       !dnnl_memory_create(&myc, &b->dst_md, l->eng, yc) &&
+       !dnnl_memory_create(&msc, &b->scr_md, l->eng, scr);
+  if (ok) {
+    dnnl_exec_arg_t a[5] = {{DNNL_ARG_SRC, mx},
+                            {DNNL_ARG_WEIGHTS, l->wmem},
+                            {DNNL_ARG_DST, my},
+                            {DNNL_ARG_SCRATCHPAD, ms},
+                            {DNNL_ARG_BIAS, l->bmem}};
+    ok = !dnnl_primitive_execute(l->conv, st, l->bmem ? 5 : 4, a) && !dnnl_stream_wait(st);
+  }
+  for (int place = 0; ok && place < 2; place++) {
+    int r0 = place ? (p->OH - oh) / BAND_ALIGN * BAND_ALIGN : 0,
+        c0 = place ? (p->OW - ow) / BAND_ALIGN * BAND_ALIGN : 0;
+    crop_in(x, p->C, p->H, p->W, KX, r0 * w->sh - w->ph0, ih, c0 * w->sw - w->pw0, iw, xc);
+    dnnl_exec_arg_t a[5] = {{DNNL_ARG_SRC, mxc},
+                            {DNNL_ARG_WEIGHTS, l->wmem},
+                            {DNNL_ARG_DST, myc},
+                            {DNNL_ARG_SCRATCHPAD, msc},
+                            {DNNL_ARG_BIAS, l->bmem}};
+    ok = !dnnl_primitive_execute(b->conv, st, l->bmem ? 5 : 4, a) && !dnnl_stream_wait(st);
+    for (int cb = 0; ok && cb < p->M / KY; cb++)
+      for (int i = 0; ok && i < oh; i++)
+        ok = !memcmp(yc + ((size_t)cb * (size_t)oh + (size_t)i) * (size_t)ow * (size_t)KY,
+                     y + (((size_t)cb * (size_t)p->OH + (size_t)(r0 + i)) * (size_t)p->OW + (size_t)c0) *
+                             (size_t)KY,
+                     sizeof(float) * (size_t)ow * (size_t)KY);
+  }
+  if (mx) dnnl_memory_destroy(mx);
+  if (my) dnnl_memory_destroy(my);
+  if (ms) dnnl_memory_destroy(ms);
+  if (mxc) dnnl_memory_destroy(mxc);
+  if (myc) dnnl_memory_destroy(myc);
+  if (msc) dnnl_memory_destroy(msc);
+  if (st) dnnl_stream_destroy(st);
+  free(x);
+  free(y);
+  free(xc);
+  free(yc);
+  free(scr);
+  if (ok) return;
+reject:
+  if (b->conv) dnnl_primitive_destroy(b->conv);
+  b->conv = NULL;
+}
+
 int adx_conv_lib_sample_band(const adx_conv_lib *cl, int slot_i, const float *x, float *y, int x_blocked,
-                             int y_blocked, const uint8_t *keep, int r0, int r1, int c0, int c1) {
+                             int y_blocked, const uint8_t *keep, const float *base, int r0, int r1, int c0,
+                             int c1) {
   adx_conv_lib *l = (adx_conv_lib *)cl; /* the crop cache and slot buffers are filled here */
   const adx_conv_params *p = &l->key;
   const adx_window *w = &p->win;
@@ -485,6 +642,16 @@ int adx_conv_lib_sample_band(const adx_conv_lib *cl, int slot_i, const float *x,
   if (oh < 1 || c1 <= c0) return 1;
   int saved = omp_get_max_threads();
   if (saved != 1) omp_set_num_threads(1);
+  if (atomic_load(&l->local) < 0) {
+#pragma omp critical(adx_conv_band)
+    if (atomic_load(&l->local) < 0) {
+      atomic_store(&l->local, layer_local(l));
+    }
+  }
+  if (!atomic_load(&l->local)) {
+    if (saved != 1) omp_set_num_threads(saved);
+    return 1;
+  }
   /* a shape the library would run differently (a narrow Winograd crop takes another weights layout) is
    * widened by whole tiles, to the right and then to the left, while that still saves work */
   band *b = NULL;
@@ -500,7 +667,10 @@ int adx_conv_lib_sample_band(const adx_conv_lib *cl, int slot_i, const float *x,
 #pragma omp critical(adx_conv_band)
       {
         b = atomic_load_explicit(cell, memory_order_acquire);
-        if (!b && (b = band_build(l, oh, ow))) atomic_store_explicit(cell, b, memory_order_release);
+        if (!b && (b = band_build(l, oh, ow))) {
+          if (b->conv) band_verify(l, b, oh, ow);
+          atomic_store_explicit(cell, b, memory_order_release);
+        }
       }
     }
     if (!b || b->conv) break;
@@ -559,17 +729,20 @@ int adx_conv_lib_sample_band(const adx_conv_lib *cl, int slot_i, const float *x,
   if (md) dnnl_memory_destroy(md);
   if (mc) dnnl_memory_destroy(mc);
   if (r) goto out;
-  /* each output element written once: 0 outside the crop, and inside it where keep says so */
+  /* each output element written once: outside the crop 0 (or the base's value), inside it the crop's
+   * (0 where keep says so) */
   const size_t OW = (size_t)p->OW, K = (size_t)KY, row = OW * K;
   for (int cb = 0; cb < p->M / KY; cb++) {
-    float *yc = y + (size_t)cb * (size_t)p->OH * row;
-    memset(yc, 0, sizeof(float) * (size_t)r0 * row);
-    memset(yc + (size_t)r1 * row, 0, sizeof(float) * (size_t)(p->OH - r1) * row);
+    size_t off = (size_t)cb * (size_t)p->OH * row;
+    float *yc = y + off;
+    const float *bc = base ? base + off : NULL;
+    fill_out(yc, bc, 0, (size_t)r0 * row);
+    fill_out(yc, bc, (size_t)r1 * row, (size_t)(p->OH - r1) * row);
     for (int i = r0; i < r1; i++) {
       float *yr = yc + (size_t)i * row;
       const float *br = t->bout + ((size_t)cb * (size_t)oh + (size_t)(i - r0)) * (size_t)ow * K;
-      memset(yr, 0, sizeof(float) * (size_t)c0 * K);
-      memset(yr + (size_t)c1 * K, 0, sizeof(float) * (OW - (size_t)c1) * K);
+      fill_out(yc, bc, (size_t)i * row, (size_t)c0 * K);
+      fill_out(yc, bc, (size_t)i * row + (size_t)c1 * K, (OW - (size_t)c1) * K);
       if (!keep) {
         memcpy(yr + (size_t)c0 * K, br, sizeof(float) * (size_t)ow * K);
         continue;
@@ -595,4 +768,10 @@ int adx_conv_lib_crop_shapes(const adx_conv_lib *l) {
     c += b && b->conv;
   }
   return c;
+}
+
+int adx_conv_lib_tile(const adx_conv_lib *l) {
+  /* F(4,3): every output of a 4 x 4 tile is computed from all 6 x 6 inputs of the tile (the transforms'
+   * terms cancel only in exact arithmetic). F(2,3)'s transforms give each output from its own window. */
+  return l && strstr(l->impl, "wino_4x3") ? 4 : 1;
 }

@@ -830,7 +830,7 @@ static void check_crops(const crop_layer *c, int *used) {
       keep = malloc((size_t)OH * (size_t)OW);
       for (int i = 0; i < OH * OW; i++) keep[i] = (uint8_t)((i / OW + i % OW) % 2);
     }
-    int r = adx_conv_lib_sample_band(l, 0, x, y, xb, yb, keep, r0, r1, c0, c1);
+    int r = adx_conv_lib_sample_band(l, 0, x, y, xb, yb, keep, NULL, r0, r1, c0, c1);
     assert_true(r == 0 || r == 1);
     if (r) {
       free(keep);
@@ -872,13 +872,18 @@ static void check_crops(const crop_layer *c, int *used) {
 static void test_conv_crops(void **state) {
   (void)state;
   static const crop_layer layers[] = {
-      {16, 28, 16, 3, 1, 1, 1, 1}, /* Winograd (AVX-512), ReLU fused */
-      {32, 14, 32, 3, 1, 1, 1, 0}, /* Winograd, odd tile count */
-      {64, 7, 64, 3, 1, 1, 1, 1},  /* Winograd on a map of 7 */
-      {16, 28, 32, 3, 2, 1, 1, 1}, /* direct, strided */
-      {16, 28, 32, 1, 2, 0, 1, 0}, /* 1x1, strided (the ResNet downsample) */
-      {1, 28, 16, 3, 1, 1, 1, 1},  /* the 1-channel stem: plain NCHW input */
-      {16, 20, 16, 5, 1, 4, 2, 0}, /* dilated 5x5 */
+      {16, 28, 16, 3, 1, 1, 1, 1},   /* Winograd (AVX-512), ReLU fused */
+      {32, 14, 32, 3, 1, 1, 1, 0},   /* Winograd, odd tile count */
+      {64, 7, 64, 3, 1, 1, 1, 1},    /* Winograd on a map of 7 */
+      {16, 28, 32, 3, 2, 1, 1, 1},   /* direct, strided */
+      {16, 28, 32, 1, 2, 0, 1, 0},   /* 1x1, strided (the ResNet downsample) */
+      {1, 28, 16, 3, 1, 1, 1, 1},    /* the 1-channel stem: plain NCHW input */
+      {16, 20, 16, 5, 1, 4, 2, 0},   /* dilated 5x5 */
+      {3, 224, 64, 7, 2, 3, 1, 1},   /* torchvision ResNet stem (RGB, plain input) */
+      {3, 224, 32, 3, 2, 1, 1, 0},   /* MobileNet stem */
+      {3, 224, 64, 3, 1, 1, 1, 1},   /* VGG's first layer */
+      {64, 56, 64, 3, 1, 1, 1, 1},   /* ResNet-18 stage 1 */
+      {128, 28, 256, 3, 2, 1, 1, 0}, /* a strided stage entry */
   };
   int used = 0;
   for (size_t i = 0; i < sizeof layers / sizeof *layers; i++) {
