@@ -42,6 +42,7 @@ typedef struct slot {
 typedef struct band {
   dnnl_primitive_t conv;
   dnnl_memory_desc_t src_md, dst_md, scr_md;
+  _Atomic unsigned char *placed; /* per placement (r0 / 4, c0 / 4): 0 not checked, 1 same bits, 2 not */
 } band;
 
 struct adx_conv_lib {
@@ -58,6 +59,8 @@ struct adx_conv_lib {
   char impl[64];
   _Atomic(band *) *bands; /* [OH * OW]: by crop shape, (oh - 1) * OW + ow - 1; made on first use */
   _Atomic int local;      /* crops allowed for this layer: -1 not yet checked, 0 no, 1 yes (layer_local) */
+  float *ref_x,
+      *ref_y; /* a random sample and the whole layer's output for it (crop placements checked on it) */
 };
 
 static int same_geometry(const adx_conv_params *a, const adx_conv_params *b) {
@@ -89,10 +92,13 @@ void adx_conv_lib_free(adx_conv_lib *l) {
     for (size_t i = 0; i < (size_t)l->key.OH * (size_t)l->key.OW; i++) {
       band *b = atomic_load(&l->bands[i]);
       if (b && b->conv) dnnl_primitive_destroy(b->conv);
+      if (b) free((void *)b->placed);
       free(b);
     }
     free((void *)l->bands);
   }
+  free(l->ref_x);
+  free(l->ref_y);
   if (l->conv) dnnl_primitive_destroy(l->conv);
   if (l->rsrc) dnnl_primitive_destroy(l->rsrc);
   if (l->rdst) dnnl_primitive_destroy(l->rdst);
@@ -422,6 +428,11 @@ static band *band_build(const adx_conv_lib *l, int oh, int ow) {
       dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) || !impl || strcmp(impl, l->impl) ||
       !dnnl_memory_desc_equal(dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), &l->w_md))
     goto done; /* another kernel, or another weights layout: this shape is not used */
+  {
+    size_t np = (size_t)((p->OH + 3) / 4) * (size_t)((p->OW + 3) / 4);
+    if (!(b->placed = malloc(sizeof *b->placed * np))) goto done;
+    for (size_t i = 0; i < np; i++) atomic_init(&b->placed[i], 0);
+  }
   b->src_md = smd;
   b->dst_md = dmd;
   b->scr_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
@@ -501,11 +512,12 @@ static int run_whole(const adx_conv_lib *l, float *x, float *y, float *scr) {
   return ok ? 0 : -1;
 }
 
-/* Whether the layer is local, bit for bit: changing one input row (then one input column) leaves every
- * output whose whole tile reads other inputs exactly as it was. Crops and incremental mutants rest on
- * that. It holds for oneDNN's direct kernels and its F(2,3) Winograd; its F(4,3) Winograd on wide layers
- * (256+ channels, measured) blocks its sums over tiles, so an output there depends on other tiles' inputs,
- * and such a layer gets no crops. Checked once per layer, on random data, under the critical section. */
+/* Whether the layer is local, bit for bit, at the grain of BAND_ALIGN x BAND_ALIGN output tiles: changing
+ * one input row (then one input column) leaves every output whose whole tile reads other inputs exactly as
+ * it was. Crops and incremental mutants rest on that (oneDNN's direct and Winograd kernels pass; an output
+ * of F(4,3) Winograd depends on its whole tile's inputs, adx_conv_lib_tile). Checked once per layer, on
+ * random data, under the critical section; the random sample and the layer's output for it are kept in
+ * l->ref_x / ref_y for checking crop placements. */
 static int layer_local(const adx_conv_lib *l) {
   const adx_conv_params *p = &l->key;
   const adx_window *w = &p->win;
@@ -522,6 +534,12 @@ static int layer_local(const adx_conv_lib *l) {
     x[i] = (float)(r >> 8) / 16777216.0f - 0.5f;
   }
   ok = ok && !run_whole(l, x, y, scr);
+  adx_conv_lib *lm = (adx_conv_lib *)l;
+  if (ok && (lm->ref_x = aligned_floats(xs)) && (lm->ref_y = aligned_floats(ys))) {
+    memcpy(lm->ref_x, x, sizeof(float) * xs);
+    memcpy(lm->ref_y, y, sizeof(float) * ys);
+  } else
+    ok = 0;
   for (int dir = 0; ok && dir < 2; dir++) { /* 0: input row H/2 changed; 1: input column W/2 */
     const int at = dir ? p->W / 2 : p->H / 2, n = dir ? p->OW : p->OH, s = dir ? w->sw : w->sh,
               k = dir ? w->kw : w->kh, d = dir ? w->dw : w->dh, pad = dir ? w->pw0 : w->ph0;
@@ -552,76 +570,26 @@ static int layer_local(const adx_conv_lib *l) {
   return ok;
 }
 
-/* Run b's crop and the whole layer on the same random sample and keep b only if the crop's outputs are the
- * layer's bit for bit, at two placements (the top left corner, with the layer's padding, and the last
- * whole-tile position). The library may pick its internal blocking by the problem size (oneDNN's F(4,3)
- * Winograd on wide layers splits its channel sums by the tile count), and that would change the order of
- * the sums: such a shape is not used. Called once per shape, under the critical section. */
-static void band_verify(const adx_conv_lib *l, band *b, int oh, int ow) {
-  const adx_conv_params *p = &l->key;
-  const adx_window *w = &p->win;
-  if ((!l->blk_src && l->rsrc) || (!l->blk_dst && l->rdst)) goto reject; /* the layouts crops assume */
-  const int KX = l->blk_src ? adx_conv_lib_block() : 1, KY = l->blk_dst ? adx_conv_lib_block() : 1;
-  size_t xs = (size_t)p->C * (size_t)p->H * (size_t)p->W, ys = (size_t)p->M * (size_t)p->OH * (size_t)p->OW;
-  int ih = crop_extent(oh, w->kh, w->sh, w->dh), iw = crop_extent(ow, w->kw, w->sw, w->dw);
-  size_t cs = (size_t)p->C * (size_t)ih * (size_t)iw, co = (size_t)p->M * (size_t)oh * (size_t)ow;
-  size_t s1 = dnnl_memory_desc_get_size(&l->scr_md), s2 = dnnl_memory_desc_get_size(&b->scr_md);
-  float *x = aligned_floats(xs), *y = aligned_floats(ys), *xc = aligned_floats(cs), *yc = aligned_floats(co),
-        *scr = aligned_floats(((s1 > s2 ? s1 : s2) + 3) / 4);
-  dnnl_stream_t st = NULL;
-  dnnl_memory_t mx = NULL, my = NULL, ms = NULL, mxc = NULL, myc = NULL, msc = NULL;
-  int ok = x && y && xc && yc && scr && !dnnl_stream_create(&st, l->eng, dnnl_stream_default_flags);
-  uint32_t r = 0x2545f491u;
-  for (size_t i = 0; ok && i < xs; i++) {
-    r = r * 1664525u + 1013904223u;
-    x[i] = (float)(r >> 8) / 16777216.0f - 0.5f;
-  }
-  ok = ok && !dnnl_memory_create(&mx, &l->src_md, l->eng, x) &&
-       !dnnl_memory_create(&my, &l->dst_md, l->eng, y) && !dnnl_memory_create(&ms, &l->scr_md, l->eng, scr) &&
-       !dnnl_memory_create(&mxc, &b->src_md, l->eng, xc) &&
-       !dnnl_memory_create(&myc, &b->dst_md, l->eng, yc) &&
-       !dnnl_memory_create(&msc, &b->scr_md, l->eng, scr);
-  if (ok) {
-    dnnl_exec_arg_t a[5] = {{DNNL_ARG_SRC, mx},
+/* Run crop b on the slot's crop buffers (t->bin -> t->bout); 0 on success, -1 on a oneDNN failure. */
+static int run_crop(const adx_conv_lib *l, const band *b, const slot *t) {
+  dnnl_memory_t ms = NULL, md = NULL, mc = NULL;
+  int r = -1;
+  if (!dnnl_memory_create(&ms, &b->src_md, l->eng, t->bin) &&
+      !dnnl_memory_create(&md, &b->dst_md, l->eng, t->bout) &&
+      !dnnl_memory_create(&mc, &b->scr_md, l->eng, t->bscr)) {
+    dnnl_exec_arg_t a[5] = {{DNNL_ARG_SRC, ms},
                             {DNNL_ARG_WEIGHTS, l->wmem},
-                            {DNNL_ARG_DST, my},
-                            {DNNL_ARG_SCRATCHPAD, ms},
+                            {DNNL_ARG_DST, md},
+                            {DNNL_ARG_SCRATCHPAD, mc},
                             {DNNL_ARG_BIAS, l->bmem}};
-    ok = !dnnl_primitive_execute(l->conv, st, l->bmem ? 5 : 4, a) && !dnnl_stream_wait(st);
+    if (!dnnl_primitive_execute(b->conv, t->st, l->bmem ? 5 : 4, a) &&
+        dnnl_stream_wait(t->st) == dnnl_success)
+      r = 0;
   }
-  for (int place = 0; ok && place < 2; place++) {
-    int r0 = place ? (p->OH - oh) / BAND_ALIGN * BAND_ALIGN : 0,
-        c0 = place ? (p->OW - ow) / BAND_ALIGN * BAND_ALIGN : 0;
-    crop_in(x, p->C, p->H, p->W, KX, r0 * w->sh - w->ph0, ih, c0 * w->sw - w->pw0, iw, xc);
-    dnnl_exec_arg_t a[5] = {{DNNL_ARG_SRC, mxc},
-                            {DNNL_ARG_WEIGHTS, l->wmem},
-                            {DNNL_ARG_DST, myc},
-                            {DNNL_ARG_SCRATCHPAD, msc},
-                            {DNNL_ARG_BIAS, l->bmem}};
-    ok = !dnnl_primitive_execute(b->conv, st, l->bmem ? 5 : 4, a) && !dnnl_stream_wait(st);
-    for (int cb = 0; ok && cb < p->M / KY; cb++)
-      for (int i = 0; ok && i < oh; i++)
-        ok = !memcmp(yc + ((size_t)cb * (size_t)oh + (size_t)i) * (size_t)ow * (size_t)KY,
-                     y + (((size_t)cb * (size_t)p->OH + (size_t)(r0 + i)) * (size_t)p->OW + (size_t)c0) *
-                             (size_t)KY,
-                     sizeof(float) * (size_t)ow * (size_t)KY);
-  }
-  if (mx) dnnl_memory_destroy(mx);
-  if (my) dnnl_memory_destroy(my);
   if (ms) dnnl_memory_destroy(ms);
-  if (mxc) dnnl_memory_destroy(mxc);
-  if (myc) dnnl_memory_destroy(myc);
-  if (msc) dnnl_memory_destroy(msc);
-  if (st) dnnl_stream_destroy(st);
-  free(x);
-  free(y);
-  free(xc);
-  free(yc);
-  free(scr);
-  if (ok) return;
-reject:
-  if (b->conv) dnnl_primitive_destroy(b->conv);
-  b->conv = NULL;
+  if (md) dnnl_memory_destroy(md);
+  if (mc) dnnl_memory_destroy(mc);
+  return r;
 }
 
 int adx_conv_lib_sample_band(const adx_conv_lib *cl, int slot_i, const float *x, float *y, int x_blocked,
@@ -667,10 +635,7 @@ int adx_conv_lib_sample_band(const adx_conv_lib *cl, int slot_i, const float *x,
 #pragma omp critical(adx_conv_band)
       {
         b = atomic_load_explicit(cell, memory_order_acquire);
-        if (!b && (b = band_build(l, oh, ow))) {
-          if (b->conv) band_verify(l, b, oh, ow);
-          atomic_store_explicit(cell, b, memory_order_release);
-        }
+        if (!b && (b = band_build(l, oh, ow))) atomic_store_explicit(cell, b, memory_order_release);
       }
     }
     if (!b || b->conv) break;
@@ -710,24 +675,31 @@ int adx_conv_lib_sample_band(const adx_conv_lib *cl, int slot_i, const float *x,
     }
     t->bscr_bytes = sb;
   }
-  crop_in(x, p->C, p->H, p->W, KX, r0 * w->sh - w->ph0, ih, c0 * w->sw - w->pw0, iw, t->bin);
-  dnnl_memory_t ms = NULL, md = NULL, mc = NULL;
-  r = -1;
-  if (!dnnl_memory_create(&ms, &b->src_md, l->eng, t->bin) &&
-      !dnnl_memory_create(&md, &b->dst_md, l->eng, t->bout) &&
-      !dnnl_memory_create(&mc, &b->scr_md, l->eng, t->bscr)) {
-    dnnl_exec_arg_t a[5] = {{DNNL_ARG_SRC, ms},
-                            {DNNL_ARG_WEIGHTS, l->wmem},
-                            {DNNL_ARG_DST, md},
-                            {DNNL_ARG_SCRATCHPAD, mc},
-                            {DNNL_ARG_BIAS, l->bmem}};
-    if (!dnnl_primitive_execute(b->conv, t->st, l->bmem ? 5 : 4, a) &&
-        dnnl_stream_wait(t->st) == dnnl_success)
-      r = 0;
+  /* the first time a shape is used at a placement: the same bits as the whole layer on the layer's random
+   * sample, or no crop there (a kernel's border code may sum in another order than a crop's explicit
+   * zeros: oneDNN's AVX2 kernel for dilated layers does) */
+  size_t pi =
+      (size_t)(r0 / BAND_ALIGN) * (size_t)((p->OW + BAND_ALIGN - 1) / BAND_ALIGN) + (size_t)(c0 / BAND_ALIGN);
+  unsigned char ps = atomic_load(&b->placed[pi]);
+  if (!ps) {
+    crop_in(l->ref_x, p->C, p->H, p->W, KX, r0 * w->sh - w->ph0, ih, c0 * w->sw - w->pw0, iw, t->bin);
+    ps = 2;
+    if (!run_crop(l, b, t)) {
+      ps = 1;
+      for (int cb = 0; ps == 1 && cb < p->M / KY; cb++)
+        for (int i = 0; ps == 1 && i < oh; i++)
+          if (memcmp(t->bout + ((size_t)cb * (size_t)oh + (size_t)i) * (size_t)ow * (size_t)KY,
+                     l->ref_y +
+                         (((size_t)cb * (size_t)p->OH + (size_t)(r0 + i)) * (size_t)p->OW + (size_t)c0) *
+                             (size_t)KY,
+                     sizeof(float) * (size_t)ow * (size_t)KY))
+            ps = 2;
+    }
+    atomic_store(&b->placed[pi], ps);
   }
-  if (ms) dnnl_memory_destroy(ms);
-  if (md) dnnl_memory_destroy(md);
-  if (mc) dnnl_memory_destroy(mc);
+  if (ps != 1) goto out; /* r == 1: the caller runs the whole layer */
+  crop_in(x, p->C, p->H, p->W, KX, r0 * w->sh - w->ph0, ih, c0 * w->sw - w->pw0, iw, t->bin);
+  r = run_crop(l, b, t);
   if (r) goto out;
   /* each output element written once: outside the crop 0 (or the base's value), inside it the crop's
    * (0 where keep says so) */
