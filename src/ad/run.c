@@ -238,19 +238,16 @@ static adx_status alias_mask(run *r, int from, int to, adx_error *err) {
 
 /* Output masks of a window operator: Conv reads all channels (one output segment), pools work per
  * channel (one output segment per input segment). scale: partial renormalisation factors, or NULL. */
-static adx_status mask_window(run *r, const adx_node *n, int conv, float *scale, adx_error *err) {
+static adx_status mask_window_setup(run *r, const adx_node *n, int conv, adx_error *err) {
   adx_graph *g = r->g;
   int vin = n->in[0], vout = n->out[0];
   const adx_value *in = &g->values[vin], *out = &g->values[vout];
   const vmask *mi = &r->st->vm[vin];
-  adx_window w;
-  n->op->window(n, &w);
-  int H = (int)in->dims[2], W = (int)in->dims[3], OH = (int)out->dims[2], OW = (int)out->dims[3];
   int B = (int)in->dims[0];
   int nout = conv ? 1 : mi->nseg;
   adx_status s = set_segs(r->st, vout, nout, err);
   if (s) return s;
-  size_t ohw = (size_t)OH * (size_t)OW, hw = (size_t)H * (size_t)W;
+  size_t ohw = (size_t)out->dims[2] * (size_t)out->dims[3];
   uint8_t *buf = own_mask(r->st, vout, ohw * (size_t)nout), *full = own_full(r->st, vout);
   if (!buf || !full) return nomem(err);
   vmask *mo = &r->st->vm[vout];
@@ -259,28 +256,49 @@ static adx_status mask_window(run *r, const adx_node *n, int conv, float *scale,
     mo->seg[k].c1 = conv ? (int)out->dims[1] : mi->seg[k].c1;
     mo->seg[k].m = buf + (size_t)k * (size_t)B * ohw;
   }
-  const adx_ad_opts *o = r->o;
-#pragma omp parallel for schedule(static) num_threads(r->h->threads)
-  for (int b = 0; b < B; b++) {
-    full[b] = mi->full[b];
-    if (full[b]) { /* nothing hidden in this sample: nothing is deactivated (any rule) */
-      for (int k = 0; k < nout; k++) memset(buf + ((size_t)k * (size_t)B + (size_t)b) * ohw, 1, ohw);
-      continue;
-    }
-    size_t off = (size_t)b * hw; /* this sample's plane in every segment's [B,H,W] mask */
-    if (conv) {
-      adx_mask_window(mi->seg, mi->nseg, off, (int)in->dims[1], H, W, &w, OH, OW, o, buf + (size_t)b * ohw,
-                      scale ? scale + (size_t)b * ohw : NULL);
-    } else {
-      for (int k = 0; k < mi->nseg; k++)
-        adx_mask_window(&mi->seg[k], 1, off, mi->seg[k].c1 - mi->seg[k].c0, H, W, &w, OH, OW, o,
-                        buf + ((size_t)k * (size_t)B + (size_t)b) * ohw, NULL);
-    }
-    /* deactivation can leave a sample fully active again (e.g. loose, or hidden pixels only in padding) */
-    full[b] = !memchr(buf + (size_t)b * ohw, 0, ohw);
-    for (int k = 1; k < nout && full[b]; k++)
-      full[b] = !memchr(buf + ((size_t)k * (size_t)B + (size_t)b) * ohw, 0, ohw);
+  return ADX_OK;
+}
+
+/* Sample b's output masks (after mask_window_setup). */
+static void mask_window_one(run *r, const adx_node *n, int conv, float *scale, int b) {
+  adx_graph *g = r->g;
+  int vin = n->in[0], vout = n->out[0];
+  const adx_value *in = &g->values[vin], *out = &g->values[vout];
+  const vmask *mi = &r->st->vm[vin];
+  vmask *mo = &r->st->vm[vout];
+  adx_window w;
+  n->op->window(n, &w);
+  int H = (int)in->dims[2], W = (int)in->dims[3], OH = (int)out->dims[2], OW = (int)out->dims[3];
+  int B = (int)in->dims[0];
+  int nout = conv ? 1 : mi->nseg;
+  size_t ohw = (size_t)OH * (size_t)OW, hw = (size_t)H * (size_t)W;
+  uint8_t *buf = nout ? (uint8_t *)mo->seg[0].m : NULL, *full = (uint8_t *)mo->full;
+  full[b] = mi->full[b];
+  if (full[b]) { /* nothing hidden in this sample: nothing is deactivated (any rule) */
+    for (int k = 0; k < nout; k++) memset(buf + ((size_t)k * (size_t)B + (size_t)b) * ohw, 1, ohw);
+    return;
   }
+  size_t off = (size_t)b * hw; /* this sample's plane in every segment's [B,H,W] mask */
+  if (conv) {
+    adx_mask_window(mi->seg, mi->nseg, off, (int)in->dims[1], H, W, &w, OH, OW, r->o, buf + (size_t)b * ohw,
+                    scale ? scale + (size_t)b * ohw : NULL);
+  } else {
+    for (int k = 0; k < mi->nseg; k++)
+      adx_mask_window(&mi->seg[k], 1, off, mi->seg[k].c1 - mi->seg[k].c0, H, W, &w, OH, OW, r->o,
+                      buf + ((size_t)k * (size_t)B + (size_t)b) * ohw, NULL);
+  }
+  /* deactivation can leave a sample fully active again (e.g. loose, or hidden pixels only in padding) */
+  full[b] = !memchr(buf + (size_t)b * ohw, 0, ohw);
+  for (int k = 1; k < nout && full[b]; k++)
+    full[b] = !memchr(buf + ((size_t)k * (size_t)B + (size_t)b) * ohw, 0, ohw);
+}
+
+static adx_status mask_window(run *r, const adx_node *n, int conv, float *scale, adx_error *err) {
+  adx_status s = mask_window_setup(r, n, conv, err);
+  if (s) return s;
+  int B = (int)r->g->values[n->in[0]].dims[0];
+#pragma omp parallel for schedule(static) num_threads(r->h->threads)
+  for (int b = 0; b < B; b++) mask_window_one(r, n, conv, scale, b);
   return ADX_OK;
 }
 
@@ -298,7 +316,7 @@ static void keep_mask_blocked(float *restrict y, int nblk, size_t ohw, int K, co
  * raw sum instead, rescaled before the bias and activation. Active positions read exactly what the
  * BLAS path's active-only kernel reads, so the two paths differ only in rounding. */
 static adx_status conv_lib(run *r, const adx_node *n, const float *x, float *y, int zero, int partial,
-                           adx_error *err) {
+                           int masks, adx_error *err) {
   adx_ad_state *st = r->st;
   const adx_conv_params *p = adx_conv_params_of(n);
   int B = (int)r->g->values[n->out[0]].dims[0];
@@ -323,6 +341,7 @@ static adx_status conv_lib(run *r, const adx_node *n, const float *x, float *y, 
                     getenv("ADX_AD_BAND"));
 #pragma omp parallel for schedule(dynamic, 1) num_threads(lt) reduction(| : bad)
   for (int b = 0; b < B; b++) {
+    if (masks) mask_window_one(r, n, 1, NULL, b); /* this sample's output mask, in the same region */
     const float *xb = x + (size_t)b * xs;
     float *yb = y + (size_t)b * ys;
     const int32_t *list = nact[b] < 0 ? NULL : st->active + (size_t)b * ohw;
@@ -376,7 +395,11 @@ static adx_status step_conv(run *r, int node, adx_error *err) {
       (partial && grow((void **)&st->scale, &st->scale_cap, (size_t)B * ohw, sizeof(float))) ||
       grow((void **)&st->nact, &st->nact_cap, (size_t)B * 2, sizeof(int)))
     return adx_fail(err, ADX_ERR_NOMEM, "out of memory for AD active lists");
-  adx_status s = mask_window(r, n, 1, partial ? st->scale : NULL, err);
+  /* on the oneDNN path without partial renormalisation each sample's mask is made in conv_lib's own
+   * parallel loop, just before its convolution (one OpenMP region per layer instead of two) */
+  const int late = r->h->lib && !partial;
+  adx_status s =
+      late ? mask_window_setup(r, n, 1, err) : mask_window(r, n, 1, partial ? st->scale : NULL, err);
   if (s) return s;
   int zero = zero_out(r, vout);
   const uint8_t *mask = st->vm[vout].seg[0].m, *infull = st->vm[vin].full;
@@ -401,7 +424,7 @@ static adx_status step_conv(run *r, int node, adx_error *err) {
   if (sf * sizeof(float) * (size_t)r->h->threads > r->h->scratch_bytes)
     return adx_node_fail(n, err, ADX_ERR_INTERNAL, "scratch too small for the AD conv path");
   const float *scale = partial ? st->scale : NULL;
-  if (r->h->lib) return conv_lib(r, n, x, y, zero, partial, err);
+  if (r->h->lib) return conv_lib(r, n, x, y, zero, partial, late, err);
 #pragma omp parallel num_threads(r->h->threads)
   {
     float *scratch = (float *)r->h->scratch + sf * (size_t)omp_get_thread_num();
