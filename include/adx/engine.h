@@ -16,8 +16,9 @@ int adx_conv_backend(void);
 int adx_conv_winograd_allowed(void);
 
 /* Incremental fill queries (ADX_INCREMENTAL): 1 on, 0 off, -1 anything else (adx_engine_create then
- * fails). Unset or empty: ADX_INCREMENTAL_DEFAULT. *frac receives ADX_INCREMENTAL_FRACTION (a number in
- * [0, 1], default ADX_INCREMENTAL_DEFAULT_FRACTION; -1 when it is not one). */
+ * fails). Unset or empty: ADX_INCREMENTAL_DEFAULT (adx explain turns it on for sliding where it is exact).
+ * *frac receives ADX_INCREMENTAL_FRACTION (a number in [0, 1], default ADX_INCREMENTAL_DEFAULT_FRACTION; -1
+ * when it is not one). */
 #define ADX_INCREMENTAL_DEFAULT 0
 #define ADX_INCREMENTAL_DEFAULT_FRACTION 0.1
 int adx_incremental_setting(double *frac);

@@ -214,6 +214,13 @@ static adx_status setup(audit *a, adx_error *err) {
   a->W = (int)iv->dims[3];
   if ((s = adx_explainer_check(&o->x, a->H, a->W, err))) return s;
   if ((s = adx_engine_create(a->g, o->threads, &a->e, err))) return s;
+  /* `sliding` hides one small window per mutant: its fill queries reuse the image's activations outside
+   * the window's cone (engine/incr.c) unless ADX_INCREMENTAL says otherwise. Only where that is bit for bit
+   * the full computation: the oneDNN path with the blocked layout (docs/configuration.md). */
+  const char *inc = getenv("ADX_INCREMENTAL");
+  if ((!inc || !*inc) && o->x.kind == ADX_EXPLAINER_SLIDING && adx_conv_backend() == 1 &&
+      adx_layout_setting() == 1)
+    adx_engine_set_incremental(a->e, 1);
   /* plan the buffers of a full batch now: a model over --max-activation-mem is refused before any work */
   if ((s = adx_engine_reserve(a->e, o->batch, err))) return s;
   if ((s = adx_dataset_open_ex(o->data, &a->pp, a->C, a->H, a->W, &o->data_limits, &a->ds, err))) return s;
@@ -296,8 +303,9 @@ static adx_status open_results(audit *a, int64_t **todo, int64_t *ntodo, adx_err
     return s;
   }
   if (a->rank == 0)
-    fprintf(o->log, "%s: %lld images (%lld to do), %d modes, explainer %s, %d rank(s) x %d thread(s)\n",
-            o->name, (long long)a->nsel, (long long)*ntodo, o->nmodes, xname, a->size, info.threads_per_rank);
+    fprintf(o->log, "%s: %lld images (%lld to do), %d modes, explainer %s, %d rank(s) x %d thread(s)%s\n",
+            o->name, (long long)a->nsel, (long long)*ntodo, o->nmodes, xname, a->size, info.threads_per_rank,
+            adx_engine_incremental(a->e) ? ", incremental fill queries" : "");
   return ADX_OK;
 }
 
