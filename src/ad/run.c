@@ -465,6 +465,17 @@ static adx_status step_pool(run *r, int node, adx_error *err) {
     for (int k = 0; k < mi->nseg; k++) {
       int c0 = mi->seg[k].c0, c1 = mi->seg[k].c1;
       int bad = 0;
+      if (K && c0 % K == 0 && c1 % K == 0) { /* whole blocks: pooled in place, K channels together */
+#pragma omp parallel for collapse(2) schedule(static) num_threads(r->h->threads)
+        for (int b = 0; b < B; b++)
+          for (int cb = c0 / K; cb < c1 / K; cb++) {
+            if (mi->full[b]) continue;
+            size_t at = (size_t)b * (size_t)p->C + (size_t)cb * (size_t)K;
+            adx_pool_run_blocked_masked(p, x + at * hw, K, mi->seg[k].m + (size_t)b * hw, y + at * ohw,
+                                        zero ? mo->seg[k].m + (size_t)b * ohw : NULL);
+          }
+        continue;
+      }
 #pragma omp parallel num_threads(r->h->threads) reduction(| : bad)
       {
         /* nChw<K>c: each plane is copied out, pooled by the NCHW kernel, and copied back */

@@ -181,5 +181,9 @@ void adx_pool_run_plane(const adx_pool_params *p, const float *x, float *y, cons
  * exactly adx_pool_run_plane's value. */
 void adx_pool_run_plane_masked(const adx_pool_params *p, const float *x, const uint8_t *m_in, float *y,
                                const uint8_t *m_out);
+/* adx_pool_run_plane_masked on one block of B (1..64) channels in nChw<B>c layout: x is the block's
+ * [H*W][B] input, y its [OH*OW][B] output; the masks are per position. The same bits per channel. */
+void adx_pool_run_blocked_masked(const adx_pool_params *p, const float *x, int B, const uint8_t *m_in,
+                                 float *y, const uint8_t *m_out);
 
 #endif

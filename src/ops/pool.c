@@ -209,8 +209,10 @@ static adx_status averagepool_infer(adx_graph *g, adx_node *n, adx_error *err) {
 }
 
 /* MaxPool of one block of B channels in nChw<B>c: each channel visits its window's taps in max_at's order
- * with max_at's comparison, so the result is the NCHW kernel's bit for bit. */
-static void maxpool_blocked(const adx_pool_params *p, const float *x, float *y, int B) {
+ * with max_at's comparison, so the result is the NCHW kernel's bit for bit. B is a constant where it is
+ * 16 or 8 (the engine's blocks), so the channel loop becomes one vector compare per tap. */
+static inline void maxpool_blocked_k(const adx_pool_params *p, const float *restrict x, float *restrict y,
+                                     const int B) {
   const adx_window *w = &p->win;
   for (int pos = 0; pos < p->OH * p->OW; pos++) {
     int hs = (pos / p->OW) * w->sh - w->ph0, ws = (pos % p->OW) * w->sw - w->pw0;
@@ -223,12 +225,79 @@ static void maxpool_blocked(const adx_pool_params *p, const float *x, float *y, 
         int iw = ws + kj * w->dw;
         if (iw < 0 || iw >= p->W) continue;
         const float *v = x + ((size_t)ih * p->W + (size_t)iw) * (size_t)B;
-        for (int j = 0; j < B; j++)
-          if (v[j] > m[j]) m[j] = v[j];
+        for (int j = 0; j < B; j++) m[j] = v[j] > m[j] ? v[j] : m[j];
       }
     }
     memcpy(y + (size_t)pos * (size_t)B, m, sizeof(float) * (size_t)B);
   }
+}
+
+static void maxpool_blocked(const adx_pool_params *p, const float *x, float *y, int B) {
+  if (B == 16)
+    maxpool_blocked_k(p, x, y, 16);
+  else if (B == 8)
+    maxpool_blocked_k(p, x, y, 8);
+  else
+    maxpool_blocked_k(p, x, y, B);
+}
+
+/* adx_pool_run_plane_masked on one block of B channels in nChw<B>c: the masks are per position, shared by
+ * the block's channels, so each tap is tested once and the channels are taken together. Every channel
+ * visits the taps in pool_at_masked's order with its comparison and sum, so the results are its bits. */
+static inline void pool_blocked_masked_k(const adx_pool_params *p, const float *restrict x,
+                                         const uint8_t *restrict m_in, float *restrict y,
+                                         const uint8_t *restrict m_out, const int B) {
+  const adx_window *w = &p->win;
+  for (int pos = 0; pos < p->OH * p->OW; pos++) {
+    float *yp = y + (size_t)pos * (size_t)B;
+    if (m_out && !m_out[pos]) {
+      memset(yp, 0, sizeof(float) * (size_t)B);
+      continue;
+    }
+    int hs = (pos / p->OW) * w->sh - w->ph0, ws = (pos % p->OW) * w->sw - w->pw0;
+    float acc[64];
+    for (int j = 0; j < B; j++) acc[j] = p->is_max ? -INFINITY : 0.0f;
+    int nh = 0, nw = 0, ph = 0, pw = 0, inside = 0, left_out = 0;
+    for (int ki = 0; ki < w->kh; ki++) {
+      int ih = tap_row(p, hs, ki, &nh, &ph);
+      if (ih < 0) continue;
+      for (int kj = 0; kj < w->kw; kj++) {
+        int iw = ws + kj * w->dw;
+        if (iw < 0 || iw >= p->W) continue;
+        inside++;
+        size_t at = (size_t)ih * p->W + (size_t)iw;
+        if (!m_in[at]) {
+          left_out++;
+          continue;
+        }
+        const float *v = x + at * (size_t)B;
+        if (p->is_max)
+          for (int j = 0; j < B; j++) acc[j] = v[j] > acc[j] ? v[j] : acc[j];
+        else
+          for (int j = 0; j < B; j++) acc[j] += v[j];
+      }
+    }
+    if (p->is_max) {
+      if (inside > 0 && left_out == inside)
+        memset(yp, 0, sizeof(float) * (size_t)B); /* all absent: 0 */
+      else
+        memcpy(yp, acc, sizeof(float) * (size_t)B);
+      continue;
+    }
+    tap_cols(p, ws, &nw, &pw);
+    int cnt = (p->count_include_pad ? ph * pw : nh * nw) - left_out;
+    for (int j = 0; j < B; j++) yp[j] = cnt > 0 ? acc[j] / (float)cnt : 0.0f;
+  }
+}
+
+void adx_pool_run_blocked_masked(const adx_pool_params *p, const float *x, int B, const uint8_t *m_in,
+                                 float *y, const uint8_t *m_out) {
+  if (B == 16)
+    pool_blocked_masked_k(p, x, m_in, y, m_out, 16);
+  else if (B == 8)
+    pool_blocked_masked_k(p, x, m_in, y, m_out, 8);
+  else
+    pool_blocked_masked_k(p, x, m_in, y, m_out, B);
 }
 
 static adx_status pool_run(const adx_node *n, const adx_tensor *const *in, adx_tensor *const *out,
