@@ -9,6 +9,7 @@
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "conv.h"
@@ -577,11 +578,33 @@ static adx_status conv_run(const adx_node *n, const adx_tensor *const *in, adx_t
   const size_t xs = (size_t)p.C * p.H * p.W, ys = (size_t)p.M * p.OH * p.OW;
   if (ctx && ctx->lib) {
     int lt = ctx->threads > 0 ? ctx->threads : 1;
-    if (N < lt) lt = (int)N;
+    int parts =
+        N < lt ? (lt + (int)N - 1) / (int)N : 1; /* row bands per sample: fewer samples than threads */
+    if (N < lt && parts < 2) lt = (int)N;
     const adx_conv_lib *l;
     adx_status s = adx_conv_lib_of(n, 0, lt, &l, err);
     if (s) return s;
     int bad = 0, xb = ctx->blocked && ctx->blocked[n->in[0]], yb = ctx->blocked && ctx->blocked[n->out[0]];
+    int r0, r1;
+    if (parts > 1 && xb && yb && adx_conv_lib_rows_split(l, parts, 0, &r0, &r1)) {
+      /* each sample's output rows in bands, one per thread: the crops are the whole layer's bits
+       * (adx_conv_lib_sample_rows), and a sample any of whose bands is refused is run whole after */
+      unsigned char todo[64 * 64] = {0}; /* per band: refused */
+      if (N * parts > 64 * 64) return adx_node_fail(n, err, ADX_ERR_INTERNAL, "too many row bands");
+#pragma omp parallel for collapse(2) schedule(static) num_threads(lt) reduction(| : bad)
+      for (int64_t sb = 0; sb < N; sb++)
+        for (int part = 0; part < parts; part++) {
+          int a, z;
+          if (!adx_conv_lib_rows_split(l, parts, part, &a, &z)) continue;
+          int rr = adx_conv_lib_sample_rows(l, omp_get_thread_num(), xd + sb * xs, yd + sb * ys, a, z);
+          bad |= rr < 0;
+          todo[sb * parts + part] = rr > 0;
+        }
+      for (int64_t sb = 0; sb < N && !bad; sb++)
+        if (memchr(todo + sb * parts, 1, (size_t)parts))
+          bad |= adx_conv_lib_sample_ex(l, 0, xd + sb * xs, yd + sb * ys, xb, yb);
+      return bad ? adx_node_fail(n, err, ADX_ERR_INTERNAL, "oneDNN convolution failed") : ADX_OK;
+    }
 #pragma omp parallel for schedule(dynamic, 1) num_threads(lt) reduction(| : bad)
     for (int64_t s = 0; s < N; s++)
       bad |= adx_conv_lib_sample_ex(l, omp_get_thread_num(), xd + s * xs, yd + s * ys, xb, yb);

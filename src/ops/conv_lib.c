@@ -592,9 +592,10 @@ static int run_crop(const adx_conv_lib *l, const band *b, const slot *t) {
   return r;
 }
 
-int adx_conv_lib_sample_band(const adx_conv_lib *cl, int slot_i, const float *x, float *y, int x_blocked,
-                             int y_blocked, const uint8_t *keep, const float *base, int r0, int r1, int c0,
-                             int c1) {
+/* adx_conv_lib_sample_band; only = 1 writes the crop's own positions and leaves the rest of y alone */
+static int sample_crop(const adx_conv_lib *cl, int slot_i, const float *x, float *y, int x_blocked,
+                       int y_blocked, const uint8_t *keep, const float *base, int r0, int r1, int c0, int c1,
+                       int only) {
   adx_conv_lib *l = (adx_conv_lib *)cl; /* the crop cache and slot buffers are filled here */
   const adx_conv_params *p = &l->key;
   const adx_window *w = &p->win;
@@ -708,13 +709,17 @@ int adx_conv_lib_sample_band(const adx_conv_lib *cl, int slot_i, const float *x,
     size_t off = (size_t)cb * (size_t)p->OH * row;
     float *yc = y + off;
     const float *bc = base ? base + off : NULL;
-    fill_out(yc, bc, 0, (size_t)r0 * row);
-    fill_out(yc, bc, (size_t)r1 * row, (size_t)(p->OH - r1) * row);
+    if (!only) {
+      fill_out(yc, bc, 0, (size_t)r0 * row);
+      fill_out(yc, bc, (size_t)r1 * row, (size_t)(p->OH - r1) * row);
+    }
     for (int i = r0; i < r1; i++) {
       float *yr = yc + (size_t)i * row;
       const float *br = t->bout + ((size_t)cb * (size_t)oh + (size_t)(i - r0)) * (size_t)ow * K;
-      fill_out(yc, bc, (size_t)i * row, (size_t)c0 * K);
-      fill_out(yc, bc, (size_t)i * row + (size_t)c1 * K, (OW - (size_t)c1) * K);
+      if (!only) {
+        fill_out(yc, bc, (size_t)i * row, (size_t)c0 * K);
+        fill_out(yc, bc, (size_t)i * row + (size_t)c1 * K, (OW - (size_t)c1) * K);
+      }
       if (!keep) {
         memcpy(yr + (size_t)c0 * K, br, sizeof(float) * (size_t)ow * K);
         continue;
@@ -730,6 +735,27 @@ int adx_conv_lib_sample_band(const adx_conv_lib *cl, int slot_i, const float *x,
 out:
   if (saved != 1) omp_set_num_threads(saved);
   return r;
+}
+
+int adx_conv_lib_sample_band(const adx_conv_lib *cl, int slot_i, const float *x, float *y, int x_blocked,
+                             int y_blocked, const uint8_t *keep, const float *base, int r0, int r1, int c0,
+                             int c1) {
+  return sample_crop(cl, slot_i, x, y, x_blocked, y_blocked, keep, base, r0, r1, c0, c1, 0);
+}
+
+int adx_conv_lib_rows_split(const adx_conv_lib *l, int parts, int part, int *r0, int *r1) {
+  int tiles = (l->key.OH + BAND_ALIGN - 1) / BAND_ALIGN;
+  if (parts > tiles) parts = tiles;
+  if (parts < 2 || part >= parts) return 0;
+  *r0 = (int)((long)tiles * part / parts) * BAND_ALIGN;
+  *r1 = (int)((long)tiles * (part + 1) / parts) * BAND_ALIGN;
+  if (*r1 > l->key.OH) *r1 = l->key.OH;
+  return 1;
+}
+
+int adx_conv_lib_sample_rows(const adx_conv_lib *l, int slot_i, const float *x, float *y, int r0, int r1) {
+  if (r0 % BAND_ALIGN || (r1 % BAND_ALIGN && r1 != l->key.OH)) return 1;
+  return sample_crop(l, slot_i, x, y, 1, 1, NULL, NULL, r0, r1, 0, l->key.OW, 1);
 }
 
 int adx_conv_lib_crop_shapes(const adx_conv_lib *l) {
