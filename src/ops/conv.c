@@ -586,7 +586,7 @@ static adx_status conv_run(const adx_node *n, const adx_tensor *const *in, adx_t
     if (s) return s;
     int bad = 0, xb = ctx->blocked && ctx->blocked[n->in[0]], yb = ctx->blocked && ctx->blocked[n->out[0]];
     int r0, r1;
-    if (parts > 1 && xb && yb && adx_conv_lib_rows_split(l, parts, 0, &r0, &r1)) {
+    if (parts > 1 && adx_conv_lib_rows_split(l, parts, 0, &r0, &r1)) {
       /* each sample's output rows in bands, one per thread: the crops are the whole layer's bits
        * (adx_conv_lib_sample_rows), and a sample any of whose bands is refused is run whole after */
       unsigned char todo[64 * 64] = {0}; /* per band: refused */
@@ -596,7 +596,8 @@ static adx_status conv_run(const adx_node *n, const adx_tensor *const *in, adx_t
         for (int part = 0; part < parts; part++) {
           int a, z;
           if (!adx_conv_lib_rows_split(l, parts, part, &a, &z)) continue;
-          int rr = adx_conv_lib_sample_rows(l, omp_get_thread_num(), xd + sb * xs, yd + sb * ys, a, z);
+          int rr =
+              adx_conv_lib_sample_rows(l, omp_get_thread_num(), xd + sb * xs, yd + sb * ys, xb, yb, a, z);
           bad |= rr < 0;
           todo[sb * parts + part] = rr > 0;
         }

@@ -137,11 +137,12 @@ int adx_conv_lib_sample_band(const adx_conv_lib *lib, int slot, const float *x, 
  * row bands of whole 4-row tiles. Returns 1 and sets [*r0, *r1), or 0 when the layer has fewer tiles than
  * parts or part is past the last band. */
 int adx_conv_lib_rows_split(const adx_conv_lib *lib, int parts, int part, int *r0, int *r1);
-/* Output rows [r0, r1) (from adx_conv_lib_rows_split), every column, of a sample in the library's blocked
- * layout on both sides; the rest of y is left alone. The same crop primitives and guards as
- * adx_conv_lib_sample_band, so the rows are the whole layer's bits. Returns 0, 1 when no crop is used
- * (nothing written), or -1 on a failure. */
-int adx_conv_lib_sample_rows(const adx_conv_lib *lib, int slot, const float *x, float *y, int r0, int r1);
+/* Output rows [r0, r1) (from adx_conv_lib_rows_split), every column, of one sample whose sides are in the
+ * primitive's own layouts (as adx_conv_lib_sample_band requires); the rest of y is left alone. The same crop
+ * primitives and guards as adx_conv_lib_sample_band, so the rows are the whole layer's bits. Returns 0, 1
+ * when no crop is used (nothing written), or -1 on a failure. */
+int adx_conv_lib_sample_rows(const adx_conv_lib *lib, int slot, const float *x, float *y, int x_blocked,
+                             int y_blocked, int r0, int r1);
 /* The output tile of the layer's kernel whose outputs all depend on the whole tile's inputs, bit for bit
  * (4 for oneDNN's F(4,3) Winograd, else 1: each output from its own window). */
 int adx_conv_lib_tile(const adx_conv_lib *lib);

@@ -753,9 +753,10 @@ int adx_conv_lib_rows_split(const adx_conv_lib *l, int parts, int part, int *r0,
   return 1;
 }
 
-int adx_conv_lib_sample_rows(const adx_conv_lib *l, int slot_i, const float *x, float *y, int r0, int r1) {
+int adx_conv_lib_sample_rows(const adx_conv_lib *l, int slot_i, const float *x, float *y, int x_blocked,
+                             int y_blocked, int r0, int r1) {
   if (r0 % BAND_ALIGN || (r1 % BAND_ALIGN && r1 != l->key.OH)) return 1;
-  return sample_crop(l, slot_i, x, y, 1, 1, NULL, NULL, r0, r1, 0, l->key.OW, 1);
+  return sample_crop(l, slot_i, x, y, x_blocked, y_blocked, NULL, NULL, r0, r1, 0, l->key.OW, 1);
 }
 
 int adx_conv_lib_crop_shapes(const adx_conv_lib *l) {
