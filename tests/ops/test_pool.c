@@ -520,12 +520,107 @@ static void test_pool_metadata(void **state) {
   adx_graph_free(g);
 }
 
+/* AD's masked pooling on the blocked layout (nChw<B>c): against a reference written here from the
+ * documented rule (absent inputs left out; MaxPool of nothing present is 0; AveragePool divides by its
+ * ONNX count less the absent taps), and bit for bit against the NCHW plane kernel, for both pool kinds,
+ * several windows and block widths, with and without an output mask. */
+static double masked_ref(const adx_pool_params *p, const float *x, const uint8_t *m, int pos) {
+  const adx_window *w = &p->win;
+  int hs = (pos / p->OW) * w->sh - w->ph0, ws = (pos % p->OW) * w->sw - w->pw0;
+  double acc = p->is_max ? -INFINITY : 0.0;
+  int in_input = 0, in_padded = 0, absent = 0;
+  for (int ki = 0; ki < w->kh; ki++)
+    for (int kj = 0; kj < w->kw; kj++) {
+      int ih = hs + ki * w->dh, iw = ws + kj * w->dw;
+      if (ih < p->H + w->ph1 && iw < p->W + w->pw1) in_padded++;
+      if (ih < 0 || ih >= p->H || iw < 0 || iw >= p->W) continue;
+      in_input++;
+      if (!m[ih * p->W + iw]) {
+        absent++;
+        continue;
+      }
+      double v = x[ih * p->W + iw];
+      acc = p->is_max ? (v > acc ? v : acc) : acc + v;
+    }
+  if (p->is_max) return in_input > 0 && absent == in_input ? 0.0 : acc;
+  int cnt = (p->count_include_pad ? in_padded : in_input) - absent;
+  return cnt > 0 ? acc / cnt : 0.0;
+}
+
+static void test_pool_blocked_masked(void **state) {
+  (void)state;
+  const struct {
+    int k, s, pad, cip;
+  } geo[] = {{3, 2, 1, 0}, {3, 1, 1, 0}, {2, 2, 0, 0}, {3, 2, 1, 1}, {5, 3, 2, 1}};
+  const int blocks[] = {16, 8, 5};
+  unsigned seed = 12345;
+  for (size_t gi = 0; gi < sizeof geo / sizeof geo[0]; gi++)
+    for (int is_max = 0; is_max < 2; is_max++)
+      for (size_t bi = 0; bi < sizeof blocks / sizeof blocks[0]; bi++) {
+        int B = blocks[bi], H = 11, W = 9;
+        adx_pool_params p = {.is_max = is_max, .count_include_pad = geo[gi].cip, .C = B, .H = H, .W = W};
+        p.win = (adx_window){.kh = geo[gi].k,
+                             .kw = geo[gi].k,
+                             .sh = geo[gi].s,
+                             .sw = geo[gi].s,
+                             .ph0 = geo[gi].pad,
+                             .pw0 = geo[gi].pad,
+                             .ph1 = geo[gi].pad,
+                             .pw1 = geo[gi].pad,
+                             .dh = 1,
+                             .dw = 1};
+        p.OH = (H + 2 * geo[gi].pad - geo[gi].k) / geo[gi].s + 1;
+        p.OW = (W + 2 * geo[gi].pad - geo[gi].k) / geo[gi].s + 1;
+        int hw = H * W, ohw = p.OH * p.OW;
+        float *x = malloc(sizeof(float) * (size_t)(hw * B)), *xb = malloc(sizeof(float) * (size_t)(hw * B));
+        float *y = malloc(sizeof(float) * (size_t)(ohw * B)), *yp = malloc(sizeof(float) * (size_t)ohw);
+        uint8_t *m = malloc((size_t)hw), *mo = malloc((size_t)ohw);
+        assert_non_null(x && xb && y && yp && m && mo);
+        for (int i = 0; i < hw * B; i++) {
+          seed = seed * 1103515245u + 12345u;
+          x[i] = (float)((int)(seed >> 16) % 2001 - 1000) / 250.0f; /* [C][H*W] */
+        }
+        for (int c = 0; c < B; c++)
+          for (int i = 0; i < hw; i++) xb[i * B + c] = x[c * hw + i];
+        /* a hidden box, a hidden column, and a whole window's worth hidden at the bottom right */
+        for (int i = 0; i < hw; i++) {
+          int r = i / W, c = i % W;
+          m[i] = !((r >= 2 && r < 5 && c >= 1 && c < 4) || c == 6 || (r >= 8 && c >= 7));
+        }
+        for (int i = 0; i < ohw; i++) mo[i] = (i % 5) != 2;
+        for (int with_out = 0; with_out < 2; with_out++) {
+          const uint8_t *mz = with_out ? mo : NULL;
+          adx_pool_run_blocked_masked(&p, xb, B, m, y, mz);
+          for (int c = 0; c < B; c++) {
+            adx_pool_run_plane_masked(&p, x + c * hw, m, yp, mz);
+            for (int i = 0; i < ohw; i++) {
+              double want = mz && !mz[i] ? 0.0 : masked_ref(&p, x + c * hw, m, i);
+              float got = y[i * B + c];
+              if (fabs(got - want) > 1e-6 * (1 + fabs(want)))
+                fail_msg("geometry %zu %s block %d channel %d position %d: %.8g, the reference %.8g", gi,
+                         is_max ? "max" : "avg", B, c, i, (double)got, want);
+              if (memcmp(&got, &yp[i], sizeof got))
+                fail_msg("geometry %zu %s block %d channel %d position %d: %.9g, the NCHW kernel %.9g", gi,
+                         is_max ? "max" : "avg", B, c, i, (double)got, (double)yp[i]);
+            }
+          }
+        }
+        free(x);
+        free(xb);
+        free(y);
+        free(yp);
+        free(m);
+        free(mo);
+      }
+}
+
 int main(void) {
   adx_threads_set(2);
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_pool_hand),   cmocka_unit_test(test_pool_reference_cases),
-      cmocka_unit_test(test_pool_onnx),   cmocka_unit_test(test_global_pools),
-      cmocka_unit_test(test_pool_errors), cmocka_unit_test(test_pool_metadata),
+      cmocka_unit_test(test_pool_hand),           cmocka_unit_test(test_pool_reference_cases),
+      cmocka_unit_test(test_pool_onnx),           cmocka_unit_test(test_global_pools),
+      cmocka_unit_test(test_pool_errors),         cmocka_unit_test(test_pool_metadata),
+      cmocka_unit_test(test_pool_blocked_masked),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
