@@ -4,7 +4,9 @@
 For every ONNX file in build/zoo (or DIR): `adx predict --logits` on the shared input must match
 PyTorch's logits (max |diff| <= 1e-4 * max(1, max|logit|)), and AD must keep A1 (all visible: logits
 bit-identical to plain), A2 (strict rule: noise in the hidden region changes nothing), and AD on a small
-visible box must give the same bits with Conv crops (ADX_AD_BAND=1, the default) as with whole layers (0).
+visible box must give the same bits with Conv crops (ADX_AD_BAND=1, the default) as with whole layers (0),
+and one image at a time on 2 threads (each Conv's output rows split in bands across the threads) must give
+the bits of the batch of 2.
 Then incremental fill queries (src/engine/incr.c) against the full recomputation on the families present of
 resnet18, mobilenet_v2 (depthwise convs), squeezenet1_1 (channel Concat), densenet121 and vgg11: the cmocka
 binary tests/engine/test_incremental in its zoo mode (ADX_INCR_TEST, default
@@ -25,8 +27,8 @@ from check_ad_torch import write_png_grey  # noqa: E402
 ADX = os.environ.get("ADX", "bin/adx")
 
 
-def predict(model, x_path, extra=(), env=None):
-    out = subprocess.run([ADX, "predict", "--model", model, "--logits", "--batch", "2", *extra, x_path],
+def predict(model, x_path, extra=(), env=None, batch="2"):
+    out = subprocess.run([ADX, "predict", "--model", model, "--logits", "--batch", batch, *extra, x_path],
                          capture_output=True, text=True, env=None if env is None else {**os.environ, **env})
     if out.returncode:
         raise RuntimeError(out.stderr.strip())
@@ -71,9 +73,12 @@ def main():
                 c1, _ = predict(os.path.join(d, f), xp, ["--mode", "ad", "--mask", sp], {"ADX_AD_BAND": "1"})
                 c0, _ = predict(os.path.join(d, f), xp, ["--mode", "ad", "--mask", sp], {"ADX_AD_BAND": "0"})
                 crop = np.array_equal(c0, c1)
-                ok = err <= tol and a1 and a2 and crop
+                # one image at a time on 2 threads (each Conv's rows split in bands): the batch's bits
+                b1, _ = predict(os.path.join(d, f), xp, ["-t", "2"], batch="1")
+                rows = np.array_equal(b1, got)
+                ok = err <= tol and a1 and a2 and crop and rows
                 fb = "fallback" if "warning" in warn else "followed"
-                print(f"{'ok  ' if ok else 'FAIL'} {f:34s} max|adx-torch| {err:.2e} (tol {tol:.1e})  A1 {a1}  A2 {a2}  crops {crop}  AD {fb}")
+                print(f"{'ok  ' if ok else 'FAIL'} {f:34s} max|adx-torch| {err:.2e} (tol {tol:.1e})  A1 {a1}  A2 {a2}  crops {crop}  batch-1 rows {rows}  AD {fb}")
                 bad += not ok
             except RuntimeError as e:
                 print(f"FAIL {f:34s} {e}")

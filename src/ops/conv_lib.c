@@ -42,6 +42,7 @@ typedef struct slot {
 typedef struct band {
   dnnl_primitive_t conv;
   dnnl_memory_desc_t src_md, dst_md, scr_md;
+  dnnl_memory_t wmem;            /* the weights in this crop's own Winograd layout (the layer's: NULL) */
   _Atomic unsigned char *placed; /* per placement (r0 / 4, c0 / 4): 0 not checked, 1 same bits, 2 not */
 } band;
 
@@ -59,6 +60,11 @@ struct adx_conv_lib {
   char impl[64];
   _Atomic(band *) *bands; /* [OH * OW]: by crop shape, (oh - 1) * OW + ow - 1; made on first use */
   _Atomic int local;      /* crops allowed for this layer: -1 not yet checked, 0 no, 1 yes (layer_local) */
+  /* Winograd weights in other layouts, for crops whose primitive blocks the weights differently (made
+   * under the crop cache's lock; a layout is made once and shared by every crop shape that takes it) */
+  int nwalt;
+  dnnl_memory_desc_t walt_md[16];
+  dnnl_memory_t walt[16];
   float *ref_x,
       *ref_y; /* a random sample and the whole layer's output for it (crop placements checked on it) */
 };
@@ -97,6 +103,7 @@ void adx_conv_lib_free(adx_conv_lib *l) {
     }
     free((void *)l->bands);
   }
+  for (int i = 0; i < l->nwalt; i++) dnnl_memory_destroy(l->walt[i]);
   free(l->ref_x);
   free(l->ref_y);
   if (l->conv) dnnl_primitive_destroy(l->conv);
@@ -392,6 +399,37 @@ static int crop_extent(int n, int k, int s, int d) {
 
 /* Make the primitive for oh x ow output positions; NULL only when out of memory. Called under the
  * critical section below, with OpenMP held at 1 thread by the caller. */
+/* The layer's weights in layout md (made on first request, under the crop cache's lock), or NULL. */
+static dnnl_memory_t walt_get(adx_conv_lib *l, const dnnl_memory_desc_t *md) {
+  for (int i = 0; i < l->nwalt; i++)
+    if (dnnl_memory_desc_equal(&l->walt_md[i], md)) return l->walt[i];
+  if (l->nwalt == (int)(sizeof l->walt / sizeof l->walt[0])) return NULL;
+  const adx_conv_params *p = &l->key;
+  dnnl_dims_t wd = {p->M, p->C, p->win.kh, p->win.kw};
+  dnnl_memory_desc_t uw;
+  dnnl_memory_t src = NULL, dst = NULL;
+  dnnl_primitive_t r = NULL;
+  dnnl_stream_t st = NULL;
+  int ok = !dnnl_memory_desc_init_by_tag(&uw, 4, wd, dnnl_f32, dnnl_oihw) &&
+           !dnnl_memory_create(&src, &uw, l->eng, (void *)p->w) &&
+           !dnnl_memory_create(&dst, md, l->eng, DNNL_MEMORY_ALLOCATE) &&
+           !make_reorder(l->eng, &uw, md, &r) && !dnnl_stream_create(&st, l->eng, dnnl_stream_default_flags);
+  if (ok) {
+    dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}};
+    ok = !dnnl_primitive_execute(r, st, 2, a) && dnnl_stream_wait(st) == dnnl_success;
+  }
+  if (st) dnnl_stream_destroy(st);
+  if (r) dnnl_primitive_destroy(r);
+  if (src) dnnl_memory_destroy(src);
+  if (!ok) {
+    if (dst) dnnl_memory_destroy(dst);
+    return NULL;
+  }
+  l->walt_md[l->nwalt] = *md;
+  l->walt[l->nwalt++] = dst;
+  return dst;
+}
+
 static band *band_build(const adx_conv_lib *l, int oh, int ow) {
   const adx_conv_params *p = &l->key;
   const adx_window *w = &p->win;
@@ -426,8 +464,27 @@ static band *band_build(const adx_conv_lib *l, int oh, int ow) {
           &l->w_md, bias ? &bmd : NULL, &dmd, strides, dil, zero, zero) ||
       dnnl_primitive_desc_create(&pd, &cd, attr, l->eng, NULL) ||
       dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) || !impl || strcmp(impl, l->impl) ||
-      !dnnl_memory_desc_equal(dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), &l->w_md))
-    goto done; /* another kernel, or another weights layout: this shape is not used */
+      !dnnl_memory_desc_equal(dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), &l->w_md)) {
+    /* A Winograd kernel may block the transformed weights by the crop's spatial size (oneDNN's F(2,3)
+     * does): the same kernel with the weights in the crop's own layout, reordered once from the model's.
+     * Same transform, same sums per output; the placement guard below checks the bits all the same. */
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    pd = NULL;
+    impl = NULL;
+    dnnl_memory_desc_t anyw;
+    dnnl_dims_t wd = {p->M, p->C, w->kh, w->kw};
+    const dnnl_memory_desc_t *cw;
+    if (!wino || p->group != 1 || !p->w ||
+        dnnl_memory_desc_init_by_tag(&anyw, 4, wd, dnnl_f32, dnnl_format_tag_any) ||
+        dnnl_dilated_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_winograd,
+                                                   &smd, &anyw, bias ? &bmd : NULL, &dmd, strides, dil, zero,
+                                                   zero) ||
+        dnnl_primitive_desc_create(&pd, &cd, attr, l->eng, NULL) ||
+        dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) || !impl || strcmp(impl, l->impl) ||
+        !(cw = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0)) ||
+        !(b->wmem = walt_get((adx_conv_lib *)l, cw)))
+      goto done; /* another kernel: this shape is not used */
+  }
   {
     size_t np = (size_t)((p->OH + 3) / 4) * (size_t)((p->OW + 3) / 4);
     if (!(b->placed = malloc(sizeof *b->placed * np))) goto done;
@@ -578,7 +635,7 @@ static int run_crop(const adx_conv_lib *l, const band *b, const slot *t) {
       !dnnl_memory_create(&md, &b->dst_md, l->eng, t->bout) &&
       !dnnl_memory_create(&mc, &b->scr_md, l->eng, t->bscr)) {
     dnnl_exec_arg_t a[5] = {{DNNL_ARG_SRC, ms},
-                            {DNNL_ARG_WEIGHTS, l->wmem},
+                            {DNNL_ARG_WEIGHTS, b->wmem ? b->wmem : l->wmem},
                             {DNNL_ARG_DST, md},
                             {DNNL_ARG_SCRATCHPAD, mc},
                             {DNNL_ARG_BIAS, l->bmem}};
