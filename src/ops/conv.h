@@ -119,13 +119,15 @@ int adx_conv_lib_sample(const adx_conv_lib *lib, int slot, const float *x, float
  * sides may be): x_blocked / y_blocked 1 skip the reorder on that side. */
 int adx_conv_lib_sample_ex(const adx_conv_lib *lib, int slot, const float *x, float *y, int x_blocked,
                            int y_blocked);
-/* Output rows [r0, r1) and columns [c0, c1) only (widened to whole 4 x 4 tiles, and further where the
+/* Output rows [r0, r1) and columns [c0, c1) only (widened to whole output tiles of the kernel: 4 x 4 for
+ * F(4,3) Winograd, 2 x 2 for F(2,3), single positions for direct kernels; and further where the
  * library would run a narrow crop with another kernel or weights layout). Every other output position is
  * set to 0, or to base's value (base: a whole output in y's layout, or NULL); inside the crop the positions
  * where keep [OH*OW] is 0 are set to 0 too (keep NULL: none). AD's deactivated work skipped (keep = the
  * active mask), and incremental mutants (base = the image's own output: outside a crop that holds every
  * changed position and whole Winograd tiles, the layer's output is the base's bit for bit). Each crop shape
- * gets its own primitive, made on first use, of the layer's own kernel and weights; the crop's input is
+ * gets its own primitive, made on first use, of the layer's own kernel and weights (reordered once into the
+ * crop's own layout where a Winograd kernel blocks them by the crop's size); the crop's input is
  * copied out with the layer's padding written as zeros, so the crop's outputs are the full layer's bit for
  * bit (tests/ops/test_conv.c). Returns 0; 1 when no crop is used (nothing written: the caller runs the whole
  * sample), which happens for a crop of nearly the whole output, a shape the library runs differently, or a
@@ -134,8 +136,8 @@ int adx_conv_lib_sample_band(const adx_conv_lib *lib, int slot, const float *x, 
                              int y_blocked, const uint8_t *keep, const float *base, int r0, int r1, int c0,
                              int c1);
 /* Rows of one sample split across threads (a batch smaller than the thread count): part `part` of `parts`
- * row bands of whole 4-row tiles. Returns 1 and sets [*r0, *r1), or 0 when the layer has fewer tiles than
- * parts or part is past the last band. */
+ * row bands of whole output tiles (the crops' alignment). Returns 1 and sets [*r0, *r1), or 0 when the layer
+ * has fewer tiles than parts or part is past the last band. */
 int adx_conv_lib_rows_split(const adx_conv_lib *lib, int parts, int part, int *r0, int *r1);
 /* Output rows [r0, r1) (from adx_conv_lib_rows_split), every column, of one sample whose sides are in the
  * primitive's own layouts (as adx_conv_lib_sample_band requires); the rest of y is left alone. The same crop

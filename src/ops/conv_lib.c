@@ -58,6 +58,7 @@ struct adx_conv_lib {
   int nslots;
   slot *slots;
   char impl[64];
+  int align; /* crops are aligned to this many output rows and columns (the kernel's output tile) */
   _Atomic(band *) *bands; /* [OH * OW]: by crop shape, (oh - 1) * OW + ow - 1; made on first use */
   _Atomic int local;      /* crops allowed for this layer: -1 not yet checked, 0 no, 1 yes (layer_local) */
   /* Winograd weights in other layouts, for crops whose primitive blocks the weights differently (made
@@ -235,6 +236,13 @@ static adx_status build(adx_conv_lib *l, const adx_conv_params *p, int raw, adx_
   DN(cs);
   DN(dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl));
   snprintf(l->impl, sizeof l->impl, "%s", impl ? impl : "?");
+  /* crops start and end on the kernel's output tiles: a Winograd output is computed from the tile it lies
+   * in (F(4,3): 4 x 4, F(2,3): 2 x 2), so a crop must not move the tile grid; a direct kernel's outputs
+   * each come from their own window (the guards in sample_crop check both, bit for bit) */
+  l->align = strstr(l->impl, "wino_4x3")   ? 4
+             : strstr(l->impl, "wino_2x3") ? 2
+             : strstr(l->impl, "wino")     ? 4
+                                           : 1;
   l->src_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
   l->dst_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
   l->scr_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
@@ -486,7 +494,7 @@ static band *band_build(const adx_conv_lib *l, int oh, int ow) {
       goto done; /* another kernel: this shape is not used */
   }
   {
-    size_t np = (size_t)((p->OH + 3) / 4) * (size_t)((p->OW + 3) / 4);
+    size_t np = (size_t)((p->OH + l->align - 1) / l->align) * (size_t)((p->OW + l->align - 1) / l->align);
     if (!(b->placed = malloc(sizeof *b->placed * np))) goto done;
     for (size_t i = 0; i < np; i++) atomic_init(&b->placed[i], 0);
   }
@@ -544,7 +552,6 @@ static void keep_copy16(float *restrict y, const float *restrict b, const uint8_
 
 /* The tile the crops are aligned to: Winograd's output tiles are 4 x 4 (F(4,3)) or 2 x 2 (F(2,3)), and a
  * crop that starts inside a tile would cut the tile's transforms differently from the full layer. */
-#define BAND_ALIGN 4
 
 /* Run the whole layer on x (src layout) into y with a fresh stream; 0 on success. */
 static int run_whole(const adx_conv_lib *l, float *x, float *y, float *scr) {
@@ -569,7 +576,7 @@ static int run_whole(const adx_conv_lib *l, float *x, float *y, float *scr) {
   return ok ? 0 : -1;
 }
 
-/* Whether the layer is local, bit for bit, at the grain of BAND_ALIGN x BAND_ALIGN output tiles: changing
+/* Whether the layer is local, bit for bit, at the grain of the crops' alignment (l->align): changing
  * one input row (then one input column) leaves every output whose whole tile reads other inputs exactly as
  * it was. Crops and incremental mutants rest on that (oneDNN's direct and Winograd kernels pass; an output
  * of F(4,3) Winograd depends on its whole tile's inputs, adx_conv_lib_tile). Checked once per layer, on
@@ -606,8 +613,8 @@ static int layer_local(const adx_conv_lib *l) {
         x[(((c / KX) * (size_t)p->H + hi) * (size_t)p->W + wi) * KX + c % KX] += 1.0f;
       }
     ok = !run_whole(l, x, y2, scr);
-    for (int t0 = 0; ok && t0 < n; t0 += BAND_ALIGN) { /* the tile of outputs [t0, t0 + BAND_ALIGN) */
-      int t1 = t0 + BAND_ALIGN < n ? t0 + BAND_ALIGN : n;
+    for (int t0 = 0; ok && t0 < n; t0 += l->align) { /* the tile of outputs [t0, t0 + l->align) */
+      int t1 = t0 + l->align < n ? t0 + l->align : n;
       int lo = t0 * s - pad, hi = (t1 - 1) * s - pad + (k - 1) * d; /* the inputs it reads */
       if (at >= lo && at <= hi) continue;
       for (size_t cb = 0; ok && cb < (size_t)p->M / KY; cb++)
@@ -658,10 +665,10 @@ static int sample_crop(const adx_conv_lib *cl, int slot_i, const float *x, float
   const adx_window *w = &p->win;
   /* the caller's layout must be the primitive's own on both sides (no reorder around a crop) */
   if ((x_blocked ? !l->blk_src : l->rsrc != NULL) || (y_blocked ? !l->blk_dst : l->rdst != NULL)) return 1;
-  r0 -= r0 % BAND_ALIGN;
-  c0 -= c0 % BAND_ALIGN;
-  r1 = (r1 + BAND_ALIGN - 1) / BAND_ALIGN * BAND_ALIGN;
-  c1 = (c1 + BAND_ALIGN - 1) / BAND_ALIGN * BAND_ALIGN;
+  r0 -= r0 % l->align;
+  c0 -= c0 % l->align;
+  r1 = (r1 + l->align - 1) / l->align * l->align;
+  c1 = (c1 + l->align - 1) / l->align * l->align;
   if (r1 > p->OH) r1 = p->OH;
   if (c1 > p->OW) c1 = p->OW;
   int oh = r1 - r0, ow;
@@ -698,9 +705,9 @@ static int sample_crop(const adx_conv_lib *cl, int slot_i, const float *x, float
     }
     if (!b || b->conv) break;
     if (c1 < p->OW)
-      c1 = c1 + BAND_ALIGN < p->OW ? c1 + BAND_ALIGN : p->OW;
+      c1 = c1 + l->align < p->OW ? c1 + l->align : p->OW;
     else if (c0 > 0)
-      c0 -= BAND_ALIGN;
+      c0 -= l->align;
     else
       break;
   }
@@ -736,8 +743,7 @@ static int sample_crop(const adx_conv_lib *cl, int slot_i, const float *x, float
   /* the first time a shape is used at a placement: the same bits as the whole layer on the layer's random
    * sample, or no crop there (a kernel's border code may sum in another order than a crop's explicit
    * zeros: oneDNN's AVX2 kernel for dilated layers does) */
-  size_t pi =
-      (size_t)(r0 / BAND_ALIGN) * (size_t)((p->OW + BAND_ALIGN - 1) / BAND_ALIGN) + (size_t)(c0 / BAND_ALIGN);
+  size_t pi = (size_t)(r0 / l->align) * (size_t)((p->OW + l->align - 1) / l->align) + (size_t)(c0 / l->align);
   unsigned char ps = atomic_load(&b->placed[pi]);
   if (!ps) {
     crop_in(l->ref_x, p->C, p->H, p->W, KX, r0 * w->sh - w->ph0, ih, c0 * w->sw - w->pw0, iw, t->bin);
@@ -801,18 +807,18 @@ int adx_conv_lib_sample_band(const adx_conv_lib *cl, int slot_i, const float *x,
 }
 
 int adx_conv_lib_rows_split(const adx_conv_lib *l, int parts, int part, int *r0, int *r1) {
-  int tiles = (l->key.OH + BAND_ALIGN - 1) / BAND_ALIGN;
+  int tiles = (l->key.OH + l->align - 1) / l->align;
   if (parts > tiles) parts = tiles;
   if (parts < 2 || part >= parts) return 0;
-  *r0 = (int)((long)tiles * part / parts) * BAND_ALIGN;
-  *r1 = (int)((long)tiles * (part + 1) / parts) * BAND_ALIGN;
+  *r0 = (int)((long)tiles * part / parts) * l->align;
+  *r1 = (int)((long)tiles * (part + 1) / parts) * l->align;
   if (*r1 > l->key.OH) *r1 = l->key.OH;
   return 1;
 }
 
 int adx_conv_lib_sample_rows(const adx_conv_lib *l, int slot_i, const float *x, float *y, int x_blocked,
                              int y_blocked, int r0, int r1) {
-  if (r0 % BAND_ALIGN || (r1 % BAND_ALIGN && r1 != l->key.OH)) return 1;
+  if (r0 % l->align || (r1 % l->align && r1 != l->key.OH)) return 1;
   return sample_crop(l, slot_i, x, y, x_blocked, y_blocked, NULL, NULL, r0, r1, 0, l->key.OW, 1);
 }
 
