@@ -42,8 +42,13 @@ typedef struct slot {
 typedef struct band {
   dnnl_primitive_t conv;
   dnnl_memory_desc_t src_md, dst_md, scr_md;
-  dnnl_memory_t wmem;            /* the weights in this crop's own Winograd layout (the layer's: NULL) */
-  _Atomic unsigned char *placed; /* per placement (r0 / 4, c0 / 4): 0 not checked, 1 same bits, 2 not */
+  dnnl_memory_t wmem; /* the weights in this crop's own Winograd layout (the layer's: NULL) */
+  _Atomic unsigned char
+      *placed; /* per placement (r0 / align, c0 / align): 0 not checked, 1 same bits, 2 not */
+  /* per thread slot, the crop's src, dst and scratchpad memory objects on the slot's buffers (made on the
+   * slot's first run of this shape, by the slot's own thread; nmem slots as the band was made) */
+  int nmem;
+  dnnl_memory_t (*mem)[3];
 } band;
 
 struct adx_conv_lib {
@@ -100,6 +105,10 @@ void adx_conv_lib_free(adx_conv_lib *l) {
       band *b = atomic_load(&l->bands[i]);
       if (b && b->conv) dnnl_primitive_destroy(b->conv);
       if (b) free((void *)b->placed);
+      for (int k = 0; b && b->mem && k < b->nmem; k++)
+        for (int j = 0; j < 3; j++)
+          if (b->mem[k][j]) dnnl_memory_destroy(b->mem[k][j]);
+      if (b) free(b->mem);
       free(b);
     }
     free((void *)l->bands);
@@ -496,6 +505,7 @@ static band *band_build(const adx_conv_lib *l, int oh, int ow) {
   {
     size_t np = (size_t)((p->OH + l->align - 1) / l->align) * (size_t)((p->OW + l->align - 1) / l->align);
     if (!(b->placed = malloc(sizeof *b->placed * np))) goto done;
+    if ((b->mem = calloc((size_t)l->nslots, sizeof *b->mem))) b->nmem = l->nslots;
     for (size_t i = 0; i < np; i++) atomic_init(&b->placed[i], 0);
   }
   b->src_md = smd;
@@ -635,12 +645,21 @@ static int layer_local(const adx_conv_lib *l) {
 }
 
 /* Run crop b on the slot's crop buffers (t->bin -> t->bout); 0 on success, -1 on a oneDNN failure. */
-static int run_crop(const adx_conv_lib *l, const band *b, const slot *t) {
+static int run_crop(const adx_conv_lib *l, const band *b, const slot *t, int slot_i) {
   dnnl_memory_t ms = NULL, md = NULL, mc = NULL;
-  int r = -1;
-  if (!dnnl_memory_create(&ms, &b->src_md, l->eng, t->bin) &&
-      !dnnl_memory_create(&md, &b->dst_md, l->eng, t->bout) &&
-      !dnnl_memory_create(&mc, &b->scr_md, l->eng, t->bscr)) {
+  int own = slot_i >= b->nmem, r = -1; /* own: made and destroyed here (a slot added after the band) */
+  if (!own && b->mem[slot_i][0]) {
+    ms = b->mem[slot_i][0], md = b->mem[slot_i][1], mc = b->mem[slot_i][2];
+    if (dnnl_memory_set_data_handle(mc, t->bscr)) return -1; /* the scratchpad may have grown */
+  } else if (dnnl_memory_create(&ms, &b->src_md, l->eng, t->bin) ||
+             dnnl_memory_create(&md, &b->dst_md, l->eng, t->bout) ||
+             dnnl_memory_create(&mc, &b->scr_md, l->eng, t->bscr)) {
+    own = 1;
+    goto out;
+  } else if (!own) {
+    b->mem[slot_i][0] = ms, b->mem[slot_i][1] = md, b->mem[slot_i][2] = mc;
+  }
+  {
     dnnl_exec_arg_t a[5] = {{DNNL_ARG_SRC, ms},
                             {DNNL_ARG_WEIGHTS, b->wmem ? b->wmem : l->wmem},
                             {DNNL_ARG_DST, md},
@@ -650,9 +669,12 @@ static int run_crop(const adx_conv_lib *l, const band *b, const slot *t) {
         dnnl_stream_wait(t->st) == dnnl_success)
       r = 0;
   }
-  if (ms) dnnl_memory_destroy(ms);
-  if (md) dnnl_memory_destroy(md);
-  if (mc) dnnl_memory_destroy(mc);
+out:
+  if (own) {
+    if (ms) dnnl_memory_destroy(ms);
+    if (md) dnnl_memory_destroy(md);
+    if (mc) dnnl_memory_destroy(mc);
+  }
   return r;
 }
 
@@ -748,7 +770,7 @@ static int sample_crop(const adx_conv_lib *cl, int slot_i, const float *x, float
   if (!ps) {
     crop_in(l->ref_x, p->C, p->H, p->W, KX, r0 * w->sh - w->ph0, ih, c0 * w->sw - w->pw0, iw, t->bin);
     ps = 2;
-    if (!run_crop(l, b, t)) {
+    if (!run_crop(l, b, t, slot_i)) {
       ps = 1;
       for (int cb = 0; ps == 1 && cb < p->M / KY; cb++)
         for (int i = 0; ps == 1 && i < oh; i++)
@@ -763,7 +785,7 @@ static int sample_crop(const adx_conv_lib *cl, int slot_i, const float *x, float
   }
   if (ps != 1) goto out; /* r == 1: the caller runs the whole layer */
   crop_in(x, p->C, p->H, p->W, KX, r0 * w->sh - w->ph0, ih, c0 * w->sw - w->pw0, iw, t->bin);
-  r = run_crop(l, b, t);
+  r = run_crop(l, b, t, slot_i);
   if (r) goto out;
   /* each output element written once: outside the crop 0 (or the base's value), inside it the crop's
    * (0 where keep says so) */
