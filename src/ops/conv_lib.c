@@ -679,6 +679,34 @@ out:
 }
 
 /* adx_conv_lib_sample_band; only = 1 writes the crop's own positions and leaves the rest of y alone */
+/* Crop sizes along a dimension of n outputs grow in steps of crop_step(n): at most CROP_SIZES sizes per
+ * dimension, so a layer makes at most about CROP_SIZES^2 crop primitives however finely crops are placed,
+ * while small maps keep their crops tight. */
+#define CROP_SIZES 16
+
+static int crop_step(int n, int align) {
+  int s = (n + CROP_SIZES - 1) / CROP_SIZES;
+  return (s + align - 1) / align * align;
+}
+
+/* [*a, *z) of n positions (a aligned to `align`) widened to a size of a multiple of crop_step, or to one
+ * that ends at n: grown to the right, else started further left (still aligned). */
+static void quantize(int *a, int *z, int n, int align) {
+  const int step = crop_step(n, align);
+  int size = (*z - *a + step - 1) / step * step;
+  if (size >= n) {
+    *a = 0, *z = n;
+    return;
+  }
+  if (*a + size <= n) {
+    *z = *a + size;
+    return;
+  }
+  *z = n;
+  *a = n - size;
+  *a -= *a % align;
+}
+
 static int sample_crop(const adx_conv_lib *cl, int slot_i, const float *x, float *y, int x_blocked,
                        int y_blocked, const uint8_t *keep, const float *base, int r0, int r1, int c0, int c1,
                        int only) {
@@ -693,8 +721,12 @@ static int sample_crop(const adx_conv_lib *cl, int slot_i, const float *x, float
   c1 = (c1 + l->align - 1) / l->align * l->align;
   if (r1 > p->OH) r1 = p->OH;
   if (c1 > p->OW) c1 = p->OW;
+  if (r1 <= r0 || c1 <= c0) return 1;
+  if (!only) { /* crop sizes in steps (one primitive per size: a bounded number of them) */
+    quantize(&r0, &r1, p->OH, l->align);
+    quantize(&c0, &c1, p->OW, l->align);
+  }
   int oh = r1 - r0, ow;
-  if (oh < 1 || c1 <= c0) return 1;
   int saved = omp_get_max_threads();
   if (saved != 1) omp_set_num_threads(1);
   if (atomic_load(&l->local) < 0) {
@@ -726,10 +758,11 @@ static int sample_crop(const adx_conv_lib *cl, int slot_i, const float *x, float
       }
     }
     if (!b || b->conv) break;
+    const int step = only ? l->align : crop_step(p->OW, l->align);
     if (c1 < p->OW)
-      c1 = c1 + l->align < p->OW ? c1 + l->align : p->OW;
+      c1 = c1 + step < p->OW ? c1 + step : p->OW;
     else if (c0 > 0)
-      c0 -= l->align;
+      c0 = c0 >= step ? c0 - step : 0;
     else
       break;
   }
