@@ -202,7 +202,9 @@ int adx_cmd_bench(int argc, char **argv) {
     printf(
         "\nconv layers at batch %d (GFLOP/s; adx = the engine's path (%s), blas = the im2col + cblas_sgemm "
         "reference path, sgemm = cblas_sgemm of the same M,N,K; same run; ratio = adx/sgemm)\n",
-        maxb, lib ? "oneDNN" : "BLAS, ADX_CONV=blas");
+        maxb,
+        lib ? "oneDNN, in the blocked layout wherever the layer takes it, as the engine keeps activations"
+            : "BLAS, ADX_CONV=blas");
     printf("%-28s %-22s %8s", "node", "shape CxHxW->M (k,s,g)", "GFLOPs");
     for (int t = 0; t < nt; t++)
       printf("  adx@%-3d blas@%-3d sgemm@%-3d ratio", (int)threads[t], (int)threads[t], (int)threads[t]);
