@@ -7,10 +7,11 @@ bit-identical to plain), A2 (strict rule: noise in the hidden region changes not
 visible box must give the same bits with Conv crops (ADX_AD_BAND=1, the default) as with whole layers (0),
 and one image at a time on 2 threads (each Conv's output rows split in bands across the threads) must give
 the bits of the batch of 2.
-Then incremental fill queries (src/engine/incr.c) against the full recomputation on the families present of
-resnet18, mobilenet_v2 (depthwise convs), squeezenet1_1 (channel Concat), densenet121 and vgg11: the cmocka
-binary tests/engine/test_incremental in its zoo mode (ADX_INCR_TEST, default
-build/release/tests/engine/test_incremental), within 1e-5 of the logit scale with the same top-1.
+Then incremental fill and AD queries (src/engine/incr.c) against the full recomputation on the families
+present of resnet18, mobilenet_v2 (depthwise convs), squeezenet1_1 (channel Concat), densenet121 and vgg11:
+the cmocka binary tests/engine/test_incremental in its zoo mode (ADX_INCR_TEST, default
+build/release/tests/engine/test_incremental), bit for bit on the oneDNN path (fill within 1e-5 of the logit
+scale with the same top-1 elsewhere).
 usage: check_zoo.py [DIR]
 """
 import json
@@ -106,7 +107,7 @@ def incremental(d):
     lines = [l for l in (out.stdout + out.stderr).splitlines() if "conv samples" in l or "worst" in l
              or "ERROR" in l]
     ok = out.returncode == 0
-    print(f"{'ok  ' if ok else 'FAIL'} incremental fill queries on {len(models)} families")
+    print(f"{'ok  ' if ok else 'FAIL'} incremental fill and AD queries on {len(models)} families")
     for l in lines:
         print("     " + l.strip())
     return (0 if ok else 1), 1

@@ -162,6 +162,12 @@ typedef struct adx_ad_host {
   /* per value: 0 NCHW, else stored in nChw<B>c (see adx_op_ctx.blocked); NULL: every value NCHW. run_node
    * runs with the same plan. */
   const uint8_t *blocked;
+  /* Incremental AD (NULL: off). incr_node is called before every node and lets the engine follow which
+   * positions may differ from the unmasked image's own activations (the base). incr_conv then says, for
+   * sample b of Conv output vout: -1 not followed, 0 nothing differs, 1 the positions where *unchanged is 0
+   * may differ (and *base is the unmasked image's output, in vout's layout), 2 too much differs to follow. */
+  adx_status (*incr_node)(void *eng, int node, adx_error *err);
+  int (*incr_conv)(void *eng, int vout, int b, const uint8_t **unchanged, const float **base);
 } adx_ad_host;
 
 /* The runner's own buffers (masks, active lists, the isolated input), reused across runs. */

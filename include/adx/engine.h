@@ -15,12 +15,14 @@ int adx_conv_backend(void);
  * no under "dnnl-direct" (every layer direct). */
 int adx_conv_winograd_allowed(void);
 
-/* Incremental fill queries (ADX_INCREMENTAL): 1 on, 0 off, -1 anything else (adx_engine_create then
+/* Incremental queries, fill and AD (ADX_INCREMENTAL): 1 on, 0 off, -1 anything else (adx_engine_create then
  * fails). Unset or empty: ADX_INCREMENTAL_DEFAULT (adx explain turns it on for sliding where it is exact).
  * *frac receives ADX_INCREMENTAL_FRACTION (a number in [0, 1], default ADX_INCREMENTAL_DEFAULT_FRACTION; -1
- * when it is not one). */
+ * when it is not one). An engine on the BLAS path defaults to ADX_INCREMENTAL_DEFAULT_FRACTION_BLAS (its
+ * gather kernel is dearer per position than a whole layer). */
 #define ADX_INCREMENTAL_DEFAULT 0
-#define ADX_INCREMENTAL_DEFAULT_FRACTION 0.1
+#define ADX_INCREMENTAL_DEFAULT_FRACTION 0.5
+#define ADX_INCREMENTAL_DEFAULT_FRACTION_BLAS 0.1
 int adx_incremental_setting(double *frac);
 
 /* Activation layouts of plain runs through oneDNN (ADX_LAYOUT): 1 "blocked" (unset or empty: the default)
@@ -69,10 +71,12 @@ adx_status adx_engine_query(adx_engine *e, const struct adx_mode *m, const struc
                             const float *raw, const float *fill_source, const uint8_t *masks, int B,
                             const adx_tensor **logits, adx_error *err);
 
-/* Incremental fill queries (docs/performance.md, "Incremental mutants"): on, adx_engine_query in a fill
+/* Incremental queries (docs/performance.md, "Incremental mutants"): on, adx_engine_query in a fill or AD
  * mode runs the unmasked image once per image and recomputes, per mutant, only the Conv output positions
- * whose window reads a changed input; results equal the full computation's within rounding. Off: exactly
- * the full computation. The engine starts with ADX_INCREMENTAL's setting. */
+ * whose window reads a changed input (AD: a hidden pixel's cone), copying the image's own activations
+ * elsewhere; on the oneDNN path bit for bit the full computation (AD under partial renormalisation runs in
+ * full), on the BLAS path (fill only) within rounding. Off: exactly the full computation. The engine starts
+ * with ADX_INCREMENTAL's setting. */
 void adx_engine_set_incremental(adx_engine *e, int on);
 int adx_engine_incremental(const adx_engine *e);
 /* Conv samples the incremental path copied from the image's base / recomputed in part / computed in full,

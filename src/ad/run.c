@@ -311,6 +311,41 @@ static void keep_mask_blocked(float *restrict y, int nblk, size_t ohw, int K, co
   }
 }
 
+/* Incremental AD for one Conv sample (h->incr_conv said 1: only the positions where `unchanged` is 0 may
+ * differ from the unmasked image's output `base`): the crop around the active ones that may differ is
+ * computed, the base is taken everywhere else, and deactivated positions are 0 when keep (the active mask)
+ * is given. Outside that crop every active position reads only inputs equal to the base's (whole Winograd
+ * tiles: the engine's maps are widened to them), so the output is the full computation's bit for bit.
+ * Returns 0, 1 when the layer takes no crop of that shape (nothing written), or -1 on a failure. */
+static int conv_incr_sample(const adx_conv_lib *lf, const adx_conv_params *p, int tid, const float *xb,
+                            float *yb, int xk, int yk, const uint8_t *keep, const uint8_t *unchanged,
+                            const float *base) {
+  size_t ohw = (size_t)p->OH * (size_t)p->OW;
+  int r0 = p->OH, r1 = 0, c0 = p->OW, c1 = 0;
+  for (int i = 0; i < p->OH; i++) {
+    const uint8_t *ur = unchanged + (size_t)i * (size_t)p->OW,
+                  *kr = keep ? keep + (size_t)i * (size_t)p->OW : NULL;
+    for (int j = 0; j < p->OW; j++)
+      if (!ur[j] && (!kr || kr[j])) {
+        if (i < r0) r0 = i;
+        if (i >= r1) r1 = i + 1;
+        if (j < c0) c0 = j;
+        if (j >= c1) c1 = j + 1;
+      }
+  }
+  if (r1 == 0) /* nothing active may differ: the base, deactivated positions 0 */
+    memcpy(yb, base, sizeof(float) * (size_t)p->M * ohw);
+  else {
+    int rb = adx_conv_lib_sample_band(lf, tid, xb, yb, xk != 0, yk != 0, keep, base, r0, r1, c0, c1);
+    if (rb) return rb;
+  }
+  if (keep && yk)
+    keep_mask_blocked(yb, p->M / yk, ohw, yk, keep);
+  else if (keep)
+    adx_conv_keep_mask(p, yb, keep);
+  return 0;
+}
+
 /* step_conv through oneDNN: every sample's full output from the layer's primitive (the plain path's
  * own), then the deactivated positions zeroed; under `partial`, samples with something hidden take the
  * raw sum instead, rescaled before the bias and activation. Active positions read exactly what the
@@ -350,6 +385,24 @@ static adx_status conv_lib(run *r, const adx_node *n, const float *x, float *y, 
       bad |= adx_conv_lib_sample(lr, tid, xb, yb);
       adx_conv_finish(p, yb, list, nact[b], st->scale + (size_t)b * ohw);
     } else {
+      const uint8_t *um = NULL;
+      const float *base = NULL;
+      int ic =
+          band && !infull[b] && r->h->incr_conv ? r->h->incr_conv(r->h->eng, n->out[0], b, &um, &base) : -1;
+      if (ic == 0) { /* nothing in this sample's output differs from the unmasked image's */
+        memcpy(yb, base, sizeof(float) * ys);
+        if (nact[b] >= 0 && yk) /* (nothing is deactivated then either; kept for safety) */
+          keep_mask_blocked(yb, p->M / yk, ohw, yk, st->vm[n->out[0]].seg[0].m + (size_t)b * ohw);
+        else if (nact[b] >= 0)
+          adx_conv_keep_mask(p, yb, st->vm[n->out[0]].seg[0].m + (size_t)b * ohw);
+        continue;
+      }
+      if (ic == 1) {
+        const uint8_t *keep = nact[b] >= 0 ? st->vm[n->out[0]].seg[0].m + (size_t)b * ohw : NULL;
+        int rb = conv_incr_sample(lf, p, tid, xb, yb, xk, yk, keep, um, base);
+        bad |= rb < 0;
+        if (rb == 0) continue;
+      }
       if (nact[b] >= 0 && band) { /* the bounding box of the active outputs: only it is computed */
         const uint8_t *m = st->vm[n->out[0]].seg[0].m + (size_t)b * ohw;
         int r0 = p->OH, r1 = 0, c0 = p->OW, c1 = 0;
@@ -855,6 +908,7 @@ adx_status adx_ad_run(adx_ad_state *st, const adx_ad_host *h, const uint8_t *mas
     if (n->dead) continue;
     int anymask = 0;
     for (int k = 0; k < n->nin; k++) anymask |= masked(&r, n->in[k]);
+    if (h->incr_node && (s = h->incr_node(h->eng, i, err))) return s;
     s = anymask ? rules[n->op->ad](&r, i, err) : h->run_node(h->eng, i, err);
     if (s) return s;
   }

@@ -305,7 +305,7 @@ static adx_status open_results(audit *a, int64_t **todo, int64_t *ntodo, adx_err
   if (a->rank == 0)
     fprintf(o->log, "%s: %lld images (%lld to do), %d modes, explainer %s, %d rank(s) x %d thread(s)%s\n",
             o->name, (long long)a->nsel, (long long)*ntodo, o->nmodes, xname, a->size, info.threads_per_rank,
-            adx_engine_incremental(a->e) ? ", incremental fill queries" : "");
+            adx_engine_incremental(a->e) ? ", incremental queries (fill and AD)" : "");
   return ADX_OK;
 }
 

@@ -97,6 +97,10 @@ adx_status adx_engine_create(adx_graph *g, int threads, adx_engine **out, adx_er
                            : "ADX_INCREMENTAL_FRACTION is '%s'; it must be a number in [0, 1]",
                     getenv(bad_on ? "ADX_INCREMENTAL" : "ADX_INCREMENTAL_FRACTION"));
   }
+  {
+    const char *f = getenv("ADX_INCREMENTAL_FRACTION");
+    if ((!f || !*f) && !e->lib) e->incr_frac = ADX_INCREMENTAL_DEFAULT_FRACTION_BLAS; /* the gather kernel */
+  }
   e->layout = adx_layout_setting();
   if (e->layout < 0) {
     free(e);

@@ -7,7 +7,7 @@
 
 #define ADX_ENGINE_MAX_OUTPUTS 16
 
-typedef struct adx_incr adx_incr; /* incremental fill queries (incr.c) */
+typedef struct adx_incr adx_incr; /* incremental queries, fill and AD (incr.c) */
 
 struct adx_engine {
   adx_graph *g;
@@ -49,5 +49,17 @@ adx_status adx_engine_ad_plan(adx_engine *e, const uint8_t **plan, adx_error *er
 adx_status adx_engine_run_incremental(adx_engine *e, const adx_norm *norm, const float *raw,
                                       const adx_tensor *input, const adx_tensor **output, adx_error *err);
 void adx_incr_free(adx_incr *ic);
+/* An AD batch of one image's mutants, incrementally (the image raw normalised by norm is the base); the
+ * same bits as adx_engine_run_ad (docs/performance.md). */
+adx_status adx_engine_run_ad_incremental(adx_engine *e, const adx_norm *norm, const float *raw,
+                                         const adx_tensor *input, const uint8_t *masks, const adx_ad_opts *o,
+                                         const adx_tensor **output, adx_error *err);
+/* Incremental AD's side of the engine (incr.c), for the AD runner's host (masked.c): the base made or kept
+ * and the input's map from the masks (plan: the run's layout plan); the maps through one node; and what
+ * one Conv sample may reuse (adx_ad_host.incr_conv). */
+adx_status adx_incr_ad_begin(adx_engine *e, const adx_norm *norm, const float *raw, const uint8_t *masks,
+                             int B, const uint8_t *plan, adx_error *err);
+adx_status adx_incr_ad_node(adx_engine *e, int node, adx_error *err);
+int adx_incr_ad_conv(const adx_engine *e, int vout, int b, const uint8_t **unchanged, const float **base);
 
 #endif

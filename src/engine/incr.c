@@ -456,6 +456,83 @@ adx_status adx_engine_run_incremental(adx_engine *e, const adx_norm *norm, const
   return ADX_OK;
 }
 
+/* ---- incremental AD (src/ad/run.c asks through its host) ----
+ * The same maps, started from the hidden pixels: an AD mutant's input differs from the image only there
+ * (isolation zeroes them; the `leak` variant leaves them, and calling them changed is still safe). A
+ * position whose whole cone reads visible pixels only is active under every rule and computes what the
+ * plain network computes, so the base holds its value; deactivated positions lie in the cone of hidden
+ * pixels, i.e. among the changed ones. */
+
+adx_status adx_incr_ad_begin(adx_engine *e, const adx_norm *norm, const float *raw, const uint8_t *masks,
+                             int B, const uint8_t *plan, adx_error *err) {
+  adx_graph *g = e->g;
+  adx_incr *ic = incr_get(e);
+  if (!ic) return nomem(err);
+  const adx_value *iv = &g->values[g->inputs[0]];
+  int C = (int)iv->dims[1], H = (int)iv->dims[2], W = (int)iv->dims[3];
+  size_t chw = (size_t)C * (size_t)H * (size_t)W, hw = (size_t)H * (size_t)W;
+  adx_status s;
+  if (!ic->have_base || ic->chw != chw || memcmp(&ic->norm, norm, sizeof *norm) ||
+      memcmp(ic->raw, raw, chw * sizeof(float)))
+    if ((s = make_base(e, ic, norm, raw, C, H, W, plan, err))) return s;
+  memset(ic->state, V_NONE, (size_t)g->nvalues);
+  int v = g->inputs[0];
+  uint8_t *m = own_map(ic, v, (size_t)B * hw), *fl = own_flags(ic, v, B);
+  if (!m || !fl) return nomem(err);
+  for (int b = 0; b < B; b++) {
+    uint8_t *mb = m + (size_t)b * hw;
+    const uint8_t *vb = masks + (size_t)b * hw;
+    for (size_t i = 0; i < hw; i++) mb[i] = vb[i] != 0;
+    fl[b] = flag_of(count_changed(mb, hw), hw, e->incr_frac);
+  }
+  ic->state[v] = V_TRACK;
+  return ADX_OK;
+}
+
+adx_status adx_incr_ad_node(adx_engine *e, int node, adx_error *err) {
+  adx_graph *g = e->g;
+  adx_incr *ic = e->incr;
+  const adx_node *n = &g->nodes[node];
+  int any = 0, track0 = n->nin > 0 && n->in[0] >= 0 && ic->state[n->in[0]] == V_TRACK;
+  for (int k = 0; k < n->nin; k++) any |= n->in[k] >= 0 && ic->state[n->in[k]] != V_NONE;
+  if (!any) return ADX_OK;
+  adx_ad_kind kind = n->op->ad;
+  for (int k = 0; k < n->nout; k++)
+    if (n->out[k] >= 0) ic->state[n->out[k]] = V_ALL;
+  if (kind == ADX_AD_CONV && track0 && is_conv(n) && spatial(&g->values[n->out[0]])) {
+    for (int k = 1; k < n->nin; k++)
+      if (n->in[k] >= 0 && ic->state[n->in[k]] != V_NONE) return ADX_OK; /* weights from the input */
+    int tile = 1;
+    if (e->lib) {
+      const adx_conv_lib *l = NULL;
+      adx_status s = adx_conv_lib_of(n, 0, e->threads, &l, err);
+      if (s) return s;
+      tile = adx_conv_lib_tile(l);
+    }
+    adx_status s = map_window(ic, g, n, e->incr_frac, tile, err);
+    if (s) return s;
+    const uint8_t *fl = ic->flag[n->out[0]];
+    for (int b = 0; b < (int)g->values[n->out[0]].dims[0]; b++)
+      ic->stats[fl[b] == F_CLEAN ? 0 : fl[b] == F_PART ? 1 : 2]++;
+    return ADX_OK;
+  }
+  if (kind == ADX_AD_POOL && track0 && spatial(&g->values[n->out[0]]))
+    return map_window(ic, g, n, e->incr_frac, 1, err);
+  if (kind == ADX_AD_POINTWISE || kind == ADX_AD_COMBINE || kind == ADX_AD_CONCAT)
+    return map_keep(ic, g, n, e->incr_frac, err);
+  return ADX_OK;
+}
+
+int adx_incr_ad_conv(const adx_engine *e, int vout, int b, const uint8_t **unchanged, const float **base) {
+  const adx_incr *ic = e->incr;
+  if (!ic || !ic->have_base || ic->state[vout] != V_TRACK || ic->base_off[vout] == SIZE_MAX) return -1;
+  size_t ohw = (size_t)e->g->values[vout].dims[2] * (size_t)e->g->values[vout].dims[3];
+  int f = ic->flag[vout][b];
+  *base = ic->base + ic->base_off[vout];
+  *unchanged = f == F_PART ? ic->map[vout] + (size_t)b * ohw : NULL;
+  return f == F_CLEAN ? 0 : f == F_PART ? 1 : 2;
+}
+
 void adx_engine_incremental_stats(const adx_engine *e, long out[3]) {
   for (int k = 0; k < 3; k++) out[k] = e->incr ? e->incr->stats[k] : 0;
 }

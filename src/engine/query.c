@@ -30,6 +30,7 @@ adx_status adx_engine_query(adx_engine *e, const adx_mode *m, const adx_norm *no
     adx_norm_apply(norm, raw, C, H, W, e->staging);
     for (int b = 1; b < B; b++) memcpy(e->staging + (size_t)b * chw, e->staging, chw * sizeof(float));
     if (m->kind == ADX_MODE_PLAIN) return adx_engine_run(e, &in, logits, err);
+    if (e->incremental) return adx_engine_run_ad_incremental(e, norm, raw, &in, masks, &m->ad, logits, err);
     return adx_engine_run_ad(e, &in, masks, &m->ad, logits, err);
   }
   return adx_fail(err, ADX_ERR_ARG, "unknown mode");

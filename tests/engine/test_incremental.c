@@ -82,8 +82,15 @@ static int argmax(const float *x, int n) {
 /* One model through the current ADX_CONV: images raw [nimg,C,H,W] (normalised by norm) x fills x NB masks,
  * `reps` batches each. |incremental - full| <= tol (relative: tol * max(1, max |logit|)) and the same argmax,
  * nothing hidden bit for bit the plain run. Returns the number of Conv samples the partial path computed. */
+static const char *const ad_modes[] = {"ad",
+                                       "ad:ratio:0.5:all:none:checkpoints",
+                                       "ad:strict:all:none:every",
+                                       "ad:loose:active:none",
+                                       "ad:ratio:0.5:all:leak:every",
+                                       "ad:ratio:0.5:all:partial:every"};
+
 static long check_model(const char *onnx, const float *imgs, int nimg, const adx_norm *norm, int nfill,
-                        int reps, double tol, int relative, double *worst) {
+                        int nad, int reps, double tol, int relative, double *worst) {
   adx_graph *g = NULL;
   adx_engine *e = NULL;
   TU_OK(adx_model_load(onnx, NULL, &g, err));
@@ -102,6 +109,7 @@ static long check_model(const char *onnx, const float *imgs, int nimg, const adx
   const char *fills[] = {"fill:zero", "fill:blur", "fill:mean"};
   uint64_t rs = 0x9e3779b97f4a7c15ull;
   adx_mode plain_mode = {.kind = ADX_MODE_PLAIN};
+  long ad_partial = 0;
   for (int ii = 0; ii < nimg; ii++) {
     const float *raw = imgs + (size_t)ii * chw;
     const adx_tensor *out;
@@ -133,7 +141,30 @@ static long check_model(const char *onnx, const float *imgs, int nimg, const adx
         assert_memory_equal(inc, plain, sizeof(float) * (size_t)ncls);
       }
     }
+    /* AD: the same bits incrementally as in full, under every placement and renormalisation (partial and
+     * the BLAS path run in full: trivially equal there) */
+    long st0[3], st1[3];
+    adx_engine_incremental_stats(e, st0);
+    for (int ai = 0; ai < nad; ai++) {
+      adx_mode m;
+      TU_OK(adx_mode_parse(ad_modes[ai], &m, err));
+      make_masks(masks, H, W, &rs);
+      adx_engine_set_incremental(e, 0);
+      TU_OK(adx_engine_query(e, &m, norm, raw, NULL, masks, NB, &out, err));
+      memcpy(full, adx_f32(out), sizeof(float) * NB * (size_t)ncls);
+      adx_engine_set_incremental(e, 1);
+      TU_OK(adx_engine_query(e, &m, norm, raw, NULL, masks, NB, &out, err));
+      for (int b = 0; b < NB; b++)
+        if (memcmp(adx_f32(out) + b * ncls, full + b * ncls, sizeof(float) * (size_t)ncls))
+          fail_msg("%s %s image %d mask %d: incremental AD differs from the full run by %.3g", onnx,
+                   ad_modes[ai], ii, b,
+                   tu_max_abs_diff(adx_f32(out) + b * ncls, full + b * ncls, (size_t)ncls));
+    }
+    adx_engine_incremental_stats(e, st1);
+    ad_partial += st1[1] - st0[1];
   }
+  /* through oneDNN the AD samples' changed band must really have been computed alone somewhere */
+  if (nad && adx_conv_backend() == 1 && ad_partial == 0) fail_msg("%s: incremental AD never ran", onnx);
   long st[3];
   adx_engine_incremental_stats(e, st);
   print_message("%-40s ADX_CONV=%-5s conv samples copied %ld, partial %ld, full %ld\n", onnx,
@@ -165,8 +196,8 @@ static long check_fixture(const fixture *f, double *worst) {
   norm.std[0] = 0.3530f;
   snprintf(buf, sizeof buf, "%s.onnx", f->model);
   int vg = getenv("ADX_VALGRIND") != NULL; /* valgrind is ~50x slower: one image, one fill, one batch */
-  long n = check_model(tu_data(mpath, sizeof mpath, buf), raw, vg ? 1 : 3, &norm, vg ? 1 : 3, vg ? 1 : 2,
-                       1e-5, 0, worst);
+  long n = check_model(tu_data(mpath, sizeof mpath, buf), raw, vg ? 1 : 3, &norm, vg ? 1 : 3,
+                       vg ? 1 : (int)(sizeof ad_modes / sizeof ad_modes[0]), vg ? 1 : 2, 1e-5, 0, worst);
   free(raw);
   adx_tensor_free(&imgs);
   return n;
@@ -284,7 +315,7 @@ static void test_incremental_zoo(void **state) {
   char *copy = strdup(list);
   double worst = 0;
   for (char *tok = strtok(copy, ","); tok; tok = strtok(NULL, ","))
-    assert_true(check_model(tok, adx_f32(&imgs), (int)imgs.dims[0], &norm, 2, 1, 1e-5, 1, &worst) > 0);
+    assert_true(check_model(tok, adx_f32(&imgs), (int)imgs.dims[0], &norm, 2, 2, 1, 1e-5, 1, &worst) > 0);
   print_message("worst |incremental - full| / max(1, max |logit|) = %.3g\n", worst);
   if (adx_conv_backend() == 1 && adx_layout_setting() == 1 && worst != 0.0)
     fail_msg("oneDNN path: incremental differs from the full run by %.3g, not bit for bit", worst);

@@ -86,22 +86,22 @@ fi
 out=$("$ADX" "${ex[@]}" --modes fill:zero --ad-rule strict -o "$w/x.h5" 2>&1)
 [ $? -eq 2 ] && [ ! -e "$w/x.h5" ] && ok "explain: --ad-rule with no bare ad is refused, nothing written" || bad "explain: $out"
 
-# sliding takes incremental fill queries by default on the oneDNN path (exact there): the log says so, and
-# the file equals one computed with ADX_INCREMENTAL=0; ADX_INCREMENTAL=0 turns it off
+# sliding takes incremental queries (fill and AD) by default on the oneDNN path (exact there): the log says
+# so, and the file equals one computed with ADX_INCREMENTAL=0; ADX_INCREMENTAL=0 turns it off
 sl=("${ex[@]}" --explainer sliding --modes ad,fill:zero,fill:blur)
 if out=$("$ADX" "${sl[@]}" -o "$w/s1.h5" 2>&1) && out0=$(ADX_INCREMENTAL=0 "$ADX" "${sl[@]}" -o "$w/s0.h5" 2>&1); then
   if [ -z "${ADX_CONV:-}" ] && [ -z "${ADX_LAYOUT:-}" ]; then # the default engine: oneDNN, blocked layout
-    grep -q "explainer sliding.*incremental fill queries" <<<"$out" && ok "sliding: incremental fill queries by default" ||
+    grep -q "explainer sliding.*incremental queries (fill and AD)" <<<"$out" && ok "sliding: incremental queries by default" ||
       bad "sliding default: $out"
   fi
-  ! grep -q "incremental fill queries" <<<"$out0" && ok "sliding: ADX_INCREMENTAL=0 turns it off" || bad "sliding, off: $out0"
+  ! grep -q "incremental queries" <<<"$out0" && ok "sliding: ADX_INCREMENTAL=0 turns it off" || bad "sliding, off: $out0"
   /usr/bin/python3 "$ROOT/scripts/h5compare.py" "$w/s0.h5" "$w/s1.h5" >"$w/scmp" 2>&1 &&
     ok "sliding: incremental and full files are equal" || bad "sliding incremental differs: $(head -5 "$w/scmp")"
 else
   bad "sliding explain failed: $out $out0"
 fi
 out=$("$ADX" "${ex[@]}" --explainer rex --modes fill:zero -o "$w/rx.h5" 2>&1)
-! grep -q "incremental fill queries" <<<"$out" && ok "rex: no incremental fill queries by default" || bad "rex default: $out"
+! grep -q "incremental queries" <<<"$out" && ok "rex: no incremental queries by default" || bad "rex default: $out"
 
 # a results file written before isolation is read, its AD mode labelled with what it computed
 out=$("$ADX" summary "$ROOT/tests/fuzz/corpus/results/finished.h5" 2>&1)
