@@ -168,8 +168,6 @@ typedef struct adx_ad_host {
    * may differ (and *base is the unmasked image's output, in vout's layout), 2 too much differs to follow. */
   adx_status (*incr_node)(void *eng, int node, adx_error *err);
   int (*incr_conv)(void *eng, int vout, int b, const uint8_t **unchanged, const float **base);
-  /* Called after every node (NULL: not): the engine keeps what it needs of this run (step bases). */
-  void (*node_done)(void *eng, int node);
 } adx_ad_host;
 
 /* The runner's own buffers (masks, active lists, the isolated input), reused across runs. */

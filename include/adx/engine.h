@@ -71,17 +71,6 @@ adx_status adx_engine_query(adx_engine *e, const struct adx_mode *m, const struc
                             const float *raw, const float *fill_source, const uint8_t *masks, int B,
                             const adx_tensor **logits, adx_error *err);
 
-/* adx_engine_query with step bases: bases [NB,H,W] are masks of mutants that the B masks differ from only a
- * little (ReX: a split box's 14 mutants differ from the mutant with that box hidden only inside it), and
- * base_of[b] (-1..NB-1) names mask b's (-1: none). With incremental queries on (below), in a fill mode or AD
- * on the oneDNN path (not under partial renormalisation), the bases are computed first and each mutant then
- * recomputes only the cone of the pixels where it differs from its base: the same bits as adx_engine_query.
- * Otherwise, or when the bases would take more than 256 MB, it is adx_engine_query. */
-adx_status adx_engine_query_based(adx_engine *e, const struct adx_mode *m, const struct adx_norm *norm,
-                                  const float *raw, const float *fill_source, const uint8_t *masks, int B,
-                                  const uint8_t *bases, int NB, const int *base_of, const adx_tensor **logits,
-                                  adx_error *err);
-
 /* Incremental queries (docs/performance.md, "Incremental mutants"): on, adx_engine_query in a fill or AD
  * mode runs the unmasked image once per image and recomputes, per mutant, only the Conv output positions
  * whose window reads a changed input (AD: a hidden pixel's cone), copying the image's own activations

@@ -37,10 +37,6 @@ void adx_oracle_free(adx_oracle *o);
  * the mask: the engine is batch-invariant, so the answer is the same bits a new evaluation would give.
  * queries counts every mask asked, evaluated only those the engine ran. */
 adx_status adx_oracle_ask(adx_oracle *o, const uint8_t *masks, int B, float *out, adx_error *err);
-/* The same with step bases (adx_engine_query_based): bases [NB,H,W], base_of[b] in -1..NB-1 the base mask b
- * differs from only a little. The answers are adx_oracle_ask's, bit for bit; only the cost changes. */
-adx_status adx_oracle_ask_based(adx_oracle *o, const uint8_t *masks, int B, const uint8_t *bases, int NB,
-                                const int *base_of, float *out, adx_error *err);
 /* Probabilities (softmax in double) of B whole raw images [B,C,H,W] at the oracle's size, under a PLAIN
  * forward pass of the oracle's engine with the oracle's normalisation, whatever the oracle's mode (used
  * for the robustness composites). out: B*nclasses floats. Adds B to o->queries. */

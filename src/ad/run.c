@@ -911,7 +911,6 @@ adx_status adx_ad_run(adx_ad_state *st, const adx_ad_host *h, const uint8_t *mas
     if (h->incr_node && (s = h->incr_node(h->eng, i, err))) return s;
     s = anymask ? rules[n->op->ad](&r, i, err) : h->run_node(h->eng, i, err);
     if (s) return s;
-    if (h->node_done) h->node_done(h->eng, i);
   }
   return ADX_OK;
 }

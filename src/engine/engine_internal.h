@@ -58,24 +58,7 @@ adx_status adx_engine_run_ad_incremental(adx_engine *e, const adx_norm *norm, co
  * and the input's map from the masks (plan: the run's layout plan); the maps through one node; and what
  * one Conv sample may reuse (adx_ad_host.incr_conv). */
 adx_status adx_incr_ad_begin(adx_engine *e, const adx_norm *norm, const float *raw, const uint8_t *masks,
-                             int B, const uint8_t *bases, const int *base_of, const uint8_t *plan,
-                             adx_error *err);
-/* Step bases (adx_engine_query_based): room for NB of them (ADX_ERR_LIMIT past 256 MB: the caller then
- * asks without); a finished node's Conv outputs kept as the bases' (their run in progress); the run over. */
-adx_status adx_incr_bases_reserve(adx_engine *e, int NB, adx_error *err);
-void adx_incr_capture(adx_engine *e, int node);
-void adx_incr_end(adx_engine *e);
-/* A fill-mode batch against step bases: bases [NB,C,H,W] model inputs, computed first; input [B,C,H,W],
- * sample b recomputed only where it differs from bases[base_of[b]] (-1: in full). */
-adx_status adx_engine_run_incremental_based(adx_engine *e, const adx_tensor *bases, const adx_tensor *input,
-                                            const int *base_of, const adx_tensor **output, adx_error *err);
-/* The same for AD: base_input [NB,C,H,W] (the image, normalised), bases [NB,H,W] their masks, computed first;
- * sample b recomputed only in the cone of the pixels whose visibility differs from bases[base_of[b]]'s (-1:
- * in full). Only where that is bit for bit the full run (oneDNN crops, not partial): else
- * ADX_ERR_UNSUPPORTED, having done nothing. */
-adx_status adx_engine_run_ad_based(adx_engine *e, const adx_tensor *base_input, const uint8_t *bases,
-                                   const adx_tensor *input, const uint8_t *masks, const int *base_of,
-                                   const adx_ad_opts *o, const adx_tensor **output, adx_error *err);
+                             int B, const uint8_t *plan, adx_error *err);
 adx_status adx_incr_ad_node(adx_engine *e, int node, adx_error *err);
 int adx_incr_ad_conv(const adx_engine *e, int vout, int b, const uint8_t **unchanged, const float **base);
 

@@ -49,15 +49,6 @@ struct adx_incr {
   int *plan; /* [3*B]: per sample the kind (0 copy, 1 partial, 2 full), changed count, first task */
   size_t plan_cap;
   long stats[3]; /* samples x Conv layers copied / partial / full, since the engine was made */
-  /* step bases (adx_engine_query_based): nsb mutants' own Conv outputs, per_sample floats each, at the
-   * same offsets as the image's base */
-  float *sb;
-  size_t sb_floats, per_sample;
-  int nsb;
-  float *sbin; /* fill: the bases' model inputs [nsb,C,H,W] */
-  size_t sbin_floats;
-  const int *base_of; /* the run in progress: per sample its step base, or -1 (NULL: the image's base) */
-  int capture;        /* the bases' AD run in progress: Conv outputs are kept as their nodes finish */
 };
 
 void adx_incr_free(adx_incr *ic) {
@@ -75,8 +66,6 @@ void adx_incr_free(adx_incr *ic) {
   free(ic->in);
   free(ic->base_off);
   adx_free(ic->base);
-  adx_free(ic->sb);
-  adx_free(ic->sbin);
   free(ic->active);
   free(ic->plan);
   free(ic);
@@ -145,25 +134,6 @@ static size_t count_changed(const uint8_t *m, size_t n) {
 
 static int is_conv(const adx_node *n) { return n->op->ad == ADX_AD_CONV && adx_conv_params_of(n); }
 
-/* Per-sample offsets of every Conv output in a base (base_off); returns one sample's floats. */
-static size_t conv_offsets(const adx_graph *g, adx_incr *ic) {
-  size_t total = 0;
-  for (int i = 0; i < g->nnodes; i++) {
-    const adx_node *n = &g->nodes[i];
-    if (n->dead || !is_conv(n)) continue;
-    const adx_value *v = &g->values[n->out[0]];
-    ic->base_off[n->out[0]] = total;
-    total += (size_t)(adx_value_numel(v) / (v->dims[0] > 0 ? v->dims[0] : 1));
-  }
-  return total;
-}
-
-/* Sample b's base of Conv output v (the image's, or its step base's). */
-static const float *base_ptr(const adx_incr *ic, int v, int b) {
-  if (!ic->base_of) return ic->base + ic->base_off[v];
-  return ic->sb + (size_t)ic->base_of[b] * ic->per_sample + ic->base_off[v];
-}
-
 /* The base: the unmasked image at batch 1, every Conv output kept. */
 static adx_status make_base(adx_engine *e, adx_incr *ic, const adx_norm *norm, const float *raw, int C, int H,
                             int W, const uint8_t *plan, adx_error *err) {
@@ -183,7 +153,13 @@ static adx_status make_base(adx_engine *e, adx_incr *ic, const adx_norm *norm, c
   adx_tensor in = {.dtype = ADX_F32, .ndim = 4, .dims = {1, C, H, W}, .data = ic->in};
   if (!s) s = adx_engine_bind_input(e, 0, &in, err);
   if (s) return s;
-  size_t total = conv_offsets(g, ic);
+  size_t total = 0;
+  for (int i = 0; i < g->nnodes; i++) {
+    const adx_node *n = &g->nodes[i];
+    if (n->dead || !is_conv(n)) continue;
+    ic->base_off[n->out[0]] = total;
+    total += (size_t)adx_value_numel(&g->values[n->out[0]]);
+  }
   if (ic->base_floats < total) {
     adx_free(ic->base);
     ic->base = adx_alloc(total * sizeof(float));
@@ -215,15 +191,9 @@ static adx_status map_input(adx_incr *ic, const adx_graph *g, const float *x, in
   size_t hw = (size_t)iv->dims[2] * (size_t)iv->dims[3];
   uint8_t *m = own_map(ic, v, (size_t)B * hw), *fl = own_flags(ic, v, B);
   if (!m || !fl) return nomem(err);
-  const uint32_t *xu = (const uint32_t *)x;
+  const uint32_t *base = (const uint32_t *)ic->in, *xu = (const uint32_t *)x;
   for (int b = 0; b < B; b++) {
     uint8_t *mb = m + (size_t)b * hw;
-    if (ic->base_of && ic->base_of[b] < 0) { /* no base: computed in full */
-      fl[b] = F_ALL;
-      continue;
-    }
-    const uint32_t *base =
-        (const uint32_t *)(ic->base_of ? ic->sbin + (size_t)ic->base_of[b] * (size_t)C * hw : ic->in);
     memset(mb, 1, hw);
     for (int c = 0; c < C; c++) {
       const uint32_t *xc = xu + ((size_t)b * C + c) * hw, *bc = base + (size_t)c * hw;
@@ -379,6 +349,7 @@ static adx_status conv_incr(adx_engine *e, adx_incr *ic, int node, const uint8_t
   }
   const float *x = adx_f32(&e->vt[n->in[0]]);
   float *y = adx_f32(&e->vt[vout]);
+  const float *base = ic->base + ic->base_off[vout];
   int bad = 0;
 #pragma omp parallel num_threads(threads) reduction(| : bad)
   {
@@ -388,7 +359,7 @@ static adx_status conv_incr(adx_engine *e, adx_incr *ic, int node, const uint8_t
     for (int t = 0; t < ntasks; t++) {
       int b = B - 1;
       while (task0[b] > t) b--;
-      const float *xb = x + (size_t)b * xs, *base = kind[b] == 2 ? NULL : base_ptr(ic, vout, b);
+      const float *xb = x + (size_t)b * xs;
       float *yb = y + (size_t)b * ys;
       if (kind[b] == 0)
         memcpy(yb, base, ys * sizeof(float));
@@ -420,14 +391,12 @@ static adx_status conv_incr(adx_engine *e, adx_incr *ic, int node, const uint8_t
         if (kind[b] != 1 || lib) continue;
         const uint8_t *mb = m + (size_t)b * ohw;
         float *restrict yc = y + (size_t)b * ys + (size_t)c * ohw;
-        const float *restrict bc = base_ptr(ic, vout, b) + (size_t)c * ohw;
+        const float *restrict bc = base + (size_t)c * ohw;
         for (size_t i = 0; i < ohw; i++) yc[i] = mb[i] ? bc[i] : yc[i];
       }
   }
   return bad ? adx_node_fail(n, err, ADX_ERR_INTERNAL, "oneDNN convolution failed") : ADX_OK;
 }
-
-static adx_status run_nodes(adx_engine *e, adx_incr *ic, const uint8_t *plan, adx_error *err);
 
 adx_status adx_engine_run_incremental(adx_engine *e, const adx_norm *norm, const float *raw,
                                       const adx_tensor *input, const adx_tensor **output, adx_error *err) {
@@ -446,17 +415,7 @@ adx_status adx_engine_run_incremental(adx_engine *e, const adx_norm *norm, const
   int B = (int)input->dims[0];
   if ((s = adx_engine_prepare_batch(e, B, err)) || (s = adx_engine_bind_input(e, 0, input, err))) return s;
   memset(ic->state, V_NONE, (size_t)g->nvalues);
-  ic->base_of = NULL;
   if ((s = map_input(ic, g, adx_f32(input), B, e->incr_frac, err))) return s;
-  if ((s = run_nodes(e, ic, plan, err))) return s;
-  *output = &e->vt[g->outputs[0]];
-  return ADX_OK;
-}
-
-/* The graph with the input's maps set: Conv samples copied / partial / full, the maps through the rest. */
-static adx_status run_nodes(adx_engine *e, adx_incr *ic, const uint8_t *plan, adx_error *err) {
-  adx_graph *g = e->g;
-  adx_status s;
   for (int i = 0; i < g->nnodes; i++) {
     const adx_node *n = &g->nodes[i];
     if (n->dead) continue;
@@ -493,6 +452,7 @@ static adx_status run_nodes(adx_engine *e, adx_incr *ic, const uint8_t *plan, ad
         if (n->out[k] >= 0) ic->state[n->out[k]] = V_ALL;
     }
   }
+  *output = &e->vt[g->outputs[0]];
   return ADX_OK;
 }
 
@@ -504,8 +464,7 @@ static adx_status run_nodes(adx_engine *e, adx_incr *ic, const uint8_t *plan, ad
  * pixels, i.e. among the changed ones. */
 
 adx_status adx_incr_ad_begin(adx_engine *e, const adx_norm *norm, const float *raw, const uint8_t *masks,
-                             int B, const uint8_t *bases, const int *base_of, const uint8_t *plan,
-                             adx_error *err) {
+                             int B, const uint8_t *plan, adx_error *err) {
   adx_graph *g = e->g;
   adx_incr *ic = incr_get(e);
   if (!ic) return nomem(err);
@@ -513,101 +472,20 @@ adx_status adx_incr_ad_begin(adx_engine *e, const adx_norm *norm, const float *r
   int C = (int)iv->dims[1], H = (int)iv->dims[2], W = (int)iv->dims[3];
   size_t chw = (size_t)C * (size_t)H * (size_t)W, hw = (size_t)H * (size_t)W;
   adx_status s;
-  if (!base_of && (!ic->have_base || ic->chw != chw || memcmp(&ic->norm, norm, sizeof *norm) ||
-                   memcmp(ic->raw, raw, chw * sizeof(float))))
+  if (!ic->have_base || ic->chw != chw || memcmp(&ic->norm, norm, sizeof *norm) ||
+      memcmp(ic->raw, raw, chw * sizeof(float)))
     if ((s = make_base(e, ic, norm, raw, C, H, W, plan, err))) return s;
   memset(ic->state, V_NONE, (size_t)g->nvalues);
-  ic->base_of = base_of;
   int v = g->inputs[0];
   uint8_t *m = own_map(ic, v, (size_t)B * hw), *fl = own_flags(ic, v, B);
   if (!m || !fl) return nomem(err);
   for (int b = 0; b < B; b++) {
     uint8_t *mb = m + (size_t)b * hw;
     const uint8_t *vb = masks + (size_t)b * hw;
-    if (base_of && base_of[b] < 0) {
-      fl[b] = F_ALL;
-      continue;
-    }
-    if (base_of) { /* unchanged where the visibility is its base's (the cone then computes as there) */
-      const uint8_t *bb = bases + (size_t)base_of[b] * hw;
-      for (size_t i = 0; i < hw; i++) mb[i] = (vb[i] != 0) == (bb[i] != 0);
-    } else { /* the image's base: unchanged where visible */
-      for (size_t i = 0; i < hw; i++) mb[i] = vb[i] != 0;
-    }
+    for (size_t i = 0; i < hw; i++) mb[i] = vb[i] != 0;
     fl[b] = flag_of(count_changed(mb, hw), hw, e->incr_frac);
   }
   ic->state[v] = V_TRACK;
-  return ADX_OK;
-}
-
-void adx_incr_end(adx_engine *e) {
-  if (e->incr) {
-    e->incr->base_of = NULL;
-    e->incr->capture = 0;
-  }
-}
-
-adx_status adx_incr_bases_reserve(adx_engine *e, int NB, adx_error *err) {
-  adx_incr *ic = incr_get(e);
-  if (!ic) return nomem(err);
-  size_t per = conv_offsets(e->g, ic), need;
-  if (adx_mul_size(per, (size_t)NB, &need) || need > ((size_t)256 << 20) / sizeof(float))
-    return adx_fail(err, ADX_ERR_LIMIT, "%d step bases need too much memory", NB);
-  if (ic->sb_floats < need) {
-    adx_free(ic->sb);
-    ic->sb = adx_alloc(need * sizeof(float));
-    ic->sb_floats = ic->sb ? need : 0;
-    if (!ic->sb) return nomem(err);
-  }
-  ic->per_sample = per;
-  ic->nsb = NB;
-  return ADX_OK;
-}
-
-void adx_incr_capture(adx_engine *e, int node) {
-  const adx_node *n = &e->g->nodes[node];
-  adx_incr *ic = e->incr;
-  if (!ic || n->dead || !is_conv(n)) return;
-  int v = n->out[0];
-  size_t one = ic->per_sample ? (size_t)(adx_value_numel(&e->g->values[v]) / e->g->values[v].dims[0]) : 0;
-  const float *y = adx_f32(&e->vt[v]);
-  for (int k = 0; k < ic->nsb; k++)
-    memcpy(ic->sb + (size_t)k * ic->per_sample + ic->base_off[v], y + (size_t)k * one, one * sizeof(float));
-}
-
-adx_status adx_engine_run_incremental_based(adx_engine *e, const adx_tensor *bases, const adx_tensor *input,
-                                            const int *base_of, const adx_tensor **output, adx_error *err) {
-  adx_graph *g = e->g;
-  int NB = (int)bases->dims[0], B = (int)input->dims[0];
-  const uint8_t *plan = NULL;
-  adx_status s = adx_engine_ad_plan(e, &plan, err);
-  if (!s) s = adx_incr_bases_reserve(e, NB, err);
-  if (s) return s;
-  adx_incr *ic = e->incr;
-  size_t chw = (size_t)(adx_tensor_numel(bases) / NB);
-  if (ic->sbin_floats < chw * (size_t)NB) {
-    adx_free(ic->sbin);
-    ic->sbin = adx_alloc(chw * (size_t)NB * sizeof(float));
-    ic->sbin_floats = ic->sbin ? chw * (size_t)NB : 0;
-    if (!ic->sbin) return nomem(err);
-  }
-  memcpy(ic->sbin, adx_f32(bases), chw * (size_t)NB * sizeof(float));
-  /* the bases, plainly, every Conv output kept */
-  if ((s = adx_engine_prepare_batch(e, NB, err)) || (s = adx_engine_bind_input(e, 0, bases, err))) return s;
-  for (int i = 0; i < g->nnodes; i++) {
-    if (g->nodes[i].dead) continue;
-    if ((s = adx_engine_run_node_in(e, i, plan, err))) return s;
-    adx_incr_capture(e, i);
-  }
-  /* the mutants against them */
-  if ((s = adx_engine_prepare_batch(e, B, err)) || (s = adx_engine_bind_input(e, 0, input, err))) return s;
-  memset(ic->state, V_NONE, (size_t)g->nvalues);
-  ic->base_of = base_of;
-  s = map_input(ic, g, adx_f32(input), B, e->incr_frac, err);
-  if (!s) s = run_nodes(e, ic, plan, err);
-  ic->base_of = NULL;
-  if (s) return s;
-  *output = &e->vt[g->outputs[0]];
   return ADX_OK;
 }
 
@@ -647,11 +525,10 @@ adx_status adx_incr_ad_node(adx_engine *e, int node, adx_error *err) {
 
 int adx_incr_ad_conv(const adx_engine *e, int vout, int b, const uint8_t **unchanged, const float **base) {
   const adx_incr *ic = e->incr;
-  if (!ic || (!ic->base_of && !ic->have_base) || ic->state[vout] != V_TRACK) return -1;
+  if (!ic || !ic->have_base || ic->state[vout] != V_TRACK || ic->base_off[vout] == SIZE_MAX) return -1;
   size_t ohw = (size_t)e->g->values[vout].dims[2] * (size_t)e->g->values[vout].dims[3];
   int f = ic->flag[vout][b];
-  if (f == F_ALL) return 2;
-  *base = base_ptr(ic, vout, b);
+  *base = ic->base + ic->base_off[vout];
   *unchanged = f == F_PART ? ic->map[vout] + (size_t)b * ohw : NULL;
   return f == F_CLEAN ? 0 : f == F_PART ? 1 : 2;
 }

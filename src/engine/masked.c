@@ -16,53 +16,26 @@ static int incr_conv(void *eng, int vout, int b, const uint8_t **unchanged, cons
   return adx_incr_ad_conv(eng, vout, b, unchanged, base);
 }
 
-static void capture(void *eng, int node) { adx_incr_capture(eng, node); }
-
-/* How an AD run reuses earlier work: not at all, the image's base, or step bases. */
-typedef struct reuse {
-  const adx_norm *norm; /* the image's base: norm and raw given */
-  const float *raw;
-  const uint8_t *bases; /* step bases: their masks [NB,H,W] (computed before), and each sample's */
-  const int *base_of;
-  int capture; /* this run computes the step bases: keep their Conv outputs */
-} reuse;
-
-static adx_status run_ad(adx_engine *e, const reuse *ru, const adx_tensor *input, const uint8_t *masks,
-                         const adx_ad_opts *o, const adx_tensor **output, adx_error *err);
+static adx_status run_ad(adx_engine *e, const adx_norm *norm, const float *raw, const adx_tensor *input,
+                         const uint8_t *masks, const adx_ad_opts *o, const adx_tensor **output,
+                         adx_error *err);
 
 adx_status adx_engine_run_ad(adx_engine *e, const adx_tensor *input, const uint8_t *masks,
                              const adx_ad_opts *o, const adx_tensor **output, adx_error *err) {
-  reuse ru = {0};
-  return run_ad(e, &ru, input, masks, o, output, err);
+  return run_ad(e, NULL, NULL, input, masks, o, output, err);
 }
 
 adx_status adx_engine_run_ad_incremental(adx_engine *e, const adx_norm *norm, const float *raw,
                                          const adx_tensor *input, const uint8_t *masks, const adx_ad_opts *o,
                                          const adx_tensor **output, adx_error *err) {
-  reuse ru = {.norm = norm, .raw = raw};
-  return run_ad(e, &ru, input, masks, o, output, err);
+  return run_ad(e, norm, raw, input, masks, o, output, err);
 }
 
-static int reuse_ok(const adx_engine *e, const adx_ad_opts *o) {
-  return e->lib && o->renorm != ADX_RENORM_PARTIAL && adx_ad_band_setting() == 1;
-}
-
-adx_status adx_engine_run_ad_based(adx_engine *e, const adx_tensor *base_input, const uint8_t *bases,
-                                   const adx_tensor *input, const uint8_t *masks, const int *base_of,
-                                   const adx_ad_opts *o, const adx_tensor **output, adx_error *err) {
-  if (!reuse_ok(e, o)) return adx_fail(err, ADX_ERR_UNSUPPORTED, "step bases need the oneDNN crops");
-  adx_status s = adx_incr_bases_reserve(e, (int)base_input->dims[0], err);
-  if (s) return s;
-  const adx_tensor *out;
-  reuse rb = {.capture = 1}, rm = {.bases = bases, .base_of = base_of};
-  if ((s = run_ad(e, &rb, base_input, bases, o, &out, err))) return s;
-  return run_ad(e, &rm, input, masks, o, output, err);
-}
-
-/* Reuse only where it is the full computation bit for bit: oneDNN crops, not under partial
- * renormalisation, something hidden somewhere. */
-static adx_status run_ad(adx_engine *e, const reuse *ru, const adx_tensor *input, const uint8_t *masks,
-                         const adx_ad_opts *o, const adx_tensor **output, adx_error *err) {
+/* norm and raw given: incremental (the image's base reused), where it is the full computation bit for bit:
+ * oneDNN crops, not under partial renormalisation, something hidden somewhere. */
+static adx_status run_ad(adx_engine *e, const adx_norm *norm, const float *raw, const adx_tensor *input,
+                         const uint8_t *masks, const adx_ad_opts *o, const adx_tensor **output,
+                         adx_error *err) {
   adx_graph *g = e->g;
   if (g->ninputs != 1)
     return adx_fail(err, ADX_ERR_UNSUPPORTED, "model has %d inputs; adx expects one image input", g->ninputs);
@@ -72,15 +45,15 @@ static adx_status run_ad(adx_engine *e, const reuse *ru, const adx_tensor *input
                     iv->name, iv->ndim);
   int B = (int)input->dims[0];
   size_t hw = (size_t)iv->dims[2] * (size_t)iv->dims[3];
-  int incr = (ru->base_of || (ru->raw && ru->norm && memchr(masks, 0, (size_t)B * hw))) && reuse_ok(e, o);
+  int incr = raw && norm && e->lib && o->renorm != ADX_RENORM_PARTIAL && adx_ad_band_setting() == 1 &&
+             memchr(masks, 0, (size_t)B * hw);
   adx_status s = ADX_OK;
   /* the blocked layout between layers, as in plain runs, except under partial renormalisation (its raw
    * sums are rescaled per NCHW position, src/ad/run.c) */
   const uint8_t *plan = NULL;
   if (o->renorm != ADX_RENORM_PARTIAL && (s = adx_engine_ad_plan(e, &plan, err))) return s;
   /* the base first: it runs the engine at batch 1 */
-  if (incr && (s = adx_incr_ad_begin(e, ru->norm, ru->raw, masks, B, ru->bases, ru->base_of, plan, err)))
-    return s;
+  if (incr && (s = adx_incr_ad_begin(e, norm, raw, masks, B, plan, err))) return s;
   if ((s = adx_engine_prepare_batch(e, B, err)) || (s = adx_engine_bind_input(e, 0, input, err))) return s;
   if (o->renorm != ADX_RENORM_PARTIAL && (s = adx_engine_ad_plan(e, &plan, err))) return s;
   if (!e->ad && !(e->ad = adx_ad_state_new()))
@@ -95,12 +68,10 @@ static adx_status run_ad(adx_engine *e, const reuse *ru, const adx_tensor *input
                    e->lib,
                    plan,
                    incr ? incr_node : NULL,
-                   incr ? incr_conv : NULL,
-                   ru->capture ? capture : NULL};
+                   incr ? incr_conv : NULL};
   e->run_blocked = plan;
   s = adx_ad_run(e->ad, &h, masks, o, err);
   e->run_blocked = NULL;
-  adx_incr_end(e);
   if (s) return s;
   *output = &e->vt[g->outputs[0]];
   return ADX_OK;

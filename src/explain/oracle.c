@@ -129,15 +129,11 @@ static const float *qcache_get(const struct adx_qcache *c, qkey k, int nc) {
   return c->probs + (size_t)c->row[i] * (size_t)nc;
 }
 
-/* One engine call of B <= max_batch masks (against NB step bases when NB > 0); probabilities into o->probs.
- */
-static adx_status ask_once(adx_oracle *o, const uint8_t *masks, int B, const uint8_t *bases, int NB,
-                           const int *base_of, adx_error *err) {
+/* One engine call of B <= max_batch masks; probabilities into o->probs. */
+static adx_status ask_once(adx_oracle *o, const uint8_t *masks, int B, adx_error *err) {
   const adx_tensor *logits;
-  adx_status s = NB > 0 ? adx_engine_query_based(o->engine, &o->mode, &o->norm, o->raw, o->fill_source, masks,
-                                                 B, bases, NB, base_of, &logits, err)
-                        : adx_engine_query(o->engine, &o->mode, &o->norm, o->raw, o->fill_source, masks, B,
-                                           &logits, err);
+  adx_status s =
+      adx_engine_query(o->engine, &o->mode, &o->norm, o->raw, o->fill_source, masks, B, &logits, err);
   if (s) return s;
   int64_t n = adx_tensor_numel(logits);
   if (n != (int64_t)B * o->nclasses) {
@@ -218,50 +214,15 @@ void adx_oracle_free(adx_oracle *o) {
   o->probs = o->full = NULL;
 }
 
-/* A step base earns its own forward pass only when this many of a call's mutants share it. */
-#define BASE_MIN_SHARE 4
-
-/* The step bases of rows idx[0..nb) (sb: the caller's NB bases, base_of per mask row): the ones shared by at
- * least BASE_MIN_SHARE rows, copied to bstage; lbo[j] their index there or -1. Returns how many. */
-static int chunk_bases(const int *idx, int nb, const uint8_t *sb, int NB, const int *base_of, size_t hw,
-                       int *slot, uint8_t *bstage, int *lbo) {
-  for (int k = 0; k < NB; k++) slot[k] = 0;
-  for (int j = 0; j < nb; j++)
-    if (base_of[idx[j]] >= 0) slot[base_of[idx[j]]]++;
-  int n = 0;
-  for (int k = 0; k < NB; k++)
-    if (slot[k] >= BASE_MIN_SHARE) {
-      memcpy(bstage + (size_t)n * hw, sb + (size_t)k * hw, hw);
-      slot[k] = n++;
-    } else {
-      slot[k] = -1;
-    }
-  for (int j = 0; j < nb; j++) lbo[j] = base_of[idx[j]] >= 0 ? slot[base_of[idx[j]]] : -1;
-  return n;
-}
-
 /* Evaluate the masks listed in idx[0..n) (rows of `masks`) in engine calls of at most max_batch, via a
- * staging copy when they are not consecutive; results into out rows idx[i] and the cache. With step bases
- * (NB > 0): each call also carries the bases its rows share. */
+ * staging copy when they are not consecutive; results into out rows idx[i] and the cache. */
 static adx_status ask_rows(adx_oracle *o, const uint8_t *masks, const int *idx, const qkey *keys, int n,
-                           uint8_t *stage, const uint8_t *sb, int NB, const int *base_of, float *out,
-                           adx_error *err) {
+                           uint8_t *stage, float *out, adx_error *err) {
   size_t hw = (size_t)o->H * (size_t)o->W, nc = (size_t)o->nclasses;
-  int *slot = NULL, *lbo = NULL;
-  uint8_t *bstage = NULL;
-  if (NB > 0) {
-    slot = malloc(sizeof(int) * (size_t)NB);
-    lbo = malloc(sizeof(int) * (size_t)o->max_batch);
-    bstage = adx_alloc(hw * (size_t)NB);
-    if (!slot || !lbo || !bstage) NB = 0; /* no memory: asked without bases (the same answers) */
-  }
-  adx_status s = ADX_OK;
-  for (int i0 = 0; i0 < n && !s; i0 += o->max_batch) {
+  for (int i0 = 0; i0 < n; i0 += o->max_batch) {
     int nb = n - i0 < o->max_batch ? n - i0 : o->max_batch;
     for (int j = 0; j < nb; j++) memcpy(stage + (size_t)j * hw, masks + (size_t)idx[i0 + j] * hw, hw);
-    int nbase = NB > 0 ? chunk_bases(idx + i0, nb, sb, NB, base_of, hw, slot, bstage, lbo) : 0;
-    s = ask_once(o, stage, nb, bstage, nbase, lbo, err);
-    if (s) break;
+    adx_status s = ask_once(o, stage, nb, err);
     if (s) return s;
     for (int j = 0; j < nb; j++) {
       memcpy(out + (size_t)idx[i0 + j] * nc, o->probs + (size_t)j * nc, nc * sizeof(float));
@@ -269,18 +230,10 @@ static adx_status ask_rows(adx_oracle *o, const uint8_t *masks, const int *idx, 
     }
     o->evaluated += nb;
   }
-  free(slot);
-  free(lbo);
-  adx_free(bstage);
-  return s;
+  return ADX_OK;
 }
 
 adx_status adx_oracle_ask(adx_oracle *o, const uint8_t *masks, int B, float *out, adx_error *err) {
-  return adx_oracle_ask_based(o, masks, B, NULL, 0, NULL, out, err);
-}
-
-adx_status adx_oracle_ask_based(adx_oracle *o, const uint8_t *masks, int B, const uint8_t *bases, int NB,
-                                const int *base_of, float *out, adx_error *err) {
   if (B < 0) return adx_fail(err, ADX_ERR_ARG, "oracle: negative batch %d", B);
   if (B == 0) return ADX_OK;
   if (!masks || !out) return adx_fail(err, ADX_ERR_ARG, "oracle: missing masks or output");
@@ -311,8 +264,7 @@ adx_status adx_oracle_ask_based(adx_oracle *o, const uint8_t *masks, int B, cons
     idx[n] = b;
     keys[n++] = mk[b];
   }
-  if (!bases || !base_of) NB = 0;
-  adx_status s = ask_rows(o, masks, idx, keys, n, stage, bases, NB, base_of, out, err);
+  adx_status s = ask_rows(o, masks, idx, keys, n, stage, out, err);
   if (!s)
     for (int b = 0; b < B; b++)
       if (dup[b] >= 0) memcpy(out + (size_t)b * nc, out + (size_t)dup[b] * nc, nc * sizeof(float));

@@ -172,24 +172,11 @@ static void finish_step(iter_state *it, const float *probs, int nc, int target, 
  * since an iteration's step depends only on its own answers). */
 #define REX_MASK_BYTES ((size_t)64 << 20)
 
-/* The step base of group g: what its mutants share (the other boxes of S visible, the split box hidden).
- * Only for a box of at most half the image: a larger one's mutants differ from it almost everywhere. */
-static int wants_base(const iter_state *it, int g, int H, int W) {
-  return it->gn[g] == ADX_REX_MUTANTS && 2 * box_area(&it->set[it->gbox[g]]) <= H * W;
-}
-
-static void build_base(const iter_state *it, int g, int W, size_t hw, uint8_t *m) {
-  memset(m, 0, hw);
-  for (int i = 0; i < it->nset; i++)
-    if (i != it->gbox[g]) fill_box(m, W, &it->set[i]);
-}
-
 /* Ask the pending iterations' mutants and let each of them credit and descend. */
 static adx_status flush(adx_oracle *o, iter_state *its, const int *pend, int npend, const uint8_t *masks,
-                        int total, const uint8_t *bases, int nbases, const int *base_of, float *probs,
-                        int target, float min_p, int64_t *acc, adx_error *err) {
+                        int total, float *probs, int target, float min_p, int64_t *acc, adx_error *err) {
   if (total == 0) return ADX_OK;
-  adx_status s = adx_oracle_ask_based(o, masks, total, bases, nbases, base_of, probs, err);
+  adx_status s = adx_oracle_ask(o, masks, total, probs, err);
   if (s) return s;
   for (int k = 0; k < npend; k++) {
     iter_state *it = &its[pend[k]];
@@ -215,9 +202,7 @@ adx_status adx_rex_responsibility(const adx_rex_params *p, adx_oracle *o, int ta
   iter_state *its = calloc((size_t)iters, sizeof *its);
   int *pend = malloc(sizeof(int) * (size_t)iters);
   int64_t *acc = calloc(hw, sizeof *acc);
-  uint8_t *masks = NULL, *bases = NULL; /* step bases: at most MAXSET per iteration in one request */
-  int *base_of = NULL, nbases = 0;
-  const int use_bases = adx_engine_incremental(o->engine);
+  uint8_t *masks = NULL;
   float *probs = NULL;
   size_t mbytes, pbytes;
   if (adx_mul_size(hw, cap, &mbytes) || adx_mul_size((size_t)nc * sizeof(float), cap, &pbytes))
@@ -225,12 +210,8 @@ adx_status adx_rex_responsibility(const adx_rex_params *p, adx_oracle *o, int ta
   if (!s) {
     masks = adx_alloc(mbytes);
     probs = adx_alloc(pbytes);
-    if (use_bases) {
-      bases = adx_alloc(hw * MAXSET * (size_t)iters);
-      base_of = malloc(sizeof(int) * cap);
-    }
   }
-  if (!s && (!its || !pend || !acc || !masks || !probs || (use_bases && (!bases || !base_of))))
+  if (!s && (!its || !pend || !acc || !masks || !probs))
     s = adx_fail(err, ADX_ERR_NOMEM, "rex: out of memory");
 
   uint64_t base = adx_seed_mix(p->seed, seed);
@@ -243,7 +224,6 @@ adx_status adx_rex_responsibility(const adx_rex_params *p, adx_oracle *o, int ta
   for (int live = 1; live && !s;) { /* one round: the next step of every live iteration */
     live = 0;
     int total = 0, npend = 0;
-    nbases = 0;
     for (int i = 0; i < iters && !s; i++) {
       iter_state *it = &its[i];
       if (!it->alive) continue;
@@ -254,30 +234,19 @@ adx_status adx_rex_responsibility(const adx_rex_params *p, adx_oracle *o, int ta
         continue;
       }
       if ((size_t)(total + n) > cap) {
-        if ((s = flush(o, its, pend, npend, masks, total, bases, nbases, base_of, probs, target, min_p, acc,
-                       err)))
-          break;
-        total = npend = nbases = 0;
+        if ((s = flush(o, its, pend, npend, masks, total, probs, target, min_p, acc, err))) break;
+        total = npend = 0;
       }
       it->first = total;
-      for (int g = 0; g < it->ngroups; g++) {
-        int k = -1;
-        if (use_bases && wants_base(it, g, H, W)) {
-          k = nbases++;
-          build_base(it, g, W, hw, bases + (size_t)k * hw);
-        }
-        for (int j = 0; j < it->gn[g]; j++) {
+      for (int g = 0; g < it->ngroups; g++)
+        for (int j = 0; j < it->gn[g]; j++)
           build_mask(it, g, j, W, hw, masks + (size_t)(total + it->goff[g] + j) * hw);
-          if (use_bases) base_of[total + it->goff[g] + j] = k;
-        }
-      }
       it->used += n;
       total += n;
       pend[npend++] = i;
       live = 1;
     }
-    if (!s)
-      s = flush(o, its, pend, npend, masks, total, bases, nbases, base_of, probs, target, min_p, acc, err);
+    if (!s) s = flush(o, its, pend, npend, masks, total, probs, target, min_p, acc, err);
   }
   if (!s)
     for (size_t k = 0; k < hw; k++) resp[k] = (float)((double)acc[k] / UNITS);
@@ -285,8 +254,6 @@ adx_status adx_rex_responsibility(const adx_rex_params *p, adx_oracle *o, int ta
   free(pend);
   free(acc);
   adx_free(masks);
-  adx_free(bases);
-  free(base_of);
   adx_free(probs);
   return s;
 }

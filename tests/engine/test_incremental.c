@@ -178,105 +178,6 @@ static long check_model(const char *onnx, const float *imgs, int nimg, const adx
   return st[1];
 }
 
-/* Step bases (adx_engine_query_based), as ReX asks them: per base a search set of 1-2 static boxes and a box
- * g, split in 4 children; the base shows the static boxes only, its 14 mutants also a non-empty proper
- * subset of the children. Plus mutants with no base (-1). Against adx_engine_query with incremental queries
- * off: bit for bit on the oneDNN path, within tol elsewhere (fill) or bit for bit (AD, computed in full). */
-#define NBASE 3
-#define NBM (NBASE * 14 + 2)
-static void rex_box(uint8_t *m, int W, int y0, int y1, int x0, int x1) {
-  for (int y = y0; y < y1; y++) memset(m + (size_t)y * W + x0, 1, (size_t)(x1 - x0));
-}
-
-static long check_based(const char *onnx, const float *imgs, int nimg, const adx_norm *norm, double tol,
-                        int relative) {
-  adx_graph *g = NULL;
-  adx_engine *e = NULL;
-  TU_OK(adx_model_load(onnx, NULL, &g, err));
-  TU_OK(adx_engine_create(g, 2, &e, err));
-  const adx_value *iv = adx_engine_input(e);
-  int C = (int)iv->dims[1], H = (int)iv->dims[2], W = (int)iv->dims[3];
-  size_t hw = (size_t)H * W, chw = (size_t)C * hw;
-  int ncls = (int)(adx_value_numel(&g->values[g->outputs[0]]) / g->batch);
-  float *src = malloc(sizeof(float) * chw), *full = malloc(sizeof(float) * NBM * (size_t)ncls);
-  uint8_t *bases = calloc(NBASE, hw), *masks = calloc(NBM, hw);
-  int base_of[NBM];
-  assert_true(src && full && bases && masks);
-  uint64_t rs = 0x2545f4914f6cdd1dull;
-  const char *modes[] = {"fill:zero",
-                         "fill:blur",
-                         "ad",
-                         "ad:ratio:0.5:all:none:checkpoints",
-                         "ad:strict:all:none:every",
-                         "ad:ratio:0.5:all:leak:every",
-                         "ad:ratio:0.5:all:partial:every"};
-  long st0[3], st1[3];
-  adx_engine_incremental_stats(e, st0);
-  for (int ii = 0; ii < nimg; ii++) {
-    const float *raw = imgs + (size_t)ii * chw;
-    for (size_t mi = 0; mi < sizeof modes / sizeof modes[0]; mi++) {
-      adx_mode m;
-      TU_OK(adx_mode_parse(modes[mi], &m, err));
-      if (m.kind == ADX_MODE_FILL) TU_OK(adx_fill_source(&m, raw, C, H, W, src, err));
-      memset(bases, 0, NBASE * hw);
-      memset(masks, 0, NBM * hw);
-      int nm = 0;
-      for (int k = 0; k < NBASE; k++) {
-        /* box g: between a quarter and a half of each side, somewhere; one static box elsewhere */
-        int h = H / 4 + (int)(rng_next(&rs) % (uint64_t)(H / 4)),
-            w = W / 4 + (int)(rng_next(&rs) % (uint64_t)(W / 4));
-        int y0 = (int)(rng_next(&rs) % (uint64_t)(H - h)), x0 = (int)(rng_next(&rs) % (uint64_t)(W - w));
-        int sy = (int)(rng_next(&rs) % (uint64_t)(H / 2)), sx = (int)(rng_next(&rs) % (uint64_t)(W / 2));
-        uint8_t *bk = bases + (size_t)k * hw;
-        rex_box(bk, W, sy, sy + H / 4, sx, sx + W / 4);
-        rex_box(bk, W, y0, y0 + h, x0, x0 + w); /* the static box may overlap g: the base hides g anyway */
-        for (int y = y0; y < y0 + h; y++) memset(bk + (size_t)y * W + x0, 0, (size_t)w);
-        int ys = y0 + 1 + (int)(rng_next(&rs) % (uint64_t)(h - 1)),
-            xs = x0 + 1 + (int)(rng_next(&rs) % (uint64_t)(w - 1));
-        int ch[4][4] = {
-            {y0, ys, x0, xs}, {y0, ys, xs, x0 + w}, {ys, y0 + h, x0, xs}, {ys, y0 + h, xs, x0 + w}};
-        for (int c = 1; c < 15; c++) {
-          uint8_t *mk = masks + (size_t)nm * hw;
-          memcpy(mk, bk, hw);
-          for (int q = 0; q < 4; q++)
-            if (c >> q & 1) rex_box(mk, W, ch[q][0], ch[q][1], ch[q][2], ch[q][3]);
-          base_of[nm++] = k;
-        }
-      }
-      for (; nm < NBM; nm++) { /* no base: a box of its own */
-        rex_box(masks + (size_t)nm * hw, W, nm % 3, H / 2 + nm % 3, 1, W - 2);
-        base_of[nm] = -1;
-      }
-      const adx_tensor *out;
-      adx_engine_set_incremental(e, 0);
-      TU_OK(adx_engine_query(e, &m, norm, raw, src, masks, NBM, &out, err));
-      memcpy(full, adx_f32(out), sizeof(float) * NBM * (size_t)ncls);
-      adx_engine_set_incremental(e, 1);
-      TU_OK(adx_engine_query_based(e, &m, norm, raw, src, masks, NBM, bases, NBASE, base_of, &out, err));
-      const float *inc = adx_f32(out);
-      int exact = m.kind == ADX_MODE_AD || (adx_conv_backend() == 1 && adx_layout_setting() == 1);
-      for (int b = 0; b < NBM; b++) {
-        double d = tu_max_abs_diff(inc + b * ncls, full + b * ncls, (size_t)ncls), scale = 1.0;
-        for (int k = 0; relative && k < ncls; k++) scale = fmax(scale, fabs(full[b * ncls + k]));
-        if ((exact && d != 0.0) || d > tol * scale ||
-            argmax(inc + b * ncls, ncls) != argmax(full + b * ncls, ncls))
-          fail_msg("%s %s image %d mutant %d (base %d): against step bases differs from the full run by %.3g",
-                   onnx, modes[mi], ii, b, base_of[b], d);
-      }
-    }
-  }
-  adx_engine_incremental_stats(e, st1);
-  print_message("%-40s step bases: conv samples copied %ld, partial %ld, full %ld\n", onnx, st1[0] - st0[0],
-                st1[1] - st0[1], st1[2] - st0[2]);
-  free(src);
-  free(full);
-  free(bases);
-  free(masks);
-  adx_engine_free(e);
-  adx_graph_free(g);
-  return st1[1] - st0[1];
-}
-
 /* A fixture model on three of its test images (uint8 [32,H,W], read as float). */
 static long check_fixture(const fixture *f, double *worst) {
   char path[512], mpath[512], buf[512];
@@ -297,8 +198,6 @@ static long check_fixture(const fixture *f, double *worst) {
   int vg = getenv("ADX_VALGRIND") != NULL; /* valgrind is ~50x slower: one image, one fill, one batch */
   long n = check_model(tu_data(mpath, sizeof mpath, buf), raw, vg ? 1 : 3, &norm, vg ? 1 : 3,
                        vg ? 1 : (int)(sizeof ad_modes / sizeof ad_modes[0]), vg ? 1 : 2, 1e-5, 0, worst);
-  if (check_based(tu_data(mpath, sizeof mpath, buf), raw, vg ? 1 : 2, &norm, 1e-5, 0) == 0)
-    fail_msg("%s: no Conv sample was computed in part against a step base", f->model);
   free(raw);
   adx_tensor_free(&imgs);
   return n;
@@ -413,17 +312,14 @@ static void test_incremental_zoo(void **state) {
   TU_OK(adx_npy_load(input, &imgs, err));
   adx_norm norm;
   adx_norm_identity(&norm);
-  char *copy = strdup(list), *copy2 = strdup(list);
+  char *copy = strdup(list);
   double worst = 0;
   for (char *tok = strtok(copy, ","); tok; tok = strtok(NULL, ","))
     assert_true(check_model(tok, adx_f32(&imgs), (int)imgs.dims[0], &norm, 2, 2, 1, 1e-5, 1, &worst) > 0);
-  for (char *tok = strtok(copy2, ","); tok; tok = strtok(NULL, ","))
-    assert_true(check_based(tok, adx_f32(&imgs), 1, &norm, 1e-5, 1) > 0);
   print_message("worst |incremental - full| / max(1, max |logit|) = %.3g\n", worst);
   if (adx_conv_backend() == 1 && adx_layout_setting() == 1 && worst != 0.0)
     fail_msg("oneDNN path: incremental differs from the full run by %.3g, not bit for bit", worst);
   free(copy);
-  free(copy2);
   adx_tensor_free(&imgs);
 }
 
