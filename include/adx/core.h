@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ADX_VERSION "0.5.1"
+#define ADX_VERSION "0.5.2"
 #define ADX_MAX_DIMS 8
 
 /* Status codes. Codes below ADX_ERR_RUNTIME are "bad input" (exit 2), the rest "run failed" (exit 1). */
