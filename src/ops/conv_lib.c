@@ -553,10 +553,17 @@ static void fill_out(float *y, const float *base, size_t at, size_t n) {
     memset(y + at, 0, sizeof(float) * n);
 }
 
-/* y[j][0..16) = keep[j] ? b[j][0..16) : 0 for n positions (a select per vector) */
+/* y[j][0..16) = keep[j] ? b[j][0..16) : 0 for n positions: one copy or clear per run of equal keeps (a
+ * per-element select compiled to a mix of vector and scalar moves, 7% of an AD query at 50% visible) */
 static void keep_copy16(float *restrict y, const float *restrict b, const uint8_t *restrict keep, int n) {
-  for (int j = 0; j < n; j++) {
-    for (int k = 0; k < 16; k++) y[j * 16 + k] = keep[j] ? b[j * 16 + k] : 0.0f;
+  for (int j = 0; j < n;) {
+    int j1 = j + 1, k = keep[j] != 0;
+    while (j1 < n && (keep[j1] != 0) == k) j1++;
+    if (k)
+      memcpy(y + (size_t)j * 16, b + (size_t)j * 16, sizeof(float) * 16 * (size_t)(j1 - j));
+    else
+      memset(y + (size_t)j * 16, 0, sizeof(float) * 16 * (size_t)(j1 - j));
+    j = j1;
   }
 }
 
