@@ -258,7 +258,12 @@ int adx_cmd_bench(int argc, char **argv) {
     if (modes[mi].kind == ADX_MODE_FILL && adx_fill_source(&modes[mi], raw, C, H, W, src, &err)) goto fail;
     printf("\nmutants/%s, mode %s, batch %d, random rectangular %s regions%s\n%-8s", cpu_time ? "CPU s" : "s",
            name, maxb, hidden_box ? "hidden" : "visible",
-           modes[mi].kind == ADX_MODE_FILL && adx_incremental_setting(&incr_frac) == 1 ? ", incremental" : "",
+           (modes[mi].kind == ADX_MODE_FILL ||
+            (modes[mi].kind == ADX_MODE_AD && modes[mi].ad.renorm != ADX_RENORM_PARTIAL &&
+             adx_conv_backend() == 1)) &&
+                   adx_incremental_setting(&incr_frac) == 1
+               ? ", incremental"
+               : "",
            "visible");
     for (int t = 0; t < nt; t++) printf("  threads=%-4d", (int)threads[t]);
     printf("\n");
