@@ -82,6 +82,18 @@ static int argmax(const float *x, int n) {
 /* One model through the current ADX_CONV: images raw [nimg,C,H,W] (normalised by norm) x fills x NB masks,
  * `reps` batches each. |incremental - full| <= tol (relative: tol * max(1, max |logit|)) and the same argmax,
  * nothing hidden bit for bit the plain run. Returns the number of Conv samples the partial path computed. */
+/* NB masks asked with incremental queries off (logits into full, [NB, ncls]) and then on (returned). */
+static const float *query_both(adx_engine *e, const adx_mode *m, const adx_norm *norm, const float *raw,
+                               const float *src, const uint8_t *masks, float *full, int ncls) {
+  const adx_tensor *out;
+  adx_engine_set_incremental(e, 0);
+  TU_OK(adx_engine_query(e, m, norm, raw, src, masks, NB, &out, err));
+  memcpy(full, adx_f32(out), sizeof(float) * NB * (size_t)ncls);
+  adx_engine_set_incremental(e, 1);
+  TU_OK(adx_engine_query(e, m, norm, raw, src, masks, NB, &out, err));
+  return adx_f32(out);
+}
+
 static const char *const ad_modes[] = {"ad",
                                        "ad:ratio:0.5:all:none:checkpoints",
                                        "ad:strict:all:none:every",
@@ -122,12 +134,7 @@ static long check_model(const char *onnx, const float *imgs, int nimg, const adx
       TU_OK(adx_fill_source(&m, raw, C, H, W, src, err));
       for (int rep = 0; rep < reps; rep++) { /* later batches reuse the image's base */
         make_masks(masks, H, W, &rs);
-        adx_engine_set_incremental(e, 0);
-        TU_OK(adx_engine_query(e, &m, norm, raw, src, masks, NB, &out, err));
-        memcpy(full, adx_f32(out), sizeof(float) * NB * (size_t)ncls);
-        adx_engine_set_incremental(e, 1);
-        TU_OK(adx_engine_query(e, &m, norm, raw, src, masks, NB, &out, err));
-        const float *inc = adx_f32(out);
+        const float *inc = query_both(e, &m, norm, raw, src, masks, full, ncls);
         for (int b = 0; b < NB; b++) {
           double d = tu_max_abs_diff(inc + b * ncls, full + b * ncls, (size_t)ncls), scale = 1.0;
           for (int k = 0; relative && k < ncls; k++) scale = fmax(scale, fabs(full[b * ncls + k]));
@@ -149,16 +156,11 @@ static long check_model(const char *onnx, const float *imgs, int nimg, const adx
       adx_mode m;
       TU_OK(adx_mode_parse(ad_modes[ai], &m, err));
       make_masks(masks, H, W, &rs);
-      adx_engine_set_incremental(e, 0);
-      TU_OK(adx_engine_query(e, &m, norm, raw, NULL, masks, NB, &out, err));
-      memcpy(full, adx_f32(out), sizeof(float) * NB * (size_t)ncls);
-      adx_engine_set_incremental(e, 1);
-      TU_OK(adx_engine_query(e, &m, norm, raw, NULL, masks, NB, &out, err));
+      const float *inc = query_both(e, &m, norm, raw, NULL, masks, full, ncls);
       for (int b = 0; b < NB; b++)
-        if (memcmp(adx_f32(out) + b * ncls, full + b * ncls, sizeof(float) * (size_t)ncls))
+        if (memcmp(inc + b * ncls, full + b * ncls, sizeof(float) * (size_t)ncls))
           fail_msg("%s %s image %d mask %d: incremental AD differs from the full run by %.3g", onnx,
-                   ad_modes[ai], ii, b,
-                   tu_max_abs_diff(adx_f32(out) + b * ncls, full + b * ncls, (size_t)ncls));
+                   ad_modes[ai], ii, b, tu_max_abs_diff(inc + b * ncls, full + b * ncls, (size_t)ncls));
     }
     adx_engine_incremental_stats(e, st1);
     ad_partial += st1[1] - st0[1];
