@@ -182,8 +182,11 @@ def main():
             half = stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v))
             lo, hi = mean - half, mean + half
             want[3] = "yes" if hi < RHO else "no" if lo > RHO else "unclear"
-            if f"is {mean:.3f} (95% CI {lo:.3f} to {hi:.3f}) over {len(v)} of {len(last)} images" not in got[3][1]:
-                fail(f"sanity: want mean {mean:.3f} CI {lo:.3f} to {hi:.3f} over {len(v)} of {len(last)}: {got[3][1]}")
+            # shown clipped to [-1, 1], the range of a correlation (the answer uses the interval itself)
+            clo, chi = max(lo, -1.0), min(hi, 1.0)
+            note = ", clipped to [-1, 1]" if (clo, chi) != (lo, hi) else ""
+            if f"is {mean:.3f} (95% CI {clo:.3f} to {chi:.3f}{note}) over {len(v)} of {len(last)} images" not in got[3][1]:
+                fail(f"sanity: want mean {mean:.3f} CI {clo:.3f} to {chi:.3f}{note} over {len(v)} of {len(last)}: {got[3][1]}")
             checked += 3
     for q in (1, 2, 3):
         if got[q][0] != want[q]:

@@ -182,7 +182,11 @@ static adx_status sanity(adx_results *r, const adx_report_stats *st, adx_verdict
   else
     q->answer = ADX_VERDICT_UNCLEAR;
   char ci[64] = "no interval: fewer than 2 values";
-  if (!isnan(sm.ci95_high)) snprintf(ci, sizeof ci, "95%% CI %.3f to %.3f", sm.ci95_low, sm.ci95_high);
+  if (!isnan(sm.ci95_high)) { /* a t interval over few maps can pass +-1, which no correlation can */
+    double lo = sm.ci95_low < -1 ? -1 : sm.ci95_low, hi = sm.ci95_high > 1 ? 1 : sm.ci95_high;
+    snprintf(ci, sizeof ci, "95%% CI %.3f to %.3f%s", lo, hi,
+             lo != sm.ci95_low || hi != sm.ci95_high ? ", clipped to [-1, 1]" : "");
+  }
   snprintf(q->text, sizeof q->text,
            "With the top %d layer(s) re-initialised, the Spearman correlation of %s's maps with the trained "
            "model's is %.3f (%s) over %lld of %lld images; maps that ignore the weights would stay near 1. "

@@ -7,7 +7,8 @@
 #      numbers behind it from the file with numpy/scipy and compares them with adx summary and the report;
 #   3. both outcomes of every question: copies of the file whose AD values are set (h5py) so that AD clearly
 #      wins (precision@k 1, judges 1, Spearman near 0) or clearly loses (0, 0, near 1): adx must answer yes,
-#      then no, as the checker recomputes.
+#      then no, as the checker recomputes;
+#   4. four scattered correlations whose t interval passes +1: shown clipped to [-1, 1].
 # About 25 s on 2 cores.
 # shellcheck disable=SC2015 # `check && ok ... || bad ...`: ok always succeeds
 set -u
@@ -96,4 +97,21 @@ PYEOF
     ok "AD made to $side: three times '$want', as check_verdict.py recomputes" ||
     { bad "AD made to $side"; cat "$tmp/$side.h5.txt" "$tmp/$side.h5.ck"; }
 done
+
+# 4. few, scattered correlations: the t interval passes +1; the panel shows it clipped to [-1, 1]
+cp "$R" "$tmp/wide.h5"
+$PY - "$tmp/wide.h5" <<'PYEOF'
+import sys
+import h5py
+import numpy as np
+f = h5py.File(sys.argv[1], "r+")
+s = f["sanity/ad/spearman"][:]
+s[:, -1] = np.nan
+s[:4, -1] = [0.95, -0.6, 0.9, 0.1]
+f["sanity/ad/spearman"][:] = s
+PYEOF
+check "$tmp/wide.h5" && grep -q "to 1.000, clipped to \[-1, 1\]) over 4 of" "$tmp/wide.h5.txt" &&
+  grep -qE "^  3\. .*  unclear$" "$tmp/wide.h5.txt" &&
+  ok "an interval past +1 is shown clipped to [-1, 1], the answer unclear, as check_verdict.py recomputes" ||
+  { bad "the clipped interval"; cat "$tmp/wide.h5.txt" "$tmp/wide.h5.ck"; }
 finish
