@@ -1,5 +1,5 @@
-/* Incremental mutants (Krypton, SIGMOD 2019) for fill-mode queries: a mutant differs from its image only
- * inside the hidden region's receptive-field cone, so a Conv output position whose whole window reads
+/* Incremental mutants (Krypton, SIGMOD 2019) for fill-mode and AD queries: a mutant differs from its image
+ * only inside the hidden region's receptive-field cone, so a Conv output position whose whole window reads
  * unchanged inputs equals the unmasked image's activation there.
  *
  * Per image the unmasked image is run once (batch 1, plain) and every Conv output kept (the base). For a
@@ -13,8 +13,11 @@
  *     from there on, and the engine runs as usual.
  * Every operator runs as usual except Conv with a tracked input: per sample, nothing changed -> the base
  * output is copied; a changed fraction at most `frac` -> the base output with the changed positions
- * recomputed by the gather kernel (adx_conv_run_task with an active list: bias and fused activation as in
- * the plain path); else the sample is computed in full (oneDNN or BLAS, as the plain path does).
+ * recomputed: on the oneDNN path by a primitive of the layer's own kernel on the crop around them
+ * (adx_conv_lib_sample_band: the same bits as the whole layer), on the BLAS path by the gather kernel
+ * (adx_conv_run_task with an active list: bias and fused activation as in the plain path); else the sample
+ * is computed in full (oneDNN or BLAS, as the plain path does). AD queries follow the same maps through
+ * the AD runner's hooks (adx_incr_ad_begin, adx_incr_ad_node, adx_incr_ad_conv, below).
  * The base is kept across queries while the image (raw pixels, normalisation) stays the same; the graph's
  * weights must not change during the engine's life (they never do: the sanity check makes a new engine). */
 #include <omp.h>
