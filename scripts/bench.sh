@@ -3,7 +3,8 @@
 #   1. ResNet-18 224x224 whole-model images/s: adx vs ONNX Runtime (onnxruntime-node) vs PyTorch (eager),
 #      interleaved per (batch, threads) so machine noise hits all three alike; ROUNDS rounds, best kept.
 #   2. adx conv layers vs cblas_sgemm of the same M,N,K (ResNet-18, batch 16, 1 and 2 threads).
-#   3. AD mutant throughput vs fill:zero mutants and plain forward (fashion_resnet b64, ResNet-18 b16).
+#   3. AD mutant throughput vs fill:zero mutants and plain forward (fashion_resnet b64, ResNet-18 b16),
+#      and the convolution work a mutant costs in each mode (oneDNN's own log, DNNL_VERBOSE).
 #   4. A PASS/FAIL line per performance target (see docs/performance.md).
 # Environment: BENCH_SECONDS (time per measurement, default 2), BENCH_ROUNDS (default 2),
 #   BENCH_BATCHES (default "1 16"), BENCH_THREADS (default "1 2"), ADX (default bin/adx),
@@ -130,16 +131,46 @@ cat "$CONV"
 AD1=$OUT/ad_fashion.txt AD2=$OUT/ad_resnet18.txt
 echo
 echo "== AD mutants/s, fashion_resnet 28x28, batch 64, 2 threads =="
-echo "\$ $ADX bench --model $FASHION --batch 64 --threads 2 --mode ad,ad:ratio:0.5:all:leak:every,fill:zero --no-conv --seconds $S"
-OMP_NUM_THREADS=2 "$ADX" bench --model "$FASHION" --batch 64 --threads 2 --mode ad,ad:ratio:0.5:all:leak:every,fill:zero --no-conv --seconds "$S" \
+echo "\$ $ADX bench --model $FASHION --batch 64 --threads 2 --mode ad,ad:ratio:0.5:all:leak:every,ad:strict:all:none:every,fill:zero --no-conv --seconds $S"
+OMP_NUM_THREADS=2 "$ADX" bench --model "$FASHION" --batch 64 --threads 2 --mode ad,ad:ratio:0.5:all:leak:every,ad:strict:all:none:every,fill:zero --no-conv --seconds "$S" \
   >"$AD1" 2>&1 || echo "bench.sh: adx bench (AD, fashion) failed"
 cat "$AD1"
 echo
 echo "== AD mutants/s, ResNet-18 224x224, batch 16, 2 threads =="
-echo "\$ $ADX bench --model $R18 --batch 16 --threads 2 --mode ad,ad:ratio:0.5:all:leak:every,fill:zero --no-conv --seconds $S"
-OMP_NUM_THREADS=2 "$ADX" bench --model "$R18" --batch 16 --threads 2 --mode ad,ad:ratio:0.5:all:leak:every,fill:zero --no-conv --seconds "$S" \
+echo "\$ $ADX bench --model $R18 --batch 16 --threads 2 --mode ad,ad:ratio:0.5:all:leak:every,ad:strict:all:none:every,fill:zero --no-conv --seconds $S"
+OMP_NUM_THREADS=2 "$ADX" bench --model "$R18" --batch 16 --threads 2 --mode ad,ad:ratio:0.5:all:leak:every,ad:strict:all:none:every,fill:zero --no-conv --seconds "$S" \
   >"$AD2" 2>&1 || echo "bench.sh: adx bench (AD, resnet18) failed"
 cat "$AD2"
+
+# ---- 3a. convolution work per mutant ------------------------------------------------------------------
+# GFLOP of convolution oneDNN executed per sample (2 * ic * oc * oh * ow * kh * kw of every convolution it
+# logs, whole layers and AD's crops alike, over the samples run), 1 thread, 50% visible: the work bound
+# of the AD/fill ratio whatever the overheads (docs/performance.md, "AD at 50% visible: the work bound").
+conv_work() { # model batch mode -> "GFLOP/sample kernel-ms/sample"
+  DNNL_VERBOSE=1 OMP_NUM_THREADS=1 "$ADX" bench --model "$1" --batch "$2" --threads 1 --mode "$3" --visible 0.5 \
+    --no-conv --seconds 0.5 2>&1 | awk '
+    /^mutants\// {m = 1; next}
+    m && /^onednn_verbose,exec,cpu,convolution/ {
+      n = split($0, f, ","); s = f[n - 1]; fl = 2
+      split("ic oc oh ow kh kw", k, " ")
+      for (i = 1; i <= 6; i++) { match(s, k[i] "[0-9]+"); fl *= substr(s, RSTART + 2, RLENGTH - 2) }
+      if (s ~ /^mb1_ic[0-9]+oc/ && !first) first = substr(s, 1, index(s, "oc") - 1)
+      F += fl; T += f[n]; if (index(s, first "oc") == 1) N++
+    }
+    END { if (N) printf "%.4f %.3f\n", F / N / 1e9, T / N }'
+}
+echo
+echo "== convolution work per mutant at 50% visible, 1 thread (GFLOP and oneDNN kernel ms per sample) =="
+printf '%-16s %-28s %12s %12s %14s\n' model mode GFLOP/sample ms/sample "fill/mode work"
+for f in "$FASHION:64:fashion_resnet" "$R18:16:resnet18"; do
+  IFS=: read -r model b name <<<"$f"
+  wf=$(conv_work "$model" "$b" fill:zero)
+  for mode in fill:zero ad:ratio:0.5:all:none:every ad:strict:all:none:every; do
+    w=$wf; [ "$mode" = fill:zero ] || w=$(conv_work "$model" "$b" "$mode")
+    printf '%-16s %-28s %12s %12s %14s\n' "$name" "$mode" "${w%% *}" "${w##* }" "$(ratio "${wf%% *}" "${w%% *}")"
+  done
+done
+echo "(the first conv layer's executions count the samples; work = what the kernels ran, crops included)"
 
 # ---- 3b. the ReX comparison, from adx's side ---------------------------------------------------------
 # The 16 Fashion-MNIST test images ReX 0.3.1 was timed on (docs/performance.md), at ReX's default budget
@@ -225,6 +256,9 @@ for f in "$AD1:fashion_resnet b64" "$AD2:resnet18 b16"; do
   check "$name t2 AD/fill:zero mutants/s at 50% visible" "$r_new" ">=" "$th"
   check "$name t2 isolating AD keeps the leaking AD's ratio to fill (leak: $r_old)" "$r_new" ">=" "${r_old:-0}"
   check "$name t2 AD at 100% visible / plain images/s" "$(ratio "$ad100" "$plain")" ">=" 0.90
+  # not the default rule: strict isolation switches off every position whose window reads a hidden pixel
+  strict50=$(mut_rate "$file" ad:strict:all:none:every 0.5)
+  check "$name t2 AD under the strict rule (not the default)/fill:zero at 50% visible" "$(ratio "$strict50" "$fill50")" ">=" "$th"
 done
 echo
 echo "bench.sh: done in $(($(date +%s) - T0))s; report in $REPORT"

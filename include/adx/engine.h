@@ -34,6 +34,17 @@ int adx_layout_setting(void);
  * compute only each Conv output's crop around its active positions, 0 every position; -1 for any other
  * value (adx_engine_create refuses it). The results are the same bits either way. */
 int adx_ad_band_setting(void);
+/* Micro-batches (ADX_CHUNK): adx_engine_run and adx_engine_query run a batch as consecutive passes of at
+ * most this many samples, so that each pass's activations stay in the cache (docs/performance.md,
+ * "Micro-batches"). The results are the same bits whatever the split (every sample is computed alone).
+ * Unset, empty or "auto": 0, the engine's own choice (adx_engine_chunk); a positive integer: that many;
+ * -1 for anything else (adx_engine_create then fails). */
+int adx_chunk_setting(void);
+/* The engine's micro-batch: n > 0 that many samples per pass, 0 its own choice (the default, from the
+ * model's activation bytes per sample and the thread count). */
+void adx_engine_set_chunk(adx_engine *e, int n);
+/* The micro-batch in effect (the choice made when set to 0). */
+int adx_engine_chunk(adx_engine *e);
 /* How many output-crop shapes the engine's convolutions have a primitive for so far (AD runs with
  * ADX_AD_BAND=1 make them on first use; 0 on the BLAS path). For tests and diagnostics. */
 int adx_engine_crop_shapes(const adx_engine *e);

@@ -196,6 +196,14 @@ int adx_cmd_bench(int argc, char **argv) {
   adx_rng_seed(&rng, 42);
   for (size_t i = 0; i < chw; i++) raw[i] = (float)adx_rng_uniform(&rng) * 2.0f - 1.0f;
   printf("adx bench: %s  input [N,%d,%d,%d]  %.3f GFLOPs/image\n", model, C, H, W, adx_graph_flops(g) / 1e9);
+  printf("micro-batches (samples per pass, ADX_CHUNK=%s):",
+         getenv("ADX_CHUNK") ? getenv("ADX_CHUNK") : "auto");
+  for (int t = 0; t < nt; t++) {
+    if (adx_engine_create(g, (int)threads[t], &e, &err)) goto fail;
+    printf(" %d at %d thread(s)%s", adx_engine_chunk(e), (int)threads[t], t + 1 < nt ? "," : "\n");
+    adx_engine_free(e);
+    e = NULL;
+  }
 
   int lib = adx_conv_backend() == 1;
   if (!adx_args_last(&a, O_NO_CONV)) {

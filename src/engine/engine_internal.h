@@ -35,7 +35,20 @@ struct adx_engine {
   uint8_t *blocked; /* the plain runner's layout plan: per value 0 (NCHW) or its block size (engine.c) */
   int plan_ok;      /* blocked is valid for the current shapes */
   const uint8_t *run_blocked; /* the plan of the AD run in progress (NULL: NCHW) */
+  int chunk;                  /* micro-batch: ADX_CHUNK or adx_engine_set_chunk (0: auto_chunk) */
+  int auto_chunk;             /* the engine's own choice, made on first use (0: not yet) */
+  void *chunk_out;            /* a chunked batch's first output, gathered pass by pass */
+  size_t chunk_out_bytes;
+  adx_tensor chunk_t; /* its tensor */
 };
+
+/* Run one pass of at most adx_engine_chunk(e) samples through `pass` for each part of a batch of B and
+ * gather the parts' first outputs into e->chunk_t; *out then points at it (or at the one pass's own
+ * output when B fits in one pass). */
+typedef adx_status (*adx_engine_pass)(adx_engine *e, void *ctx, int b0, int nb, const adx_tensor **out,
+                                      adx_error *err);
+adx_status adx_engine_chunked(adx_engine *e, int B, adx_engine_pass pass, void *ctx, const adx_tensor **out,
+                              adx_error *err);
 
 adx_status adx_engine_prepare_batch(adx_engine *e, int64_t batch, adx_error *err);
 adx_status adx_engine_bind_input(adx_engine *e, int k, const adx_tensor *in, adx_error *err);

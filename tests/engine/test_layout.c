@@ -137,7 +137,9 @@ static void check(const fixture *f) {
     for (size_t k = 0; k < (light ? 2u : sizeof modes / sizeof *modes); k++) {
       run_ad(nchw, &in, modes[k], a, classes);
       run_ad(blocked, &in, modes[k], b, classes);
-      assert_int_equal(adx_engine_blocked_values(nchw), 0);
+      /* none blocked (-1: no plan at these shapes, which partial AD does not make, and the shared graph's
+       * shapes change with the other engine's micro-batches) */
+      assert_true(adx_engine_blocked_values(nchw) <= 0);
       if (f->expect_blocked && on_library_path()) assert_true(adx_engine_blocked_values(blocked) > 0);
       if (memcmp(a, b, sizeof(float) * nl)) {
         size_t i = 0;
