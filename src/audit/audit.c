@@ -303,9 +303,14 @@ static adx_status open_results(audit *a, int64_t **todo, int64_t *ntodo, adx_err
     return s;
   }
   if (a->rank == 0)
-    fprintf(o->log, "%s: %lld images (%lld to do), %d modes, explainer %s, %d rank(s) x %d thread(s)%s\n",
+    fprintf(o->log,
+            "%s: %lld images (%lld to do), %d modes, explainer %s, %d rank(s) x %d thread(s)%s, passes of %d "
+            "samples, OpenMP waits: %s\n",
             o->name, (long long)a->nsel, (long long)*ntodo, o->nmodes, xname, a->size, info.threads_per_rank,
-            adx_engine_incremental(a->e) ? ", incremental queries (fill and AD)" : "");
+            adx_engine_incremental(a->e) ? ", incremental queries (fill and AD)" : "", adx_engine_chunk(a->e),
+            getenv("OMP_WAIT_POLICY")  ? getenv("OMP_WAIT_POLICY")
+            : getenv("GOMP_SPINCOUNT") ? "spin for GOMP_SPINCOUNT, then sleep"
+                                       : "libgomp's default");
   return ADX_OK;
 }
 

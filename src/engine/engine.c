@@ -3,6 +3,7 @@
  * every activation's size is monotone in the batch size. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "../ops/conv.h"
 #include "adx/engine.h"
@@ -88,9 +89,15 @@ void adx_engine_set_chunk(adx_engine *e, int n) { e->chunk = n > 0 ? n : 0; }
 /* The engine's own micro-batch. A pass runs the graph node by node over its samples, so a node's operands
  * for the whole pass should fit in a core's cache: CHUNK_CACHE bytes per thread over the largest per-sample
  * working set of a node (its batched inputs and outputs), at least 1. With several threads a pass also pays
- * one fork and join per node, which small passes do not amortise: at least CHUNK_MIN_PER_THREAD samples per
- * thread there. Measured on the Fashion ResNet and ResNet-18 (docs/performance.md, "Micro-batches"). */
-enum { CHUNK_CACHE = 1 << 20, CHUNK_MIN_PER_THREAD = 32, CHUNK_MAX_PER_THREAD = 64 };
+ * one fork and join per node; when idle threads sleep at once (OMP_WAIT_POLICY=passive) each join is a
+ * wake-up that small passes do not amortise: at least CHUNK_MIN_PASSIVE samples per thread then. Measured
+ * on the Fashion ResNet and ResNet-18 (docs/performance.md, "Micro-batches"). */
+enum { CHUNK_CACHE = 1 << 20, CHUNK_MIN_PASSIVE = 32, CHUNK_MAX_PER_THREAD = 64 };
+
+static int passive_waits(void) {
+  const char *p = getenv("OMP_WAIT_POLICY");
+  return p && !strcasecmp(p, "passive");
+}
 
 int adx_engine_chunk(adx_engine *e) {
   if (e->chunk > 0) return e->chunk;
@@ -112,7 +119,7 @@ int adx_engine_chunk(adx_engine *e) {
   size_t per = CHUNK_CACHE / ws;
   if (per < 1) per = 1;
   if (per > CHUNK_MAX_PER_THREAD) per = CHUNK_MAX_PER_THREAD;
-  if (e->threads > 1 && per < CHUNK_MIN_PER_THREAD) per = CHUNK_MIN_PER_THREAD;
+  if (e->threads > 1 && passive_waits() && per < CHUNK_MIN_PASSIVE) per = CHUNK_MIN_PASSIVE;
   e->auto_chunk = (int)per * e->threads;
   return e->auto_chunk;
 }
