@@ -150,8 +150,8 @@ conv_work() { # model batch mode -> "GFLOP/sample kernel-ms/sample"
   DNNL_VERBOSE=1 OMP_NUM_THREADS=1 "$ADX" bench --model "$1" --batch "$2" --threads 1 --mode "$3" --visible 0.5 \
     --no-conv --seconds 0.5 2>&1 | awk '
     /^mutants\// {m = 1; next}
-    m && /^onednn_verbose,exec,cpu,convolution/ {
-      n = split($0, f, ","); s = f[n - 1]; fl = 2
+    m && /onednn_verbose,exec,cpu,convolution/ { # the first one shares its line with the table row
+      n = split(substr($0, index($0, "onednn_verbose")), f, ","); s = f[n - 1]; fl = 2
       split("ic oc oh ow kh kw", k, " ")
       for (i = 1; i <= 6; i++) { match(s, k[i] "[0-9]+"); fl *= substr(s, RSTART + 2, RLENGTH - 2) }
       if (s ~ /^mb1_ic[0-9]+oc/ && !first) first = substr(s, 1, index(s, "oc") - 1)

@@ -128,7 +128,7 @@ adx_status adx_engine_chunked(adx_engine *e, int B, adx_engine_pass pass, void *
                               adx_error *err) {
   const int chunk = adx_engine_chunk(e);
   if (B <= chunk) return pass(e, ctx, 0, B, out, err);
-  const int parts = (B + chunk - 1) / chunk, step = (B + parts - 1) / parts; /* equal passes */
+  const int parts = (B + chunk - 1) / chunk, step = (B + parts - 1) / parts; /* passes of near-equal size */
   for (int b0 = 0; b0 < B; b0 += step) {
     int nb = B - b0 < step ? B - b0 : step;
     const adx_tensor *o;
