@@ -88,7 +88,9 @@ void adx_engine_set_chunk(adx_engine *e, int n) { e->chunk = n > 0 ? n : 0; }
 
 /* The engine's own micro-batch. A pass runs the graph node by node over its samples, so a node's operands
  * for the whole pass should fit in a core's cache: CHUNK_CACHE bytes per thread over the largest per-sample
- * working set of a node (its batched inputs and outputs), at least 1. With several threads a pass also pays
+ * working set of a node (its batched inputs and outputs); no split (CHUNK_MAX_PER_THREAD) when a single
+ * sample's working set exceeds that (ResNet-18 at 224 px lost 10-25% at 2 threads in passes of 2, and gained
+ * nothing at 1 thread in passes of 1). With several threads a pass also pays
  * one fork and join per node; when idle threads sleep at once (OMP_WAIT_POLICY=passive) each join is a
  * wake-up that small passes do not amortise: at least CHUNK_MIN_PASSIVE samples per thread then. Measured
  * on the Fashion ResNet and ResNet-18 (docs/performance.md, "Micro-batches"). */
@@ -117,8 +119,8 @@ int adx_engine_chunk(adx_engine *e) {
     if (b > ws) ws = b;
   }
   size_t per = CHUNK_CACHE / ws;
-  if (per < 1) per = 1;
-  if (per > CHUNK_MAX_PER_THREAD) per = CHUNK_MAX_PER_THREAD;
+  /* one sample already overflows the cache: passes gain nothing there and cost their overheads */
+  if (per < 1 || per > CHUNK_MAX_PER_THREAD) per = CHUNK_MAX_PER_THREAD;
   if (e->threads > 1 && passive_waits() && per < CHUNK_MIN_PASSIVE) per = CHUNK_MIN_PASSIVE;
   e->auto_chunk = (int)per * e->threads;
   return e->auto_chunk;
