@@ -113,8 +113,12 @@ static void check_model(const char *model, const char *images, int threads) {
   adx_graph_free(g);
 }
 
-static void test_chunk_dnnl(void **state) {
-  unsetenv("ADX_CONV");
+/* the path ADX_CONV selects (oneDNN by default; the BLAS path under valgrind, one model and thread) */
+static void test_chunk_engine(void **state) {
+  if (getenv("ADX_VALGRIND")) {
+    check_model("fashion_resnet", "fashion_test32_images.npy", 1);
+    return;
+  }
   for (int t = 1; t <= 2; t++) {
     check_model("fashion_resnet", "fashion_test32_images.npy", t);
     check_model("fashion_vgg", "fashion_test32_images.npy", t);
@@ -123,9 +127,16 @@ static void test_chunk_dnnl(void **state) {
 }
 
 static void test_chunk_blas(void **state) {
+  if (getenv("ADX_VALGRIND")) return; /* test_chunk_engine ran it */
+  char *saved = getenv("ADX_CONV") ? strdup(getenv("ADX_CONV")) : NULL;
   setenv("ADX_CONV", "blas", 1);
   check_model("fashion_resnet", "fashion_test32_images.npy", 2);
-  unsetenv("ADX_CONV");
+  if (saved) {
+    setenv("ADX_CONV", saved, 1);
+    free(saved);
+  } else {
+    unsetenv("ADX_CONV");
+  }
 }
 
 static void test_chunk_env(void **state) {
@@ -158,7 +169,7 @@ int main(void) {
   unsetenv("ADX_CHUNK");
   unsetenv("ADX_INCREMENTAL");
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_chunk_dnnl),
+      cmocka_unit_test(test_chunk_engine),
       cmocka_unit_test(test_chunk_blas),
       cmocka_unit_test(test_chunk_env),
   };
