@@ -40,9 +40,10 @@ static void print_table(FILE *f, const adx_sanity_result *res) {
     if ((int)strlen(res->level_names[j]) + 1 > lw) lw = (int)strlen(res->level_names[j]) + 1;
   fprintf(f,
           "\ncascading model randomisation: Spearman rank correlation of each mode's map with its original,\n"
-          "mean ±95%% CI half-width over %lld images (t interval); level L re-initialises the top L layers\n",
+          "mean [95%% CI] over %lld images (t interval, clipped to [-1, 1], a correlation's range); level L\n"
+          "re-initialises the top L layers\n",
           (long long)res->n);
-  fprintf(f, "%-*s %5s %-*s %5s %5s %16s\n", mw, "mode", "level", lw, "layer", "n", "flat", "spearman");
+  fprintf(f, "%-*s %5s %-*s %5s %5s %24s\n", mw, "mode", "level", lw, "layer", "n", "flat", "spearman");
   double *v = malloc((size_t)(res->n > 0 ? res->n : 1) * sizeof *v);
   for (int k = 0; k < res->nmodes && v; k++)
     for (int j = 0; j < res->levels; j++) {
@@ -56,8 +57,9 @@ static void print_table(FILE *f, const adx_sanity_result *res) {
       else if (isnan(s.ci95_high))
         snprintf(cell, sizeof cell, "%.3f (n=1)", s.mean);
       else
-        snprintf(cell, sizeof cell, "%.3f +-%.3f", s.mean, s.ci95_high - s.mean);
-      fprintf(f, "%-*s %5d %-*s %5lld %5lld %16s\n", mw, j ? "" : res->modes[k], j + 1, lw,
+        snprintf(cell, sizeof cell, "%.3f [%.3f, %.3f]", s.mean, fmax(s.ci95_low, -1.0),
+                 fmin(s.ci95_high, 1.0));
+      fprintf(f, "%-*s %5d %-*s %5lld %5lld %24s\n", mw, j ? "" : res->modes[k], j + 1, lw,
               res->level_names[j], (long long)s.n, (long long)(res->n - s.n), cell);
     }
   free(v);
