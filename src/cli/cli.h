@@ -84,7 +84,7 @@ adx_status adx_cli_preproc_set(adx_preproc *p, int k, const char *v, adx_error *
  * except (ended by -1: config, help, and those with a section of their own) are not keys. Every key is
  * checked first: an unknown one -> ADX_ERR_ARG "FILE:LINE: unknown key 'K' in [SECTION] (known: ...)". Then
  * set(ctx, opt, value, err) applies each entry (its errors get "FILE:LINE: " in front); an entry with an
- * empty value is left out altogether when skip_empty. */
+ * empty value is not applied when skip_empty (its key is still checked). */
 typedef adx_status (*adx_cli_set_fn)(void *ctx, int opt, const char *value, adx_error *err);
 adx_status adx_cli_config_section(const adx_config *cfg, const char *section, const adx_opt *opts,
                                   const int *except, int skip_empty, adx_cli_set_fn set, void *ctx,

@@ -153,7 +153,7 @@ int adx_cmd_bench(int argc, char **argv) {
       adx_fail(&err, ADX_ERR_ARG, "--visible: fractions must be in (0, 1]");
       goto fail;
     }
-  if ((v = adx_args_last(&a, O_SECONDS)) && adx_arg_double("--seconds", v, 0.01, 600, &seconds, &err))
+  if ((v = adx_args_last(&a, O_SECONDS)) && adx_arg_double("seconds", v, 0.01, 600, &seconds, &err))
     goto fail;
   adx_cli_ad adf;
   int has_bare = 0;

@@ -78,7 +78,7 @@ static const adx_opt opts[] = {
     {"tree-depth", 0, 1, "N", "rex: maximum depth (default 10)"},
     {"min-box-size", 0, 1, "PX", "rex: minimum box side (default 10 px at 224, scaled)"},
     {"search-limit", 0, 1, "N", "rex: mutant queries per iteration, 0 = unlimited"},
-    {"confidence-filter", 0, 1, "P", "rex: a passing mutant also needs p >= P"},
+    {"confidence-filter", 0, 1, "P", "rex: a passing mutant also needs p >= P * p_full"},
     {"window", 0, 1, "PX", "sliding: occluder side"},
     {"stride", 0, 1, "PX", "sliding: stride"},
     {"confidence", 0, 1, "F", "extraction: target top-1 with p >= F * p_full"},

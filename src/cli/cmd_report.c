@@ -28,9 +28,9 @@ int adx_cmd_report(int argc, char **argv) {
     s = adx_fail(&err, ADX_ERR_ARG, "expected one RESULTS.h5 (see --help)");
   else if (!dir)
     s = adx_fail(&err, ADX_ERR_ARG, "-o DIR is required (see --help)");
-  if (!s && (v = adx_args_last(&a, O_GALLERY)) && !(s = adx_arg_int("--gallery", v, 0, 1000, &g, &err)))
+  if (!s && (v = adx_args_last(&a, O_GALLERY)) && !(s = adx_arg_int("gallery", v, 0, 1000, &g, &err)))
     o.gallery = (int)g;
-  if (!s && (v = adx_args_last(&a, O_SEED)) && !(s = adx_arg_double("--seed", v, 0, 1.8e19, &seed, &err)))
+  if (!s && (v = adx_args_last(&a, O_SEED)) && !(s = adx_arg_double("seed", v, 0, 1.8e19, &seed, &err)))
     o.have_seed = 1, o.seed = (uint64_t)seed;
   if (!s) s = adx_report_write(a.pos[0], dir, &o, &err);
   int rc = s ? adx_cli_report("report", &err) : 0;

@@ -26,7 +26,7 @@ int adx_cmd_show(int argc, char **argv) {
     s = adx_fail(&err, ADX_ERR_ARG, "--image I is required (see --help)");
   else if (!out)
     s = adx_fail(&err, ADX_ERR_ARG, "-o FILE.png is required (see --help)");
-  if (!s) s = adx_arg_int("--image", img, 0, 0x7fffffffL, &i, &err);
+  if (!s) s = adx_arg_int("image", img, 0, 0x7fffffffL, &i, &err);
   char legend[2048];
   if (!s) s = adx_report_show(a.pos[0], i, adx_args_last(&a, O_MODE), out, legend, sizeof legend, &err);
   int rc = s ? adx_cli_report("show", &err) : 0;

@@ -38,8 +38,9 @@ adx_status adx_cli_config_section(const adx_config *cfg, const char *section, co
   for (int pass = 0; pass < 2; pass++) /* every key is checked before any is applied */
     for (int i = 0; i < cfg->n; i++) {
       const adx_config_entry *en = &cfg->entries[i];
-      if (strcmp(en->section, section) || (skip_empty && !en->value[0])) continue;
+      if (strcmp(en->section, section)) continue;
       int opt = key_opt(opts, except, en->key);
+      if (pass == 1 && skip_empty && !en->value[0]) continue; /* a known key left empty: the default */
       adx_status s = ADX_OK;
       if (pass == 0 && opt < 0 && !(s = adx_config_check_keys(cfg, section, known, err)))
         s = adx_fail(err, ADX_ERR_ARG, "%s:%d: unknown key '%s' in [%s]", cfg->path, en->line, en->key,

@@ -293,5 +293,15 @@ else
   bad "adx explain, config misspelt section: exit $rc, file $([ -e "$tmp/sect.h5" ] && echo written || echo absent), stderr:"
   cat "$tmp/err"
 fi
+# a misspelt [explain] key is refused even with an empty value (an empty value of a known key keeps the default)
+printf '[explain]\niters =\ntree_dpeth =\n' >"$tmp/emptykey.ini"
+"$ADX" explain "${M[@]}" --config "$tmp/emptykey.ini" --data "${pngs[0]}" -o "$tmp/ek.h5" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+if [ "$rc" -eq 2 ] && grep -qF "emptykey.ini:3: unknown key 'tree_dpeth' in [explain]" "$tmp/err" && [ ! -e "$tmp/ek.h5" ]; then
+  ok "adx explain, misspelt key with an empty value -> exit 2, no file"
+else
+  bad "adx explain, misspelt key with an empty value: exit $rc, file $([ -e "$tmp/ek.h5" ] && echo written || echo absent), stderr:"
+  cat "$tmp/err"
+fi
 
 finish
