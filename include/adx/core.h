@@ -113,4 +113,38 @@ size_t adx_build_cpu_features(char *buf, size_t len);
 /* How many of those extensions this CPU lacks (0: the binary can run here); their names go to buf. */
 int adx_build_cpu_missing(char *buf, size_t len);
 
+/* ---- settings from the environment (src/core/settings.c; docs/configuration.md) ---- */
+/* The convolution path ADX_CONV selects: 1 oneDNN (unset or "dnnl"), 0 the BLAS reference path ("blas"),
+ * -1 anything else (adx_engine_create then fails). */
+int adx_conv_backend(void);
+/* Whether oneDNN may use its Winograd kernels for 3x3 stride-1 layers: yes under ADX_CONV unset or "dnnl",
+ * no under "dnnl-direct" (every layer direct). */
+int adx_conv_winograd_allowed(void);
+
+/* Incremental queries, fill and AD (ADX_INCREMENTAL): 1 on, 0 off, -1 anything else (adx_engine_create then
+ * fails). Unset or empty: ADX_INCREMENTAL_DEFAULT (adx explain turns it on for sliding where it is exact).
+ * *frac receives ADX_INCREMENTAL_FRACTION (a number in [0, 1], default ADX_INCREMENTAL_DEFAULT_FRACTION; -1
+ * when it is not one). An engine on the BLAS path defaults to ADX_INCREMENTAL_DEFAULT_FRACTION_BLAS (its
+ * gather kernel is dearer per position than a whole layer). */
+#define ADX_INCREMENTAL_DEFAULT 0
+#define ADX_INCREMENTAL_DEFAULT_FRACTION 0.5
+#define ADX_INCREMENTAL_DEFAULT_FRACTION_BLAS 0.1
+int adx_incremental_setting(double *frac);
+
+/* Activation layouts of plain runs through oneDNN (ADX_LAYOUT): 1 "blocked" (unset or empty: the default)
+ * keeps activations in the library's blocked layout between layers that all take it, 0 "nchw" reorders
+ * every one to NCHW after each layer, -1 anything else (adx_engine_create then fails). Results are the
+ * same bit for bit either way (docs/performance.md). */
+int adx_layout_setting(void);
+/* AD's deactivated work skipped on the oneDNN path (ADX_AD_BAND): 1 (unset, empty or "1": the default)
+ * compute only each Conv output's crop around its active positions, 0 every position; -1 for any other
+ * value (adx_engine_create refuses it). The results are the same bits either way. */
+int adx_ad_band_setting(void);
+/* Micro-batches (ADX_CHUNK): adx_engine_run and adx_engine_query run a batch as consecutive passes of at
+ * most this many samples, so that each pass's activations stay in the cache (docs/performance.md,
+ * "Micro-batches"). The results are the same bits whatever the split (every sample is computed alone).
+ * Unset, empty or "auto": 0, the engine's own choice (adx_engine_chunk); a positive integer: that many;
+ * -1 for anything else (adx_engine_create then fails). */
+int adx_chunk_setting(void);
+
 #endif

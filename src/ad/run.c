@@ -16,7 +16,6 @@
 #include "../ops/conv.h"
 #include "../ops/pad.h"
 #include "adx/ad.h"
-#include "adx/engine.h"
 
 /* AD mask state of one value: nseg == 0 means unmasked (fully active, or not spatial). */
 typedef struct vmask {

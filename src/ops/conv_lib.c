@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "adx/engine.h"
+#include "adx/core.h"
 #include "conv.h"
 #include "ops.h"
 
