@@ -1,4 +1,5 @@
-/* Pointwise activations (Relu, LeakyRelu, Clip, Sigmoid, HardSigmoid, HardSwish, Tanh) and the
+/* Pointwise activations (Relu, LeakyRelu, Clip, Sigmoid, HardSigmoid, HardSwish, Tanh, Elu, Softplus),
+ * pointwise math (Erf, Sqrt, Exp, Neg, Abs: GELU and a decomposed LayerNorm are built from them) and the
  * inference no-ops (Dropout, Identity). Each output has its input's shape. */
 #include <math.h>
 
@@ -6,7 +7,7 @@
 #include "ops.h"
 
 typedef struct act_params {
-  float alpha, beta; /* LeakyRelu alpha; HardSigmoid alpha/beta; Clip min/max from attributes */
+  float alpha, beta; /* LeakyRelu, Elu alpha; HardSigmoid alpha/beta; Clip min/max from attributes */
 } act_params;
 
 /* Output = input shape; the input must be float unless any dtype is allowed. */
@@ -25,6 +26,13 @@ static adx_status infer_leakyrelu(adx_graph *g, adx_node *n, adx_error *err) {
   act_params *p = adx_ops_params(n, sizeof *p);
   if (!p) return adx_node_fail(n, err, ADX_ERR_NOMEM, "out of memory");
   p->alpha = adx_attr_float(n, "alpha", 0.01f);
+  return same_shape(g, n, 0, err);
+}
+
+static adx_status infer_elu(adx_graph *g, adx_node *n, adx_error *err) {
+  act_params *p = adx_ops_params(n, sizeof *p);
+  if (!p) return adx_node_fail(n, err, ADX_ERR_NOMEM, "out of memory");
+  p->alpha = adx_attr_float(n, "alpha", 1.0f);
   return same_shape(g, n, 0, err);
 }
 
@@ -99,6 +107,14 @@ ACT_RUN(run_hardsigmoid, fmaxf(0.f, fminf(1.f, alpha * x + beta)))
 ACT_RUN(run_hardswish, x * fmaxf(0.f, fminf(1.f, x * (1.f / 6.f) + 0.5f)))
 ACT_RUN(run_tanh, tanhf(x))
 ACT_RUN(run_clip_bounds, fminf(fmaxf(x, alpha), beta))
+ACT_RUN(run_elu, x < 0.f ? alpha * expm1f(x) : x)
+/* ln(1 + e^x) without overflow: x + ln(1 + e^-x) for x > 0 */
+ACT_RUN(run_softplus, x > 0.f ? x + log1pf(expf(-x)) : log1pf(expf(x)))
+ACT_RUN(run_erf, erff(x))
+ACT_RUN(run_sqrt, sqrtf(x))
+ACT_RUN(run_exp, expf(x))
+ACT_RUN(run_neg, -x)
+ACT_RUN(run_abs, fabsf(x))
 /* clang-format on */
 
 static adx_status run_clip(const adx_node *n, const adx_tensor *const *in, adx_tensor *const *out,
@@ -144,5 +160,12 @@ ACT_OP(sigmoid, "Sigmoid", 1, 1, infer_float, run_sigmoid)
 ACT_OP(hardsigmoid, "HardSigmoid", 1, 1, infer_hardsigmoid, run_hardsigmoid)
 ACT_OP(hardswish, "HardSwish", 1, 1, infer_float, run_hardswish)
 ACT_OP(tanh, "Tanh", 1, 1, infer_float, run_tanh)
+ACT_OP(elu, "Elu", 1, 1, infer_elu, run_elu)
+ACT_OP(softplus, "Softplus", 1, 1, infer_float, run_softplus)
+ACT_OP(erf, "Erf", 1, 1, infer_float, run_erf)
+ACT_OP(sqrt, "Sqrt", 1, 1, infer_float, run_sqrt)
+ACT_OP(exp, "Exp", 1, 1, infer_float, run_exp)
+ACT_OP(neg, "Neg", 1, 1, infer_float, run_neg)
+ACT_OP(abs, "Abs", 1, 1, infer_float, run_abs)
 ACT_OP(dropout, "Dropout", 3, 2, infer_dropout, run_dropout)
 ACT_OP(identity, "Identity", 1, 1, infer_any, run_copy)

@@ -20,10 +20,18 @@
   X(HardSigmoid, hardsigmoid)                                                                                \
   X(HardSwish, hardswish)                                                                                    \
   X(Tanh, tanh)                                                                                              \
+  X(Elu, elu)                                                                                                \
+  X(Softplus, softplus)                                                                                      \
+  X(Erf, erf)                                                                                                \
+  X(Sqrt, sqrt)                                                                                              \
+  X(Exp, exp)                                                                                                \
+  X(Neg, neg)                                                                                                \
+  X(Abs, abs)                                                                                                \
   X(Add, add)                                                                                                \
   X(Sub, sub)                                                                                                \
   X(Mul, mul)                                                                                                \
   X(Div, div)                                                                                                \
+  X(Pow, pow)                                                                                                \
   X(Gemm, gemm)                                                                                              \
   X(MatMul, matmul)                                                                                          \
   X(Softmax, softmax)                                                                                        \

@@ -111,9 +111,10 @@ static void test_hand_values(void **state) {
 
   ot_const(g, "i", ADX_I64, 1, DIMS(4), IVALS(7, -7, 100, 3));
   ot_const(g, "j", ADX_I64, 0, NULL, IVALS(2));
-  const char *ops[] = {"Add", "Sub", "Mul", "Div"};
-  const int64_t want[4][4] = {{9, -5, 102, 5}, {5, -9, 98, 1}, {14, -14, 200, 6}, {3, -3, 50, 1}};
-  for (int k = 0; k < 4; k++) {
+  const char *ops[] = {"Add", "Sub", "Mul", "Div", "Pow"};
+  const int64_t want[5][4] = {
+      {9, -5, 102, 5}, {5, -9, 98, 1}, {14, -14, 200, 6}, {3, -3, 50, 1}, {49, 49, 10000, 9}};
+  for (int k = 0; k < 5; k++) {
     char out[32];
     snprintf(out, sizeof out, "o%d", k);
     int ni = ot_node(g, ops[k], "i,j", out, 0, NULL);
@@ -122,6 +123,20 @@ static void test_hand_values(void **state) {
     ot_ieq(adx_i64(&y[0]), want[k], 4);
     ot_free(y, 1);
   }
+  /* integer powers: by squaring, and a negative exponent keeps the integer part of 1 / x^|y| */
+  ot_const(g, "pb", ADX_I64, 1, DIMS(5), IVALS(2, -1, -1, 5, 3));
+  ot_const(g, "pe", ADX_I64, 1, DIMS(5), IVALS(10, 3, -3, -1, 0));
+  int np = ot_node(g, "Pow", "pb,pe", "pw", 0, NULL);
+  assert_int_equal(ot_run(g, np, NULL, y, 1, &e), ADX_OK);
+  ot_ieq(adx_i64(&y[0]), (const int64_t[]){1024, -1, -1, 0, 1}, 5);
+  ot_free(y, 1);
+  /* float: x^2 and 4^(-1/2) */
+  ot_const(g, "fb", ADX_F32, 1, DIMS(3), FVALS(-3.f, 0.5f, 4.f));
+  ot_const(g, "fe", ADX_F32, 1, DIMS(3), FVALS(2.f, 2.f, -0.5f));
+  int nf = ot_node(g, "Pow", "fb,fe", "fw", 0, NULL);
+  assert_int_equal(ot_run(g, nf, NULL, y, 1, &e), ADX_OK);
+  ot_near(adx_f32(&y[0]), FVALS(9.f, 0.25f, 0.5f), 3, 0);
+  ot_free(y, 1);
   ot_const(g, "zero", ADX_I64, 0, NULL, IVALS(0));
   int nz = ot_node(g, "Div", "i,zero", "dz", 0, NULL);
   assert_int_equal(ot_run(g, nz, NULL, y, 1, &e), ADX_ERR_RUNTIME);
