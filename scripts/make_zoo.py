@@ -38,7 +38,7 @@ ALL_MODELS = ["resnet18", "vgg11", "mobilenet_v2", "mobilenet_v3_small", "squeez
               "densenet121", "googlenet", "shufflenet_v2_x0_5", "efficientnet_b0", "mnasnet0_5",
               "regnet_x_400mf", "convnext_tiny", "alexnet", "resnext50_32x4d", "efficientnet_v2_s",
               "regnet_y_400mf", "mobilenet_v3_large"]
-EXTRA_OPSETS = {"resnet18": [9, 17]}
+EXTRA_OPSETS = {"resnet18": [9, 17], "convnext_tiny": [17]}
 DEFAULT_OPSET = 13
 
 

@@ -36,6 +36,7 @@
   X(MatMul, matmul)                                                                                          \
   X(Softmax, softmax)                                                                                        \
   X(ReduceMean, reducemean)                                                                                  \
+  X(LayerNormalization, layernormalization)                                                                  \
   X(Flatten, flatten)                                                                                        \
   X(Reshape, reshape)                                                                                        \
   X(Transpose, transpose)                                                                                    \

@@ -1,6 +1,7 @@
-/* ReduceMean. Axes come from the `axes` attribute (opset < 18) or the optional constant second input
- * (opset 18); none means all axes (or nothing with noop_with_empty_axes=1). Adjacent dims with the same
- * role are merged first, so the usual cases (H,W of NCHW; the last dim) are one contiguous reduction. */
+/* ReduceMean, and LayerNormalization (below). ReduceMean's axes come from the `axes` attribute (opset < 18)
+ * or the optional constant second input (opset 18); none means all axes (or nothing with
+ * noop_with_empty_axes=1). Adjacent dims with the same role are merged first, so the usual cases (H,W of
+ * NCHW; the last dim) are one contiguous reduction. */
 #include <math.h>
 
 #include "op_util.h"
@@ -144,3 +145,96 @@ const adx_op adx_op_reducemean = {.name = "ReduceMean",
                                   .run = run_reducemean,
                                   .flops = flops_reduce,
                                   .ad = ADX_AD_GLOBALPOOL};
+
+/* LayerNormalization (opset 17): over the dims [axis, rank), Y = (X - mean) / sqrt(var + epsilon) * Scale
+ * + B, the statistics accumulated in double; the optional outputs Mean and InvStdDev keep the leading dims
+ * and have 1 elsewhere. Scale and B hold either the normalised dims' shape (numpy-broadcast from the
+ * right) or one value. */
+typedef struct layernorm_params {
+  int axis;
+  float eps;
+} layernorm_params;
+
+static adx_status infer_layernorm(adx_graph *g, adx_node *n, adx_error *err) {
+  layernorm_params *p = adx_ops_params(n, sizeof *p);
+  if (!p) return adx_node_fail(n, err, ADX_ERR_NOMEM, "out of memory");
+  adx_value *x = adx_node_in(g, n, 0);
+  if (!x) return adx_node_fail(n, err, ADX_ERR_ARG, "missing input");
+  if (x->dtype != ADX_F32)
+    return adx_node_fail(n, err, ADX_ERR_UNSUPPORTED, "input '%s' must be float32", x->name);
+  const int r = x->ndim;
+  if (adx_ops_axis(adx_attr_int(n, "axis", -1), r, &p->axis))
+    return adx_node_fail(n, err, ADX_ERR_ARG, "axis %lld is out of range for rank %d",
+                         (long long)adx_attr_int(n, "axis", -1), r);
+  p->eps = adx_attr_float(n, "epsilon", 1e-5f);
+  if (p->axis == 0 && adx_ops_batch_changed(g, x)) return adx_ops_fail_batch(g, n, err);
+  const int64_t len = adx_ops_prod(x->dims, p->axis, r);
+  for (int i = 1; i < 3; i++) {
+    adx_value *s = adx_node_in(g, n, i);
+    if (!s) continue;
+    int64_t k = adx_value_numel(s);
+    int fits = s->dtype == ADX_F32 && (k == 1 || k == len) && s->ndim <= r - p->axis;
+    for (int d = 0; fits && k == len && d < s->ndim; d++)
+      fits = s->dims[s->ndim - 1 - d] == x->dims[r - 1 - d];
+    if (!fits)
+      return adx_node_fail(n, err, ADX_ERR_UNSUPPORTED,
+                           "%s '%s' must be float32 with the normalised dims' shape or one value",
+                           i == 1 ? "Scale" : "B", s->name);
+  }
+  adx_value_set(adx_node_out(g, n, 0), ADX_F32, r, x->dims, x->batched);
+  int64_t sd[ADX_MAX_DIMS];
+  for (int d = 0; d < r; d++) sd[d] = d < p->axis ? x->dims[d] : 1;
+  for (int o = 1; o < n->nout && o < 3; o++)
+    if (n->out[o] >= 0) adx_value_set(adx_node_out(g, n, o), ADX_F32, r, sd, x->batched && p->axis > 0);
+  return ADX_OK;
+}
+
+static adx_status run_layernorm(const adx_node *n, const adx_tensor *const *in, adx_tensor *const *out,
+                                adx_op_ctx *ctx, adx_error *err) {
+  const layernorm_params *p = n->params;
+  const adx_tensor *X = in[0];
+  const int64_t total = adx_tensor_numel(X);
+  if (total == 0) return ADX_OK;
+  const int64_t len = adx_ops_prod(X->dims, p->axis, X->ndim), rows = total / len;
+  const float *x = adx_f32(X), *sc = n->nin > 1 && in[1] ? adx_f32(in[1]) : NULL;
+  const float *bs = n->nin > 2 && in[2] ? adx_f32(in[2]) : NULL;
+  const int64_t nsc = sc ? adx_tensor_numel(in[1]) : 0, nbs = bs ? adx_tensor_numel(in[2]) : 0;
+  float *y = adx_f32(out[0]);
+  float *mean_out = n->nout > 1 && out[1] ? adx_f32(out[1]) : NULL;
+  float *inv_out = n->nout > 2 && out[2] ? adx_f32(out[2]) : NULL;
+  const int nt = adx_ops_threads(ctx, total);
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
+  for (int64_t r = 0; r < rows; r++) {
+    const float *xr = x + r * len;
+    float *yr = y + r * len;
+    double s = 0.0, q = 0.0;
+    for (int64_t k = 0; k < len; k++) s += xr[k];
+    const double mean = s / (double)len;
+    for (int64_t k = 0; k < len; k++) q += ((double)xr[k] - mean) * ((double)xr[k] - mean);
+    const double inv = 1.0 / sqrt(q / (double)len + (double)p->eps);
+    for (int64_t k = 0; k < len; k++) {
+      double v = ((double)xr[k] - mean) * inv;
+      if (sc) v *= sc[nsc == 1 ? 0 : k];
+      if (bs) v += bs[nbs == 1 ? 0 : k];
+      yr[k] = (float)v;
+    }
+    if (mean_out) mean_out[r] = (float)mean;
+    if (inv_out) inv_out[r] = (float)inv;
+  }
+  return ADX_OK;
+}
+
+static double flops_layernorm(const adx_graph *g, const adx_node *n) {
+  return 6.0 * (double)adx_value_numel(&g->values[n->in[0]]);
+}
+
+/* AD: the statistics mix every normalised position, so a masked spatial input ends its mask here (plain). */
+const adx_op adx_op_layernormalization = {.name = "LayerNormalization",
+                                          .min_in = 2,
+                                          .max_in = 3,
+                                          .min_out = 1,
+                                          .max_out = 3,
+                                          .infer = infer_layernorm,
+                                          .run = run_layernorm,
+                                          .flops = flops_layernorm,
+                                          .ad = ADX_AD_PLAIN};
