@@ -1,9 +1,9 @@
-/* Elementwise binary arithmetic (Add, Sub, Mul, Div, Pow) with numpy broadcasting, float32 and int64
- * (both operands of one type: Pow's mixed float/integer forms are refused at load).
- * run() reduces every case to rows: a row of one operand against a row or a scalar of the other.
- * The common shapes (same shape, per-channel [C,1,1], trailing vector, scalar) need no index
- * arithmetic per element; anything else walks the output with per-operand strides.
- * A float Add absorbs the Relu that reads it (a ResNet block's residual join): one pass, not two. */
+/* Elementwise binary arithmetic (Add, Sub, Mul, Div, Pow, and PRelu) with numpy broadcasting, float32 and
+ * int64 (both operands of one type: Pow's mixed float/integer forms are refused at load). run() reduces every
+ * case to rows: a row of one operand against a row or a scalar of the other. The common shapes (same shape,
+ * per-channel [C,1,1], trailing vector, scalar) need no index arithmetic per element; anything else walks the
+ * output with per-operand strides. A float Add absorbs the Relu that reads it (a ResNet block's residual
+ * join): one pass, not two. */
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -11,7 +11,7 @@
 #include "op_util.h"
 #include "ops.h"
 
-enum { OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_POW, OP_COUNT };
+enum { OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_POW, OP_PRELU, OP_COUNT };
 
 /* Row kernels: vv = row op row, vs = row op scalar, sv = scalar op row. */
 typedef void (*kern_fn)(const void *a, const void *b, void *o, int64_t n);
@@ -33,11 +33,13 @@ static inline int64_t i_pow(int64_t x, int64_t y) {
   return (int64_t)r;
 }
 #define I_POW(x, y) i_pow(x, y)
+#define I_PRELU(x, s) ((x) < 0 ? I_MUL(x, s) : (x))
 #define F_ADD(x, y) ((x) + (y))
 #define F_SUB(x, y) ((x) - (y))
 #define F_MUL(x, y) ((x) * (y))
 #define F_DIV(x, y) ((x) / (y))
 #define F_POW(x, y) powf(x, y)
+#define F_PRELU(x, s) ((x) < 0.f ? (s) * (x) : (x))
 /* Relu exactly as the Relu operator computes it (activation.c), so that fusing changes no bit */
 static inline float relu_f(float v) { return v > 0.f ? v : 0.f; }
 #define F_ADD_RELU(x, y) relu_f((x) + (y))
@@ -66,23 +68,21 @@ DEF_KERNELS(float, sub_f, F_SUB)
 DEF_KERNELS(float, mul_f, F_MUL)
 DEF_KERNELS(float, div_f, F_DIV)
 DEF_KERNELS(float, pow_f, F_POW)
+DEF_KERNELS(float, prelu_f, F_PRELU)
 DEF_KERNELS(float, addrelu_f, F_ADD_RELU)
 DEF_KERNELS(int64_t, add_i, I_ADD)
 DEF_KERNELS(int64_t, sub_i, I_SUB)
 DEF_KERNELS(int64_t, mul_i, I_MUL)
 DEF_KERNELS(int64_t, div_i, I_DIV)
 DEF_KERNELS(int64_t, pow_i, I_POW)
+DEF_KERNELS(int64_t, prelu_i, I_PRELU)
 
-static const kernels kern_f[OP_COUNT] = {{add_f_vv, add_f_vs, add_f_sv},
-                                         {sub_f_vv, sub_f_vs, sub_f_sv},
-                                         {mul_f_vv, mul_f_vs, mul_f_sv},
-                                         {div_f_vv, div_f_vs, div_f_sv},
-                                         {pow_f_vv, pow_f_vs, pow_f_sv}};
-static const kernels kern_i[OP_COUNT] = {{add_i_vv, add_i_vs, add_i_sv},
-                                         {sub_i_vv, sub_i_vs, sub_i_sv},
-                                         {mul_i_vv, mul_i_vs, mul_i_sv},
-                                         {div_i_vv, div_i_vs, div_i_sv},
-                                         {pow_i_vv, pow_i_vs, pow_i_sv}};
+static const kernels kern_f[OP_COUNT] = {
+    {add_f_vv, add_f_vs, add_f_sv}, {sub_f_vv, sub_f_vs, sub_f_sv}, {mul_f_vv, mul_f_vs, mul_f_sv},
+    {div_f_vv, div_f_vs, div_f_sv}, {pow_f_vv, pow_f_vs, pow_f_sv}, {prelu_f_vv, prelu_f_vs, prelu_f_sv}};
+static const kernels kern_i[OP_COUNT] = {
+    {add_i_vv, add_i_vs, add_i_sv}, {sub_i_vv, sub_i_vs, sub_i_sv}, {mul_i_vv, mul_i_vs, mul_i_sv},
+    {div_i_vv, div_i_vs, div_i_sv}, {pow_i_vv, pow_i_vs, pow_i_sv}, {prelu_i_vv, prelu_i_vs, prelu_i_sv}};
 static const kernels kern_add_relu = {addrelu_f_vv, addrelu_f_vs, addrelu_f_sv};
 
 /* An Add's params: whether it has absorbed the Relu reading its output. */
@@ -314,3 +314,5 @@ BIN_OP(sub, OP_SUB, "Sub", NULL)
 BIN_OP(mul, OP_MUL, "Mul", NULL)
 BIN_OP(div, OP_DIV, "Div", NULL)
 BIN_OP(pow, OP_POW, "Pow", NULL)
+/* PRelu(X, slope): the slope broadcast to X like a second operand (ONNX's unidirectional broadcast) */
+BIN_OP(prelu, OP_PRELU, "PRelu", NULL)

@@ -32,6 +32,7 @@
   X(Mul, mul)                                                                                                \
   X(Div, div)                                                                                                \
   X(Pow, pow)                                                                                                \
+  X(PRelu, prelu)                                                                                            \
   X(Gemm, gemm)                                                                                              \
   X(MatMul, matmul)                                                                                          \
   X(Softmax, softmax)                                                                                        \

@@ -111,10 +111,10 @@ static void test_hand_values(void **state) {
 
   ot_const(g, "i", ADX_I64, 1, DIMS(4), IVALS(7, -7, 100, 3));
   ot_const(g, "j", ADX_I64, 0, NULL, IVALS(2));
-  const char *ops[] = {"Add", "Sub", "Mul", "Div", "Pow"};
-  const int64_t want[5][4] = {
-      {9, -5, 102, 5}, {5, -9, 98, 1}, {14, -14, 200, 6}, {3, -3, 50, 1}, {49, 49, 10000, 9}};
-  for (int k = 0; k < 5; k++) {
+  const char *ops[] = {"Add", "Sub", "Mul", "Div", "Pow", "PRelu"};
+  const int64_t want[6][4] = {{9, -5, 102, 5}, {5, -9, 98, 1},     {14, -14, 200, 6},
+                              {3, -3, 50, 1},  {49, 49, 10000, 9}, {7, -14, 100, 3}};
+  for (int k = 0; k < 6; k++) {
     char out[32];
     snprintf(out, sizeof out, "o%d", k);
     int ni = ot_node(g, ops[k], "i,j", out, 0, NULL);

@@ -101,6 +101,8 @@ static const char *const CASES[] = {
     "test_pow_bcast_array",
     "test_pow_bcast_scalar",
     "test_pow_example",
+    "test_prelu_example",
+    "test_prelu_broadcast",
     /* normalisation, products, softmax, reductions */
     "test_batchnorm_epsilon",
     "test_batchnorm_example",
