@@ -744,9 +744,15 @@ static adx_status step_globalpool(run *r, int node, adx_error *err) {
   if (s) return s;
   int vin = n->in[0], vout = n->out[0];
   const adx_value *in = &r->g->values[vin], *out = &r->g->values[vout];
-  if (r->o->pool != ADX_POOL_ACTIVE || !masked(r, vin) || out->ndim < 2 ||
-      adx_value_numel(out) != in->dims[0] * in->dims[1])
+  if (!masked(r, vin)) return ADX_OK;
+  /* a mean over anything but exactly H and W (ReduceMean over channels: a spatial attention map) mixes
+   * positions AD cannot follow: computed plainly, reported like any other fallback */
+  if (in->ndim != 4 || out->ndim < 2 || out->dims[0] != in->dims[0] || out->dims[1] != in->dims[1] ||
+      adx_value_numel(out) != in->dims[0] * in->dims[1]) {
+    fell_back(r, node);
     return ADX_OK;
+  }
+  if (r->o->pool != ADX_POOL_ACTIVE) return ADX_OK;
   const vmask *m = &r->st->vm[vin];
   int B = (int)in->dims[0], C = (int)in->dims[1];
   size_t hw = (size_t)in->dims[2] * (size_t)in->dims[3];

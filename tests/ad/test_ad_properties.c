@@ -386,11 +386,78 @@ static void test_fallback_reported(void **state) {
   fx_close(&f);
 }
 
+/* x[1,1,4,4] -> Conv(2 channels, 3x3 ones, pad 1) -> ReduceMean(axes) -> GlobalAveragePool -> Flatten */
+static adx_graph *reduce_model(int naxes, const int64_t *axes) {
+  adx_graph *g = adx_graph_new();
+  int x = adx_graph_value(g, "x"), w = adx_graph_value(g, "w"), y = adx_graph_value(g, "y");
+  int r = adx_graph_value(g, "r"), p = adx_graph_value(g, "p"), o = adx_graph_value(g, "o");
+  int64_t xd[4] = {1, 1, 4, 4}, wd[4] = {2, 1, 3, 3};
+  adx_value_set(&g->values[x], ADX_F32, 4, xd, 1);
+  g->values[x].is_input = 1;
+  adx_error e = {0};
+  assert_int_equal(adx_tensor_alloc(&g->values[w].cval, ADX_F32, 4, wd, &e), ADX_OK);
+  for (int i = 0; i < 18; i++) adx_f32(&g->values[w].cval)[i] = 1.0f;
+  adx_value_set(&g->values[w], ADX_F32, 4, wd, 0);
+  g->values[w].is_const = 1;
+  adx_attr *ca = malloc(2 * sizeof *ca);
+  int64_t pads[4] = {1, 1, 1, 1}, ks[2] = {3, 3};
+  ca[0] = tu_attr_ints("pads", 4, pads);
+  ca[1] = tu_attr_ints("kernel_shape", 2, ks);
+  int cin[2] = {x, w};
+  adx_graph_add_node(g, "conv", "Conv", 2, cin, 1, &y, 2, ca);
+  adx_attr *ra = malloc(sizeof *ra);
+  ra[0] = tu_attr_ints("axes", naxes, axes);
+  adx_graph_add_node(g, "mean", "ReduceMean", 1, &y, 1, &r, 1, ra);
+  adx_graph_add_node(g, "gap", "GlobalAveragePool", 1, &r, 1, &p, 0, NULL);
+  adx_graph_add_node(g, "flat", "Flatten", 1, &p, 1, &o, 0, NULL);
+  g->ninputs = g->noutputs = 1;
+  g->inputs = malloc(sizeof(int));
+  g->outputs = malloc(sizeof(int));
+  g->inputs[0] = x;
+  g->outputs[0] = o;
+  g->values[o].is_output = 1;
+  g->declared_batch = 1;
+  assert_int_equal(adx_graph_prepare(g, &e), ADX_OK);
+  return g;
+}
+
+/* A ReduceMean over H and W is AD's global pool; one over the channels (CBAM's spatial attention) mixes
+ * what AD cannot follow, so it is reported as the fallback, not passed over in silence. */
+static void test_reduce_over_channels_reported(void **state) {
+  const int64_t hw[2] = {2, 3}, ch[1] = {1};
+  float img[16];
+  uint8_t m[16];
+  for (int i = 0; i < 16; i++) img[i] = 1.0f, m[i] = i % 4 != 0; /* column 0 hidden */
+  adx_tensor in = {.dtype = ADX_F32, .ndim = 4, .dims = {1, 1, 4, 4}, .data = img};
+  for (int k = 0; k < 2; k++) {
+    adx_graph *g = k ? reduce_model(1, ch) : reduce_model(2, hw);
+    adx_engine *e;
+    adx_ad_opts o;
+    adx_ad_opts_default(&o);
+    TU_OK(adx_engine_create(g, 1, &e, err));
+    const adx_tensor *out;
+    TU_OK(adx_engine_run_ad(e, &in, m, &o, &out, err));
+    const char *fb = adx_engine_ad_fallback(e);
+    if (k) {
+      assert_non_null(fb);
+      assert_string_equal(fb, "mean");
+    } else {
+      assert_null(fb);
+    }
+    adx_engine_free(e);
+    adx_graph_free(g);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_tiny_hand_derived), cmocka_unit_test(test_a1_identity),
-      cmocka_unit_test(test_a2_isolation),      cmocka_unit_test(test_a3_monotone),
-      cmocka_unit_test(test_a4_all_hidden),     cmocka_unit_test(test_fallback_reported),
+      cmocka_unit_test(test_tiny_hand_derived),
+      cmocka_unit_test(test_a1_identity),
+      cmocka_unit_test(test_a2_isolation),
+      cmocka_unit_test(test_a3_monotone),
+      cmocka_unit_test(test_a4_all_hidden),
+      cmocka_unit_test(test_fallback_reported),
+      cmocka_unit_test(test_reduce_over_channels_reported),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
